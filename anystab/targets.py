@@ -1,0 +1,165 @@
+"""Targets (what the user cares about) and the prefix filter.
+
+A :class:`Target` is a prefix plus the address that represents it (by default the prefix's network
+address). A :class:`TargetSet` answers, fast, whether a route's prefix is relevant under one of the
+BGPStream filter modes:
+
+1. ``exact``: the prefix is a target prefix.
+2. ``more``: the prefix is a target prefix or lies inside one (more-specifics).
+3. ``less``: the prefix is a target prefix or covers one (less-specifics), down to ``min_cover``
+   (default /8 for IPv4, /16 for IPv6; shorter covers such as default routes are ignored).
+4. ``any``: ``more`` or ``less``. The analysis always uses ``any``.
+
+Prefixes are compared as ``(version, network as int, length)`` after masking off bits past the length
+(some collectors write NLRI with trailing bits set; see the shared data's nlri_mask_trailing_bits file).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+from anystab.errors import ConfigError
+
+FilterMode = Literal["exact", "more", "less", "any"]
+FILTER_MODES: tuple[FilterMode, ...] = ("exact", "more", "less", "any")
+MIN_COVER_V4 = 8
+MIN_COVER_V6 = 16
+_BITS = {4: 32, 6: 128}
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+@dataclass(frozen=True)
+class Target:
+    """One anycast target: a prefix and the address whose route decides its site."""
+
+    prefix: IPNetwork
+    address: IPAddress
+    name: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The target as text, as it appears in the ``target`` column of every table."""
+        return str(self.prefix)
+
+    def validate(self) -> None:
+        if self.address.version != self.prefix.version or self.address not in self.prefix:
+            raise ConfigError(f"address {self.address} is not inside target prefix {self.prefix}")
+
+
+def parse_prefix(text: str) -> IPNetwork:
+    """Parse a prefix such as ``192.5.5.0/24``; host bits set are an error, a bare address is a host route."""
+    try:
+        return ipaddress.ip_network(text.strip(), strict=True)
+    except ValueError as exc:
+        raise ConfigError(f"not a valid IP prefix: {text!r} ({exc})") from None
+
+
+def parse_address(text: str) -> IPAddress:
+    try:
+        return ipaddress.ip_address(text.strip())
+    except ValueError:
+        raise ConfigError(f"not a valid IP address: {text!r}") from None
+
+
+def make_target(prefix: str, address: str | None = None, name: str | None = None) -> Target:
+    """Build and validate a target from text."""
+    net = parse_prefix(prefix)
+    addr = parse_address(address) if address else net.network_address
+    target = Target(net, addr, name)
+    target.validate()
+    return target
+
+
+def prefix_key(text: str) -> tuple[int, int, int]:
+    """``(version, masked network as int, length)`` of a prefix given as text, trailing bits ignored."""
+    addr_text, _, len_text = text.partition("/")
+    addr = ipaddress.ip_address(addr_text)
+    bits = _BITS[addr.version]
+    length = int(len_text) if len_text else bits
+    if not 0 <= length <= bits:
+        raise ValueError(f"prefix length out of range: {text!r}")
+    value = int(addr) >> (bits - length) << (bits - length) if length else 0
+    return addr.version, value, length
+
+
+@dataclass(frozen=True)
+class TargetSet:
+    """A set of targets with a prefix filter mode; :meth:`matches` decides whether a prefix is kept."""
+
+    targets: tuple[Target, ...]
+    mode: FilterMode = "any"
+    min_cover_v4: int = MIN_COVER_V4
+    min_cover_v6: int = MIN_COVER_V6
+    _exact: frozenset[tuple[int, int, int]] = field(init=False, repr=False, compare=False)
+    _covers: frozenset[tuple[int, int, int]] = field(init=False, repr=False, compare=False)
+    _lengths: dict[int, tuple[int, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.mode not in FILTER_MODES:
+            raise ConfigError(f"unknown filter mode {self.mode!r}; use one of {', '.join(FILTER_MODES)}")
+        exact = {_key(t.prefix) for t in self.targets}
+        covers: set[tuple[int, int, int]] = set()
+        for t in self.targets:
+            bits = _BITS[t.prefix.version]
+            for length in range(self.min_cover(t.prefix.version), t.prefix.prefixlen + 1):
+                net = int(t.prefix.network_address) >> (bits - length) << (bits - length) if length else 0
+                covers.add((t.prefix.version, net, length))
+        lengths: dict[int, set[int]] = {4: set(), 6: set()}
+        for t in self.targets:
+            lengths[t.prefix.version].add(t.prefix.prefixlen)
+        object.__setattr__(self, "_exact", frozenset(exact))
+        object.__setattr__(self, "_covers", frozenset(covers))
+        object.__setattr__(self, "_lengths", {v: tuple(sorted(ls)) for v, ls in lengths.items()})
+
+    def __iter__(self) -> Iterator[Target]:
+        return iter(self.targets)
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def min_cover(self, version: int) -> int:
+        return self.min_cover_v4 if version == 4 else self.min_cover_v6
+
+    def with_mode(self, mode: FilterMode) -> TargetSet:
+        return TargetSet(self.targets, mode, self.min_cover_v4, self.min_cover_v6)
+
+    def matches_key(self, version: int, network: int, length: int) -> bool:
+        """Whether a (masked) prefix is kept under this set's mode."""
+        key = (version, network, length)
+        if self.mode == "exact":
+            return key in self._exact
+        if self.mode in ("less", "any") and key in self._covers:
+            return True
+        if self.mode in ("more", "any"):
+            bits = _BITS[version]
+            for tlen in self._lengths.get(version, ()):
+                if tlen > length:
+                    break
+                shift = bits - tlen
+                if (version, network >> shift << shift if tlen else 0, tlen) in self._exact:
+                    return True
+        return False
+
+    def matches(self, prefix: str) -> bool:
+        """Whether a prefix given as text (trailing bits allowed) is kept under this set's mode."""
+        try:
+            return self.matches_key(*prefix_key(prefix))
+        except ValueError:
+            return False
+
+
+def _key(net: IPNetwork) -> tuple[int, int, int]:
+    return net.version, int(net.network_address), net.prefixlen
+
+
+def target_set(targets: Iterable[Target], mode: FilterMode = "any") -> TargetSet:
+    """A :class:`TargetSet` over ``targets`` (duplicates removed, order kept)."""
+    seen: dict[IPNetwork, Target] = {}
+    for t in targets:
+        seen.setdefault(t.prefix, t)
+    return TargetSet(tuple(seen.values()), mode)
