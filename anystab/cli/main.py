@@ -1,0 +1,51 @@
+"""The ``anystab`` command group: one place that turns library errors into one line and exit 1."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from anystab import __version__
+from anystab.errors import AnystabError
+
+
+class AnystabGroup(click.Group):
+    """A click group that reports :class:`AnystabError` as a one-line error with exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AnystabError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=AnystabGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="anystab")
+def cli() -> None:
+    """How stable is an anycast service, as seen from BGP?
+
+    Reads RouteViews and RIPE RIS MRT archives, follows each vantage point's route to your anycast
+    prefixes, infers the site it reaches, and reports site switches and the probability that a TCP
+    session of a given length breaks.
+    """
+
+
+def _register() -> None:
+    from anystab.cli import analyze, sample
+
+    cli.add_command(analyze.analyze)
+    cli.add_command(sample.sample)
+
+
+_register()
+
+
+def main() -> None:
+    """Console-script entry point; a closed stdout pipe is not a crash."""
+    try:
+        cli(prog_name="anystab")
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(1)

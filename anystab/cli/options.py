@@ -1,0 +1,146 @@
+"""Click parameter types and options shared by several commands (written once, used as decorators)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import click
+
+from anystab.errors import ConfigError
+from anystab.params import SITE_STRATEGIES
+from anystab.targets import parse_address, parse_prefix
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$")
+
+
+def parse_duration(text: str) -> float:
+    """``90``, ``90s``, ``10m``, ``1h``, ``1d``, ``1w`` -> seconds."""
+    m = _DURATION.match(text.lower())
+    if not m or m.group(2) not in _UNITS:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 10s, 1m, 10m, 1h, 1d)")
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+def parse_time(text: str) -> float:
+    """ISO 8601 (UTC unless an offset is given) or Unix seconds -> Unix seconds."""
+    text = text.strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"not a time: {text!r} (use ISO 8601 such as 2024-05-01T12:00:00Z, or Unix seconds)"
+        ) from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.timestamp()
+
+
+class _Converting(click.ParamType):
+    """A click type from a plain parsing function; ValueError and ConfigError become usage errors."""
+
+    def __init__(self, name: str, func: Callable[[str], Any]) -> None:
+        self.name = name
+        self.func = func
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return self.func(value)
+        except (ValueError, ConfigError) as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def _sessions(text: str) -> tuple[float, ...]:
+    values = tuple(parse_duration(part) for part in text.split(",") if part.strip())
+    if not values or any(v <= 0 for v in values):
+        raise ValueError(f"session lengths must be positive durations: {text!r}")
+    return values
+
+
+PREFIX = _Converting("prefix", lambda t: parse_prefix(t))
+ADDRESS = _Converting("address", lambda t: parse_address(t))
+TIME = _Converting("time", parse_time)
+DURATION = _Converting("duration", parse_duration)
+SESSIONS = _Converting("sessions", _sessions)
+
+
+def target_options(func: F) -> F:
+    """--prefix, --address, --service, --site-by, --site-map, --min-dwell."""
+    decorators = [
+        click.option(
+            "--prefix",
+            "prefixes",
+            type=PREFIX,
+            multiple=True,
+            metavar="PREFIX",
+            help="Target prefix (repeatable), e.g. 192.5.5.0/24 or 2001:500:2f::/48.",
+        ),
+        click.option(
+            "--address",
+            "addresses",
+            type=ADDRESS,
+            multiple=True,
+            metavar="ADDR",
+            help="Service address inside a target prefix (repeatable); default: its network address.",
+        ),
+        click.option(
+            "--service",
+            "service_file",
+            type=click.Path(exists=True, dir_okay=False),
+            metavar="FILE.toml",
+            help="Service file naming targets, addresses, site strategy and site names.",
+        ),
+        click.option(
+            "--site-by",
+            type=click.Choice(SITE_STRATEGIES),
+            default=None,
+            help="How a route's site is told: upstream (default), origin, path, community, nexthop.",
+        ),
+        click.option(
+            "--site-map",
+            "site_map_file",
+            type=click.Path(exists=True, dir_okay=False),
+            metavar="FILE.toml",
+            help="Site names for signatures ([sites]) and site communities ([communities]).",
+        ),
+        click.option(
+            "--min-dwell",
+            type=DURATION,
+            default=None,
+            metavar="SECONDS",
+            help="Drop site states shorter than this (transient filter); default 0 = off.",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def window_options(func: F) -> F:
+    """--start and --end."""
+    func = click.option(
+        "--end",
+        type=TIME,
+        default=None,
+        metavar="TIME",
+        help="Window end: ISO 8601 (UTC) or Unix seconds; default: the end of the data.",
+    )(func)
+    func = click.option(
+        "--start",
+        type=TIME,
+        default=None,
+        metavar="TIME",
+        help="Window start: ISO 8601 (UTC) or Unix seconds; default: the start of the data.",
+    )(func)
+    return func

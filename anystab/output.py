@@ -1,0 +1,92 @@
+"""Writing results: every table as ``<table>.parquet`` plus ``manifest.json``, all or nothing.
+
+Steps:
+1. Write every file into a fresh hidden folder beside the output folder.
+2. If the output folder exists, it must be an earlier anystab output (it has ``manifest.json``) or empty;
+   anything else is refused rather than overwritten.
+3. Swap folders with two renames and delete the old one. A crash before the swap leaves the old output
+   untouched and the hidden folder is removed on the next write; readers never see a half-written set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow.parquet as pq
+
+from anystab import schemas
+from anystab.errors import ConfigError
+
+if TYPE_CHECKING:
+    from anystab.pipeline import AnalysisResult
+
+MANIFEST = "manifest.json"
+
+
+def _check_target(out: Path) -> None:
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MANIFEST).exists())):
+        raise ConfigError(f"{out} exists and is not an anystab output folder: choose another --out")
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_tables(
+    result: AnalysisResult, out: str | os.PathLike[str], extra: dict[str, Any] | None = None
+) -> Path:
+    """Write all tables of ``result`` to ``out`` atomically; returns the folder."""
+    out = Path(out)
+    _check_target(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        for name in schemas.TABLES:
+            pq.write_table(result.table(name), tmp / f"{name}.parquet")
+        manifest = {
+            "schema_version": schemas.SCHEMA_VERSION,
+            "tables": list(schemas.TABLES),
+            "summary": result.summary(),
+            **(extra or {}),
+        }
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+        for f in tmp.iterdir():
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
+        _swap(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def _swap(tmp: Path, out: Path) -> None:
+    old = out.parent / f".{out.name}.old-{os.getpid()}"
+    if out.exists():
+        os.replace(out, old)
+    os.replace(tmp, out)
+    _fsync_dir(out.parent)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write a text file whole or not at all (temporary file, then rename)."""
+    path = Path(path)
+    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
+    try:
+        tmp.write_text(text)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

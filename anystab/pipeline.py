@@ -1,0 +1,247 @@
+"""The whole analysis, composed from the stages (the CLI, monitoring and the Dask runner call this).
+
+Steps:
+1. Discover the source files and name their collectors (:func:`anystab.sources.discover`).
+2. Read them, in parallel, keeping only elements whose prefix is a target, a more-specific or a
+   covering prefix down to ``min_cover`` (filter mode ``any``).
+3. Choose the window: the user's, or the data's extent (earliest RIB dump or update-file slot to the end
+   of the last update file's slot).
+4. Per collector, keep the latest RIB dump at or before the window start (later dumps are not used:
+   re-reading a table mid-window would look like routing change) and the update elements after it.
+5. Order elements by time, RIB entries first at equal times, file order kept.
+6. Collector gaps from missing update files and from window parts outside the data.
+7. timeline -> events -> estimates -> per-collector view.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from anystab import schemas
+from anystab.collectors import collector_view
+from anystab.errors import BadInputError, ConfigError
+from anystab.estimates import build_estimates
+from anystab.events import build_events
+from anystab.params import AnalysisParams
+from anystab.sources import FileResult, SourceFile, discover, missing_intervals, read_files
+from anystab.timeline import build_timeline
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class AnalysisRequest:
+    """What to analyse: sources, window and parameters."""
+
+    sources: tuple[str, ...]
+    params: AnalysisParams
+    start: float | None = None
+    end: float | None = None
+    collector: str | None = None
+    jobs: int = 0
+
+    def validate(self) -> None:
+        self.params.validate()
+        if not self.sources:
+            raise ConfigError("no sources: name MRT files or folders")
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ConfigError("the window's end must be after its start")
+        if self.jobs < 0:
+            raise ConfigError("--jobs must be 0 (all cores) or more")
+
+
+@dataclass
+class AnalysisResult:
+    """Every table of one analysis, as pandas DataFrames with the columns of :mod:`anystab.schemas`."""
+
+    window: tuple[float, float]
+    params: AnalysisParams
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def table(self, name: str) -> pa.Table:
+        """One table as Arrow, cast to its schema."""
+        return to_arrow(self.tables[name], name)
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-ready summary: what was read, estimates, sites, least stable VPs, per-collector counts."""
+        from anystab.summary import build_summary
+
+        return build_summary(self)
+
+
+def to_arrow(df: pd.DataFrame, name: str) -> pa.Table:
+    schema = schemas.TABLES[name]
+    if df.empty:
+        return schema.empty_table()
+    return pa.Table.from_pandas(df[schema.names], schema=schema, preserve_index=False)
+
+
+def _frame(rows: list[dict[str, Any]], name: str) -> pd.DataFrame:
+    schema = schemas.TABLES[name]
+    return pa.Table.from_pylist(rows, schema=schema).to_pandas()
+
+
+def _ts(seconds: float | None) -> pd.Timestamp | None:
+    return None if seconds is None else pd.Timestamp(seconds, unit="s", tz="UTC")
+
+
+def analyze(request: AnalysisRequest, progress: ProgressCallback | None = None) -> AnalysisResult:
+    """Run the whole analysis. Damaged input is reported in the ``problems`` table, not raised."""
+    request.validate()
+    files = discover(request.sources, request.collector)
+    if not files:
+        raise BadInputError("no MRT files found in " + ", ".join(request.sources))
+    done = [0]
+
+    def tick(n: int = 1) -> None:
+        done[0] += n
+        if progress:
+            progress(done[0], len(files))
+
+    results = read_files(files, request.params.targets.with_mode("any"), request.jobs, tick)
+    window = choose_window(files, results, request.start, request.end)
+    elements = select_elements(files, results, window[0])
+    gaps = _frame(
+        [
+            {"collector": c, "start": _ts(s), "end": _ts(e), "reason": r}
+            for c, s, e, r in missing_intervals(list(zip(files, results, strict=True)), *window)
+        ],
+        "gaps",
+    )
+    return run_stages(elements, gaps, request.params, window, files, results)
+
+
+def run_stages(
+    elements: pd.DataFrame,
+    gaps: pd.DataFrame,
+    params: AnalysisParams,
+    window: tuple[float, float],
+    files: Sequence[SourceFile] = (),
+    results: Sequence[FileResult] = (),
+) -> AnalysisResult:
+    """Stages 7 onwards, on elements already selected and ordered."""
+    timeline = build_timeline(elements, params, window, gaps)
+    events, vp_stats = build_events(timeline, params)
+    estimates = build_estimates(timeline, events, vp_stats, params, window)
+    collector_stats, moas, site_share = collector_view(timeline, events, vp_stats)
+    result = AnalysisResult(window, params)
+    result.tables = {
+        "elements": elements,
+        "timeline": timeline,
+        "events": events,
+        "vp_stats": vp_stats,
+        "estimates": estimates,
+        "site_share": site_share,
+        "collector_stats": collector_stats,
+        "moas": moas,
+        "files": files_table(files, results),
+        "problems": problems_table(results),
+        "gaps": gaps,
+    }
+    return result
+
+
+def _update_slot(f: SourceFile, r: FileResult) -> tuple[float | None, float | None]:
+    from anystab.sources import expected_cadence
+
+    cadence = expected_cadence(f.project)
+    start = f.name_time if f.name_time is not None else r.first_time
+    if start is None:
+        return None, None
+    end = start + cadence if cadence else (r.last_time if r.last_time is not None else start)
+    return start, max(end, r.last_time or end)
+
+
+def choose_window(
+    files: Sequence[SourceFile], results: Sequence[FileResult], start: float | None, end: float | None
+) -> tuple[float, float]:
+    """The user's window, with missing ends taken from the data's extent."""
+    starts: list[float] = []
+    ends: list[float] = []
+    for f, r in zip(files, results, strict=True):
+        if r.kind == "rib" and r.first_time is not None:
+            starts.append(r.first_time)
+        elif r.kind == "updates":
+            s, e = _update_slot(f, r)
+            if s is not None and e is not None:
+                starts.append(s)
+                ends.append(e)
+    if start is None:
+        if not starts:
+            raise BadInputError("the sources hold no readable MRT records: nothing to analyse")
+        start = min(starts)
+    if end is None:
+        if not ends:
+            raise BadInputError("no update records: name --end to analyse RIB dumps alone")
+        end = max(ends)
+    if not (math.isfinite(start) and math.isfinite(end)) or end <= start:
+        raise ConfigError(
+            f"empty window: {_ts(start)} .. {_ts(end)} (the data covers {_ts(min(starts, default=None))}"
+            f" .. {_ts(max(ends, default=None))})"
+        )
+    return float(start), float(end)
+
+
+def select_elements(files: Sequence[SourceFile], results: Sequence[FileResult], w0: float) -> pd.DataFrame:
+    """Steps 4 and 5: the RIB dump each collector starts from, the updates after it, in order."""
+    rib_time: dict[str, float] = {}
+    for r in results:
+        if r.kind == "rib" and r.first_time is not None and r.first_time <= w0:
+            rib_time[r.collector] = max(rib_time.get(r.collector, -math.inf), r.first_time)
+    parts: list[pa.Table] = []
+    ranks: list[int] = []
+    for r in results:
+        t0 = rib_time.get(r.collector)
+        if r.kind == "rib":
+            if t0 is None or r.first_time != t0:
+                continue
+            table = r.elements
+        elif t0 is not None:
+            table = r.elements.filter(
+                pc.greater_equal(
+                    r.elements["time"], pa.scalar(pd.Timestamp(t0, unit="s", tz="UTC"), schemas.TS)
+                )
+            )
+        else:
+            table = r.elements
+        parts.append(table)
+        ranks.append(0 if r.kind == "rib" else 1)
+    if not parts:
+        return schemas.ELEMENTS.empty_table().to_pandas()
+    df = pa.concat_tables([p.cast(schemas.ELEMENTS) for p in parts]).to_pandas()
+    df["_rank"] = [rank for p, rank in zip(parts, ranks, strict=True) for _ in range(p.num_rows)]
+    df = df.sort_values(["time", "_rank"], kind="stable").drop(columns="_rank").reset_index(drop=True)
+    return df
+
+
+def files_table(files: Sequence[SourceFile], results: Sequence[FileResult]) -> pd.DataFrame:
+    rows = [
+        {
+            "path": r.path,
+            "collector": r.collector,
+            "kind": r.kind,
+            "records": r.records,
+            "elements": r.elements.num_rows,
+            "first_time": _ts(r.first_time),
+            "last_time": _ts(r.last_time),
+            "problems": len(r.problems),
+        }
+        for r in results
+    ]
+    return _frame(rows, "files")
+
+
+def problems_table(results: Sequence[FileResult]) -> pd.DataFrame:
+    rows = [
+        {"path": p.path, "offset": p.offset, "reason": p.reason, "count": p.count}
+        for r in results
+        for p in r.problems
+    ]
+    return _frame(rows, "problems")

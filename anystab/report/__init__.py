@@ -1,0 +1,1 @@
+"""Renderers of analysis results (terminal; more to come)."""
