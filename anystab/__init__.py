@@ -15,10 +15,21 @@ __version__ = "0.1.0"
 
 from anystab.errors import AnystabError, BadInputError, ConfigError, SourceUnavailableError
 from anystab.params import AnalysisParams, SiteMap
-from anystab.pipeline import AnalysisRequest, AnalysisResult, analyze, run_stages
 from anystab.schemas import SCHEMA_VERSION, TABLES
 from anystab.service import Service, load_service, load_site_map
 from anystab.targets import Target, TargetSet, make_target, target_set
+
+_LAZY = {"AnalysisRequest", "AnalysisResult", "analyze", "run_stages"}
+
+
+def __getattr__(name: str) -> object:
+    """The pipeline imports every stage: load it only when asked for, so ``import anystab`` stays light."""
+    if name in _LAZY:
+        from anystab import pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(f"module 'anystab' has no attribute {name!r}")
+
 
 __all__ = [
     "SCHEMA_VERSION",

@@ -238,3 +238,15 @@ TABLES: dict[str, pa.Schema] = {
 def empty(name: str) -> pa.Table:
     """An empty table with the named schema."""
     return TABLES[name].empty_table()
+
+
+def markdown() -> str:
+    """The schema reference as Markdown (docs/schema.md embeds exactly this; a test keeps them equal)."""
+    lines = [f"Schema version: **{SCHEMA_VERSION}**", ""]
+    for name, schema in TABLES.items():
+        lines += [f"### `{name}.parquet`", "", "| column | type | meaning |", "| --- | --- | --- |"]
+        for f in schema:
+            doc = (f.metadata or {}).get(b"doc", b"").decode()
+            lines.append(f"| `{f.name}` | `{f.type}` | {doc} |")
+        lines.append("")
+    return "\n".join(lines)

@@ -84,6 +84,9 @@ def _targets(doc: dict[str, Any], path: str | Path) -> tuple[Target, ...]:
     for i, entry in enumerate(raw, 1):
         if not isinstance(entry, dict) or not isinstance(entry.get("prefix"), str):
             raise ConfigError(f'{path}: target {i} needs prefix = "..."')
+        unknown = set(entry) - {"prefix", "address", "name"}
+        if unknown:
+            raise ConfigError(f"{path}: target {i}: unknown keys {', '.join(sorted(unknown))}")
         address = entry.get("address")
         try:
             out.append(
