@@ -1,0 +1,392 @@
+"""Timeline: each vantage point's route state per target, as intervals of constant state.
+
+Steps:
+
+1. Split the elements by vantage point (collector, peer_asn, peer_ip), keeping the given processing order
+   (it is authoritative: elements are never re-sorted here).
+2. Decide when each VP is first observed: from the window start if it has an ``R`` element at or before it
+   (a RIB dump), else from its first element inside the window. A VP with neither is never observed.
+3. Walk each VP's elements and keep its routes: prefix -> path id -> (AS path, next hop, communities).
+   ``R``/``A`` set a route, ``W`` removes the route with the same prefix and path id. A ``W`` without a
+   path id removes only the route stored without a path id (on an ADD-PATH session it removes nothing).
+4. After each element, recompute the state of every target whose address the element's prefix contains:
+   the effective route is the route of the longest prefix containing the target's address, covers counted
+   only down to the target set's ``min_cover``. Among several ADD-PATH path ids for that prefix the lowest
+   path id wins (no path id sorts first): collectors record every path a peer sends and no best-path
+   choice, so any rule is a convention; the lowest id is stable and does not depend on arrival order.
+   Several elements at one timestamp collapse: only the state after the last of them is kept.
+5. Session gaps: an ``S`` element into any state but Established (6) opens a gap and forgets all the VP's
+   routes. The session is back up at the next ``S`` into Established or the next ``A``/``R``; the gap lasts
+   ``params.resync_s`` seconds more, and at its end every target is snapshotted with the routes held then.
+6. Clip each (VP, target) series to the window, overlay the collector gaps (missing archive files: the VP
+   is unobserved there but its routes are kept), and merge neighbouring intervals with equal state.
+
+A (VP, target) pair gets rows when the VP is observed at all in the window and some element of that VP
+concerns the target (a prefix containing the target's address, down to ``min_cover``, or a more-specific
+inside the target prefix). Rows cover the whole window with state routed, unrouted or unobserved.
+"""
+
+from __future__ import annotations
+
+import bisect
+import ipaddress
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from anystab.params import AnalysisParams
+from anystab.schemas import TABLES
+from anystab.sites import origin_of, site_name, site_signature
+from anystab.targets import Target, prefix_key
+
+ESTABLISHED = 6
+ROUTED = "routed"
+UNROUTED = "unrouted"
+UNOBSERVED = "unobserved"
+US_PER_S = 1_000_000
+_BITS = {4: 32, 6: 128}
+
+# (state, site, signature, prefix, as_path, origin, next_hop, communities)
+State = tuple[str, str | None, str | None, str | None, str | None, str | None, str | None, tuple[str, ...]]
+UNROUTED_STATE: State = (UNROUTED, None, None, None, None, None, None, ())
+UNOBSERVED_STATE: State = (UNOBSERVED, None, None, None, None, None, None, ())
+VP_KEYS = ["collector", "peer_asn", "peer_ip"]
+PAIR_KEYS = [*VP_KEYS, "target"]
+
+
+def to_seconds(times: pd.Series) -> np.ndarray:
+    """Timestamps as float seconds since the epoch (microsecond resolution)."""
+    return times.dt.as_unit("us").astype("int64").to_numpy() / US_PER_S
+
+
+def to_micros(seconds: Sequence[float] | np.ndarray) -> list[int]:
+    """Float seconds as integer microseconds, for timestamp columns."""
+    return [round(float(s) * US_PER_S) for s in seconds]
+
+
+def make_frame(name: str, columns: dict[str, list]) -> pd.DataFrame:
+    """A DataFrame with the columns and types of the named schema (time columns given in float seconds)."""
+    schema = TABLES[name]
+    arrays = []
+    for fld in schema:
+        values = columns.get(fld.name, [])
+        if pa.types.is_timestamp(fld.type):
+            values = to_micros(values)
+        arrays.append(pa.array(values, type=fld.type))
+    return pa.Table.from_arrays(arrays, schema=schema).to_pandas()
+
+
+def nullable(series: pd.Series) -> list:
+    """A column as a Python list with None for missing values."""
+    return [
+        None if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA else v for v in series
+    ]
+
+
+@dataclass
+class _PrefixInfo:
+    key: tuple[int, int, int] | None
+    text: str | None
+    covers: list[int]  # targets whose address the prefix contains (down to min_cover)
+    relevant: list[int]  # targets the prefix concerns (covers, or a more-specific inside the target)
+
+
+def _prefix_info(text: str, targets: Sequence[Target], min_cover: dict[int, int]) -> _PrefixInfo:
+    try:
+        key = prefix_key(text)
+    except ValueError:
+        return _PrefixInfo(None, None, [], [])
+    version, net, length = key
+    bits = _BITS[version]
+    covers, relevant = [], []
+    for i, t in enumerate(targets):
+        if t.prefix.version != version or length < min_cover[version]:
+            continue
+        shift = bits - length
+        if int(t.address) >> shift == net >> shift:
+            covers.append(i)
+            relevant.append(i)
+        elif length >= t.prefix.prefixlen and net >> (bits - t.prefix.prefixlen) == int(
+            t.prefix.network_address
+        ) >> (bits - t.prefix.prefixlen):
+            relevant.append(i)
+    canonical = f"{_net_text(version, net)}/{length}"
+    return _PrefixInfo(key, canonical, covers, relevant)
+
+
+def _net_text(version: int, net: int) -> str:
+    return str(ipaddress.IPv4Address(net) if version == 4 else ipaddress.IPv6Address(net))
+
+
+@dataclass
+class _Context:
+    """What every VP walk shares: targets, parameters, prefix and state caches."""
+
+    targets: tuple[Target, ...]
+    params: AnalysisParams
+    prefixes: dict[str, _PrefixInfo] = field(default_factory=dict)
+    candidates: list[list[tuple[int, int, int]]] = field(default_factory=list)
+    states: dict[tuple, State] = field(default_factory=dict)
+
+    def build(self, prefix_texts: set[str]) -> None:
+        ts = self.params.targets
+        min_cover = {4: ts.min_cover(4), 6: ts.min_cover(6)}
+        self.prefixes = {p: _prefix_info(p, self.targets, min_cover) for p in prefix_texts}
+        cands: list[set[tuple[int, int, int]]] = [set() for _ in self.targets]
+        for info in self.prefixes.values():
+            for i in info.covers:
+                cands[i].add(info.key)  # type: ignore[arg-type]
+        self.candidates = [sorted(c, key=lambda k: -k[2]) for c in cands]
+
+    def routed_state(self, prefix: str, route: tuple[str | None, str | None, tuple[str, ...]]) -> State:
+        key = (prefix, *route)
+        state = self.states.get(key)
+        if state is None:
+            as_path, next_hop, communities = route
+            p = self.params
+            signature = site_signature(as_path or "", next_hop, communities, p.site_by, p.site_map)
+            site = site_name(signature, p.site_by, p.site_map)
+            origin = origin_of(as_path)
+            state = (ROUTED, site, signature, prefix, as_path, origin, next_hop, communities)
+            self.states[key] = state
+        return state
+
+
+Route = tuple[str | None, str | None, tuple[str, ...]]
+
+
+@dataclass
+class _Columns:
+    """The element columns the walk reads, as Python lists."""
+
+    time: np.ndarray
+    elem_type: list
+    prefix: list
+    path_id: list
+    as_path: list
+    next_hop: list
+    communities: list
+    new_state: list
+
+    @classmethod
+    def of(cls, elements: pd.DataFrame) -> _Columns:
+        comms = [
+            tuple(c) if c is not None and not isinstance(c, float) else () for c in elements["communities"]
+        ]
+        return cls(
+            to_seconds(elements["time"]),
+            nullable(elements["elem_type"]),
+            nullable(elements["prefix"]),
+            nullable(elements["path_id"]),
+            nullable(elements["as_path"]),
+            nullable(elements["next_hop"]),
+            comms,
+            nullable(elements["new_state"]),
+        )
+
+
+class _VpWalk:
+    """One VP's route state through its elements, recording each target's state after every change."""
+
+    def __init__(self, ctx: _Context, obs_start: float) -> None:
+        self.ctx = ctx
+        self.obs_start = obs_start
+        self.start_due: float | None = obs_start if obs_start > -math.inf else None
+        self.routes: dict[tuple[int, int, int], dict[int | None, tuple[str, Route]]] = {}
+        self.down = False
+        self.resume_at: float | None = None
+        first = UNROUTED_STATE if obs_start == -math.inf else UNOBSERVED_STATE
+        self.series: list[tuple[list[float], list[State]]] = [([-math.inf], [first]) for _ in ctx.targets]
+
+    def observing(self, t: float) -> bool:
+        return t >= self.obs_start and not self.down and (self.resume_at is None or t >= self.resume_at)
+
+    def state_of(self, t: float, target: int) -> State:
+        if not self.observing(t):
+            return UNOBSERVED_STATE
+        for key in self.ctx.candidates[target]:
+            entries = self.routes.get(key)
+            if entries:
+                path_id = min(entries, key=lambda p: -1 if p is None else p)
+                prefix, route = entries[path_id]
+                return self.ctx.routed_state(prefix, route)
+        return UNROUTED_STATE
+
+    def emit(self, t: float, targets: Sequence[int]) -> None:
+        for i in targets:
+            times, states = self.series[i]
+            state = self.state_of(t, i)
+            if times[-1] == t:
+                states[-1] = state
+            else:
+                times.append(t)
+                states.append(state)
+
+    def flush(self, before: float) -> None:
+        """Snapshot every target at the scheduled times (observation start, resync end) before ``before``."""
+        due = sorted(s for s in (self.start_due, self.resume_at) if s is not None and s < before)
+        everyone = range(len(self.ctx.targets))
+        for s in due:
+            self.emit(s, everyone)
+        if self.start_due is not None and self.start_due < before:
+            self.start_due = None
+        if self.resume_at is not None and self.resume_at < before:
+            self.resume_at = None
+
+    def walk(self, cols: _Columns, rows: np.ndarray) -> None:
+        for r in rows:
+            t = float(cols.time[r])
+            self.flush(t)
+            kind = cols.elem_type[r]
+            if kind == "S":
+                self.state_change(t, cols.new_state[r])
+            elif kind in ("A", "R", "W") and cols.prefix[r] is not None:
+                route = (cols.as_path[r], cols.next_hop[r], cols.communities[r])
+                self.route_change(t, kind, cols.prefix[r], cols.path_id[r], route)
+        self.flush(math.inf)
+
+    def state_change(self, t: float, new_state: int | None) -> None:
+        if new_state is None:
+            return
+        if new_state != ESTABLISHED:
+            self.down, self.resume_at = True, None
+            self.routes.clear()
+            self.emit(t, range(len(self.ctx.targets)))
+        elif self.down:
+            self.session_up(t)
+
+    def session_up(self, t: float) -> None:
+        self.down = False
+        self.resume_at = t + self.ctx.params.resync_s
+
+    def route_change(self, t: float, kind: str, prefix: str, path_id: int | None, route: Route) -> None:
+        info = self.ctx.prefixes[prefix]
+        if info.key is None:
+            return
+        if kind == "W":
+            entries = self.routes.get(info.key)
+            if entries is not None:
+                entries.pop(path_id, None)
+                if not entries:
+                    del self.routes[info.key]
+        else:
+            if self.down:
+                self.session_up(t)
+            self.routes.setdefault(info.key, {})[path_id] = (info.text or prefix, route)
+        self.emit(t, info.covers)
+
+
+def _observation_start(cols: _Columns, rows: np.ndarray, window: tuple[float, float]) -> float | None:
+    """-inf when a RIB entry at or before the window start exists, else the first element in the window."""
+    w0, w1 = window
+    times = cols.time[rows]
+    for r, t in zip(rows, times, strict=True):
+        if t <= w0 and cols.elem_type[r] == "R":
+            return -math.inf
+    inside = times[(times >= w0) & (times <= w1)]
+    return float(inside[0]) if len(inside) else None
+
+
+def _intervals(
+    times: list[float], states: list[State], window: tuple[float, float], gaps: list[tuple[float, float]]
+) -> list[tuple[float, float, State]]:
+    """Series -> intervals clipped to the window, collector gaps overlaid, equal neighbours merged."""
+    w0, w1 = window
+    ends = [*times[1:], math.inf]
+    gap_starts = [g[0] for g in gaps]
+    out: list[tuple[float, float, State]] = []
+    for start, end, state in zip(times, ends, states, strict=True):
+        s, e = max(start, w0), min(end, w1)
+        if e <= s:
+            continue
+        cuts = sorted({s, e, *(b for g in gaps for b in g if s < b < e)})
+        for a, b in zip(cuts, cuts[1:], strict=False):
+            k = bisect.bisect_right(gap_starts, a) - 1
+            in_gap = k >= 0 and gaps[k][0] <= a < gaps[k][1]
+            _append(out, a, b, UNOBSERVED_STATE if in_gap else state)
+    return out
+
+
+def _append(out: list[tuple[float, float, State]], start: float, end: float, state: State) -> None:
+    if out and out[-1][2] == state and out[-1][1] == start:
+        out[-1] = (out[-1][0], end, state)
+    else:
+        out.append((start, end, state))
+
+
+def _collector_gaps(
+    gaps: pd.DataFrame | None, window: tuple[float, float]
+) -> dict[str, list[tuple[float, float]]]:
+    """Collector -> sorted, merged unobserved intervals clipped to the window."""
+    result: dict[str, list[tuple[float, float]]] = {}
+    if gaps is None or gaps.empty:
+        return result
+    starts, ends = to_seconds(gaps["start"]), to_seconds(gaps["end"])
+    for collector, s, e in zip(gaps["collector"], starts, ends, strict=True):
+        s, e = max(float(s), window[0]), min(float(e), window[1])
+        if e > s:
+            result.setdefault(str(collector), []).append((s, e))
+    for collector, spans in result.items():
+        spans.sort()
+        merged = [spans[0]]
+        for s, e in spans[1:]:
+            if s <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(e, merged[-1][1]))
+            else:
+                merged.append((s, e))
+        result[collector] = merged
+    return result
+
+
+_TIMELINE_FIELDS = ["state", "site", "signature", "prefix", "as_path", "origin", "next_hop", "communities"]
+
+
+def build_timeline(
+    elements: pd.DataFrame,
+    params: AnalysisParams,
+    window: tuple[float, float],
+    gaps: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The TIMELINE table: per (VP, target), maximal intervals of constant route state over the window."""
+    columns: dict[str, list] = {name: [] for name in TABLES["timeline"].names}
+    if elements.empty:
+        return make_frame("timeline", columns)
+    ctx = _Context(tuple(params.targets), params)
+    ctx.build({p for p in elements["prefix"].dropna().unique()})
+    cols = _Columns.of(elements)
+    by_collector = _collector_gaps(gaps, window)
+    groups = elements.groupby(VP_KEYS, sort=False, dropna=False).indices
+    for vp, rows in groups.items():
+        obs_start = _observation_start(cols, rows, window)
+        if obs_start is None:
+            continue
+        walk = _VpWalk(ctx, obs_start)
+        walk.walk(cols, rows)
+        relevant = sorted(
+            {i for r in rows if cols.prefix[r] is not None for i in ctx.prefixes[cols.prefix[r]].relevant}
+        )
+        for i in relevant:
+            spans = _intervals(*walk.series[i], window, by_collector.get(str(vp[0]), []))
+            if any(state[0] != UNOBSERVED for _, _, state in spans):
+                _add_rows(columns, vp, ctx.targets[i].text, spans)
+    return make_frame("timeline", columns)
+
+
+def _add_rows(
+    columns: dict[str, list], vp: tuple, target: str, spans: list[tuple[float, float, State]]
+) -> None:
+    for start, end, state in spans:
+        columns["collector"].append(vp[0])
+        columns["peer_asn"].append(vp[1])
+        columns["peer_ip"].append(vp[2])
+        columns["target"].append(target)
+        columns["start"].append(start)
+        columns["end"].append(end)
+        for name, value in zip(_TIMELINE_FIELDS, state, strict=True):
+            if name == "communities":
+                value = list(value) if state[0] == ROUTED else None
+            columns[name].append(value)
