@@ -80,6 +80,11 @@ def make_frame(name: str, columns: dict[str, list]) -> pd.DataFrame:
     return pa.Table.from_arrays(arrays, schema=schema).to_pandas()
 
 
+def records_frame(name: str, records: Sequence[dict]) -> pd.DataFrame:
+    """A DataFrame of the named schema from row dicts (time columns in float seconds)."""
+    return make_frame(name, {f: [r[f] for r in records] for f in TABLES[name].names})
+
+
 def nullable(series: pd.Series) -> list:
     """A column as a Python list with None for missing values."""
     return [
