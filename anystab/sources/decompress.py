@@ -1,0 +1,128 @@
+"""Stream the bytes of an MRT file, whatever its compression, in bounded chunks.
+
+Steps:
+
+1. Read the first bytes and tell the format by magic bytes (not by file name): gzip ``1f 8b``, bzip2
+   ``42 5a 68`` ("BZh"), anything else is read as plain bytes.
+2. Read the file in :data:`READ_SIZE` pieces and feed them to ``zlib.decompressobj(31)`` or
+   ``bz2.BZ2Decompressor``, yielding what comes out.
+3. When a gzip member or bzip2 stream ends and bytes remain (``unused_data``), start a new decompressor on
+   them: both formats allow several members/streams in one file.
+4. When the file ends before the end marker of the current member, everything that was decompressed has
+   already been yielded; record the problem "truncated gzip stream" / "truncated bzip2 stream".
+5. Corrupt compressed data: record the problem with the offset reached and stop.
+
+Problems are recorded on the :class:`Stream` object, never raised: the caller decides what to report.
+"""
+
+from __future__ import annotations
+
+import bz2
+import os
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from anystab.errors import BadInputError
+
+READ_SIZE = 1 << 20
+GZIP_MAGIC = b"\x1f\x8b"
+BZIP2_MAGIC = b"BZh"
+GZIP_WBITS = 31
+
+
+def detect_format(head: bytes) -> str:
+    """``"gzip"``, ``"bzip2"`` or ``"plain"`` from a file's first bytes."""
+    if head.startswith(GZIP_MAGIC):
+        return "gzip"
+    if head.startswith(BZIP2_MAGIC):
+        return "bzip2"
+    return "plain"
+
+
+@dataclass
+class Stream:
+    """The decompressed bytes of one file, as an iterator of chunks; problems are collected on the way.
+
+    ``problem`` is ``None`` or a reason such as ``"truncated gzip stream"``; ``problem_offset`` is the
+    number of decompressed bytes produced when it was found. ``decompressed_bytes`` counts what was yielded.
+    """
+
+    path: Path
+    format: str = "plain"
+    problem: str | None = None
+    problem_offset: int | None = None
+    decompressed_bytes: int = 0
+    _started: bool = field(default=False, repr=False)
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self._started:
+            raise RuntimeError("a Stream can be iterated once")
+        self._started = True
+        with _open(self.path) as fh:
+            self.format = detect_format(fh.read(4))
+            fh.seek(0)
+            chunks = _plain(fh) if self.format == "plain" else self._decompress(fh)
+            for chunk in chunks:
+                if chunk:
+                    self.decompressed_bytes += len(chunk)
+                    yield chunk
+
+    def _decompress(self, fh: BinaryIO) -> Iterator[bytes]:
+        make = (lambda: zlib.decompressobj(GZIP_WBITS)) if self.format == "gzip" else bz2.BZ2Decompressor
+        dec = make()
+        pending = b""
+        while True:
+            data = pending or fh.read(READ_SIZE)
+            pending = b""
+            if not data:
+                break
+            try:
+                yield dec.decompress(data)
+            except (zlib.error, OSError, EOFError) as exc:
+                self._fail(f"corrupt {self.format} data ({exc})")
+                return
+            if dec.eof:
+                pending = dec.unused_data
+                dec = make()
+                if not pending and not _more(fh):
+                    return
+        if self.format == "gzip":
+            yield dec.flush()
+        self._fail(f"truncated {self.format} stream")
+
+    def _fail(self, reason: str) -> None:
+        self.problem = reason
+        self.problem_offset = self.decompressed_bytes
+
+
+def _more(fh: BinaryIO) -> bool:
+    """Whether unread bytes remain in the file (peek without losing them)."""
+    pos = fh.tell()
+    more = bool(fh.read(1))
+    fh.seek(pos)
+    return more
+
+
+def _plain(fh: BinaryIO) -> Iterator[bytes]:
+    while chunk := fh.read(READ_SIZE):
+        yield chunk
+
+
+def _open(path: Path) -> BinaryIO:
+    try:
+        return open(path, "rb")
+    except OSError as exc:
+        raise BadInputError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def open_stream(path: str | os.PathLike[str]) -> Stream:
+    """A :class:`Stream` over the file; raises :class:`BadInputError` if it does not exist or is a folder."""
+    p = Path(path)
+    if not p.is_file():
+        raise BadInputError(f"no such file: {p}")
+    if not os.access(p, os.R_OK):
+        raise BadInputError(f"cannot read {p}: permission denied")
+    return Stream(p)

@@ -1,0 +1,432 @@
+"""Read one MRT file into element rows, exactly as Debian's ``bgpdump -m`` prints them.
+
+Steps:
+
+1. Stream the decompressed bytes (:mod:`anystab.sources.decompress`).
+2. Walk the MRT records and keep those that may hold a target's prefix, every PEER_INDEX_TABLE and every
+   state change (:mod:`anystab.sources.prefilter`).
+3. Decode each kept record on its own with mrtparse (``mrtparse.Reader`` over the record's bytes; the
+   reader resets mrtparse's module-level AS-size and ADD-PATH flags per record). NLRI with bits set past
+   the prefix length are accepted and printed as written (``11.13.0.0/13``), as bgpdump does. A record
+   mrtparse cannot decode is reported with its offset and skipped.
+4. Turn records into elements in bgpdump's order: for an UPDATE, withdrawals (withdrawn routes, then
+   MP_UNREACH) before announcements (NLRI, then MP_REACH); for a RIB record, one ``R`` per entry with the
+   MRT header time; state changes become ``S``. 2-byte sessions get AS4_PATH merged into AS_PATH as
+   bgpdump does (whole AS_PATH segments are copied while the merged path is shorter than
+   ``len(AS_PATH) - len(AS4_PATH)``, AS_SETs counting 1; skipped when AS4_PATH is longer), and
+   AS4_AGGREGATOR replaces an AGGREGATOR of AS_TRANS.
+5. Keep elements whose prefix ``targets.matches`` (state changes always), and build an Arrow table with
+   schema :data:`anystab.schemas.ELEMENTS`.
+
+Damage inside a file never raises: it becomes a :class:`Problem`. A missing or unreadable path raises
+:class:`anystab.errors.BadInputError`.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import mrtparse
+import mrtparse.base
+import pyarrow as pa
+
+from anystab.schemas import ELEMENTS
+from anystab.sources import prefilter
+from anystab.sources.decompress import open_stream
+from anystab.targets import TargetSet
+
+AS_TRANS = "23456"
+AS_SET, AS_SEQUENCE, AS_CONFED_SEQUENCE, AS_CONFED_SET = 1, 2, 3, 4
+AS4_SUBTYPES = frozenset({4, 5, 7, 9, 11})
+ADDPATH_BGP4MP_SUBTYPES = frozenset({8, 9, 10, 11})
+ADDPATH_TD2_SUBTYPES = frozenset({8, 9, 10, 11})
+TD2_RIB_SUBTYPES = frozenset({2, 3, 4, 5, 8, 9, 10, 11})
+TD2_V6_SUBTYPES = frozenset({4, 5, 10, 11})
+BGP_UPDATE = 2
+ATTR_ORIGIN, ATTR_AS_PATH, ATTR_NEXT_HOP, ATTR_MED, ATTR_LOCAL_PREF = 1, 2, 3, 4, 5
+ATTR_ATOMIC, ATTR_AGGREGATOR, ATTR_COMMUNITY = 6, 7, 8
+ATTR_MP_REACH, ATTR_MP_UNREACH, ATTR_AS4_PATH, ATTR_AS4_AGGREGATOR = 14, 15, 17, 18
+BGPDUMP_NO_NEXT_HOP = "255.255.255.255"
+BGPDUMP_NO_ORIGIN = "INCOMPLETE"
+TRUNCATED_NLRI = "NLRI runs past the end of the BGP message; the cut prefix is ignored"
+_SEGMENT_FORMAT = {
+    AS_SET: ("{", ",", "}"),
+    AS_CONFED_SET: ("[", ",", "]"),
+    AS_CONFED_SEQUENCE: ("(", " ", ")"),
+}
+_US = 1_000_000
+_EPOCH = datetime(1970, 1, 1)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Damage found in a file: where (offset in the decompressed stream, if known), what, how often."""
+
+    path: str
+    offset: int | None
+    reason: str
+    count: int = 1
+
+
+@dataclass
+class FileResult:
+    """Everything read from one file. ``kind`` is told from its records: rib, updates, empty or unknown."""
+
+    path: str
+    collector: str
+    kind: str
+    records: int
+    elements: pa.Table
+    problems: list[Problem] = field(default_factory=list)
+    first_time: float | None = None
+    last_time: float | None = None
+    decompressed_bytes: int = 0
+
+
+@dataclass
+class _Attrs:
+    origin: str | None = None
+    as_path: str = ""
+    next_hop: str | None = None
+    local_pref: int = 0
+    med: int = 0
+    communities: list[str] = field(default_factory=list)
+    atomic: bool = False
+    aggregator: str | None = None
+    mp_next_hop: str | None = None
+    announced: list[dict[str, Any]] = field(default_factory=list)
+    withdrawn: list[dict[str, Any]] = field(default_factory=list)
+
+
+class _LenientNlri(mrtparse.base.Nlri):  # type: ignore[misc]
+    """mrtparse's NLRI decoder, lenient like bgpdump: bits set past the prefix length are kept as
+    written; a last prefix cut short by the end of the message gives ``prefix=None`` and ends the list."""
+
+    __slots__: list[str] = []
+
+    def val_addr(self, af: int, plen: int = -1) -> str | None:
+        if af not in (1, 2):
+            raise mrtparse.base.MrtFormatError(f"Unsupported AFI {af}")
+        family, size = (socket.AF_INET, 4) if af == 1 else (socket.AF_INET6, 16)
+        plen = size * 8 if plen < 0 else plen
+        if plen > size * 8:
+            raise mrtparse.base.MrtFormatError(f"Invalid prefix length {plen}")
+        n = (plen + 7) // 8
+        if len(self.buf) - self.p < n:
+            self.p = len(self.buf)
+            return None
+        raw = self.buf[self.p : self.p + n]
+        self.p += n
+        return socket.inet_ntop(family, raw + bytes(size - n))
+
+
+@contextmanager
+def _lenient_nlri() -> Iterator[None]:
+    saved = mrtparse.base.Nlri
+    mrtparse.base.Nlri = _LenientNlri
+    try:
+        yield
+    finally:
+        mrtparse.base.Nlri = saved
+
+
+def _key(d: Mapping[int, Any]) -> int:
+    return next(iter(d))
+
+
+def _segment_count(seg: Mapping[str, Any]) -> int:
+    kind = _key(seg["type"])
+    if kind in (AS_CONFED_SEQUENCE, AS_CONFED_SET):
+        return 0
+    return 1 if kind == AS_SET else len(seg["value"])
+
+
+def merge_as4_path(as_path: list[dict[str, Any]], as4_path: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """AS_PATH and AS4_PATH of a 2-byte session merged per RFC 6793, as bgpdump does.
+
+    The first ``len(AS_PATH) - len(AS4_PATH)`` ASes of AS_PATH (an AS_SET counts 1, confederation segments
+    0) are followed by AS4_PATH; an AS4_PATH longer than AS_PATH is ignored.
+    """
+    need = sum(map(_segment_count, as_path)) - sum(map(_segment_count, as4_path))
+    if need < 0:
+        return as_path
+    merged: list[dict[str, Any]] = []
+    for seg in as_path:
+        if need <= 0:
+            break
+        if _key(seg["type"]) == AS_SEQUENCE:
+            seg = {"type": seg["type"], "value": seg["value"][:need]}
+        merged.append(seg)
+        need -= _segment_count(seg)
+    return merged + as4_path
+
+
+def format_as_path(segments: list[dict[str, Any]]) -> str:
+    """AS path text as bgpdump prints it: ``1 2 {3,4}``, confederations as ``(1 2)`` and ``[1,2]``."""
+    parts = []
+    for seg in segments:
+        kind = _key(seg["type"])
+        if kind in _SEGMENT_FORMAT:
+            open_, sep, close = _SEGMENT_FORMAT[kind]
+            parts.append(open_ + sep.join(seg["value"]) + close)
+        elif seg["value"]:
+            parts.append(" ".join(seg["value"]))
+    return " ".join(parts)
+
+
+def _parse_attrs(raw: list[dict[str, Any]], two_byte: bool) -> _Attrs:
+    attrs = _Attrs()
+    by_type = {_key(a["type"]): a.get("value") for a in raw}
+    origin = by_type.get(ATTR_ORIGIN)
+    attrs.origin = origin[_key(origin)] if origin else None
+    path = by_type.get(ATTR_AS_PATH) or []
+    if two_byte and by_type.get(ATTR_AS4_PATH):
+        path = merge_as4_path(path, by_type[ATTR_AS4_PATH])
+    attrs.as_path = format_as_path(path)
+    attrs.next_hop = by_type.get(ATTR_NEXT_HOP)
+    attrs.local_pref = by_type.get(ATTR_LOCAL_PREF) or 0
+    attrs.med = by_type.get(ATTR_MED) or 0
+    attrs.communities = list(by_type.get(ATTR_COMMUNITY) or [])
+    attrs.atomic = ATTR_ATOMIC in by_type
+    attrs.aggregator = _aggregator(by_type, two_byte)
+    reach = by_type.get(ATTR_MP_REACH) or {}
+    if reach.get("next_hop"):
+        attrs.mp_next_hop = reach["next_hop"][0]
+    attrs.announced = list(reach.get("nlri") or [])
+    attrs.withdrawn = list((by_type.get(ATTR_MP_UNREACH) or {}).get("withdrawn_routes") or [])
+    return attrs
+
+
+def _aggregator(by_type: dict[int, Any], two_byte: bool) -> str | None:
+    agg = by_type.get(ATTR_AGGREGATOR)
+    if not agg:
+        return None
+    agg4 = by_type.get(ATTR_AS4_AGGREGATOR)
+    if two_byte and agg4 and agg["as"] == AS_TRANS:
+        agg = agg4
+    return f"{agg['as']} {agg['id']}"
+
+
+@dataclass
+class _Ctx:
+    """Per-file decoding state: the peer index table and the rows built so far."""
+
+    targets: TargetSet | None
+    collector: str
+    source: str
+    peers: list[tuple[str, int]] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, prefix: str | None, **values: Any) -> None:
+        if prefix is not None and self.targets is not None and not self.targets.matches(prefix):
+            return
+        row = dict.fromkeys(ELEMENTS.names)
+        row.update(values, prefix=prefix, collector=self.collector, source=self.source)
+        self.rows.append(row)
+
+
+def _route_values(attrs: _Attrs, next_hop: str | None) -> dict[str, Any]:
+    return {
+        "as_path": attrs.as_path,
+        "bgp_origin": attrs.origin,
+        "next_hop": next_hop,
+        "local_pref": attrs.local_pref,
+        "med": attrs.med,
+        "communities": attrs.communities,
+        "atomic_aggregate": attrs.atomic,
+        "aggregator": attrs.aggregator,
+    }
+
+
+def _whole(ctx: _Ctx, nlris: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The NLRI entries that were whole; a note for a prefix cut short by the end of the message."""
+    whole = [n for n in nlris if n["prefix"] is not None]
+    if len(whole) < len(nlris):
+        ctx.notes.append(TRUNCATED_NLRI)
+    return whole
+
+
+def _prefix(nlri: Mapping[str, Any]) -> str:
+    return f"{nlri['prefix']}/{nlri['length']}"
+
+
+def _bgp4mp(ctx: _Ctx, data: dict[str, Any], time_us: int, subtype: int) -> None:
+    peer = {"time": time_us, "peer_asn": int(data["peer_as"]), "peer_ip": data["peer_ip"]}
+    if "old_state" in data:
+        old, new = _key(data["old_state"]), _key(data["new_state"])
+        ctx.add(None, elem_type="S", old_state=old, new_state=new, **peer)
+        return
+    msg = data.get("bgp_message") or {}
+    if _key(msg.get("type", {0: ""})) != BGP_UPDATE:
+        return
+    add_path = subtype in ADDPATH_BGP4MP_SUBTYPES
+    attrs = _parse_attrs(msg.get("path_attributes") or [], subtype not in AS4_SUBTYPES)
+    for nlri in _whole(ctx, list(msg.get("withdrawn_routes") or []) + attrs.withdrawn):
+        ctx.add(_prefix(nlri), elem_type="W", path_id=nlri.get("path_id") if add_path else None, **peer)
+    announced = [(n, attrs.next_hop) for n in msg.get("nlri") or []]
+    for nlri, hop in announced + [(n, attrs.mp_next_hop) for n in attrs.announced]:
+        if nlri["prefix"] is None:
+            ctx.notes.append(TRUNCATED_NLRI)
+            continue
+        path_id = nlri.get("path_id") if add_path else None
+        ctx.add(_prefix(nlri), elem_type="A", path_id=path_id, **peer, **_route_values(attrs, hop))
+
+
+def _table_dump_v2(ctx: _Ctx, data: dict[str, Any], time_us: int, subtype: int) -> None:
+    if subtype == prefilter.PEER_INDEX_TABLE:
+        ctx.peers = [(p["peer_ip"], int(p["peer_as"])) for p in data["peer_entries"]]
+        return
+    if subtype not in TD2_RIB_SUBTYPES:
+        return
+    prefix = f"{data['prefix']}/{data['length']}"
+    if ctx.targets is not None and not ctx.targets.matches(prefix):
+        return
+    v6 = subtype in TD2_V6_SUBTYPES
+    for entry in data["rib_entries"]:
+        peer_ip, peer_asn = ctx.peers[entry["peer_index"]]
+        attrs = _parse_attrs(entry["path_attributes"], two_byte=False)
+        hop = attrs.mp_next_hop if v6 else attrs.next_hop
+        values = _route_values(attrs, hop)
+        path_id = entry.get("path_id") if subtype in ADDPATH_TD2_SUBTYPES else None
+        ctx.add(
+            prefix, elem_type="R", time=time_us, peer_asn=peer_asn, peer_ip=peer_ip, path_id=path_id, **values
+        )
+
+
+def _table_dump(ctx: _Ctx, data: dict[str, Any], time_us: int) -> None:
+    attrs = _parse_attrs(data["path_attributes"], two_byte=True)
+    hop = attrs.next_hop if ":" not in data["prefix"] else attrs.mp_next_hop
+    peer = {"time": time_us, "peer_asn": int(data["peer_as"]), "peer_ip": data["peer_ip"]}
+    ctx.add(f"{data['prefix']}/{data['length']}", elem_type="R", **peer, **_route_values(attrs, hop))
+
+
+def _decode_record(ctx: _Ctx, record: bytes) -> str | None:
+    """Add the record's elements to ``ctx``; return a reason if mrtparse cannot decode it."""
+    reader = mrtparse.Reader(io.BytesIO(record))
+    entry = next(reader)
+    if entry.err is not None:
+        return f"undecodable record ({entry.err_msg})"
+    data = entry.data
+    mtype, subtype = _key(data["type"]), _key(data["subtype"])
+    time_us = _key(data["timestamp"]) * _US + data.get("microsecond_timestamp", 0)
+    if mtype in (prefilter.BGP4MP, prefilter.BGP4MP_ET):
+        _bgp4mp(ctx, data, time_us, subtype)
+    elif mtype == prefilter.TABLE_DUMP_V2:
+        _table_dump_v2(ctx, data, time_us, subtype)
+    elif mtype == prefilter.TABLE_DUMP:
+        _table_dump(ctx, data, time_us)
+    return None
+
+
+def _decode_all(ctx: _Ctx, records: Iterator[tuple[int, bytes]], path: str) -> list[Problem]:
+    problems = []
+    with _lenient_nlri():
+        for offset, record in records:
+            rows_before = len(ctx.rows)
+            try:
+                reason = _decode_record(ctx, record)
+            except Exception as exc:  # mrtparse signals damaged input with many exception types
+                reason = f"undecodable record ({type(exc).__name__}: {exc})"
+            if reason is not None:
+                del ctx.rows[rows_before:]
+                problems.append(Problem(path, offset, reason))
+            problems.extend(Problem(path, offset, note) for note in dict.fromkeys(ctx.notes))
+            ctx.notes.clear()
+    return problems
+
+
+def _walk_problems(path: str, stats: prefilter.WalkStats) -> list[Problem]:
+    problems = []
+    if stats.not_mrt:
+        problems.append(Problem(path, 0, "not an MRT file"))
+    if stats.bad_length_offset is not None:
+        problems.append(Problem(path, stats.bad_length_offset, "implausible MRT record length; rest skipped"))
+    if stats.torn_offset is not None:
+        reason = f"torn last record ({stats.torn_missing} bytes missing)"
+        problems.append(Problem(path, stats.torn_offset, reason))
+    for mtype, (offset, count) in sorted(stats.skipped_types.items()):
+        problems.append(Problem(path, offset, f"unsupported MRT type {mtype} skipped", count))
+    return problems
+
+
+def _kind(stats: prefilter.WalkStats) -> str:
+    if stats.not_mrt:
+        return "unknown"
+    if stats.records == 0:
+        return "empty"
+    if stats.rib_records == 0 and stats.update_records == 0:
+        return "unknown"
+    return "rib" if stats.rib_records >= stats.update_records else "updates"
+
+
+def read_mrt_file(path: str | os.PathLike[str], targets: TargetSet | None, collector: str) -> FileResult:
+    """Read one MRT file (gzip, bzip2 or plain) into elements kept by ``targets`` (``None``: all)."""
+    stream = open_stream(path)
+    name = str(path)
+    stats = prefilter.WalkStats()
+    scanner = prefilter.Scanner(targets) if targets is not None else None
+    ctx = _Ctx(targets, collector, name)
+    problems = _decode_all(ctx, prefilter.kept_records(stream, scanner, stats), name)
+    if stream.problem is not None:
+        problems.insert(0, Problem(name, stream.problem_offset, stream.problem))
+    problems = _walk_problems(name, stats) + problems
+    return FileResult(
+        path=name,
+        collector=collector,
+        kind=_kind(stats),
+        records=stats.records,
+        elements=pa.Table.from_pylist(ctx.rows, schema=ELEMENTS),
+        problems=problems,
+        first_time=stats.first_time,
+        last_time=stats.last_time,
+        decompressed_bytes=stream.decompressed_bytes,
+    )
+
+
+def _format_time(time: Any) -> str:
+    if isinstance(time, datetime):
+        delta = time.replace(tzinfo=None) - _EPOCH
+        seconds, micro = delta.days * 86400 + delta.seconds, delta.microseconds
+    else:
+        seconds, micro = divmod(int(time), _US)
+    return f"{seconds}.{micro:06d}" if micro else str(seconds)
+
+
+def bgpdump_line(row: Mapping[str, Any]) -> str:
+    """An element row as ``bgpdump -m`` prints it, without the leading record-type field.
+
+    E.g. ``1470931200|A|37.49.236.123|198290|192.140.252.0/22|198290 6661|IGP|37.49.236.123|0|0||NAG||``.
+    A missing next hop prints as bgpdump's ``255.255.255.255``, a missing ORIGIN as ``INCOMPLETE`` (the
+    table keeps both null). Times with zero microseconds print as
+    whole seconds (bgpdump prints ``.000000`` for BGP4MP_ET records: the table does not keep the type).
+    """
+    head = f"{_format_time(row['time'])}|"
+    peer = f"{row['peer_ip']}|{row['peer_asn']}"
+    kind = row["elem_type"]
+    if kind == "S":
+        return f"{head}STATE|{peer}|{row['old_state']}|{row['new_state']}"
+    prefix = row["prefix"] if row["path_id"] is None else f"{row['prefix']}|{row['path_id']}"
+    if kind == "W":
+        return f"{head}W|{peer}|{prefix}"
+    fields = [
+        "B" if kind == "R" else "A",
+        peer,
+        prefix,
+        row["as_path"] or "",
+        row["bgp_origin"] or BGPDUMP_NO_ORIGIN,
+        row["next_hop"] or BGPDUMP_NO_NEXT_HOP,
+        str(row["local_pref"]),
+        str(row["med"]),
+        " ".join(row["communities"] or []),
+        "AG" if row["atomic_aggregate"] else "NAG",
+        row["aggregator"] or "",
+    ]
+    return head + "|".join(fields) + "|"
