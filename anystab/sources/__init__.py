@@ -1,0 +1,27 @@
+"""The ``sources`` stage: MRT files in, element tables out.
+
+``discover`` finds files and names their collectors, ``read_mrt_file`` / ``read_files`` turn them into
+elements (schema :data:`anystab.schemas.ELEMENTS`) with the problems found on the way, and
+``missing_intervals`` tells which time no update file covers.
+"""
+
+from anystab.sources.archive import SourceFile, describe, discover, expected_cadence, missing_intervals
+from anystab.sources.decompress import Stream, detect_format, open_stream
+from anystab.sources.mrt import FileResult, Problem, bgpdump_line, read_mrt_file
+from anystab.sources.parallel import read_files
+
+__all__ = [
+    "FileResult",
+    "Problem",
+    "SourceFile",
+    "Stream",
+    "bgpdump_line",
+    "describe",
+    "detect_format",
+    "discover",
+    "expected_cadence",
+    "missing_intervals",
+    "open_stream",
+    "read_files",
+    "read_mrt_file",
+]
