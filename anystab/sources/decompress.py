@@ -89,7 +89,7 @@ class Stream:
                 dec = make()
                 if not pending and not _more(fh):
                     return
-        if self.format == "gzip":
+        if not isinstance(dec, bz2.BZ2Decompressor):
             yield dec.flush()
         self._fail(f"truncated {self.format} stream")
 

@@ -109,8 +109,6 @@ class _LenientNlri(mrtparse.base.Nlri):  # type: ignore[misc]
     """mrtparse's NLRI decoder, lenient like bgpdump: bits set past the prefix length are kept as
     written; a last prefix cut short by the end of the message gives ``prefix=None`` and ends the list."""
 
-    __slots__: list[str] = []
-
     def val_addr(self, af: int, plen: int = -1) -> str | None:
         if af not in (1, 2):
             raise mrtparse.base.MrtFormatError(f"Unsupported AFI {af}")
@@ -119,11 +117,13 @@ class _LenientNlri(mrtparse.base.Nlri):  # type: ignore[misc]
         if plen > size * 8:
             raise mrtparse.base.MrtFormatError(f"Invalid prefix length {plen}")
         n = (plen + 7) // 8
-        if len(self.buf) - self.p < n:
-            self.p = len(self.buf)
+        buf: bytes = self.buf
+        pos: int = self.p
+        if len(buf) - pos < n:
+            self.p = len(buf)
             return None
-        raw = self.buf[self.p : self.p + n]
-        self.p += n
+        self.p = pos + n
+        raw = buf[pos : pos + n]
         return socket.inet_ntop(family, raw + bytes(size - n))
 
 
@@ -187,8 +187,9 @@ def _parse_attrs(raw: list[dict[str, Any]], two_byte: bool) -> _Attrs:
     origin = by_type.get(ATTR_ORIGIN)
     attrs.origin = origin[_key(origin)] if origin else None
     path = by_type.get(ATTR_AS_PATH) or []
-    if two_byte and by_type.get(ATTR_AS4_PATH):
-        path = merge_as4_path(path, by_type[ATTR_AS4_PATH])
+    as4_path = by_type.get(ATTR_AS4_PATH)
+    if two_byte and as4_path:
+        path = merge_as4_path(path, as4_path)
     attrs.as_path = format_as_path(path)
     attrs.next_hop = by_type.get(ATTR_NEXT_HOP)
     attrs.local_pref = by_type.get(ATTR_LOCAL_PREF) or 0
