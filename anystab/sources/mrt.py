@@ -118,7 +118,7 @@ class _LenientNlri(mrtparse.base.Nlri):  # type: ignore[misc]
             raise mrtparse.base.MrtFormatError(f"Invalid prefix length {plen}")
         n = (plen + 7) // 8
         buf: bytes = self.buf
-        pos: int = self.p
+        pos: int = self.p  # type: ignore[has-type]
         if len(buf) - pos < n:
             self.p = len(buf)
             return None
