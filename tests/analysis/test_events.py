@@ -1,0 +1,137 @@
+"""Events, the min_dwell transient filter and per-VP statistics."""
+
+from __future__ import annotations
+
+from analysis_builders import elem, kinds, params, run
+
+from anystab.events import SiteState, apply_min_dwell
+
+T = "192.0.2.0/24"
+W = (0.0, 100.0)
+
+
+def S(start: float, end: float, site: str | None) -> SiteState:
+    return SiteState(start, end, site)
+
+
+def G(start: float, end: float) -> SiteState:
+    return SiteState(start, end, None, gap=True)
+
+
+def test_short_state_between_equal_sites_is_removed():
+    states = [S(0, 40, "A"), S(40, 45, "B"), S(45, 100, "A")]
+    assert apply_min_dwell(states, 10) == [S(0, 100, "A")]
+    assert apply_min_dwell(states, 0) == states
+
+
+def test_short_state_goes_to_the_state_before():
+    assert apply_min_dwell([S(0, 40, "A"), S(40, 45, "B"), S(45, 100, "C")], 10) == [
+        S(0, 45, "A"),
+        S(45, 100, "C"),
+    ]
+
+
+def test_short_unrouted_state_is_filtered_too():
+    assert apply_min_dwell([S(0, 40, "A"), S(40, 42, None), S(42, 100, "A")], 10) == [S(0, 100, "A")]
+
+
+def test_short_state_after_a_gap_or_observation_start_goes_to_the_next_state():
+    after_gap = [S(0, 40, "A"), G(40, 50), S(50, 53, "B"), S(53, 100, "C")]
+    assert apply_min_dwell(after_gap, 10) == [S(0, 40, "A"), G(40, 50), S(50, 100, "C")]
+    at_start = [S(0, 3, "B"), S(3, 100, "C")]
+    assert apply_min_dwell(at_start, 10) == [S(0, 100, "C")]
+
+
+def test_state_between_two_gaps_stays():
+    states = [S(0, 40, "A"), G(40, 50), S(50, 53, "B"), G(53, 60), S(60, 100, "A")]
+    assert apply_min_dwell(states, 10) == states
+
+
+def test_filter_is_iterative_earliest_first():
+    # B (3 s) goes to A; then C (4 s) goes to the merged A; D stays long.
+    states = [S(0, 20, "A"), S(20, 23, "B"), S(23, 27, "C"), S(27, 100, "D")]
+    assert apply_min_dwell(states, 5) == [S(0, 27, "A"), S(27, 100, "D")]
+    # a flap A-B-A-B: each short state merges back, leaving one A then the long B
+    flaps = [S(0, 50, "A"), S(50, 52, "B"), S(52, 54, "A"), S(54, 100, "B")]
+    assert apply_min_dwell(flaps, 5) == [S(0, 54, "A"), S(54, 100, "B")]
+
+
+def test_raw_and_filtered_counts():
+    rows = [
+        elem(-5, "R", T, "1 2 10"),
+        elem(40, "A", T, "1 3 10"),
+        elem(43, "A", T, "1 2 10"),
+        elem(60, "W", T),
+        elem(61, "A", T, "1 2 10"),
+        elem(80, "A", T, "1 4 10"),
+    ]
+    r = run(rows, params(T, min_dwell_s=5), W)
+    s = r.vp_stats.iloc[0]
+    assert (s["switches_raw"], s["withdraws_raw"]) == (3, 1)
+    assert (s["switches"], s["withdraws"], s["restores"]) == (1, 0, 0)
+    assert kinds(r.events) == [(80.0, "switch")]
+    assert (s["mean_dwell_s"], s["sites"]) == (50.0, 3)
+    unfiltered = run(rows, params(T), W)
+    assert kinds(unfiltered.events[unfiltered.events["kind"] != "origin_change"]) == [
+        (40.0, "switch"),
+        (43.0, "switch"),
+        (60.0, "withdraw"),
+        (61.0, "restore"),
+        (80.0, "switch"),
+    ]
+
+
+def test_filtered_event_carries_the_paths_of_its_sites():
+    rows = [
+        elem(-5, "R", T, "1 2 10"),
+        elem(40, "A", T, "1 3 10"),
+        elem(42, "A", T, "1 5 10"),
+    ]
+    r = run(rows, params(T, min_dwell_s=5), W)
+    event = r.events.iloc[0]
+    assert (event["kind"], event["old_site"], event["new_site"]) == ("switch", "2 10", "5 10")
+    assert (event["old_path"], event["new_path"]) == ("1 2 10", "1 5 10")
+
+
+def test_path_and_origin_changes():
+    rows = [
+        elem(-5, "R", T, "1 2 10"),
+        elem(20, "A", T, "7 2 10"),  # same site, other path
+        elem(30, "A", T, "7 2 10", next_hop="192.0.2.9"),  # next hop only: no event
+        elem(50, "A", T, "7 2 10 11"),  # new origin and site
+    ]
+    r = run(rows, params(T), W)
+    assert kinds(r.events) == [(20.0, "path_change"), (50.0, "switch"), (50.0, "origin_change")]
+    change = r.events[r.events["kind"] == "origin_change"].iloc[0]
+    assert (change["old_origin"], change["new_origin"]) == ("10", "11")
+    s = r.vp_stats.iloc[0]
+    assert (s["path_changes"], s["origin_changes"], s["switches"]) == (1, 1, 1)
+
+
+def test_origin_change_without_site_change_under_path_strategy_is_not_a_path_change():
+    rows = [elem(-5, "R", T, "1 2 10"), elem(20, "A", T, "1 2 {10,11}")]
+    r = run(rows, params(T, site_by="upstream"), W)
+    assert kinds(r.events) == [(20.0, "switch"), (20.0, "origin_change")]
+    origin = run(rows, params(T, site_by="nexthop"), W)
+    assert kinds(origin.events) == [(20.0, "origin_change"), (20.0, "path_change")]
+
+
+def test_one_stats_row_per_observed_pair_and_targets_kept_apart():
+    other = ("rrc01", 64999, "198.51.100.7")
+    rows = [
+        elem(-5, "R", T, "1 2 10"),
+        elem(-5, "R", "198.51.100.0/24", "1 2 20"),
+        elem(10, "A", "198.51.100.0/24", "1 2 20", vp=other),
+    ]
+    r = run(rows, params(T, "198.51.100.0/24"), W)
+    pairs = sorted(zip(r.vp_stats["collector"], r.vp_stats["target"], strict=True))
+    assert pairs == [("rrc00", "192.0.2.0/24"), ("rrc00", "198.51.100.0/24"), ("rrc01", "198.51.100.0/24")]
+    late = r.vp_stats[r.vp_stats["collector"] == "rrc01"].iloc[0]
+    assert (late["observed_s"], late["routed_s"]) == (90.0, 90.0)
+
+
+def test_window_end_inside_resync_leaves_no_gap_end():
+    rows = [elem(-5, "R", T, "1 2 10"), elem(90, "S", new_state=1), elem(95, "S", new_state=6)]
+    r = run(rows, params(T, resync_s=300), W)
+    assert kinds(r.events) == [(90.0, "gap_start")]
+    assert r.vp_stats.iloc[0]["gaps"] == 1
