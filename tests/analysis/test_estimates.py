@@ -1,0 +1,142 @@
+"""Session-break probability: the SPEC worked example, interval measure, aggregates, bootstrap, properties."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from analysis_builders import elem, params, run
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from anystab.estimates import bootstrap_ci, break_probability, session_break_probability
+
+T = "192.0.2.0/24"
+W = (0.0, 100.0)
+EXAMPLE = [elem(-1, "R", T, "1 2 10"), elem(40, "A", T, "1 3 10")]
+
+
+def _row(r, scope: str = "all", d: float = 10.0) -> pd.Series:
+    e = r.estimates
+    return e[(e["scope"] == scope) & (e["session_s"] == d)].iloc[0]
+
+
+def test_spec_worked_example_end_to_end():
+    r = run(EXAMPLE, params(T, sessions_s=(10.0, 60.0)), W)
+    assert _row(r, d=10.0)["mean_p"] == pytest.approx(10 / 90)
+    assert _row(r, d=60.0)["mean_p"] == pytest.approx(1.0)
+    assert _row(r, "rrc00", 10.0)["mean_p"] == pytest.approx(10 / 90)
+    row = _row(r, d=60.0)
+    assert (row["vps"], row["vps_defined"], row["share_with_break"]) == (1, 1, 1.0)
+    assert row["poisson_mean_p"] == pytest.approx(1 - math.exp(-60 / 100))
+    assert row["breaks_per_vp_day"] == pytest.approx(864.0)
+
+
+def test_session_break_probability_on_timeline_rows():
+    r = run(EXAMPLE, params(T), W)
+    assert session_break_probability(r.timeline, [40.0], W, 10.0) == pytest.approx(10 / 90)
+    assert session_break_probability(r.timeline, [], W, 10.0) == 0.0
+    assert session_break_probability(r.timeline, [40.0], W, 99.0) == pytest.approx(1.0)
+    assert session_break_probability(r.timeline, [40.0], W, 100.0) is None  # one start: measure 0
+    assert session_break_probability(r.timeline, [40.0], W, 150.0) is None
+
+
+def test_unrouted_time_is_not_a_valid_start_and_withdraw_breaks():
+    # routed [0, 50), unrouted from 50: T = [0, 50) for D = 10, B = [40, 50)
+    r = run([elem(-1, "R", T, "1 2 10"), elem(50, "W", T)], params(T, sessions_s=(10.0,)), W)
+    assert _row(r)["mean_p"] == pytest.approx(10 / 50)
+    # a restore is not a break
+    back = run([elem(-1, "R", T, "1 2 10"), elem(50, "W", T), elem(60, "A", T, "1 2 10")], params(T), W)
+    assert _row(back)["mean_p"] == pytest.approx(10 / 80)
+
+
+def test_gaps_remove_starts_that_would_overlap_them():
+    # observed [0, 40) and [60, 100): starts [0, 30] and [60, 90] for D = 10, no breaks
+    assert break_probability([(0, 40), (60, 100)], [(0, 100)], [], W, 10.0) == 0.0
+    assert break_probability([(0, 40), (60, 100)], [(0, 100)], [95.0], W, 10.0) == pytest.approx(5 / 60)
+    assert break_probability([(0, 5)], [(0, 5)], [], W, 10.0) is None
+
+
+def test_min_dwell_changes_the_estimate():
+    rows = [elem(-1, "R", T, "1 2 10"), elem(40, "A", T, "1 3 10"), elem(42, "A", T, "1 2 10")]
+    raw = run(rows, params(T, sessions_s=(10.0,)), W)
+    assert _row(raw)["mean_p"] == pytest.approx(12 / 90)
+    filtered = run(rows, params(T, sessions_s=(10.0,), min_dwell_s=5), W)
+    assert _row(filtered)["mean_p"] == 0.0
+    assert filtered.vp_stats.iloc[0]["switches_raw"] == 2
+
+
+def _many_vps(n: int) -> list[dict]:
+    rows = []
+    for i in range(n):
+        vp = (f"rrc0{i % 3}", 64500 + i, f"192.0.2.{i + 1}")
+        rows.append(elem(-1, "R", T, "1 2 10", vp=vp))
+        for k in range(i % 4):
+            rows.append(elem(10 + 20 * k + i, "A", T, f"1 {3 + k} 10", vp=vp))
+    return sorted(rows, key=lambda r: r["time"])
+
+
+def test_aggregates_per_scope_percentiles_and_unobserved_vps():
+    rows = _many_vps(9) + [elem(-1, "R", "198.51.100.0/24", "5 6", vp=("rrc00", 65000, "10.0.0.1"))]
+    r = run(rows, params(T, "198.51.100.0/24", sessions_s=(10.0,)), W)
+    row = _row(r)
+    per_vp = []
+    for i in range(9):
+        breaks = [10.0 + 20 * k + i for k in range(i % 4)]
+        per_vp.append(break_probability([W], [W], breaks, W, 10.0))
+    assert row["vps"] == 9 and row["vps_defined"] == 9
+    assert row["mean_p"] == pytest.approx(np.mean(per_vp))
+    assert row["p90_p"] == pytest.approx(np.percentile(per_vp, 90))
+    assert row["share_with_break"] == pytest.approx(6 / 9)
+    assert row["breaks_per_vp_day"] == pytest.approx(sum(i % 4 for i in range(9)) / (900 / 86400))
+    assert sorted(r.estimates["scope"].unique()) == ["all", "rrc00", "rrc01", "rrc02"]
+    other = r.estimates[r.estimates["target"] == "198.51.100.0/24"]
+    assert sorted(other["scope"]) == ["all", "rrc00"]
+    # a VP never routed is counted but not averaged
+    lonely = run([elem(10, "A", "192.0.2.128/25", "1 2 10")], params(T, sessions_s=(10.0,)), W)
+    assert (_row(lonely)["vps"], _row(lonely)["vps_defined"]) == (1, 0)
+    assert math.isnan(_row(lonely)["mean_p"]) and math.isnan(_row(lonely)["poisson_mean_p"])
+
+
+def test_bootstrap_is_deterministic_and_brackets_the_mean():
+    rows = _many_vps(12)
+    first = run(rows, params(T, seed=7), W).estimates
+    second = run(rows, params(T, seed=7), W).estimates
+    pd.testing.assert_frame_equal(first, second)
+    other_seed = run(rows, params(T, seed=8), W).estimates
+    assert not np.allclose(first["ci_low"], other_seed["ci_low"], equal_nan=True)
+    defined = first.dropna(subset=["ci_low"])
+    assert ((defined["ci_low"] <= defined["mean_p"]) & (defined["mean_p"] <= defined["ci_high"])).all()
+    assert bootstrap_ci(np.array([]), 100, 1) != bootstrap_ci(np.array([0.5]), 100, 1)
+    assert bootstrap_ci(np.array([0.5, 0.5]), 100, 1) == (0.5, 0.5)
+
+
+intervals = st.lists(st.tuples(st.floats(0, 100), st.floats(0, 40)), max_size=5)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    observed=intervals,
+    routed=intervals,
+    breaks=st.lists(st.floats(0, 100), max_size=6),
+    d=st.floats(0.001, 150),
+)
+def test_probability_is_a_probability(observed, routed, breaks, d):
+    obs = [(a, a + w) for a, w in observed]
+    rou = [(a, a + w) for a, w in routed]
+    p = break_probability(obs, rou, breaks, W, d)
+    assert p is None or 0.0 <= p <= 1.0 + 1e-12
+    if p is not None:
+        longer = break_probability(obs, rou, breaks, W, d / 2)
+        assert longer is not None
+
+
+@settings(max_examples=100, deadline=None)
+@given(breaks=st.lists(st.integers(1, 99), min_size=1, max_size=5, unique=True))
+def test_short_sessions_break_rarely(breaks):
+    """For D -> 0, P ~ breaks * D / |T|: it goes to zero linearly."""
+    d = 1e-3
+    p = break_probability([W], [W], [float(b) for b in breaks], W, d)
+    assert p == pytest.approx(len(breaks) * d / (100 - d), rel=1e-6)
