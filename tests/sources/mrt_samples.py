@@ -1,0 +1,54 @@
+"""Helpers for the sources tests: the shared MRT files, their bgpdump reference output, sampled targets."""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import ipaddress
+import random
+from pathlib import Path
+
+from anystab.sources import FileResult, read_mrt_file
+from anystab.targets import TargetSet, make_target, target_set
+
+MRT_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mrt"
+REFERENCE_DIR = MRT_DIR / "bgpdump-m"
+MRT_FILES = sorted(p.name for p in MRT_DIR.iterdir() if p.is_file())
+ANYCAST_PREFIXES = (
+    "8.8.8.0/24",
+    "208.67.222.0/24",
+    "199.7.83.0/24",
+    "199.7.91.0/24",
+    "202.12.27.0/24",
+    "2001:500:6::/48",
+    "2001:500:e::/48",
+)
+SAMPLE_SIZE = 20
+SEED = 20240521
+
+
+@functools.cache
+def reference_lines(name: str) -> tuple[str, ...]:
+    """bgpdump -m lines of a shared file, without the record-type field."""
+    with gzip.open(REFERENCE_DIR / f"{name}.txt.gz", "rt") as fh:
+        return tuple(line.rstrip("\n").split("|", 1)[1] for line in fh)
+
+
+def reference_prefix(line: str) -> str | None:
+    fields = line.split("|")
+    return None if fields[1] == "STATE" else fields[4]
+
+
+def sampled_targets(name: str, seed: int = SEED, mode: str = "any") -> TargetSet:
+    """The anycast prefixes plus SAMPLE_SIZE prefixes drawn (seeded) from the file's reference output."""
+    seen = sorted({p for p in map(reference_prefix, reference_lines(name)) if p})
+    usable = [p for p in seen if ipaddress.ip_network(p, strict=False).prefixlen >= 8]
+    picked = random.Random(seed).sample(usable, min(SAMPLE_SIZE, len(usable)))
+    prefixes = list(ANYCAST_PREFIXES) + [str(ipaddress.ip_network(p, strict=False)) for p in picked]
+    return target_set([make_target(p) for p in prefixes], mode)  # type: ignore[arg-type]
+
+
+@functools.cache
+def read_everything(name: str) -> FileResult:
+    """A shared file decoded without the pre-filter (cached: the large files take seconds)."""
+    return read_mrt_file(MRT_DIR / name, None, "test")
