@@ -1,0 +1,13 @@
+"""Fixtures for the generator tests."""
+
+from __future__ import annotations
+
+import pytest
+from support_mrt import small_scenario
+
+from anystab.generate.scenario import Scenario
+
+
+@pytest.fixture(scope="session")
+def small() -> Scenario:
+    return small_scenario()
