@@ -91,10 +91,8 @@ def _share_rows(scope: str, target: str, rows: pd.DataFrame) -> list[dict]:
     for start, end, counts in join_equal(sweep(_labelled(rows, "site"))):
         total = sum(counts.values())
         for site in sorted(counts):
-            records.append(
-                {"scope": scope, "target": target, "start": start, "end": end, "site": site,
-                 "vps": counts[site], "share": counts[site] / total}
-            )  # fmt: skip
+            share = {"site": site, "vps": counts[site], "share": counts[site] / total}
+            records.append({"scope": scope, "target": target, "start": start, "end": end, **share})
     return records
 
 
@@ -121,8 +119,9 @@ def collector_view(
     origin_changes, path_changes = _kind_counts(events, "origin_change"), _kind_counts(events, "path_change")
     stats: list[dict] = []
     moas: list[dict] = []
+    by_pair = dict(iter(routed.groupby(["collector", "target"], sort=False)))
     for (collector, target), group in vp_stats.groupby(["collector", "target"], sort=True):
-        rows = routed[(routed["collector"] == collector) & (routed["target"] == target)]
+        rows = by_pair.get((collector, target), routed.iloc[:0])
         runs = moas_intervals(sweep(_labelled(rows.dropna(subset=["origin"]), "origin")))
         moas += [
             {"collector": collector, "target": target, "start": s, "end": e, "origins": origins}

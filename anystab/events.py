@@ -24,6 +24,7 @@ Steps:
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
@@ -184,17 +185,17 @@ def _changes(old: Row, new: Row, across_gap: bool) -> list[dict]:
     return events
 
 
-def _route_in(rows: Sequence[Row], state: SiteState, last: bool) -> Row | None:
+def _route_in(rows: Sequence[Row], starts: list[float], state: SiteState, last: bool) -> Row | None:
     """The last (or first) observed interval inside ``state`` whose site is the state's site."""
-    inside = [r for r in rows if r.observed and r.site == state.site and state.start <= r.start < state.end]
-    if not inside:
-        return None
-    return inside[-1] if last else inside[0]
+    lo, hi = bisect.bisect_left(starts, state.start), bisect.bisect_left(starts, state.end)
+    span = range(hi - 1, lo - 1, -1) if last else range(lo, hi)
+    return next((rows[i] for i in span if rows[i].observed and rows[i].site == state.site), None)
 
 
 def filtered_site_events(rows: Sequence[Row], states: Sequence[SiteState]) -> list[dict]:
     """Switch, withdraw and restore events between consecutive filtered site states."""
     events = []
+    starts = [r.start for r in rows]
     prev: SiteState | None = None
     across = False
     for state in states:
@@ -203,7 +204,7 @@ def filtered_site_events(rows: Sequence[Row], states: Sequence[SiteState]) -> li
             continue
         kind = _site_kind(prev.site, state.site) if prev else None
         if prev and kind:
-            old, new = _route_in(rows, prev, True), _route_in(rows, state, False)
+            old, new = _route_in(rows, starts, prev, True), _route_in(rows, starts, state, False)
             event = _event(kind, state.start, old, new, across)
             event["old_site"], event["new_site"] = prev.site, state.site
             events.append(event)

@@ -87,9 +87,8 @@ def records_frame(name: str, records: Sequence[dict]) -> pd.DataFrame:
 
 def nullable(series: pd.Series) -> list:
     """A column as a Python list with None for missing values."""
-    return [
-        None if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA else v for v in series
-    ]
+    values = series.astype(object)
+    return values.where(series.notna(), None).tolist()
 
 
 @dataclass
@@ -391,7 +390,6 @@ def _add_rows(
         columns["target"].append(target)
         columns["start"].append(start)
         columns["end"].append(end)
-        for name, value in zip(_TIMELINE_FIELDS, state, strict=True):
-            if name == "communities":
-                value = list(value) if state[0] == ROUTED else None
+        for name, value in zip(_TIMELINE_FIELDS[:-1], state[:-1], strict=True):
             columns[name].append(value)
+        columns["communities"].append(list(state[-1]) if state[0] == ROUTED else None)
