@@ -108,6 +108,10 @@ class Replay:
         signature = f"{asns[-2] if len(asns) > 1 else asns[-1]} {asns[-1]}"
         return self.names.get(signature, signature), best[1], asns[-1]
 
+    def _covers(self, prefix: str) -> bool:
+        net = ipaddress.ip_network(prefix)
+        return net.version == self.address.version and self.address in net
+
     def feed(self, collector: str, fields: list[str]) -> None:
         ap = fields[0].endswith("_AP")
         time_us, kind, key = _time_us(fields[1]), fields[2], (collector, int(fields[4]), fields[3])
@@ -117,6 +121,8 @@ class Replay:
             self._state(vp, time_us, int(fields[6]))
             return
         prefix = fields[5]
+        if not self._covers(prefix):
+            return
         if kind == "B":
             vp.table[prefix] = fields[7 if ap else 6]
             vp.state = self.site(vp.table)
