@@ -6,7 +6,7 @@ Steps of :func:`write_sample`:
    and 2001:db8:53::/48 (address 2001:db8:53::53), origin AS64496 at four sites (ams, sin, iad, gru), each
    behind its own upstream; rrc00 (RIS layout, BGP4MP_ET) and route-views.linx (RouteViews layout, BGP4MP)
    with a few dozen VPs whose site preferences are drawn from a fixed seed; background noise prefixes.
-2. Simulate it, write the MRT files (a RIB dump at 00:00 UTC and 65 minutes of updates), the service file
+2. Simulate it, write the MRT files (a RIB dump at 00:00 UTC and 75 minutes of updates), the service file
    ``service.toml``, the expected events (``expected-events.csv``, ``expected-events-dwell60.csv``) and
    ``README.md`` describing the scenario and the expected switches per collector.
 
@@ -40,7 +40,7 @@ from anystab.generate.scenario import (
 )
 
 SAMPLE_START = 1_748_822_400  # 2025-06-02 00:00:00 UTC
-SAMPLE_DURATION_S = 3900
+SAMPLE_DURATION_S = 4500
 SAMPLE_SEED = 53
 SAMPLE_MIN_DWELL_S = 60.0
 SERVICE_NAME = "ns.example"
@@ -245,7 +245,8 @@ def readme(
         "",
         f"Collectors: rrc00 (RIPE RIS layout, BGP4MP_ET with microseconds, {n_vps['rrc00']} VPs) and",
         f"route-views.linx (RouteViews layout, BGP4MP with whole seconds, {n_vps['route-views.linx']} VPs).",
-        "Each has a RIB dump at 2025-06-02 00:00 UTC and 65 minutes of updates (5-minute files for RIS,",
+        f"Each has a RIB dump at 2025-06-02 00:00 UTC and {scenario.duration_s // 60} minutes of updates",
+        "(5-minute files for RIS,",
         f"15-minute files for RouteViews), with {scenario.noise_v4} IPv4 and {scenario.noise_v6} IPv6",
         "background prefixes (each VP carries about a third of them and re-announces or withdraws some)",
         "and a default route at a few VPs, so that the prefix filter matters. IPv4 VPs carry the IPv4",

@@ -734,11 +734,11 @@ def _events(vp: Vp, target: TargetSpec, segs: list[Segment], site_only: bool) ->
     for seg in segs[1:]:
         if seg.gap:
             if not site_only:
-                out.append(_event(vp, target, seg.start, "gap_start", before, before))
+                out.append(_event(vp, target, seg.start, "gap_start", before, seg))
             continue
         across = segs[segs.index(seg) - 1].gap
         if across and not site_only:
-            out.append(_event(vp, target, seg.start, "gap_end", before, before))
+            out.append(_event(vp, target, seg.start, "gap_end", before, seg))
         for kind in _kinds(before, seg, site_only):
             out.append(_event(vp, target, seg.start, kind, before, seg, across))
         before = seg

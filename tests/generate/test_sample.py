@@ -46,7 +46,7 @@ def test_sample_is_small_and_has_the_documented_layout(fresh: dict[str, bytes]) 
     assert (ris.name, ris.layout, ris.et, rv.name, rv.layout, rv.et) == (
         "rrc00", "ris", True, "route-views.linx", "routeviews", False,
     )  # fmt: skip
-    assert (len(slots(scenario, ris)), len(slots(scenario, rv))) == (13, 5)
+    assert (len(slots(scenario, ris)), len(slots(scenario, rv))) == (15, 5)
     expected = {rib_path(c, scenario.start) for c in scenario.collectors}
     expected |= {update_path(c, s) for c in scenario.collectors for s in slots(scenario, c)}
     assert {n for n in fresh if n.endswith((".gz", ".bz2"))} == expected
