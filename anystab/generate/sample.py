@@ -196,6 +196,7 @@ def _script_lines(scenario: Scenario) -> list[str]:
             text = f"site {h.site} announces again; VPs that prefer it move back"
         elif isinstance(h, SessionReset):
             text = f"{_vp_list((h.vp,))}: session down (6 -> 1), back after {h.down_for:g} s, table re-sent"
+            text += "; changes during the gap and the 300 s resync that follows are judged at its end"
         elif isinstance(h, Prepend):
             text = f"site {h.site} prepends its origin {h.prepend}x: a path change, same site"
         else:
@@ -227,33 +228,8 @@ def readme(
     scenario: Scenario, files: list[str], events: list[ExpectedEvent], dwell: list[ExpectedEvent]
 ) -> str:
     """The sample's README: what it is, how to regenerate it, what happens, what the analysis should find."""
-    sites = ", ".join(
-        f"{s.name} (AS{s.upstream_asn} -> AS{s.origin_asn}, {s.community})" for s in scenario.sites
-    )
-    n_vps = Counter(v.collector for v in scenario.vps)
     parts = [
-        "# Sample archive: a fictional anycast DNS service",
-        "",
-        "Generated, not measured: every byte here is written by `python -m anystab.generate data/` (the same",
-        "bytes on every run; a test checks that this folder equals a fresh generation). Do not edit by hand.",
-        "",
-        f"Service `{SERVICE_NAME}` ([service.toml](service.toml)): targets "
-        + ", ".join(f"{t.prefix} (address {t.address})" for t in scenario.targets)
-        + f", announced by origin AS{ORIGIN_ASN} from four sites: {sites}.",
-        "Prefixes, addresses and AS numbers are from the documentation and private ranges (RFC 5737,",
-        "RFC 3849, RFC 5398, RFC 6996).",
-        "",
-        f"Collectors: rrc00 (RIPE RIS layout, BGP4MP_ET with microseconds, {n_vps['rrc00']} VPs) and",
-        f"route-views.linx (RouteViews layout, BGP4MP with whole seconds, {n_vps['route-views.linx']} VPs).",
-        f"Each has a RIB dump at 2025-06-02 00:00 UTC and {scenario.duration_s // 60} minutes of updates",
-        "(5-minute files for RIS,",
-        f"15-minute files for RouteViews), with {scenario.noise_v4} IPv4 and {scenario.noise_v6} IPv6",
-        "background prefixes (each VP carries about a third of them and re-announces or withdraws some)",
-        "and a default route at a few VPs, so that the prefix filter matters. IPv4 VPs carry the IPv4",
-        "target, IPv6 VPs the IPv6 one.",
-        "",
-        "Analyse it with: `anystab analyze data/ --service data/service.toml`.",
-        "",
+        *_intro_lines(scenario),
         "## What happens",
         "",
         *_script_lines(scenario),
@@ -278,3 +254,34 @@ def readme(
         "",
     ]
     return "\n".join(parts)
+
+
+def _intro_lines(scenario: Scenario) -> list[str]:
+    sites = ", ".join(
+        f"{s.name} (AS{s.upstream_asn} -> AS{s.origin_asn}, {s.community})" for s in scenario.sites
+    )
+    n_vps = Counter(v.collector for v in scenario.vps)
+    return [
+        "# Sample archive: a fictional anycast DNS service",
+        "",
+        "Generated, not measured: every byte here is written by `python -m anystab.generate data/` (the same",
+        "bytes on every run; a test checks that this folder equals a fresh generation). Do not edit by hand.",
+        "",
+        f"Service `{SERVICE_NAME}` ([service.toml](service.toml)): targets "
+        + ", ".join(f"{t.prefix} (address {t.address})" for t in scenario.targets)
+        + f", announced by origin AS{ORIGIN_ASN} from four sites: {sites}.",
+        "Prefixes, addresses and AS numbers are from the documentation and private ranges (RFC 5737,",
+        "RFC 3849, RFC 5398, RFC 6996).",
+        "",
+        f"Collectors: rrc00 (RIPE RIS layout, BGP4MP_ET with microseconds, {n_vps['rrc00']} VPs) and",
+        f"route-views.linx (RouteViews layout, BGP4MP with whole seconds, {n_vps['route-views.linx']} VPs).",
+        f"Each has a RIB dump at 2025-06-02 00:00 UTC and {scenario.duration_s // 60} minutes of updates",
+        "(5-minute files for RIS, 15-minute files for RouteViews), with"
+        f" {scenario.noise_v4} IPv4 and {scenario.noise_v6} IPv6",
+        "background prefixes (each VP carries about a third of them and re-announces or withdraws some)",
+        "and a default route at a few VPs, so that the prefix filter matters. IPv4 VPs carry the IPv4",
+        "target, IPv6 VPs the IPv6 one.",
+        "",
+        "Analyse it with: `anystab analyze data/ --service data/service.toml`.",
+        "",
+    ]
