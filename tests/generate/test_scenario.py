@@ -16,6 +16,7 @@ from anystab.generate.scenario import (
     expected_events,
     rib_path,
     simulate,
+    site_label,
     slots,
     update_path,
     write_archive,
@@ -190,3 +191,10 @@ def test_addpath_collector_writes_path_ids(tmp_path: Path) -> None:
             if e.peer_ip == E[2]
         ][:1]
     )
+
+
+def test_site_labels_follow_from_the_as_paths(small: Scenario) -> None:
+    changes = [c for run in simulate(small) for c in run.changes if c.route is not None]
+    assert changes
+    for change in changes:
+        assert change.route is not None and site_label(small, change.route) == change.label
