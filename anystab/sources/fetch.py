@@ -31,6 +31,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import signal
 import threading
 import time
 import urllib.error
@@ -347,7 +348,7 @@ def _download(ctx: _Context, remote: RemoteFile, dest: Path) -> FileOutcome:
         if attempt > 1:
             ctx.sleep(min(MAX_BACKOFF_S, ctx.request.backoff_s * 2 ** (attempt - 2)))
         try:
-            outcome.bytes += _transfer(ctx, remote.url, part)
+            _transfer(ctx, remote.url, part, outcome)
         except _Gone as exc:
             part.unlink(missing_ok=True)
             ctx.missing.add(remote, exc.status)
@@ -400,8 +401,8 @@ def _open(ctx: _Context, url: str, have: int) -> Any:
         raise
 
 
-def _transfer(ctx: _Context, url: str, part: Path) -> int:
-    """Fetch (or resume) ``url`` into ``part``; the bytes received. Raises on a short body."""
+def _transfer(ctx: _Context, url: str, part: Path, outcome: FileOutcome) -> None:
+    """Fetch (or resume) ``url`` into ``part``, counting bytes on ``outcome``. Raises on a short body."""
     have = part.stat().st_size if part.exists() else 0
     try:
         resp = _open(ctx, url, have)
@@ -417,10 +418,10 @@ def _transfer(ctx: _Context, url: str, part: Path) -> int:
             for chunk in _chunks(resp):
                 out.write(chunk)
                 received += len(chunk)
+                outcome.bytes += len(chunk)
                 ctx.add_bytes(len(chunk))
     if expected is not None and received < expected:
         raise _Retry(f"connection closed after {received} of {expected} bytes")
-    return received
 
 
 def _chunks(resp: Any) -> Iterator[bytes]:
@@ -464,6 +465,13 @@ def _fetch_candidates(ctx: _Context, candidates: tuple[RemoteFile, ...]) -> list
     return outcomes
 
 
+def _ignore_sigpipe() -> None:
+    """Ignore SIGPIPE, as Python does by default: mrtparse (imported by the reading side) restores its
+    default action, which kills the whole process when a server closes a socket this one writes to."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+
+
 def fetch(
     request: FetchRequest,
     progress: ProgressCallback | None = None,
@@ -472,6 +480,7 @@ def fetch(
 ) -> FetchReport:
     """Bring every planned file into the cache (see the module docstring); never raises for one file."""
     plan, notes = plan_fetch(request)
+    _ignore_sigpipe()
     request.cache.mkdir(parents=True, exist_ok=True)
     missing = _MissingRecord(request.cache)
     opener = opener or urllib.request.build_opener()

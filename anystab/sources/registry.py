@@ -320,7 +320,9 @@ def merge_mirrors(settings: Settings, texts: Sequence[str]) -> dict[str, str]:
 
 
 def base_url(project: str, mirrors: Mapping[str, str] | None = None) -> str:
-    return (mirrors or {}).get(project) or PROJECTS[project].base_url
+    """The project's base URL (its mirror's, if one is set), ending with '/'."""
+    url = (mirrors or {}).get(project) or PROJECTS[project].base_url
+    return url if url.endswith("/") else url + "/"
 
 
 def config_path() -> Path:
