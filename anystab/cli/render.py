@@ -12,5 +12,12 @@ def stderr_console() -> Console:
     return Console(stderr=True)
 
 
+REPORT_WIDTH = 120
+
+
 def stdout_console() -> Console:
-    return Console(soft_wrap=False)
+    """The report console: the terminal's width, or 120 columns into a pipe or file."""
+    console = Console(soft_wrap=False)
+    if not console.is_terminal:
+        console = Console(soft_wrap=False, width=REPORT_WIDTH)
+    return console

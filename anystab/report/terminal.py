@@ -53,6 +53,22 @@ def _read_section(s: dict[str, Any], console: Console) -> None:
         console.print(f"  [yellow]![/] {p['path']}{where}: {p['reason']} ({p['count']})")
 
 
+def fmt_pct(p: float | None) -> str:
+    """A probability as a short percentage: 0.18 -> '18%', 0.0035 -> '0.35%'."""
+    if p is None:
+        return "–"
+    pct = p * 100
+    if pct == 0 or pct >= 10:
+        return f"{pct:.0f}%"
+    return f"{pct:.2g}%" if pct >= 1 else f"{pct:.1g}%" if pct < 0.1 else f"{pct:.2f}%"
+
+
+def _cell(row: dict[str, Any] | None) -> str:
+    if row is None or row["mean_p"] is None:
+        return "–"
+    return f"{fmt_pct(row['mean_p'])}\n[dim]{fmt_pct(row['ci_low'])}–{fmt_pct(row['ci_high'])}[/]"
+
+
 def _estimates_section(s: dict[str, Any], console: Console) -> None:
     by_target: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in s["estimates"]:
@@ -60,34 +76,38 @@ def _estimates_section(s: dict[str, Any], console: Console) -> None:
     sessions = s["parameters"]["sessions_s"]
     for target, rows in by_target.items():
         table = Table(
-            title=f"P(session breaks) for {target}: mean over VPs [95% interval], share of VPs with a break",
+            title=f"P(a TCP session to {target} breaks): mean over VPs, 95% interval below",
             title_justify="left",
+            caption="curve: one bar per session length; – : window shorter than the session",
+            caption_justify="left",
         )
-        table.add_column("scope")
+        table.add_column("scope", no_wrap=True)
         table.add_column("VPs", justify="right")
+        table.add_column("with a break", justify="right")
         for d in sessions:
-            table.add_column(fmt_duration(d), justify="right")
-        table.add_column("curve")
-        table.add_column("breaks/VP-day", justify="right")
+            table.add_column(fmt_duration(d), justify="right", no_wrap=True)
+        table.add_column("curve", no_wrap=True)
+        table.add_column("Poisson 1h", justify="right")
+        table.add_column("breaks /VP-day", justify="right")
         cells: dict[str, dict[float, dict[str, Any]]] = defaultdict(dict)
         for row in rows:
             cells[row["scope"]][row["session_s"]] = row
         for scope in sorted(cells, key=lambda sc: (sc != "all", sc)):
             per = cells[scope]
             first = next(iter(per.values()))
-            values = [
-                f"{fmt_p(per[d]['mean_p'])} [{fmt_p(per[d]['ci_low'])}–{fmt_p(per[d]['ci_high'])}]"
-                if d in per
-                else "–"
-                for d in sessions
-            ]
             curve = "".join(spark(per[d]["mean_p"]) if d in per else " " for d in sessions)
             bpd = first["breaks_per_vp_day"]
-            table.add_row(scope, str(first["vps"]), *values, curve, "–" if bpd is None else f"{bpd:.2f}")
-        share = next((r["share_with_break"] for r in rows if r["scope"] == "all"), None)
+            hour = per.get(3600.0)
+            table.add_row(
+                scope,
+                str(first["vps"]),
+                fmt_pct(first["share_with_break"]),
+                *[_cell(per.get(d)) for d in sessions],
+                curve,
+                fmt_pct(hour["poisson_mean_p"]) if hour else "–",
+                "–" if bpd is None else f"{bpd:.2f}",
+            )
         console.print(table)
-        if share is not None:
-            console.print(f"  share of VPs with at least one break: {share:.1%}")
 
 
 def _sites_section(s: dict[str, Any], console: Console) -> None:
