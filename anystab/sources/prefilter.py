@@ -118,7 +118,7 @@ class Scanner:
         free = 8 - keep
         base = (first_byte >> free) << free
         for nlen in range(len_low, len_high + 1):
-            self.pairs[(nlen << 8) | base : (nlen << 8) | (base + (1 << free))] = True
+            self.pairs[(nlen << 8) + base : (nlen << 8) + base + (1 << free)] = True
 
     def match_windows(self, lens: np.ndarray, windows: np.ndarray) -> np.ndarray:
         """Which (length byte, following 7 bytes) candidates encode a wanted prefix (conservatively)."""
