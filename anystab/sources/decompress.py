@@ -4,8 +4,9 @@ Steps:
 
 1. Read the first bytes and tell the format by magic bytes (not by file name): gzip ``1f 8b``, bzip2
    ``42 5a 68`` ("BZh"), anything else is read as plain bytes.
-2. Read the file in :data:`READ_SIZE` pieces and feed them to ``zlib.decompressobj(31)`` or
-   ``bz2.BZ2Decompressor``, yielding what comes out.
+2. Read compressed files in :data:`FEED_SIZE` pieces (small, so that corruption loses little) and feed
+   them to ``zlib.decompressobj(31)`` or ``bz2.BZ2Decompressor``, yielding what comes out; plain files
+   in :data:`READ_SIZE` pieces.
 3. When a gzip member or bzip2 stream ends and bytes remain (``unused_data``), start a new decompressor on
    them: both formats allow several members/streams in one file.
 4. When the file ends before the end marker of the current member, everything that was decompressed has
@@ -28,6 +29,7 @@ from typing import BinaryIO
 from anystab.errors import BadInputError
 
 READ_SIZE = 1 << 20
+FEED_SIZE = 1 << 14
 GZIP_MAGIC = b"\x1f\x8b"
 BZIP2_MAGIC = b"BZh"
 GZIP_WBITS = 31
@@ -75,7 +77,7 @@ class Stream:
         dec = make()
         pending = b""
         while True:
-            data = pending or fh.read(READ_SIZE)
+            data = pending or fh.read(FEED_SIZE)
             pending = b""
             if not data:
                 break

@@ -375,10 +375,12 @@ def read_mrt_file(path: str | os.PathLike[str], targets: TargetSet | None, colle
     stats = prefilter.WalkStats()
     scanner = prefilter.Scanner(targets) if targets is not None else None
     ctx = _Ctx(targets, collector, name)
-    problems = _decode_all(ctx, prefilter.kept_records(stream, scanner, stats), name)
-    if stream.problem is not None:
-        problems.insert(0, Problem(name, stream.problem_offset, stream.problem))
-    problems = _walk_problems(name, stats) + problems
+    chunks = iter(stream)
+    decode_problems = _decode_all(ctx, prefilter.kept_records(chunks, scanner, stats), name)
+    for _ in chunks:  # a walk stopped early: still check the compressed stream to report its damage
+        pass
+    problems = [] if stream.problem is None else [Problem(name, stream.problem_offset, stream.problem)]
+    problems += _walk_problems(name, stats) + decode_problems
     return FileResult(
         path=name,
         collector=collector,
