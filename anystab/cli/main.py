@@ -33,9 +33,10 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from anystab.cli import analyze, sample
+    from anystab.cli import analyze, report, sample
 
     cli.add_command(analyze.analyze)
+    cli.add_command(report.report)
     cli.add_command(sample.sample)
 
 
