@@ -34,8 +34,10 @@ def cli() -> None:
 
 def _register() -> None:
     from anystab.cli import analyze, report, sample
+    from anystab.cli import lab as lab_command
 
     cli.add_command(analyze.analyze)
+    cli.add_command(lab_command.lab)
     cli.add_command(report.report)
     cli.add_command(sample.sample)
 

@@ -6,7 +6,8 @@ Steps:
    start the routers, then the collectors, all as children of this process.
 2. Wait until every BGP session is Established (polling, never sleeping).
 3. Play the scenario's steps (the baseline announcements first) ``SPACING_S`` apart: note the time,
-   act, and wait until every collector holds the step's expected routes (a reset also waits for the sessions to go down and come back).
+   act, and wait until every collector holds the step's expected routes (a reset also waits for the
+   sessions to go down and come back).
 4. Wait ``END_MARGIN_S``, stop the collectors, then the routers (SIGTERM, then kill), and return the
    record of every step; the namespaces disappear with the private namespace set.
 """
