@@ -1,0 +1,125 @@
+"""File discovery, collector naming for every archive layout, and missing update intervals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from anystab.errors import BadInputError, ConfigError
+from anystab.schemas import ELEMENTS
+from anystab.sources import FileResult, SourceFile, describe, discover, expected_cadence, missing_intervals
+
+T0 = 1401487200.0  # 2014-05-30 22:00 UTC
+
+
+def _touch(root: Path, rel: str) -> Path:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"")
+    return path
+
+
+JINX, RV = "route-views.jinx", "routeviews"
+LAYOUTS = [
+    ("rrc15/2010.02/updates.20100227.1600.gz", "rrc15", "ris", "updates", 1267286400.0),
+    ("rrc15/2010.02/bview.20100227.0000.gz", "rrc15", "ris", "rib", 1267228800.0),
+    (f"{JINX}/bgpdata/2014.05/UPDATES/updates.20140530.2345.bz2", JINX, RV, "updates", 1401493500.0),
+    (f"{JINX}/bgpdata/2014.05/RIBS/rib.20140530.0000.bz2", JINX, RV, "rib", 1401408000.0),
+    ("bgpdata/2014.05/UPDATES/updates.20140530.2345.bz2", "route-views2", RV, "updates", 1401493500.0),
+    ("mirror/bgpdata/2014.05/RIBS/rib.20140530.0000.bz2", "route-views2", RV, "rib", 1401408000.0),
+    ("ris.rrc06.updates.1401488100.gz", "rrc06", "ris", "updates", 1401488100.0),
+    (f"routeviews.{JINX}.ribs.1401487200.bz2", JINX, RV, "rib", T0),
+]
+
+
+@pytest.mark.parametrize(("rel", "collector", "project", "kind", "when"), LAYOUTS)
+def test_collector_named_from_layout_or_name(
+    tmp_path: Path, rel: str, collector: str, project: str, kind: str, when: float
+) -> None:
+    path = _touch(tmp_path, rel)
+    assert describe(path) == SourceFile(str(path), collector, project, kind, when)
+    assert describe(path, collector="ignored").collector == collector
+
+
+def test_collector_argument_and_error(tmp_path: Path) -> None:
+    path = _touch(tmp_path, "ris.updates.20160811.1600.gz")
+    assert describe(path, "rrc00") == SourceFile(str(path), "rrc00", None, "updates", 1470931200.0)
+    with pytest.raises(ConfigError, match="--collector"):
+        describe(path)
+
+
+def test_discover_walks_folders_sorted_and_skips_non_mrt(tmp_path: Path) -> None:
+    wanted = [
+        _touch(tmp_path, "rrc00/2020.01/updates.20200101.0005.gz"),
+        _touch(tmp_path, "rrc00/2020.01/updates.20200101.0000.gz"),
+        _touch(tmp_path, "rrc01/2020.01/bview.20200101.0000.gz"),
+    ]
+    for rel in ("rrc00/2020.01/.hidden.gz", ".cache/rrc00/2020.01/updates.20200101.0010.gz", "notes.txt",
+                "out/elements.parquet", "ref/x.txt.gz", "README.md", "conf.json"):  # fmt: skip
+        _touch(tmp_path, rel)
+    found = discover([tmp_path])
+    assert [f.path for f in found] == [str(p) for p in sorted(wanted)]
+    assert [f.collector for f in found] == ["rrc00", "rrc00", "rrc01"]
+    single = tmp_path / "rrc00/2020.01/updates.20200101.0005.gz"
+    assert discover([single, tmp_path / "rrc01"]) == [describe(single), found[2]]
+
+
+def test_discover_missing_path(tmp_path: Path) -> None:
+    with pytest.raises(BadInputError, match="no such file"):
+        discover([tmp_path / "nope"])
+
+
+def test_expected_cadence() -> None:
+    assert (expected_cadence("ris"), expected_cadence("routeviews"), expected_cadence(None)) == (
+        300.0,
+        900.0,
+        None,
+    )
+
+
+def _result(path: str, kind: str, first: float | None = None, last: float | None = None) -> FileResult:
+    return FileResult(path, "c", kind, 1, ELEMENTS.empty_table(), [], first, last, 0)
+
+
+def _ris(minute: int, kind: str = "updates") -> tuple[SourceFile, FileResult]:
+    t = T0 + 60 * minute
+    source = SourceFile(f"u{minute}", "rrc06", "ris", "rib" if kind == "rib" else "updates", t)
+    return source, _result(source.path, kind, t + 1, t + 299)
+
+
+def test_missing_intervals_with_known_cadence() -> None:
+    files = [_ris(0), _ris(5), _ris(15), _ris(20, "rib"), _ris(25, "empty")]
+    got = missing_intervals(files, T0 - 100, T0 + 3600)
+    assert got == [
+        ("rrc06", T0 - 100, T0, "outside_data"),
+        ("rrc06", T0 + 600, T0 + 900, "missing_file"),
+        ("rrc06", T0 + 1200, T0 + 1500, "missing_file"),
+        ("rrc06", T0 + 1800, T0 + 3600, "outside_data"),
+    ]
+    assert missing_intervals(files, T0, T0 + 600) == []
+
+
+def test_missing_intervals_floor_first_record_time_without_name_time() -> None:
+    source = SourceFile("x", "route-views2", "routeviews", None, None)
+    got = missing_intervals([(source, _result("x", "updates", T0 + 17, T0 + 800))], T0, T0 + 1800)
+    assert got == [("route-views2", T0 + 900, T0 + 1800, "outside_data")]
+
+
+def test_missing_intervals_unknown_cadence() -> None:
+    files = [
+        (SourceFile(f"f{i}", "lab", None, "updates", T0 + 120 * i), _result(f"f{i}", "updates"))
+        for i in (0, 1, 2, 4)
+    ]
+    got = missing_intervals(files, T0, T0 + 600)
+    assert got == [("lab", T0 + 360, T0 + 480, "missing_file")]
+    single = [(SourceFile("s", "lab", None, None, None), _result("s", "updates", T0 + 10, T0 + 50))]
+    assert missing_intervals(single, T0, T0 + 60) == [
+        ("lab", T0, T0 + 10, "outside_data"),
+        ("lab", T0 + 50, T0 + 60, "outside_data"),
+    ]
+
+
+def test_collector_with_only_ribs_is_outside_data() -> None:
+    got = missing_intervals([_ris(0, "rib")], T0, T0 + 300)
+    assert got == [("rrc06", T0, T0 + 300, "outside_data")]
