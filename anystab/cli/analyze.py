@@ -97,6 +97,13 @@ def _run(request: AnalysisRequest, quiet: bool) -> AnalysisResult:
     help="Write every table as DIR/<table>.parquet (all or nothing).",
 )
 @click.option(
+    "--html",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="Also write the self-contained HTML report to FILE (needs the [report] extra).",
+)
+@click.option(
     "--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout, and nothing else."
 )
 @click.option("--strict", is_flag=True, help="Exit 1 if any input data had to be skipped.")
@@ -116,6 +123,10 @@ def analyze(sources: tuple[str, ...], **opts: Any) -> None:
     vantage point's route moved to another site.
     """
     params = build_params(opts)
+    if opts["html"]:
+        from anystab.report.html import load_plots
+
+        load_plots()  # a missing optional extra fails before the long part, not after it
     request = AnalysisRequest(
         sources=sources,
         params=params,
@@ -130,6 +141,10 @@ def analyze(sources: tuple[str, ...], **opts: Any) -> None:
 
         write_tables(result, opts["out"])
     summary = result.summary()
+    if opts["html"]:
+        from anystab.report.html import write_html
+
+        write_html(opts["html"], result.tables, summary)
     if opts["as_json"]:
         click.echo(json.dumps(summary, indent=2))
     else:
@@ -138,6 +153,8 @@ def analyze(sources: tuple[str, ...], **opts: Any) -> None:
         render_summary(summary, stdout_console())
     if opts["out"] and not opts["as_json"]:
         click.echo(f"tables written to {opts['out']}", err=True)
+    if opts["html"] and not opts["as_json"]:
+        click.echo(f"report written to {opts['html']}", err=True)
     if opts["strict"] and summary["read"]["skipped"]:
         raise click.ClickException(
             f"--strict: {summary['read']['skipped']} records or bytes of input were skipped "
