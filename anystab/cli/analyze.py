@@ -10,12 +10,15 @@ from typing import Any
 
 import click
 
-from anystab.cli.options import SESSIONS, target_options, window_options
+from anystab.cli.fetch import build_request, cache_options, raise_on_failures, run_fetch
+from anystab.cli.options import DURATION, SESSIONS, target_options, window_options
 from anystab.cli.render import stderr_console, stdout_console
-from anystab.params import DEFAULT_SESSIONS_S, AnalysisParams, SiteMap
+from anystab.errors import SourceUnavailableError
+from anystab.params import DEFAULT_RESYNC_S, DEFAULT_SESSIONS_S, AnalysisParams, SiteMap
 from anystab.pipeline import AnalysisRequest, AnalysisResult
 from anystab.pipeline import analyze as run_analysis
 from anystab.service import load_service, load_site_map
+from anystab.sources.bgpstream import Source, analyze_with, make_source
 from anystab.targets import IPAddress, IPNetwork, Target, target_set
 
 
@@ -51,10 +54,35 @@ def build_params(opts: dict[str, Any]) -> AnalysisParams:
         if opts["min_dwell"] is not None
         else (service.min_dwell_s if service and service.min_dwell_s is not None else 0.0),
         sessions_s=opts["sessions"] or DEFAULT_SESSIONS_S,
+        resync_s=DEFAULT_RESYNC_S if opts["resync"] is None else opts["resync"],
     )
 
 
-def _run(request: AnalysisRequest, quiet: bool) -> AnalysisResult:
+def resolve_sources(
+    sources: tuple[str, ...], opts: dict[str, Any], quiet: bool
+) -> tuple[tuple[str, ...], str | None]:
+    """(sources, collector): the SOURCE arguments, or the files fetched for --collector and the window."""
+    collectors = opts["collector"]
+    if sources:
+        if len(collectors) > 1 or any("," in c for c in collectors):
+            raise click.UsageError("with SOURCE files, --collector names the one collector of unnamed files")
+        if opts["cache"] or opts["mirrors"]:
+            raise click.UsageError("--cache and --mirror apply when fetching: name no SOURCE")
+        return sources, collectors[0] if collectors else None
+    if not collectors or opts["start"] is None or opts["end"] is None:
+        raise click.UsageError(
+            "name SOURCE files or folders, or --collector with --start and --end to fetch them"
+        )
+    report = run_fetch(build_request(collectors, opts["start"], opts["end"], opts), quiet)
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
+    raise_on_failures(report)
+    if not report.paths():
+        raise SourceUnavailableError("the archive has none of the files of this window")
+    return tuple(str(p) for p in sorted(report.paths(), key=lambda p: p.parts)), None  # a folder walk's order
+
+
+def _run(request: AnalysisRequest, quiet: bool, source: Source) -> AnalysisResult:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = stderr_console()
@@ -72,15 +100,37 @@ def _run(request: AnalysisRequest, quiet: bool) -> AnalysisResult:
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        return run_analysis(request, progress)
+        if source.name == "files":
+            return run_analysis(request, progress)
+        return analyze_with(request, source, progress)
 
 
 @click.command()
-@click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True))
+@click.argument("sources", nargs=-1, required=False, type=click.Path(exists=True))
 @target_options
 @window_options
 @click.option(
-    "--collector", default=None, metavar="NAME", help="Collector name for files whose path does not tell it."
+    "--collector",
+    multiple=True,
+    metavar="NAME",
+    help="Collector name for files whose path does not tell it; without SOURCE, the collectors to fetch "
+    "for --start/--end (names, ris, routeviews or all; repeatable).",
+)
+@cache_options
+@click.option(
+    "--source",
+    "source_name",
+    type=click.Choice(["files", "bgpstream"]),
+    default="files",
+    show_default=True,
+    help="Read MRT with anystab's reader, or with libbgpstream (pybgpstream, extra 'bgpstream').",
+)
+@click.option(
+    "--resync",
+    type=DURATION,
+    default=None,
+    metavar="SECONDS",
+    help="Gap kept after a peer session comes back while it re-sends its table (default 300).",
 )
 @click.option(
     "--sessions",
@@ -119,6 +169,7 @@ def analyze(sources: tuple[str, ...], **opts: Any) -> None:
     """Analyse anycast stability in MRT files or folders (SOURCE...).
 
     Sources are any mix of RIB and update dumps (gzip, bzip2 or plain) from any number of collectors.
+    Without SOURCE, --collector with --start and --end fetches the archive files into the cache first.
     Reports, per collector and overall, how likely a TCP session of each length is to break because a
     vantage point's route moved to another site.
     """
@@ -127,15 +178,18 @@ def analyze(sources: tuple[str, ...], **opts: Any) -> None:
         from anystab.report.html import load_plots
 
         load_plots()  # a missing optional extra fails before the long part, not after it
+    quiet = opts["quiet"] or not sys.stderr.isatty()
+    source = make_source(opts["source_name"])
+    sources, collector = resolve_sources(sources, opts, quiet)
     request = AnalysisRequest(
         sources=sources,
         params=params,
         start=opts["start"],
         end=opts["end"],
-        collector=opts["collector"],
+        collector=collector,
         jobs=opts["jobs"],
     )
-    result = _run(request, opts["quiet"] or not sys.stderr.isatty())
+    result = _run(request, quiet, source)
     if opts["out"]:
         from anystab.output import write_tables
 

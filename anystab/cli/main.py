@@ -33,11 +33,13 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from anystab.cli import analyze, report, sample
+    from anystab.cli import analyze, collectors, fetch, report, sample
     from anystab.cli import lab as lab_command
 
     cli.add_command(analyze.analyze)
     cli.add_command(lab_command.lab)
+    cli.add_command(collectors.collectors)
+    cli.add_command(fetch.fetch)
     cli.add_command(report.report)
     cli.add_command(sample.sample)
 

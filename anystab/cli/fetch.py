@@ -1,0 +1,196 @@
+"""``anystab fetch``: bring the archive files of collectors and a window into the local cache."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from anystab.cli.options import TIME
+from anystab.cli.render import stderr_console
+from anystab.errors import ConfigError, SourceUnavailableError
+from anystab.sources.fetch import (
+    DEFAULT_JOBS,
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT_S,
+    FetchProgress,
+    FetchReport,
+    FetchRequest,
+    planned_files,
+)
+from anystab.sources.fetch import fetch as fetch_files
+from anystab.sources.registry import default_cache, load_config, merge_mirrors, parse_mirror
+
+F = TypeVar("F", bound=Callable[..., Any])
+MAX_LISTED_PROBLEMS = 20
+
+
+def check_mirror(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    for value in values:
+        try:
+            parse_mirror(value)
+        except ConfigError as exc:
+            raise click.BadParameter(str(exc)) from None
+    return values
+
+
+def cache_options(func: F) -> F:
+    """--cache and --mirror (used by ``fetch`` and ``analyze``)."""
+    func = click.option(
+        "--mirror",
+        "mirrors",
+        multiple=True,
+        callback=check_mirror,
+        metavar="[PROJECT=]URL",
+        help="Fetch from a mirror with the archive's layout: URL for every project, or ris=URL / "
+        "routeviews=URL (repeatable; overrides the config file's [mirrors]).",
+    )(func)
+    func = click.option(
+        "--cache",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        metavar="DIR",
+        help="Cache folder (default: $ANYSTAB_CACHE, the config file's cache, or ~/.cache/anystab).",
+    )(func)
+    return func
+
+
+def build_request(collectors: Sequence[str], start: float, end: float, opts: dict[str, Any]) -> FetchRequest:
+    """A fetch request from options, filled in from the config file."""
+    settings = load_config()
+    return FetchRequest(
+        collectors=tuple(collectors),
+        start=start,
+        end=end,
+        cache=opts.get("cache") or default_cache(settings),
+        ribs=opts.get("ribs", True),
+        mirrors=merge_mirrors(settings, opts.get("mirrors", ())),
+        jobs=opts.get("fetch_jobs") or DEFAULT_JOBS,
+        retries=opts.get("retries", DEFAULT_RETRIES),
+        timeout_s=opts.get("timeout") or DEFAULT_TIMEOUT_S,
+        verify=opts.get("verify", False),
+    )
+
+
+def run_fetch(request: FetchRequest, quiet: bool) -> FetchReport:
+    """Fetch with a progress bar (files and bytes) on stderr."""
+    from rich.filesize import decimal
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("fetching"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("files, {task.fields[size]}"),
+        TimeElapsedColumn(),
+        console=stderr_console(),
+        transient=True,
+        disable=quiet,
+    ) as bar:
+        task = bar.add_task("fetch", total=None, size="0 bytes")
+
+        def progress(p: FetchProgress) -> None:
+            bar.update(task, completed=p.files_done, total=p.files_total, size=decimal(p.bytes_done))
+
+        return fetch_files(request, progress)
+
+
+def report_text(report: FetchReport) -> list[str]:
+    """Lines for people: counts, then the files that are missing or failed."""
+    from rich.filesize import decimal
+
+    lines = [
+        f"{report.count('downloaded')} downloaded ({decimal(report.bytes_downloaded)}), "
+        f"{report.count('cached')} already cached, "
+        f"{report.count('missing') + report.count('known_missing')} missing in the archive, "
+        f"{len(report.failed)} failed; cache: {report.cache}"
+    ]
+    lines += [f"note: {note}" for note in report.notes]
+    trouble = [o for o in report.outcomes if o.status in ("missing", "failed")]
+    for outcome in trouble[:MAX_LISTED_PROBLEMS]:
+        lines.append(f"{outcome.status}: {outcome.file.url} ({outcome.error})")
+    if len(trouble) > MAX_LISTED_PROBLEMS:
+        lines.append(f"... and {len(trouble) - MAX_LISTED_PROBLEMS} more (see --json)")
+    return lines
+
+
+def raise_on_failures(report: FetchReport) -> None:
+    if report.failed:
+        raise SourceUnavailableError(
+            f"{len(report.failed)} files could not be fetched (first: {report.failed[0].file.url}: "
+            f"{report.failed[0].error}); run again to resume"
+        )
+
+
+@click.command()
+@click.option(
+    "--collector",
+    "collectors",
+    multiple=True,
+    required=True,
+    metavar="NAME",
+    help="Collector (rrc00, route-views2, ...), project (ris, routeviews) or all; repeatable, or "
+    "comma-separated.",
+)
+@click.option(
+    "--start", type=TIME, required=True, metavar="TIME", help="Window start (ISO 8601 UTC or Unix)."
+)
+@click.option("--end", type=TIME, required=True, metavar="TIME", help="Window end (ISO 8601 UTC or Unix).")
+@click.option(
+    "--ribs/--no-ribs", default=True, show_default=True, help="Also fetch the RIB dump at or before --start."
+)
+@cache_options
+@click.option("--dry-run", is_flag=True, help="Print the URLs of the files the window needs; fetch nothing.")
+@click.option(
+    "--jobs",
+    "fetch_jobs",
+    type=click.IntRange(min=1),
+    default=DEFAULT_JOBS,
+    show_default=True,
+    help="Downloads in parallel.",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(min=0),
+    default=DEFAULT_RETRIES,
+    show_default=True,
+    help="Retries per file after a failed attempt.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_TIMEOUT_S,
+    show_default=True,
+    metavar="SECONDS",
+    help="Network time-out per attempt.",
+)
+@click.option("--verify", is_flag=True, help="Decompress cached files again; fetch damaged ones anew.")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome of every file as JSON on stdout.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def fetch(collectors: tuple[str, ...], start: float, end: float, **opts: Any) -> None:
+    """Download the MRT files of collectors for a window into the cache.
+
+    Fetches the update files that cover [--start, --end) and the RIB dump at or before --start, in parallel,
+    with retries; partial downloads are resumed, every file is checked to decompress whole and is moved
+    into place atomically, in the archive's own layout. Files already cached are not downloaded again;
+    files the archive lacks (404) are recorded in the cache so that analysis knows the gap.
+    """
+    request = build_request(collectors, start, end, opts)
+    if opts["dry_run"]:
+        files = planned_files(request)
+        cached = sum(1 for f in files if (request.cache / f.path).is_file())
+        for f in files:
+            click.echo(f.url)
+        click.echo(f"{len(files)} files, {cached} already in {request.cache}", err=True)
+        return
+    report = run_fetch(request, opts["quiet"] or not sys.stderr.isatty())
+    if opts["as_json"]:
+        click.echo(json.dumps(report.summary(), indent=2))
+    else:
+        for line in report_text(report):
+            click.echo(line)
+    raise_on_failures(report)
