@@ -2,7 +2,8 @@
 
 A :class:`Source` turns the discovered files into one :class:`~anystab.sources.mrt.FileResult` per file;
 everything after that (window, RIB choice, ordering, gaps, timeline, events, estimates) is the same
-pipeline, so both sources give the same analysis of the same files.
+pipeline, so both sources give the same analysis of the same files: :func:`analyze_with` is
+:func:`anystab.pipeline.analyze` with the reading step taken from a source.
 
 Reading one file with pybgpstream (:class:`BgpStreamSource`):
 
