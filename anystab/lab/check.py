@@ -124,7 +124,7 @@ def compare(truth: dict[str, Any], name: str, events: pd.DataFrame) -> Collector
         for vp in info["peers"]:
             expected[(step["name"], vp)] = dict.fromkeys(BREAK_KINDS, 0)
     for ev in truth["events"]:
-        if ev["kind"] in BREAK_KINDS:
+        if ev["kind"] in BREAK_KINDS and (ev["step"], ev["vp"]) in expected:
             expected[(ev["step"], ev["vp"])][ev["kind"]] += 1
     found = {key: dict.fromkeys(BREAK_KINDS, 0) for key in expected}
     off_time = dict.fromkeys(expected, 0)

@@ -75,7 +75,7 @@ def _gobgp_neighbors(topology: Topology, node: str) -> str:
     return "\n".join(lines)
 
 
-def _gobgp_prefer(topology: Topology, router: Router) -> str:
+def gobgp_prefer_policy(topology: Topology, router: Router) -> str:
     """Import policy: local preference per neighbour (the VP's choice of site)."""
     if not router.prefer:
         return ""

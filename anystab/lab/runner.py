@@ -27,7 +27,7 @@ from anystab.lab.daemons import (
     CollectorDaemon,
     GobgpDaemon,
     Routes,
-    _gobgp_prefer,
+    gobgp_prefer_policy,
     make_collector,
 )
 from anystab.lab.process import Daemon, LabError, wait_for
@@ -65,7 +65,7 @@ class Lab:
     def __init__(self, topology: Topology, rundir: Path, outdir: Path) -> None:
         self.topology = topology
         self.routers = {
-            r.name: GobgpDaemon(topology, r.name, rundir, _gobgp_prefer(topology, r))
+            r.name: GobgpDaemon(topology, r.name, rundir, gobgp_prefer_policy(topology, r))
             for r in topology.routers
         }
         self.collectors: list[CollectorDaemon] = [
@@ -161,7 +161,8 @@ def play(lab: Lab, scenario: str) -> LabRun:
     start = time.time()
     lab.start()
     lab.wait_sessions()
-    sessions_up = last = time.time()
+    sessions_up = time.time()
+    last = sessions_up - SPACING_S  # the first step (an announcement: no break) needs no spacing
     records: list[StepRecord] = []
     for step in steps:
         _sleep_until(last + SPACING_S)

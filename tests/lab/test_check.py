@@ -1,0 +1,157 @@
+"""The lab check on the committed output of a real lab run (no root, no daemons needed)."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from anystab.cli.main import cli
+from anystab.lab import check_lab
+from anystab.lab.check import analyse_collector, compare, lab_params
+from anystab.lab.truth import load_truth
+
+COLLECTORS = ["cfrr", "cbird", "cgo"]
+SCENARIOS = ["baseline", "withdraw", "reset", "explore", "more-specific"]
+
+
+@pytest.fixture(scope="module")
+def checked(lab_data):
+    return check_lab(lab_data)
+
+
+@pytest.fixture(scope="module")
+def events(lab_data):
+    truth = load_truth(lab_data)
+    return {name: analyse_collector(lab_data, truth, name) for name in COLLECTORS}
+
+
+def test_every_collector_matches_the_truth(checked):
+    assert checked.ok
+    assert [c.collector for c in checked.collectors] == COLLECTORS
+    assert {c.kind: c.tolerance_s for c in checked.collectors} == {"frr": 0.05, "bird": 1.0, "gobgp": 1.0}
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+@pytest.mark.parametrize("collector", COLLECTORS)
+def test_scripted_switches_recovered_exactly(checked, lab_truth, collector, scenario):
+    c = next(c for c in checked.collectors if c.collector == collector)
+    rows = [s for s in c.steps if s.scenario == scenario]
+    assert rows
+    found = sum(s.found["switch"] for s in rows)
+    expected = sum(1 for e in lab_truth["events"] if e["scenario"] == scenario and e["kind"] == "switch")
+    assert found == expected
+    assert all(s.ok for s in rows)
+
+
+def test_truth_of_the_committed_run(lab_truth):
+    switches = [(e["step"], e["vp"]) for e in lab_truth["events"] if e["kind"] == "switch"]
+    assert len(switches) == 7
+    assert not [e for e in lab_truth["events"] if e["scenario"] in ("reset", "explore")]
+
+
+@pytest.mark.parametrize("collector", ["cfrr", "cbird"])
+def test_the_reset_is_in_the_data_but_not_a_switch(events, lab_truth, collector):
+    step = next(s for s in lab_truth["steps"] if s["name"] == "collectors-reset-v1")
+    v1 = lab_truth["collectors"][collector]["peers"]["v1"]
+    ev = events[collector]
+    times = ev["time"].map(lambda t: t.timestamp())
+    during = ev[(ev["peer_ip"] == v1) & (times >= step["time"] - 1) & (times <= step["converged"] + 3)]
+    assert "gap_start" in set(during["kind"]) and "gap_end" in set(during["kind"])
+    assert not set(during["kind"]) & {"switch", "withdraw"}
+
+
+def test_gobgp_collector_shows_no_gap_for_the_reset(events):
+    # gobgpd writes no state records: the re-sent routes are the same routes, so nothing happens at all
+    assert not set(events["cgo"]["kind"]) & {"gap_start", "gap_end"}
+
+
+def test_path_exploration_is_two_path_changes_at_v1(checked):
+    for c in checked.collectors:
+        assert c.path_changes["v1"] >= 2
+        explore = [s for s in c.steps if s.scenario == "explore"]
+        assert all(s.found == {"switch": 0, "withdraw": 0} for s in explore)
+
+
+def test_bird_zero_peer_state_records_do_not_break(events, lab_truth):
+    peers = set(events["cbird"]["peer_ip"])
+    assert peers <= set(lab_truth["collectors"]["cbird"]["peers"].values())
+
+
+def test_an_extra_scripted_switch_is_a_mismatch(lab_data, events):
+    truth = load_truth(lab_data)
+    truth["events"].append({**truth["events"][-1], "vp": "v1"})
+    result = compare(truth, "cfrr", events["cfrr"])
+    assert not result.ok
+    bad = [s for s in result.steps if not s.ok]
+    assert [(s.step, s.vp, s.expected["switch"], s.found["switch"]) for s in bad] == [
+        ("more-specific-withdrawn", "v1", 2, 1)
+    ]
+
+
+def test_an_event_outside_its_step_time_is_a_mismatch(lab_data, events):
+    truth = load_truth(lab_data)
+    step = next(s for s in truth["steps"] if s["name"] == "site-a-withdraws")
+    step["time"] -= 2.5  # still after the previous step, but the switch now comes after it converged
+    step["converged"] = step["time"] + 0.1
+    result = compare(truth, "cbird", events["cbird"])
+    row = next(s for s in result.steps if s.step == "site-a-withdraws" and s.vp == "v1")
+    assert row.off_time == 1 and not row.ok
+
+
+def test_a_break_from_an_unknown_peer_is_a_mismatch(lab_data, events):
+    truth = load_truth(lab_data)
+    del truth["collectors"]["cgo"]["peers"]["v2"]
+    result = compare(truth, "cgo", events["cgo"])
+    assert not result.ok and len(result.unexpected_peers) == 2
+
+
+def test_default_resync_hides_the_whole_lab_run(lab_data):
+    truth = load_truth(lab_data)
+    assert lab_params(truth).resync_s == truth["resync_s"] == 2.0
+    truth["resync_s"] = 300.0
+    ev = analyse_collector(lab_data, truth, "cfrr")
+    # the sessions come up at the start: 300 s of resync cover the whole one-minute window
+    assert not set(ev["kind"]) & {"switch", "withdraw"}
+    assert not compare(truth, "cfrr", ev).ok
+
+
+def test_cli_check_passes_on_the_committed_run(lab_data):
+    result = CliRunner().invoke(cli, ["lab", "check", str(lab_data)])
+    assert result.exit_code == 0, result.output
+    assert result.output.count(": ok") == 3
+    assert "MISMATCH" not in result.output
+
+
+def test_cli_check_json(lab_data):
+    result = CliRunner().invoke(cli, ["lab", "check", str(lab_data), "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["ok"] is True and doc["scenario"] == "all"
+    assert {c["collector"]: c["ok"] for c in doc["collectors"]} == dict.fromkeys(COLLECTORS, True)
+
+
+def test_cli_check_exits_1_on_a_mismatch(lab_copy):
+    truth = json.loads((lab_copy / "truth.json").read_text())
+    truth["events"] = [e for e in truth["events"] if e["step"] != "site-a-withdraws"]
+    (lab_copy / "truth.json").write_text(json.dumps(truth))
+    result = CliRunner().invoke(cli, ["lab", "check", str(lab_copy)])
+    assert result.exit_code == 1
+    assert "MISMATCH" in result.output
+    assert "does not match the lab's truth" in result.output
+
+
+def test_cli_check_refuses_a_folder_without_truth(tmp_path):
+    result = CliRunner().invoke(cli, ["lab", "check", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "not a lab truth file" in result.output
+
+
+def test_cli_run_refuses_a_used_folder(lab_copy):
+    result = CliRunner().invoke(cli, ["lab", "run", str(lab_copy)])
+    assert result.exit_code == 1
+    assert "already holds a lab run" in result.output
+
+
+def test_cli_run_refuses_an_unknown_scenario(tmp_path):
+    result = CliRunner().invoke(cli, ["lab", "run", str(tmp_path / "x"), "--scenario", "nope"])
+    assert result.exit_code == 2
