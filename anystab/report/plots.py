@@ -64,6 +64,7 @@ BAR_FILL = 0.8
 MIN_VISIBLE = 0.002  # stays shorter than this share of the window are drawn this wide, so they show
 CI_ALPHA = 0.18
 MAX_BINS = 120
+LEGEND_COLUMNS = 8
 NICE_BINS_S = (1, 5, 10, 30, 60, 120, 300, 600, 900, 1800, 3600, 10800, 21600, 43200, 86400, 604800)
 SVG_SALT = "anystab"
 
@@ -207,8 +208,9 @@ def timeline_svg(
         ax.set_yticks(range(len(rows.keys)), rows.labels, fontsize=7)
         ax.tick_params(axis="y", length=0)
         _time_axis(ax, window)
-        ax.legend(handles=_timeline_legend(colours), loc="lower left", bbox_to_anchor=(0, 1.0), ncol=6,
-                  fontsize=8)  # fmt: skip
+        handles = _timeline_legend(colours)
+        columns = min(len(handles), LEGEND_COLUMNS)
+        ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=columns, fontsize=8)
         return to_svg(fig)
 
 
@@ -288,7 +290,7 @@ def share_svg(site_share: pd.DataFrame, colours: Mapping[str, str], window: tupl
         ax.set_ylabel("share of routed VPs")
         ax.grid(True, axis="y")
         _time_axis(ax, window)
-        ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=8, fontsize=8)
+        ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=LEGEND_COLUMNS, fontsize=8)
         return to_svg(fig)
 
 
