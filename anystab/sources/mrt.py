@@ -226,8 +226,19 @@ class _Ctx:
     rows: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
+    matched: dict[str, bool] = field(default_factory=dict)
+
+    def wanted(self, prefix: str) -> bool:
+        """``targets.matches(prefix)``, remembered per prefix text (the same prefixes recur per peer)."""
+        if self.targets is None:
+            return True
+        hit = self.matched.get(prefix)
+        if hit is None:
+            hit = self.matched[prefix] = self.targets.matches(prefix)
+        return hit
+
     def add(self, prefix: str | None, **values: Any) -> None:
-        if prefix is not None and self.targets is not None and not self.targets.matches(prefix):
+        if prefix is not None and not self.wanted(prefix):
             return
         row = dict.fromkeys(ELEMENTS.names)
         row.update(values, prefix=prefix, collector=self.collector, source=self.source)
@@ -288,7 +299,7 @@ def _table_dump_v2(ctx: _Ctx, data: dict[str, Any], time_us: int, subtype: int) 
     if subtype not in TD2_RIB_SUBTYPES:
         return
     prefix = f"{data['prefix']}/{data['length']}"
-    if ctx.targets is not None and not ctx.targets.matches(prefix):
+    if not ctx.wanted(prefix):
         return
     v6 = subtype in TD2_V6_SUBTYPES
     for entry in data["rib_entries"]:
