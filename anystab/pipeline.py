@@ -31,9 +31,12 @@ from anystab.estimates import build_estimates
 from anystab.events import build_events
 from anystab.params import AnalysisParams
 from anystab.sources import FileResult, SourceFile, discover, missing_intervals, read_files
+from anystab.targets import TargetSet
 from anystab.timeline import build_timeline
 
 ProgressCallback = Callable[[int, int], None]
+Reader = Callable[[Sequence[SourceFile], TargetSet, int, Callable[[int], None]], list[FileResult]]
+VP_KEY = ["collector", "peer_asn", "peer_ip", "target"]
 
 
 @dataclass(frozen=True)
@@ -92,8 +95,14 @@ def _ts(seconds: float | None) -> pd.Timestamp | None:
     return None if seconds is None else pd.Timestamp(seconds, unit="s", tz="UTC")
 
 
-def analyze(request: AnalysisRequest, progress: ProgressCallback | None = None) -> AnalysisResult:
-    """Run the whole analysis. Damaged input is reported in the ``problems`` table, not raised."""
+def analyze(
+    request: AnalysisRequest, progress: ProgressCallback | None = None, reader: Reader | None = None
+) -> AnalysisResult:
+    """Run the whole analysis. Damaged input is reported in the ``problems`` table, not raised.
+
+    ``reader`` reads the discovered files (default: anystab's own MRT reader, in parallel); another
+    source (pybgpstream) plugs in here and shares every other step.
+    """
     request.validate()
     files = discover(request.sources, request.collector)
     if not files:
@@ -105,7 +114,7 @@ def analyze(request: AnalysisRequest, progress: ProgressCallback | None = None) 
         if progress:
             progress(done[0], len(files))
 
-    results = read_files(files, request.params.targets.with_mode("any"), request.jobs, tick)
+    results = (reader or read_files)(files, request.params.targets.with_mode("any"), request.jobs, tick)
     window = choose_window(files, results, request.start, request.end)
     elements = select_elements(files, results, window[0])
     gaps = _frame(
@@ -127,8 +136,10 @@ def run_stages(
     results: Sequence[FileResult] = (),
 ) -> AnalysisResult:
     """Stages 7 onwards, on elements already selected and ordered."""
-    timeline = build_timeline(elements, params, window, gaps)
+    timeline = _ordered(build_timeline(elements, params, window, gaps), [*VP_KEY, "start"])
     events, vp_stats = build_events(timeline, params)
+    events = _ordered(events, ["time", *VP_KEY])
+    vp_stats = _ordered(vp_stats, VP_KEY)
     estimates = build_estimates(timeline, events, vp_stats, params, window)
     collector_stats, moas, site_share = collector_view(timeline, events, vp_stats)
     result = AnalysisResult(window, params)
@@ -146,6 +157,13 @@ def run_stages(
         "gaps": gaps,
     }
     return result
+
+
+def _ordered(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Rows in a canonical order (stable for ties): results never depend on the order of input files."""
+    if df.empty:
+        return df
+    return df.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
 def _update_slot(f: SourceFile, r: FileResult) -> tuple[float | None, float | None]:
@@ -197,7 +215,7 @@ def select_elements(files: Sequence[SourceFile], results: Sequence[FileResult], 
             rib_time[r.collector] = max(rib_time.get(r.collector, -math.inf), r.first_time)
     parts: list[pa.Table] = []
     ranks: list[int] = []
-    for r in results:
+    for r in sorted(results, key=lambda r: (r.collector, r.path)):
         t0 = rib_time.get(r.collector)
         if r.kind == "rib":
             if t0 is None or r.first_time != t0:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pyarrow as pa
 
 from anystab.errors import BadInputError, SourceUnavailableError
-from anystab.schemas import ELEMENTS, TABLES
+from anystab.schemas import ELEMENTS
 from anystab.sources.archive import SourceFile
 from anystab.sources.mrt import FileResult, Problem
 from anystab.targets import TargetSet
@@ -253,36 +253,9 @@ def analyze_with(
     request: AnalysisRequest, source: Source, progress: Callable[[int, int], None] | None = None
 ) -> AnalysisResult:
     """:func:`anystab.pipeline.analyze` with the files read by ``source``; the same stages after that."""
-    import pandas as pd
+    from anystab.pipeline import analyze
 
-    from anystab.pipeline import choose_window, run_stages, select_elements
-    from anystab.sources.archive import discover, missing_intervals
-
-    request.validate()
-    files = discover(request.sources, request.collector)
-    if not files:
-        raise BadInputError("no MRT files found in " + ", ".join(request.sources))
-    done = [0]
-
-    def tick(n: int = 1) -> None:
-        done[0] += n
-        if progress:
-            progress(done[0], len(files))
-
-    results = source.read(files, request.params.targets.with_mode("any"), request.jobs, tick)
-    window = choose_window(files, results, request.start, request.end)
-    elements = select_elements(files, results, window[0])
-    rows = [
-        {
-            "collector": c,
-            "start": pd.Timestamp(a, unit="s", tz="UTC"),
-            "end": pd.Timestamp(b, unit="s", tz="UTC"),
-            "reason": r,
-        }
-        for c, a, b, r in missing_intervals(list(zip(files, results, strict=True)), *window)
-    ]
-    gaps = pa.Table.from_pylist(rows, schema=TABLES["gaps"]).to_pandas()
-    return run_stages(elements, gaps, request.params, window, files, results)
+    return analyze(request, progress, source.read)
 
 
 def make_source(name: str) -> Source:

@@ -1,0 +1,202 @@
+"""``anystab analyze`` as a user runs it: on the sample archive, on damaged files, with bad options."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from anystab import schemas
+from anystab.cli.main import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "data"
+SHARED = ROOT.parent / "shared" / "data" / "mrt"
+SERVICE = str(DATA / "service.toml")
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    r = CliRunner().invoke(cli, list(args))
+    return r.exit_code, r.stdout, r.stderr
+
+
+@pytest.fixture(scope="module")
+def sample_json() -> dict:
+    code, out, _ = run("analyze", str(DATA), "--service", SERVICE, "--json", "--jobs", "1")
+    assert code == 0
+    return json.loads(out)
+
+
+def test_json_summary_of_the_sample(sample_json):
+    s = sample_json
+    assert s["read"]["files"] == 22 and s["read"]["collectors"] == ["route-views.linx", "rrc00"]
+    assert s["read"]["skipped"] == 0
+    assert s["events"]["switches"] == 44 and s["events"]["withdraws"] == 4
+    est = {(e["scope"], e["target"], e["session_s"]): e for e in s["estimates"]}
+    hour = est[("all", "192.0.2.0/24", 3600.0)]
+    assert 0 < hour["ci_low"] <= hour["mean_p"] <= hour["ci_high"] <= 1
+    assert est[("all", "192.0.2.0/24", 86400.0)]["mean_p"] is None  # the window is shorter than a day
+    assert {r["site"] for r in s["sites"]} >= {"ams", "sin", "iad", "gru"}
+
+
+def test_terminal_report_of_the_sample():
+    code, out, _ = run("analyze", str(DATA), "--service", SERVICE, "--jobs", "1")
+    assert code == 0
+    for text in ("Read", "P(a TCP session to 192.0.2.0/24 breaks)", "Least stable", "Per collector", "ams"):
+        assert text in out
+
+
+def test_out_writes_every_table_with_its_schema(tmp_path):
+    out = tmp_path / "results"
+    code, _, _ = run("analyze", str(DATA), "--service", SERVICE, "--out", str(out), "--quiet")
+    assert code == 0
+    for name, schema in schemas.TABLES.items():
+        table = pq.read_table(out / f"{name}.parquet")
+        assert table.schema.equals(schema, check_metadata=False), name
+        assert table.schema.metadata[b"anystab.schema_version"] == schemas.SCHEMA_VERSION.encode()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["schema_version"] == schemas.SCHEMA_VERSION
+    assert pq.read_table(out / "events.parquet").num_rows > 0
+    # a second run replaces the folder whole
+    code, _, _ = run(
+        "analyze", str(DATA), "--service", SERVICE, "--out", str(out), "--quiet", "--min-dwell", "60"
+    )
+    assert code == 0
+    assert json.loads((out / "manifest.json").read_text())["summary"]["parameters"]["min_dwell_s"] == 60
+    assert [p.name for p in tmp_path.iterdir()] == ["results"]
+
+
+def test_out_refuses_a_folder_that_is_not_ours(tmp_path):
+    (tmp_path / "precious.txt").write_text("keep me")
+    code, _, err = run("analyze", str(DATA), "--service", SERVICE, "--out", str(tmp_path))
+    assert code == 1 and "not an anystab output folder" in err
+    assert (tmp_path / "precious.txt").read_text() == "keep me"
+
+
+def test_prefix_and_address_options(tmp_path):
+    code, out, _ = run("analyze", str(DATA), "--prefix", "192.0.2.0/24", "--address", "192.0.2.53", "--json")
+    assert code == 0
+    s = json.loads(out)
+    assert s["parameters"]["targets"] == [{"prefix": "192.0.2.0/24", "address": "192.0.2.53"}]
+    assert s["parameters"]["site_by"] == "upstream"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--prefix", "192.0.2.1/24"], "not a valid IP prefix"),
+        (["--prefix", "banana"], "not a valid IP prefix"),
+        (["--prefix", "192.0.2.0/24", "--start", "yesterday"], "not a time"),
+        (["--prefix", "192.0.2.0/24", "--sessions", "1h,soon"], "not a duration"),
+        (["--prefix", "192.0.2.0/24", "--min-dwell", "-3"], "not a duration"),
+        (["--prefix", "192.0.2.0/24", "--site-by", "best"], "best"),
+        (["--prefix", "192.0.2.0/24", "--address", "10.0.0.1"], "inside no --prefix"),
+        (["--prefix", "192.0.2.0/24", "--jobs", "-1"], "--jobs"),
+        ([], "--prefix or --service"),
+    ],
+)
+def test_bad_options_are_usage_errors(args, message):
+    code, _, err = run("analyze", str(DATA), *args)
+    assert code == 2, err
+    assert message in err
+
+
+def test_missing_source_is_a_usage_error():
+    code, _, err = run("analyze", "/nonexistent/folder", "--prefix", "192.0.2.0/24")
+    assert code == 2 and "does not exist" in err
+
+
+def test_window_with_end_before_start_is_an_error():
+    code, _, err = run(
+        "analyze",
+        str(DATA),
+        "--service",
+        SERVICE,
+        "--start",
+        "2025-06-02T01:00:00Z",
+        "--end",
+        "2025-06-02T00:00:00Z",
+    )
+    assert code == 1 and "end must be after" in err
+
+
+def test_community_strategy_needs_a_map():
+    code, _, err = run("analyze", str(DATA), "--prefix", "192.0.2.0/24", "--site-by", "community")
+    assert code == 1 and "communities" in err
+
+
+def _damaged_archive(tmp_path: Path) -> Path:
+    src = tmp_path / "rrc00"
+    shutil.copytree(DATA / "rrc00", src)
+    files = sorted(src.rglob("updates.*.gz"))
+    raw = gzip.decompress(files[3].read_bytes())
+    files[3].write_bytes(gzip.compress(raw)[: len(gzip.compress(raw)) // 2])  # truncated gzip
+    files[5].write_bytes(b"")  # empty file
+    (src / "2025.06" / "notes.bin").write_bytes(b"this is not an MRT file at all, just text\n" * 10)
+    return tmp_path
+
+
+def test_damaged_files_are_reported_and_the_rest_analysed(tmp_path):
+    root = _damaged_archive(tmp_path)
+    code, out, _ = run("analyze", str(root), "--service", SERVICE, "--json")
+    assert code == 0
+    s = json.loads(out)
+    reasons = " ".join(p["reason"] for p in s["read"]["problems"])
+    assert "truncated" in reasons and "not an MRT file" in reasons
+    assert all(p["path"] for p in s["read"]["problems"])
+    assert s["read"]["skipped"] > 0
+    assert s["events"]["switches"] > 0
+    code, _, err = run("analyze", str(root), "--service", SERVICE, "--strict", "--quiet")
+    assert code == 1 and "--strict" in err
+
+
+def test_real_ris_file_with_a_peer_coming_up():
+    """The peer's session comes up and it sends its table: within the resync period that is no change."""
+    args = [
+        "analyze",
+        str(SHARED / "ris.updates.et-header.2015.gz"),
+        "--prefix",
+        "8.8.8.0/24",
+        "--prefix",
+        "208.67.222.0/24",
+        "--collector",
+        "rrc00",
+        "--json",
+    ]
+    code, out, _ = run(*args)
+    assert code == 0
+    s = json.loads(out)
+    assert s["read"]["elements"] > 0
+    assert s["vantage_points"] == 0  # still re-sending its table when the file ends
+    code, out, _ = run(*args, "--resync", "0")
+    s = json.loads(out)
+    assert s["vantage_points"] == 1 and s["events"]["switches"] == 0
+
+
+def test_json_stdout_is_clean_and_pipe_closing_is_not_a_crash():
+    cmd = [
+        sys.executable,
+        "-c",
+        "from anystab.cli.main import main; main()",
+        "analyze",
+        str(DATA),
+        "--service",
+        SERVICE,
+        "--json",
+    ]
+    r = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT)
+    json.loads(r.stdout)
+    p = subprocess.Popen(
+        cmd[:5] + [str(DATA), "--service", SERVICE], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT
+    )
+    assert p.stdout is not None
+    p.stdout.close()
+    _, err = p.communicate(timeout=120)
+    assert b"Traceback" not in err
