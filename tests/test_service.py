@@ -11,7 +11,9 @@ def write(tmp_path, text, name="s.toml"):
 
 
 def test_service_file(tmp_path):
-    p = write(tmp_path, """
+    p = write(
+        tmp_path,
+        """
 name = "dns"
 site_by = "origin"
 min_dwell = 30
@@ -24,7 +26,8 @@ prefix = "2001:db8:53::/48"
 "64500 64496" = "ams"
 [communities]
 "64496:1" = "ams"
-""")
+""",
+    )
     s = load_service(p)
     assert s.name == "dns" and s.site_by == "origin" and s.min_dwell_s == 30.0
     assert [str(t.address) for t in s.targets] == ["198.51.100.53", "2001:db8:53::"]

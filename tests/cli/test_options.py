@@ -5,7 +5,16 @@ from anystab.cli.options import parse_duration, parse_time
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("10", 10), ("10s", 10), ("1m", 60), ("10m", 600), ("1h", 3600), ("1d", 86400), ("1.5h", 5400), ("1w", 604800)],
+    [
+        ("10", 10),
+        ("10s", 10),
+        ("1m", 60),
+        ("10m", 600),
+        ("1h", 3600),
+        ("1d", 86400),
+        ("1.5h", 5400),
+        ("1w", 604800),
+    ],
 )
 def test_durations(text, seconds):
     assert parse_duration(text) == seconds
