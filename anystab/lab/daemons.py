@@ -75,33 +75,44 @@ def _gobgp_neighbors(topology: Topology, node: str) -> str:
     return "\n".join(lines)
 
 
+def _statement(peer: str, actions: list[str]) -> list[str]:
+    return [
+        "  [[policy-definitions.statements]]",
+        f'    name = "from-{peer}"',
+        "    [policy-definitions.statements.conditions.match-neighbor-set]",
+        f'      neighbor-set = "from-{peer}"',
+        *actions,
+    ]
+
+
 def gobgp_prefer_policy(topology: Topology, router: Router) -> str:
-    """Import policy: local preference per neighbour (the VP's choice of site)."""
-    if not router.prefer:
+    """Import policy: local preference per neighbour (the VP's choice of site); neighbours refused."""
+    peers = [*router.prefer, *router.refuse]
+    if not peers:
         return ""
     lines: list[str] = []
-    for peer in router.prefer:
+    for peer in peers:
         address = topology.link(router.name, peer).address(peer)
         lines += [
             "[[defined-sets.neighbor-sets]]",
             f'  neighbor-set-name = "from-{peer}"',
             f'  neighbor-info-list = ["{address}"]',
         ]
-    lines += ["[[policy-definitions]]", '  name = "prefer"']
+    lines += ["[[policy-definitions]]", '  name = "import"']
     for peer, pref in router.prefer.items():
-        lines += [
-            "  [[policy-definitions.statements]]",
-            f'    name = "from-{peer}"',
-            "    [policy-definitions.statements.conditions.match-neighbor-set]",
-            f'      neighbor-set = "from-{peer}"',
-            "    [policy-definitions.statements.actions]",
-            '      route-disposition = "accept-route"',
+        accept = ["    [policy-definitions.statements.actions]", '      route-disposition = "accept-route"']
+        pref_action = [
             "    [policy-definitions.statements.actions.bgp-actions]",
             f"      set-local-pref = {pref}",
         ]
+        lines += _statement(peer, accept + pref_action)
+    for peer in router.refuse:
+        lines += _statement(
+            peer, ["    [policy-definitions.statements.actions]", '      route-disposition = "reject-route"']
+        )
     lines += [
         "[global.apply-policy.config]",
-        '  import-policy-list = ["prefer"]',
+        '  import-policy-list = ["import"]',
         '  default-import-policy = "accept-route"',
     ]
     return "\n".join(lines)

@@ -17,22 +17,31 @@ Scenarios (all on one topology; ``all`` plays every step in one run):
   then gets it back: two path changes, no switch.
 - ``more-specific``: another origin announces a /25 covering the target address behind u2 (both VPs
   switch to it), then withdraws it (both switch back).
+
+Every scenario ends with ``non-covering-more-specific``: the other origin announces the /25 that does
+not hold the target address. It changes no site (longest match for the target address is unchanged),
+and it makes every collector, including gobgpd that writes no state records, record something after the
+last scripted switch, so the archive covers the window past it.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 
-from anystab.lab.topology import ANYCAST_PREFIX, MORE_SPECIFIC
+from anystab.lab.topology import ANYCAST_PREFIX, MORE_SPECIFIC, NON_COVERING
 
 P = ANYCAST_PREFIX
 M = MORE_SPECIFIC
+N = NON_COVERING
+TARGET_ADDRESS = ipaddress.ip_network(P).network_address
 V1_VIA_U1 = "64511 64501 64600"
 V1_VIA_X = "64511 64520 64501 64600"
 V1_VIA_U2 = "64511 64502 64600"
 V2_VIA_U2 = "64512 64502 64600"
 V1_MORE = "64511 64502 64666"
 V2_MORE = "64512 64502 64666"
+AFTER_END: Expected = {"v1": {P: V1_VIA_U1, N: V1_MORE}, "v2": {P: V2_VIA_U2, N: V2_MORE}}
 SITE_NAMES = {"64501 64600": "site-a", "64502 64600": "site-b", "64502 64666": "other-origin"}
 
 Expected = dict[str, dict[str, str]]
@@ -73,6 +82,7 @@ STEPS: tuple[Step, ...] = (
         {"v1": {P: V1_VIA_U1, M: V1_MORE}, "v2": {P: V2_VIA_U2, M: V2_MORE}},
     ),
     Step("more-specific-withdrawn", "more-specific", "withdraw", "ho", M, BASELINE),
+    Step("non-covering-more-specific", "end", "announce", "ho", N, AFTER_END),
 )
 
 SCENARIOS: tuple[str, ...] = ("all", "withdraw", "reset", "explore", "more-specific")
@@ -82,7 +92,7 @@ def steps_of(scenario: str) -> list[Step]:
     """The steps a scenario plays, in order (``all``: every step)."""
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r} (choose from {', '.join(SCENARIOS)})")
-    return [s for s in STEPS if scenario in ("all", s.scenario, "baseline") or s.scenario == "baseline"]
+    return [s for s in STEPS if scenario in ("all", s.scenario) or s.scenario in ("baseline", "end")]
 
 
 def site_of(as_path: str | None) -> str | None:
@@ -95,8 +105,8 @@ def site_of(as_path: str | None) -> str | None:
 
 
 def effective_path(routes: dict[str, str]) -> str | None:
-    """The path of the longest prefix the VP holds that covers the target address (lab prefixes nest)."""
-    if not routes:
+    """The path of the longest prefix the VP holds that covers the target address; None if none does."""
+    covering = [p for p in routes if TARGET_ADDRESS in ipaddress.ip_network(p)]
+    if not covering:
         return None
-    longest = max(routes, key=lambda prefix: int(prefix.rsplit("/", 1)[1]))
-    return routes[longest]
+    return routes[max(covering, key=lambda prefix: ipaddress.ip_network(prefix).prefixlen)]

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 LINK_NET = ipaddress.ip_network("192.0.2.0/24")
 ANYCAST_PREFIX = "203.0.113.0/24"
 MORE_SPECIFIC = "203.0.113.0/25"
+NON_COVERING = "203.0.113.128/25"
 ORIGIN_AS = 64600
 OTHER_ORIGIN_AS = 64666
 DEFAULT_LOCAL_PREF = 100
@@ -28,11 +29,14 @@ COLLECTOR_KINDS = ("frr", "bird", "gobgp")
 
 @dataclass(frozen=True)
 class Router:
-    """A gobgpd router. ``prefer`` maps a neighbour's name to the local preference of its routes."""
+    """A gobgpd router. ``prefer`` maps a neighbour's name to the local preference of its routes;
+    routes from the neighbours in ``refuse`` are not used (a provider ignoring what its customer re-sends).
+    """
 
     name: str
     asn: int
     prefer: dict[str, int] = field(default_factory=dict)
+    refuse: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -98,7 +102,9 @@ def _build() -> Topology:
         Router("ho", OTHER_ORIGIN_AS),
         Router("u1", 64501),
         Router("u2", 64502),
-        Router("x", 64520),
+        # x backs up v1's path to site A and ignores what v1 sends back: without that, when site A goes,
+        # x and v1 can each keep the other's stale path to it (gobgpd does not always drop it at once).
+        Router("x", 64520, refuse=("v1",)),
         Router("v1", 64511, prefer={"u1": 200, "x": 150}),
         Router("v2", 64512),
     )

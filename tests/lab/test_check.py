@@ -11,7 +11,7 @@ from anystab.lab.check import analyse_collector, compare, lab_params
 from anystab.lab.truth import load_truth
 
 COLLECTORS = ["cfrr", "cbird", "cgo"]
-SCENARIOS = ["baseline", "withdraw", "reset", "explore", "more-specific"]
+SCENARIOS = ["baseline", "withdraw", "reset", "explore", "more-specific", "end"]
 
 
 @pytest.fixture(scope="module")

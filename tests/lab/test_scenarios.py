@@ -29,9 +29,8 @@ def test_every_scenario_starts_with_the_baseline():
     for scenario in SCENARIOS:
         names = [s.name for s in steps_of(scenario)]
         assert names[:2] == ["site-b-announces", "site-a-announces"]
-        assert names[-1] != "site-a-announces" or scenario == "baseline"
     assert [s.name for s in steps_of("all")] == [s.name for s in STEPS]
-    assert {s.scenario for s in steps_of("reset")} == {"baseline", "reset"}
+    assert {s.scenario for s in steps_of("reset")} == {"baseline", "reset", "end"}
 
 
 def test_unknown_scenario_is_refused():
@@ -39,9 +38,14 @@ def test_unknown_scenario_is_refused():
         steps_of("nope")
 
 
-def test_scenarios_end_where_the_baseline_is():
+def test_scenarios_end_with_the_non_covering_more_specific():
     for scenario in SCENARIOS:
-        assert steps_of(scenario)[-1].expected == BASELINE
+        *steps, last = steps_of(scenario)
+        assert steps[-1].expected == BASELINE
+        assert last.name == "non-covering-more-specific"
+        assert {vp: effective_path(r) for vp, r in last.expected.items()} == {
+            vp: effective_path(r) for vp, r in BASELINE.items()
+        }
 
 
 @pytest.mark.parametrize(
@@ -63,6 +67,8 @@ def test_site_of_lab_paths(path, site):
 def test_effective_path_is_the_longest_prefix():
     assert effective_path({"203.0.113.0/24": "1 2", "203.0.113.0/25": "3 4"}) == "3 4"
     assert effective_path({}) is None
+    assert effective_path({"203.0.113.0/24": "1 2", "203.0.113.128/25": "3 4"}) == "1 2"
+    assert effective_path({"203.0.113.128/25": "3 4"}) is None
 
 
 def _truth_events(scenario):
@@ -189,3 +195,12 @@ def test_bird_route_listing_is_parsed_per_peer():
         "192.0.2.41": {"203.0.113.0/24": "64511 64501 64600"},
         "192.0.2.45": {"203.0.113.0/24": "64512 64502 64600", "203.0.113.0/25": "64512 64502 64666"},
     }
+
+
+def test_x_refuses_what_v1_sends_back():
+    x = TOPOLOGY.router("x")
+    doc = tomllib.loads(gobgp_config(TOPOLOGY, "x", gobgp_prefer_policy(TOPOLOGY, x)))
+    (statement,) = doc["policy-definitions"][0]["statements"]
+    assert statement["actions"]["route-disposition"] == "reject-route"
+    v1 = TOPOLOGY.link("x", "v1").address("v1")
+    assert doc["defined-sets"]["neighbor-sets"][0]["neighbor-info-list"] == [v1]
