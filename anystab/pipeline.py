@@ -36,6 +36,8 @@ from anystab.timeline import build_timeline
 
 ProgressCallback = Callable[[int, int], None]
 Reader = Callable[[Sequence[SourceFile], TargetSet, int, Callable[[int], None]], list[FileResult]]
+VpTables = tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]
+VpStage = Callable[[pd.DataFrame, pd.DataFrame, AnalysisParams, tuple[float, float]], VpTables]
 VP_KEY = ["collector", "peer_asn", "peer_ip", "target"]
 
 
@@ -117,14 +119,21 @@ def analyze(
     results = (reader or read_files)(files, request.params.targets.with_mode("any"), request.jobs, tick)
     window = choose_window(files, results, request.start, request.end)
     elements = select_elements(files, results, window[0])
-    gaps = _frame(
+    gaps = gaps_table(files, results, window)
+    return run_stages(elements, gaps, request.params, window, files, results)
+
+
+def gaps_table(
+    files: Sequence[SourceFile], results: Sequence[FileResult], window: tuple[float, float]
+) -> pd.DataFrame:
+    """Step 6: the GAPS table, from missing update files and window parts outside the data."""
+    return _frame(
         [
             {"collector": c, "start": _ts(s), "end": _ts(e), "reason": r}
             for c, s, e, r in missing_intervals(list(zip(files, results, strict=True)), *window)
         ],
         "gaps",
     )
-    return run_stages(elements, gaps, request.params, window, files, results)
 
 
 def run_stages(
@@ -134,12 +143,14 @@ def run_stages(
     window: tuple[float, float],
     files: Sequence[SourceFile] = (),
     results: Sequence[FileResult] = (),
+    vp_stage: VpStage | None = None,
 ) -> AnalysisResult:
-    """Stages 7 onwards, on elements already selected and ordered."""
-    timeline = _ordered(build_timeline(elements, params, window, gaps), [*VP_KEY, "start"])
-    events, vp_stats = build_events(timeline, params)
-    events = _ordered(events, ["time", *VP_KEY])
-    vp_stats = _ordered(vp_stats, VP_KEY)
+    """Stages 7 onwards, on elements already selected and ordered.
+
+    ``vp_stage`` computes the per-VP tables (default :func:`vp_tables`); a distributed runner passes one
+    that runs :func:`vp_tables` on groups of VPs elsewhere and joins the parts with :func:`order_vp_tables`.
+    """
+    timeline, events, vp_stats = (vp_stage or vp_tables)(elements, gaps, params, window)
     estimates = build_estimates(timeline, events, vp_stats, params, window)
     collector_stats, moas, site_share = collector_view(timeline, events, vp_stats)
     result = AnalysisResult(window, params)
@@ -157,6 +168,25 @@ def run_stages(
         "gaps": gaps,
     }
     return result
+
+
+def vp_tables(
+    elements: pd.DataFrame, gaps: pd.DataFrame, params: AnalysisParams, window: tuple[float, float]
+) -> VpTables:
+    """(timeline, events, vp_stats) in canonical order. Each VP depends only on its own elements and its
+    collector's gaps, so any split of the VPs gives the same rows once joined by :func:`order_vp_tables`."""
+    timeline = _ordered(build_timeline(elements, params, window, gaps), [*VP_KEY, "start"])
+    events, vp_stats = build_events(timeline, params)
+    return order_vp_tables(timeline, events, vp_stats)
+
+
+def order_vp_tables(timeline: pd.DataFrame, events: pd.DataFrame, vp_stats: pd.DataFrame) -> VpTables:
+    """The per-VP tables in the canonical row order (stable: ties keep a VP's own order)."""
+    return (
+        _ordered(timeline, [*VP_KEY, "start"]),
+        _ordered(events, ["time", *VP_KEY]),
+        _ordered(vp_stats, VP_KEY),
+    )
 
 
 def _ordered(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
