@@ -35,6 +35,7 @@ def cli() -> None:
 def _register() -> None:
     from anystab.cli import analyze, collectors, fetch, report, sample
     from anystab.cli import lab as lab_command
+    from anystab.cli import monitor as monitor_commands
 
     cli.add_command(analyze.analyze)
     cli.add_command(lab_command.lab)
@@ -42,6 +43,9 @@ def _register() -> None:
     cli.add_command(fetch.fetch)
     cli.add_command(report.report)
     cli.add_command(sample.sample)
+    cli.add_command(monitor_commands.init)
+    cli.add_command(monitor_commands.monitor)
+    cli.add_command(monitor_commands.history)
 
 
 _register()

@@ -1,0 +1,174 @@
+"""``anystab init``, ``anystab monitor`` and ``anystab history``: monitoring from cron.
+
+``monitor`` exits 0 (OK), 1 (warning), 2 (critical) or 3 (its own failure, a busy lock included), as
+monitoring plugins do; usage errors also exit 3, so that cron never reads them as "critical".
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from anystab.cli.options import DURATION, TIME
+from anystab.errors import AnystabError
+
+FAILURE_STATUS = 3
+LEVEL_WORDS = {0: "OK", 1: "WARNING", 2: "CRITICAL"}
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, indent=2, default=lambda o: o.item() if hasattr(o, "item") else str(o))
+
+
+class PluginCommand(click.Command):
+    """A command whose usage errors exit with :data:`FAILURE_STATUS` instead of 2 (= critical)."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as exc:
+            exc.exit_code = FAILURE_STATUS
+            raise
+
+
+def config_option(func: Any) -> Any:
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        required=True,
+        metavar="FILE.toml",
+        help="Monitoring config file (write an example with `anystab init`).",
+    )(func)
+
+
+@click.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), default="anystab-monitor.toml")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(path: Path, force: bool) -> None:
+    """Write a commented example monitoring config to PATH (default anystab-monitor.toml)."""
+    from anystab.monitor import EXAMPLE_CONFIG
+    from anystab.output import atomic_write_text
+
+    if path.exists() and not force:
+        raise click.ClickException(f"{path} exists; use --force to overwrite it")
+    atomic_write_text(path, EXAMPLE_CONFIG)
+    click.echo(f"wrote {path}; edit it, then run: anystab monitor --config {path}", err=True)
+
+
+def _lines(report: Any) -> list[str]:
+    lines = [
+        f"{LEVEL_WORDS[report.status]}: {report.files_read} new files read "
+        f"({report.files_cached} processed in all), {report.partitions_written} partitions written, {len(report.notifications)} new alerts, "
+        f"{report.delivered} delivered, {report.pending} pending"
+    ]
+    for name, s in sorted(report.services.items()):
+        lines.append(
+            f"{name}: {s['window'][0]} .. {s['window'][1]}, {s['vantage_points']} VPs, "
+            f"{s['switches']} switches, {s['withdraws']} withdrawals"
+        )
+    for ep in report.open_episodes:
+        where = ", ".join(f"{k}={v}" for k, v in ep["subject"].items())
+        lines.append(f"{ep['level'].upper()} {ep['service']} {ep['rule']}: {ep['what']} ({where})")
+    lines += [f"delivery failed ({f['channel']}): {f['last_error']}" for f in report.failed]
+    lines += [f"note: {note}" for note in report.notes]
+    return lines
+
+
+@click.command(cls=PluginCommand)
+@config_option
+@click.option(
+    "--wait",
+    type=DURATION,
+    default="60s",
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for a run still holding the lock before giving up (exit 3).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the run's report as JSON on stdout.")
+@click.pass_context
+def monitor(ctx: click.Context, config_path: Path, wait: float, as_json: bool) -> None:
+    """Process the archive files not yet processed, update the dataset, raise and deliver alerts.
+
+    Meant for cron: exit status 0 OK, 1 warning, 2 critical (an alert episode is going on, or an alert
+    could not be delivered), 3 for a failure of the run itself (bad config, busy lock, unreadable data).
+    """
+    from dataclasses import asdict
+
+    from anystab.monitor import RunLock, load_config, run_monitor
+
+    try:
+        config = load_config(config_path)
+        with RunLock(config.state_dir, wait):
+            report = run_monitor(config)
+    except AnystabError as exc:
+        click.echo(f"anystab monitor: UNKNOWN: {exc}", err=True)
+        ctx.exit(FAILURE_STATUS)
+    except Exception as exc:  # cron sees only the status: any crash is "unknown", never "ok"
+        click.echo(f"anystab monitor: UNKNOWN: {type(exc).__name__}: {exc}", err=True)
+        ctx.exit(FAILURE_STATUS)
+    if as_json:
+        click.echo(_json({**asdict(report), "status": report.status}))
+    else:
+        for line in _lines(report):
+            click.echo(line)
+    ctx.exit(report.status)
+
+
+def _history_text(summary: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    from anystab.cli.render import stdout_console
+
+    console = stdout_console()
+    console.print(f"history of {summary['dataset']}: {summary['from']} .. {summary['until']}")
+    parts = [
+        (
+            "Switches per day",
+            summary["switches_per_day"],
+            ["day", "service", "target", "switches", "withdraws", "vps"],
+        ),
+        (
+            "P(break) per day",
+            summary["p_break"],
+            ["day", "service", "target", "session_s", "mean_p", "max_p"],
+        ),
+        (
+            "Worst VPs",
+            summary["worst_vps"],
+            ["service", "collector", "peer_asn", "peer_ip", "target", "breaks"],
+        ),
+    ]
+    for title, rows, columns in parts:
+        table = Table(title=title)
+        for column in columns:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*[f"{row[c]:.4f}" if isinstance(row[c], float) else str(row[c]) for c in columns])
+        console.print(table)
+
+
+@click.command()
+@config_option
+@click.option(
+    "--since", type=TIME, default=None, metavar="TIME", help="Only history from TIME on (ISO 8601 or Unix)."
+)
+@click.option("--service", default=None, metavar="NAME", help="Only this service (default: all).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+def history(config_path: Path, since: float | None, service: str | None, as_json: bool) -> None:
+    """Summarise the stored monitoring history: switches per day, P(break) over time, worst VPs."""
+    from anystab.monitor import load_config, summarise
+
+    config = load_config(config_path)
+    if service is not None and service not in {s.name for s in config.services}:
+        raise click.BadParameter(f"no service {service!r} in {config_path}", param_hint="--service")
+    summary = summarise(config.output_dir, since, service)
+    if as_json:
+        click.echo(_json(summary))
+    else:
+        _history_text(summary)
+    sys.stdout.flush()

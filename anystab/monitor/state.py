@@ -1,0 +1,169 @@
+"""The state folder: one cached element table per processed archive file, and the checkpoint.
+
+Layout::
+
+    <state>/files/<sha1 of path>.parquet   elements kept from one archive file, with the file's
+                                           SourceFile / FileResult metadata, size, mtime and the
+                                           fingerprint of the targets it was read for
+    <state>/checkpoint.json                what the dataset reflects, alert episodes, the outbox
+    <state>/lock                           see :mod:`anystab.monitor.lock`
+
+Steps and guarantees:
+
+1. A file is *new* when no cache entry has its path with the same size, mtime and targets fingerprint
+   (a file that grew or changed is read again and its entry replaced).
+2. Every write goes to a hidden temporary file in the same folder, is flushed to disk, then renamed over
+   its place (:func:`atomic_write_bytes`): a kill leaves either the old or the new file, never a torn one.
+3. The cache, not the archive folder, is the record of what was read: files later removed from the archive
+   keep their elements, so the monitored period never shrinks.
+4. The checkpoint is written last in a run; a run killed before it is simply redone by the next run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from anystab import schemas
+from anystab.sources import FileResult, Problem, SourceFile
+
+CHECKPOINT_NAME = "checkpoint.json"
+FILES_DIR = "files"
+META_KEY = b"anystab.monitor.file"
+CHECKPOINT_VERSION = 1
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` whole or not at all (hidden temporary file, fsync, rename)."""
+    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def parquet_bytes(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    return bytes(sink.getvalue().to_pybytes())
+
+
+@dataclass(frozen=True)
+class FileKey:
+    """What identifies one version of an archive file."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    targets: str
+
+    @staticmethod
+    def of(source: SourceFile, targets: str) -> FileKey:
+        st = os.stat(source.path)
+        return FileKey(source.path, st.st_size, st.st_mtime_ns, targets)
+
+
+@dataclass
+class CachedFile:
+    """One cache entry: the archive file's description, its read result and its key."""
+
+    source: SourceFile
+    result: FileResult
+    key: FileKey
+
+
+def cache_name(path: str) -> str:
+    return hashlib.sha1(path.encode()).hexdigest()[:24] + ".parquet"
+
+
+class ElementCache:
+    """The per-file element cache of a state folder."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.dir = Path(state_dir) / FILES_DIR
+        self.dir.mkdir(parents=True, exist_ok=True)
+
+    def keys(self) -> dict[str, FileKey]:
+        """Archive path -> key of its cached version (metadata only, elements not read)."""
+        out = {}
+        for entry in self._entries():
+            meta = json.loads(pq.read_schema(entry).metadata[META_KEY])
+            out[meta["key"]["path"]] = FileKey(**meta["key"])
+        return out
+
+    def _entries(self) -> Iterator[Path]:
+        return (p for p in sorted(self.dir.glob("*.parquet")) if not p.name.startswith("."))
+
+    def store(self, source: SourceFile, result: FileResult, key: FileKey) -> None:
+        """Write one file's elements and metadata atomically."""
+        meta = {
+            "key": asdict(key),
+            "source": asdict(source),
+            "result": {k: v for k, v in vars(result).items() if k not in ("elements", "problems")},
+            "problems": [asdict(p) for p in result.problems],
+        }
+        table = result.elements.cast(schemas.ELEMENTS)
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), META_KEY: json.dumps(meta)})
+        atomic_write_bytes(self.dir / cache_name(key.path), parquet_bytes(table))
+
+    def load(self) -> list[CachedFile]:
+        """Every cached file, ordered by archive path."""
+        out = []
+        for entry in self._entries():
+            table = pq.read_table(entry)
+            meta = json.loads(table.schema.metadata[META_KEY])
+            elements = table.cast(schemas.ELEMENTS)
+            result = FileResult(
+                elements=elements, problems=[Problem(**p) for p in meta["problems"]], **meta["result"]
+            )
+            out.append(CachedFile(SourceFile(**meta["source"]), result, FileKey(**meta["key"])))
+        return sorted(out, key=lambda c: c.key.path)
+
+
+@dataclass
+class Checkpoint:
+    """What the dataset reflects and the alerting state, saved atomically as JSON."""
+
+    fingerprint: str = ""
+    files: dict[str, list[Any]] = field(default_factory=dict)
+    windows: dict[str, list[float]] = field(default_factory=dict)
+    runs: int = 0
+    episodes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
+    summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    version: int = CHECKPOINT_VERSION
+
+    def reflects(self, fingerprint: str, keys: dict[str, FileKey]) -> bool:
+        """Whether the dataset was built from exactly these cached files and settings."""
+        current = {p: [k.size, k.mtime_ns, k.targets] for p, k in keys.items()}
+        return self.fingerprint == fingerprint and self.files == current
+
+
+def checkpoint_path(state_dir: Path) -> Path:
+    return Path(state_dir) / CHECKPOINT_NAME
+
+
+def load_checkpoint(state_dir: Path) -> Checkpoint:
+    """The saved checkpoint, or an empty one before the first run."""
+    path = checkpoint_path(state_dir)
+    if not path.is_file():
+        return Checkpoint()
+    return Checkpoint(**json.loads(path.read_text()))
+
+
+def save_checkpoint(state_dir: Path, checkpoint: Checkpoint) -> None:
+    text = json.dumps(asdict(checkpoint), indent=1, sort_keys=True, default=str) + "\n"
+    atomic_write_bytes(checkpoint_path(state_dir), text.encode())
