@@ -1,0 +1,29 @@
+"""Executors: where anystab's parallel stages run, on this machine or on a Dask cluster.
+
+    protocol.py  Executor (map a function over items, results in order), make_executor, parse_dask_spec
+    local.py     LocalExecutor: worker processes here (the default)
+    dask.py      DaskExecutor: a Dask distributed cluster (extra ``anystab[dask]``, imported when asked for)
+    remote.py    sources every worker can read: local paths and fsspec URLs
+    plan.py      the work split: files in RIB-aligned slices, VP groups per collector; exact joins
+    runner.py    analyze_on: the pipeline with both parallel stages on an executor
+
+The results equal :func:`anystab.pipeline.analyze`'s, table for table and row for row.
+"""
+
+from anystab.executors.local import LocalExecutor
+from anystab.executors.plan import Slice, plan_slices
+from anystab.executors.protocol import Executor, make_executor, parse_dask_spec
+from anystab.executors.remote import discover_sources, is_url
+from anystab.executors.runner import analyze_on
+
+__all__ = [
+    "Executor",
+    "LocalExecutor",
+    "Slice",
+    "analyze_on",
+    "discover_sources",
+    "is_url",
+    "make_executor",
+    "parse_dask_spec",
+    "plan_slices",
+]
