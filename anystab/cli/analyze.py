@@ -10,6 +10,13 @@ from typing import Any
 
 import click
 
+from anystab.cli.executor_options import (
+    SOURCE,
+    check_source_choice,
+    dask_option,
+    run_on_executor,
+    wants_executor,
+)
 from anystab.cli.fetch import build_request, cache_options, raise_on_failures, run_fetch
 from anystab.cli.options import DURATION, SESSIONS, target_options, window_options
 from anystab.cli.render import stderr_console, stdout_console
@@ -82,7 +89,7 @@ def resolve_sources(
     return tuple(str(p) for p in sorted(report.paths(), key=lambda p: p.parts)), None  # a folder walk's order
 
 
-def _run(request: AnalysisRequest, quiet: bool, source: Source) -> AnalysisResult:
+def _run(request: AnalysisRequest, quiet: bool, source: Source, dask: str | None = None) -> AnalysisResult:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = stderr_console()
@@ -100,13 +107,15 @@ def _run(request: AnalysisRequest, quiet: bool, source: Source) -> AnalysisResul
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
+        if wants_executor(request, dask):
+            return run_on_executor(request, dask, progress)
         if source.name == "files":
             return run_analysis(request, progress)
         return analyze_with(request, source, progress)
 
 
 @click.command()
-@click.argument("sources", nargs=-1, required=False, type=click.Path(exists=True))
+@click.argument("sources", nargs=-1, required=False, type=SOURCE)
 @target_options
 @window_options
 @click.option(
@@ -164,6 +173,7 @@ def _run(request: AnalysisRequest, quiet: bool, source: Source) -> AnalysisResul
     show_default=True,
     help="Files read in parallel (0 = all cores).",
 )
+@dask_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def analyze(sources: tuple[str, ...], **opts: Any) -> None:
     """Analyse anycast stability in MRT files or folders (SOURCE...).
@@ -179,6 +189,7 @@ def analyze(sources: tuple[str, ...], **opts: Any) -> None:
 
         load_plots()  # a missing optional extra fails before the long part, not after it
     quiet = opts["quiet"] or not sys.stderr.isatty()
+    check_source_choice(sources, opts["dask"], opts["source_name"])
     source = make_source(opts["source_name"])
     sources, collector = resolve_sources(sources, opts, quiet)
     request = AnalysisRequest(
@@ -189,7 +200,7 @@ def analyze(sources: tuple[str, ...], **opts: Any) -> None:
         collector=collector,
         jobs=opts["jobs"],
     )
-    result = _run(request, quiet, source)
+    result = _run(request, quiet, source, opts["dask"])
     if opts["out"]:
         from anystab.output import write_tables
 

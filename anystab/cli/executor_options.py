@@ -1,0 +1,76 @@
+"""``analyze``'s scale-out options: ``--dask ADDRESS|local:N`` and SOURCE arguments that may be URLs.
+
+With ``--dask``, or when a SOURCE is a URL, the analysis runs through :mod:`anystab.executors`
+(:func:`run_on_executor`); otherwise through the pipeline as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from anystab.errors import ConfigError
+from anystab.executors.protocol import parse_dask_spec
+from anystab.executors.remote import is_url
+from anystab.pipeline import AnalysisRequest, AnalysisResult
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class SourceType(click.ParamType):
+    """An existing local file or folder, or a URL (``s3://``, ``https://``, ``file://``) read with fsspec."""
+
+    name = "source"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and is_url(value):
+            return value
+        return click.Path(exists=True).convert(value, param, ctx)
+
+
+SOURCE = SourceType()
+
+
+def _check_dask(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        parse_dask_spec(value)
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
+
+
+def dask_option(func: F) -> F:
+    """--dask ADDRESS|local:N."""
+    return click.option(
+        "--dask",
+        default=None,
+        metavar="ADDRESS|local:N",
+        callback=_check_dask,
+        help="Run on a Dask cluster: a scheduler address (tcp://host:8786) or local:N to start N worker "
+        "processes here (needs the [dask] extra; docs/scale.md).",
+    )(func)
+
+
+def check_source_choice(sources: tuple[str, ...], dask: str | None, source_name: str) -> None:
+    """--dask and URL sources read with anystab's own reader: refuse another ``--source``."""
+    if source_name != "files" and (dask is not None or any(is_url(s) for s in sources)):
+        raise click.UsageError("--dask and URL sources read with anystab's own reader: leave out --source")
+
+
+def wants_executor(request: AnalysisRequest, dask: str | None) -> bool:
+    """Whether the run goes through an executor: ``--dask`` given, or a SOURCE is a URL."""
+    return dask is not None or any(is_url(s) for s in request.sources)
+
+
+def run_on_executor(
+    request: AnalysisRequest, dask: str | None, progress: Callable[[int, int], None]
+) -> AnalysisResult:
+    """The analysis on the Dask cluster ``dask`` names, or on local processes (``request.jobs``)."""
+    from anystab.executors import analyze_on, make_executor
+
+    with make_executor(dask, request.jobs) as executor:
+        return analyze_on(request, executor, progress)
