@@ -63,8 +63,8 @@ def init(path: Path, force: bool) -> None:
 def _lines(report: Any) -> list[str]:
     lines = [
         f"{LEVEL_WORDS[report.status]}: {report.files_read} new files read "
-        f"({report.files_cached} processed in all), {report.partitions_written} partitions written, {len(report.notifications)} new alerts, "
-        f"{report.delivered} delivered, {report.pending} pending"
+        f"({report.files_cached} processed in all), {report.partitions_written} partitions written, "
+        f"{len(report.notifications)} new alerts, {report.delivered} delivered, {report.pending} pending"
     ]
     for name, s in sorted(report.services.items()):
         lines.append(

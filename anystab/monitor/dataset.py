@@ -181,7 +181,7 @@ def to_partitions(frames: Sequence[dict[str, pd.DataFrame]]) -> dict[tuple[str, 
     parts: dict[tuple[str, str], pa.Table] = {}
     for name, column in PARTITION_COLUMN.items():
         schema = dataset_schema(name)
-        frame = pd.concat([f[name] for f in frames], ignore_index=True)
+        frame = pd.concat([f[name] for f in frames], ignore_index=True) if frames else pd.DataFrame()
         if frame.empty:
             continue
         days = frame[column].dt.strftime("%Y-%m-%d")
