@@ -29,7 +29,9 @@ PROGRAMS = ("gobgpd", "gobgp", FRR_BGPD, "vtysh", "bird", "birdc", "ip", "unshar
 HOLD_TIME_S = 9
 KEEPALIVE_S = 3
 GOBGP_API = "127.0.0.1:50051"
-FRR_ROTATION_S = 3600
+# One update file per hour, as FRR and gobgpd name them (gobgpd's default is its minimum, 60 s: the
+# archive names carry seconds, which archive readers that parse YYYYMMDD.HHMM cannot tell from minutes)
+ROTATION_S = 3600
 TIME_NAME = "%Y%m%d.%H%M%S"
 GOBGP_TIME_NAME = "20060102.150405"
 
@@ -110,12 +112,45 @@ def gobgp_prefer_policy(topology: Topology, router: Router) -> str:
         lines += _statement(
             peer, ["    [policy-definitions.statements.actions]", '      route-disposition = "reject-route"']
         )
-    lines += [
-        "[global.apply-policy.config]",
-        '  import-policy-list = ["import"]',
-        '  default-import-policy = "accept-route"',
-    ]
     return "\n".join(lines)
+
+
+def gobgp_stub_policy(topology: Topology, router: Router) -> str:
+    """Export policy of a stub: routes go to the collectors only."""
+    if not router.stub:
+        return ""
+    collectors = {c.name for c in topology.collectors}
+    addresses = [link.address(link.peer(router.name)) for link in topology.links_of(router.name)]
+    to_collectors = [a for a, link in zip(addresses, topology.links_of(router.name), strict=True)
+                     if link.peer(router.name) in collectors]  # fmt: skip
+    return "\n".join(
+        [
+            "[[defined-sets.neighbor-sets]]",
+            '  neighbor-set-name = "collectors"',
+            "  neighbor-info-list = [" + ", ".join(f'"{a}"' for a in to_collectors) + "]",
+            "[[policy-definitions]]",
+            '  name = "export"',
+            "  [[policy-definitions.statements]]",
+            '    name = "to-collectors"',
+            "    [policy-definitions.statements.conditions.match-neighbor-set]",
+            '      neighbor-set = "collectors"',
+            "    [policy-definitions.statements.actions]",
+            '      route-disposition = "accept-route"',
+        ]
+    )
+
+
+def gobgp_policies(topology: Topology, router: Router) -> str:
+    """A router's import policy (local preference, refused neighbours) and, for a stub, its export policy."""
+    imports, exports = gobgp_prefer_policy(topology, router), gobgp_stub_policy(topology, router)
+    lines = [imports, exports] if imports or exports else []
+    if imports or exports:
+        lines.append("[global.apply-policy.config]")
+    if imports:
+        lines += ['  import-policy-list = ["import"]', '  default-import-policy = "accept-route"']
+    if exports:
+        lines += ['  export-policy-list = ["export"]', '  default-export-policy = "reject-route"']
+    return "\n".join(line for line in lines if line)
 
 
 def gobgp_config(topology: Topology, node: str, extra: str = "") -> str:
@@ -182,6 +217,7 @@ class GobgpCollector(GobgpDaemon):
             "[[mrt-dump]]\n  [mrt-dump.config]\n"
             '    dump-type = "updates"\n'
             f'    file-name = "updates.{GOBGP_TIME_NAME}.mrt"\n'
+            f"    rotation-interval = {ROTATION_S}\n"
         )
         # gobgpd formats the whole file name as a Go time layout (digits in a folder name would change):
         # a bare name, relative to the daemon's working directory, the archive folder.
@@ -236,7 +272,7 @@ class FrrCollector:
         for ip in peers:
             lines += [f"  neighbor {ip} route-map ALL in", f"  neighbor {ip} route-map NONE out"]
         lines += [" exit-address-family", "!", "route-map ALL permit 10", "route-map NONE deny 10", "!"]
-        lines += [f"dump bgp all-et {self.archive}/updates.{TIME_NAME} {FRR_ROTATION_S}", ""]
+        lines += [f"dump bgp all-et {self.archive}/updates.{TIME_NAME} {ROTATION_S}", ""]
         return "\n".join(lines)
 
     def start(self) -> None:

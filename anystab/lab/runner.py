@@ -14,6 +14,7 @@ Steps:
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 import time
@@ -27,7 +28,7 @@ from anystab.lab.daemons import (
     CollectorDaemon,
     GobgpDaemon,
     Routes,
-    gobgp_prefer_policy,
+    gobgp_policies,
     make_collector,
 )
 from anystab.lab.process import Daemon, LabError, wait_for
@@ -39,6 +40,7 @@ CONVERGE_TIMEOUT_S = 30.0
 DOWN_TIMEOUT_S = 10.0
 SPACING_S = 3.0
 END_MARGIN_S = 2.0
+RIBS_FILE = "ribs-at-failure.json"
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,7 @@ class Lab:
     def __init__(self, topology: Topology, rundir: Path, outdir: Path) -> None:
         self.topology = topology
         self.routers = {
-            r.name: GobgpDaemon(topology, r.name, rundir, gobgp_prefer_policy(topology, r))
+            r.name: GobgpDaemon(topology, r.name, rundir, gobgp_policies(topology, r))
             for r in topology.routers
         }
         self.collectors: list[CollectorDaemon] = [
@@ -121,6 +123,22 @@ class Lab:
             what, lambda: self._routes_differ(expected), lambda d: not d, CONVERGE_TIMEOUT_S, self.daemons
         )
         return time.time()
+
+    def dump_ribs(self, path: Path) -> None:
+        """Every router's RIB and every collector's routes, as JSON (for a run that failed)."""
+        ribs: dict[str, object] = {}
+        for name, router in self.routers.items():
+            try:
+                ribs[name] = json.loads(router.gobgp("-j", "global", "rib", "-a", "ipv4") or "{}")
+            except (LabError, ValueError) as exc:
+                ribs[name] = str(exc)
+        for c in self.collectors:
+            try:
+                ribs[c.spec.name] = c.routes()
+            except (LabError, ValueError) as exc:
+                ribs[c.spec.name] = str(exc)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(ribs, indent=1))
 
     def reset(self, vp: str) -> None:
         for c in self.collectors:
@@ -186,6 +204,9 @@ def run_inside(outdir: Path, scenario: str, topology: Topology = TOPOLOGY) -> La
         lab = Lab(topology, rundir, outdir)
         try:
             return play(lab, scenario)
+        except LabError:
+            lab.dump_ribs(outdir / "logs" / RIBS_FILE)
+            raise
         finally:
             lab.stop()
             netns.teardown(topology)

@@ -30,13 +30,15 @@ COLLECTOR_KINDS = ("frr", "bird", "gobgp")
 @dataclass(frozen=True)
 class Router:
     """A gobgpd router. ``prefer`` maps a neighbour's name to the local preference of its routes;
-    routes from the neighbours in ``refuse`` are not used (a provider ignoring what its customer re-sends).
+    routes from the neighbours in ``refuse`` are not used (a provider ignoring what its customer re-sends);
+    a ``stub`` (a vantage point) sends routes to the collectors only, never back to other routers.
     """
 
     name: str
     asn: int
     prefer: dict[str, int] = field(default_factory=dict)
     refuse: tuple[str, ...] = ()
+    stub: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,11 +104,12 @@ def _build() -> Topology:
         Router("ho", OTHER_ORIGIN_AS),
         Router("u1", 64501),
         Router("u2", 64502),
-        # x backs up v1's path to site A and ignores what v1 sends back: without that, when site A goes,
-        # x and v1 can each keep the other's stale path to it (gobgpd does not always drop it at once).
-        Router("x", 64520, refuse=("v1",)),
-        Router("v1", 64511, prefer={"u1": 200, "x": 150}),
-        Router("v2", 64512),
+        Router("x", 64520),
+        # The vantage points are stubs: a route sent back towards its origin would be refused for its AS
+        # loop, and gobgpd 3.10 then keeps the route it had before from that peer (osrg/gobgp#2832), a
+        # stale path that never goes away.
+        Router("v1", 64511, prefer={"u1": 200, "x": 150}, stub=True),
+        Router("v2", 64512, stub=True),
     )
     collectors = (
         Collector("cfrr", "frr", 65001),

@@ -9,7 +9,7 @@ from anystab.lab.daemons import (
     FrrCollector,
     GobgpCollector,
     gobgp_config,
-    gobgp_prefer_policy,
+    gobgp_policies,
     parse_bird_routes,
 )
 from anystab.lab.scenarios import (
@@ -137,7 +137,7 @@ def test_site_names_cover_every_scripted_path():
 
 def test_gobgp_config_is_toml_with_the_local_preferences():
     v1 = TOPOLOGY.router("v1")
-    doc = tomllib.loads(gobgp_config(TOPOLOGY, "v1", gobgp_prefer_policy(TOPOLOGY, v1)))
+    doc = tomllib.loads(gobgp_config(TOPOLOGY, "v1", gobgp_policies(TOPOLOGY, v1)))
     assert doc["global"]["config"]["as"] == 64511
     assert len(doc["neighbors"]) == len(TOPOLOGY.links_of("v1"))
     prefs = {
@@ -159,6 +159,7 @@ def test_gobgp_collector_dumps_to_a_bare_time_layout_name(tmp_path):
     collector = GobgpCollector(TOPOLOGY, spec, tmp_path / "run", out)
     doc = tomllib.loads((tmp_path / "run" / spec.name / "gobgpd.toml").read_text())
     assert doc["mrt-dump"][0]["config"]["file-name"] == "updates.20060102.150405.mrt"
+    assert doc["mrt-dump"][0]["config"]["rotation-interval"] == 3600
     assert collector.daemon.cwd == out / spec.name
     assert doc["global"]["apply-policy"]["config"]["default-export-policy"] == "reject-route"
 
@@ -197,10 +198,12 @@ def test_bird_route_listing_is_parsed_per_peer():
     }
 
 
-def test_x_refuses_what_v1_sends_back():
-    x = TOPOLOGY.router("x")
-    doc = tomllib.loads(gobgp_config(TOPOLOGY, "x", gobgp_prefer_policy(TOPOLOGY, x)))
-    (statement,) = doc["policy-definitions"][0]["statements"]
-    assert statement["actions"]["route-disposition"] == "reject-route"
-    v1 = TOPOLOGY.link("x", "v1").address("v1")
-    assert doc["defined-sets"]["neighbor-sets"][0]["neighbor-info-list"] == [v1]
+def test_vantage_points_send_routes_to_the_collectors_only():
+    v2 = TOPOLOGY.router("v2")
+    doc = tomllib.loads(gobgp_config(TOPOLOGY, "v2", gobgp_policies(TOPOLOGY, v2)))
+    policy = doc["global"]["apply-policy"]["config"]
+    assert (policy["export-policy-list"], policy["default-export-policy"]) == (["export"], "reject-route")
+    (collectors,) = doc["defined-sets"]["neighbor-sets"]
+    expected = sorted(TOPOLOGY.link("v2", c.name).address(c.name) for c in TOPOLOGY.collectors)
+    assert sorted(collectors["neighbor-info-list"]) == expected
+    assert gobgp_policies(TOPOLOGY, TOPOLOGY.router("u1")) == ""
