@@ -65,7 +65,7 @@ def test_gobgp_collector_shows_no_gap_for_the_reset(events, lab_truth):
     step = next(s for s in lab_truth["steps"] if s["name"] == "collectors-reset-v1")
     ev = events["cgo"]
     times = ev["time"].map(lambda t: t.timestamp())
-    during = ev[(times >= step["time"] - 1) & (times <= step["converged"] + 3)]
+    during = ev[(times >= step["time"] - 1) & (times <= step["converged"] + 1)]
     assert during.empty
 
 
