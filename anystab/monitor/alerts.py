@@ -43,6 +43,7 @@ from urllib.parse import urlsplit
 import pandas as pd
 
 from anystab import __version__
+from anystab.monitor import dataset
 from anystab.monitor.config import AlertRules, Notify, Thresholds
 from anystab.pipeline import VP_KEY
 from anystab.timeline import UNROUTED, to_seconds
@@ -73,7 +74,7 @@ class Episode:
 
 
 def _iso(t: float | None) -> str | None:
-    return None if t is None else pd.Timestamp(t, unit="s", tz="UTC").isoformat().replace("+00:00", "Z")
+    return None if t is None else dataset.iso(t)
 
 
 def _runs(flags: list[tuple[float, float, str | None, float]]) -> Iterator[tuple[float, float, str, float]]:

@@ -72,7 +72,7 @@ _INTERVAL_FIELDS = [
 
 def iso(seconds: float) -> str:
     """UTC time as ISO 8601 text with a Z."""
-    return pd.Timestamp(seconds, unit="s", tz="UTC").isoformat().replace("+00:00", "Z")
+    return pd.Timestamp(round(seconds * 1e6), unit="us", tz="UTC").isoformat().replace("+00:00", "Z")
 
 
 def dataset_schema(name: str) -> pa.Schema:
