@@ -27,7 +27,7 @@ def test_init_writes_the_example_which_loads(tmp_path):
     ("extra", "message"),
     [
         ("colour = 1", "unknown keys colour"),
-        ("sessions = [\"0s\", 5]", "session lengths must be positive"),
+        ('sessions = ["0s", 5]', "session lengths must be positive"),
         ('min_dwell = "soon"', "not a duration"),
         ("[alerts.switches]\nwarning = 5\ncritical = 2", "warning is above critical"),
         ('[alerts.unrouted]\nwarnin = "1m"', "unknown keys warnin"),
