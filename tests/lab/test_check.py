@@ -205,3 +205,16 @@ def test_docs_claim_on_the_transient_filter(lab_data, collector):
 def test_docs_claim_on_time_resolution(lab_data):
     frr, bird, gobgp = (_vp_stats(lab_data, c)["v1"].path_changes for c in COLLECTORS)
     assert frr >= bird >= 2 and frr >= gobgp >= 2
+
+
+def test_frr_shutdown_record_is_a_reported_problem(lab_data, lab_truth):
+    from anystab.pipeline import AnalysisRequest, analyze
+
+    request = AnalysisRequest(
+        sources=(str(lab_data / "cfrr"),), params=lab_params(lab_truth), collector="cfrr"
+    )
+    result = analyze(request)
+    problems, files = result.tables["problems"], result.tables["files"]
+    assert len(problems) == 1
+    assert "AFI 8" in problems["reason"].iloc[0]
+    assert files["last_time"].iloc[0].timestamp() > lab_truth["window"]["end"]
