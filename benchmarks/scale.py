@@ -7,9 +7,10 @@ Steps:
    ``--workdir`` (default /tmp/anystab-scale, never the repository).
 2. Copy the base collectors under further collector names until the archive holds at least
    ``--target-gb`` GB of decompressed MRT (measured by decompressing every base file once).
-3. Analyse it with a Dask LocalCluster of one worker, then of two (cluster start-up timed apart), check the
-   two results are identical table for table, and print time, throughput, speed-up and efficiency
-   (speed-up per worker).
+3. Analyse it (``--reuse``: the archive of an earlier run) with a Dask LocalCluster of one worker,
+   then of two (cluster start-up timed apart), check the two results are identical table for table,
+   and print time, throughput, speed-up and efficiency (speed-up per worker), with the machine's load
+   average around each run (other work on the machine lowers the figures).
 4. Write everything to ``benchmarks/results/scale.json``.
 
 Run: ``python benchmarks/scale.py`` (about half an hour on two cores), or ``--target-gb 0.05`` to try it.
@@ -139,6 +140,7 @@ def request(path: str) -> AnalysisRequest:
 
 
 def run(spec: str, req: AnalysisRequest, size: int) -> tuple[dict, AnalysisResult]:
+    load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
     with make_executor(spec) as executor:
         started = time.perf_counter()
@@ -151,6 +153,7 @@ def run(spec: str, req: AnalysisRequest, size: int) -> tuple[dict, AnalysisResul
         "startup_s": round(started - t0, 2),
         "analysis_s": round(seconds, 2),
         "decompressed_mb_per_s": round(size / 1e6 / seconds, 2),
+        "load_1min_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
     return row, result
 
@@ -173,8 +176,14 @@ def main() -> None:
     parser.add_argument("--noise", type=int, default=40_000, help="background IPv4 prefixes")
     parser.add_argument("--updates", type=int, default=12_000, help="background updates per VP")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--reuse", action="store_true", help="reuse the archive of an earlier run")
     args = parser.parse_args()
-    archive = build_archive(args.workdir, int(args.target_gb * GB), args)
+    saved = args.workdir / "archive.json"
+    if args.reuse and saved.exists():
+        archive = json.loads(saved.read_text())
+    else:
+        archive = build_archive(args.workdir, int(args.target_gb * GB), args)
+        saved.write_text(json.dumps(archive))
     print(f"archive: {archive['files']} files, {archive['collectors']} collectors, "
           f"{archive['decompressed_bytes'] / GB:.2f} GB decompressed")  # fmt: skip
     req = request(archive["path"])

@@ -6,7 +6,8 @@ Steps:
    :class:`ConfigError` with :data:`INSTALL_HINT`.
 2. ``local:N`` starts a LocalCluster of N worker processes with one thread each (mrtparse keeps
    module-level state; the reading task also holds a per-process lock, so workers started elsewhere with
-   more threads stay correct) and no dashboard; an address connects to a running scheduler.
+   more threads stay correct) and its dashboard on a free port of 127.0.0.1; an address connects to a
+   running scheduler.
 3. :meth:`DaskExecutor.map` submits one task per item (``pure=False``: every item is computed, never
    taken from a cache of an earlier run), calls ``progress(1)`` as each finishes, and puts results back in
    item order. The first failed task cancels the rest and its exception is raised here as it was raised
@@ -28,6 +29,7 @@ R = TypeVar("R")
 INSTALL_HINT = "--dask needs the dask extra: pip install 'anystab[dask]' (dask[distributed] and fsspec)"
 CONNECT_TIMEOUT_S = 20
 THREADS_PER_WORKER = 1
+LOCAL_DASHBOARD = "127.0.0.1:0"  # any free port: a fixed one may be taken by another cluster
 
 
 def import_distributed() -> Any:
@@ -57,16 +59,16 @@ class DaskExecutor:
             n_workers=workers,
             threads_per_worker=THREADS_PER_WORKER,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=LOCAL_DASHBOARD,
         )
         return cls(distributed.Client(cluster), cluster)
 
     @classmethod
-    def connect(cls, address: str) -> DaskExecutor:
-        """Join the scheduler at ``address`` (``tcp://host:8786``)."""
+    def connect(cls, address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> DaskExecutor:
+        """Join the scheduler at ``address`` (``tcp://host:8786``), waiting at most ``timeout_s``."""
         distributed = import_distributed()
         try:
-            client = distributed.Client(address, timeout=f"{CONNECT_TIMEOUT_S}s")
+            client = distributed.Client(address, timeout=f"{timeout_s}s")
         except (OSError, TimeoutError) as exc:
             raise SourceUnavailableError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
         return cls(client)
