@@ -10,7 +10,8 @@ Steps of :func:`run_lab`:
 1. Refuse an OUTDIR that already holds a lab run; create it.
 2. Start ``python -m anystab.lab.inside`` under ``unshare`` (:mod:`anystab.lab.netns`), so every
    namespace and daemon lives and dies with that one process (a killed run leaves nothing behind).
-3. Wait for it (at most ``RUN_TIMEOUT_S``); on failure raise :class:`LabError` with its reason.
+3. Wait for it (at most ``RUN_TIMEOUT_S``); on failure raise :class:`LabError` with its reason (the
+   daemons' configurations and logs, and every RIB at the moment of failure, are in OUTDIR/logs/).
 4. Return the truth it wrote.
 """
 

@@ -8,7 +8,8 @@ Steps:
 2. Per collector, run :func:`anystab.pipeline.analyze` on its folder, with the collector's name and the
    truth's window given explicitly (lab files follow no RIS or RouteViews cadence).
 3. Attribute every break event found (``switch``, ``withdraw``) to the last step issued at or before it
-   (less ``tolerance``); events before the first step belong to ``baseline``.
+   (less ``tolerance``); events before the first step, or from a peer that is no vantage point of the
+   truth, are unexpected.
 4. Per step and vantage point: the counts found must equal the truth's exactly, every event must fall in
    [issued - tolerance, converged + tolerance] of its step, and no other peer (such as BIRD's state
    records from 0.0.0.0) may show a break. Tolerance: 1 s for second-resolution formats, else ``SLACK_S``.
