@@ -50,7 +50,7 @@ DEFAULT_ROUTEVIEWS_COLLECTOR = "route-views2"
 _RIS_DIR = re.compile(r"^rrc\d+$")
 _MONTH_DIR = re.compile(r"^\d{4}\.\d{2}$")
 _ROUTEVIEWS_NAME = re.compile(r"^route-views[\w.\-]*$")
-_ARCHIVE_NAME = re.compile(r"(updates|bview|rib|ribs)\.(\d{8})\.(\d{4})")
+_ARCHIVE_NAME = re.compile(r"(updates|bview|rib|ribs)\.(\d{8})\.(\d{4})(\d{2})?(?!\d)")
 _BGPSTREAM_NAME = re.compile(r"^(ris|routeviews)\.(.+)\.(updates|ribs|bview|rib)\.(\d+)\.")
 _RIB_WORDS = frozenset({"bview", "rib", "ribs"})
 
@@ -111,8 +111,8 @@ def _name_hints(name: str) -> tuple[str | None, float | None]:
     match = _ARCHIVE_NAME.search(name)
     if not match:
         return None, None
-    word, day, hhmm = match.groups()
-    when = datetime.strptime(day + hhmm, "%Y%m%d%H%M").replace(tzinfo=timezone.utc)  # noqa: UP017
+    word, day, hhmm, ss = match.groups()
+    when = datetime.strptime(day + hhmm + (ss or "00"), "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)  # noqa: UP017
     return ("rib" if word in _RIB_WORDS else "updates"), when.timestamp()
 
 

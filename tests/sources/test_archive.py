@@ -30,6 +30,8 @@ LAYOUTS = [
     ("mirror/bgpdata/2014.05/RIBS/rib.20140530.0000.bz2", "route-views2", RV, "rib", 1401408000.0),
     ("ris.rrc06.updates.1401488100.gz", "rrc06", "ris", "updates", 1401488100.0),
     (f"routeviews.{JINX}.ribs.1401487200.bz2", JINX, RV, "rib", T0),
+    # gobgpd and FRR name their dumps with seconds (Go layout updates.20060102.150405)
+    ("rrc15/2010.02/updates.20100227.160059.gz", "rrc15", "ris", "updates", 1267286459.0),
 ]
 
 
