@@ -1,0 +1,201 @@
+"""``anystab live``: follow RIS Live and report site switches as they happen."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import click
+import pandas as pd
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from anystab.cli.analyze import build_params
+from anystab.cli.options import DURATION, target_options
+from anystab.cli.render import stderr_console, stdout_console
+from anystab.live import (
+    DEFAULT_BATCH_S,
+    DEFAULT_RETENTION_S,
+    DEFAULT_SETTLE_S,
+    LiveConfig,
+    LiveStats,
+    run_live,
+)
+from anystab.sources.rislive import DEFAULT_URL, LiveItem, RisLiveSource, check_url
+
+SHOWN_EVENTS = 20
+BREAKS = ("switch", "withdraw")
+COLUMNS = ["time", "collector", "peer_asn", "peer_ip", "target", "kind", "old_site", "new_site"]
+
+
+def event_records(events: pd.DataFrame) -> list[dict[str, Any]]:
+    """Events as JSON-ready dicts (times as ISO 8601 UTC, missing values as null)."""
+    records = []
+    for row in events.to_dict("records"):
+        out: dict[str, Any] = {}
+        for key, value in row.items():
+            if isinstance(value, pd.Timestamp):
+                out[key] = value.isoformat().replace("+00:00", "Z")
+            elif value is None or (isinstance(value, float) and value != value):
+                out[key] = None
+            elif hasattr(value, "item"):
+                out[key] = value.item()
+            else:
+                out[key] = value
+        records.append(out)
+    return records
+
+
+class TerminalSink:
+    """New events on stdout (a live table on a terminal, lines into a pipe, or JSON lines); notices on
+    stderr."""
+
+    def __init__(self, console: Console, as_json: bool, quiet: bool) -> None:
+        self.console = console
+        self.as_json = as_json
+        self.quiet = quiet
+        self.recent: deque[dict[str, Any]] = deque(maxlen=SHOWN_EVENTS)
+        self.live: Live | None = None
+        if not as_json and console.is_terminal:
+            self.live = Live(self._table(), console=console, auto_refresh=False)
+
+    def __enter__(self) -> TerminalSink:
+        if self.live is not None:
+            self.live.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live is not None:
+            self.live.stop()
+
+    def events(self, events: pd.DataFrame) -> None:
+        records = event_records(events)
+        if self.as_json:
+            for record in records:
+                click.echo(json.dumps(record))
+            sys.stdout.flush()
+            return
+        if self.live is not None:
+            self.recent.extend(records)
+            self.live.update(self._table(), refresh=True)
+            return
+        for record in records:
+            self.console.print("  ".join("-" if record[c] is None else str(record[c]) for c in COLUMNS))
+
+    def _table(self) -> Table:
+        table = Table(title="anystab live: latest events", expand=False)
+        for column in COLUMNS:
+            table.add_column(column)
+        for record in self.recent:
+            style = "bold red" if record["kind"] in BREAKS else None
+            table.add_row(*("-" if record[c] is None else str(record[c]) for c in COLUMNS), style=style)
+        return table
+
+    def notice(self, item: LiveItem) -> None:
+        if self.quiet and item.kind in ("connected", "disconnected"):
+            return
+        label = {"malformed": "malformed frame", "ris_error": "ris_error"}.get(item.kind, item.kind)
+        stderr_console().print(f"[bold]{label}[/bold]: {item.note}", markup=True, highlight=False)
+
+
+def _summary(stats: LiveStats, out: Path | None) -> str:
+    text = (
+        f"live: {stats.frames} frames, {stats.elements} elements, {stats.events} events, "
+        f"{stats.malformed} malformed, {stats.ris_errors} ris_error, {stats.disconnections} disconnections"
+    )
+    if out is not None:
+        text += f"; {len(stats.parts)} event files in {out / 'events'}"
+    return text
+
+
+def _url(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    try:
+        return check_url(value)
+    except Exception as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@click.command()
+@target_options
+@click.option(
+    "--url",
+    default=DEFAULT_URL,
+    show_default=True,
+    callback=_url,
+    help="RIS Live websocket URL (or another server speaking its protocol).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    metavar="DIR",
+    help="Append events to DIR/events/part-<n>.parquet, one file per batch.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print events as JSON lines on stdout.")
+@click.option("--duration", type=DURATION, default=None, metavar="SECONDS", help="Stop after this long.")
+@click.option(
+    "--max-events", type=click.IntRange(min=1), default=None, metavar="N", help="Stop after N events."
+)
+@click.option(
+    "--batch",
+    type=DURATION,
+    default=DEFAULT_BATCH_S,
+    show_default=True,
+    metavar="SECONDS",
+    help="How often the events are recomputed.",
+)
+@click.option(
+    "--settle",
+    type=DURATION,
+    default=DEFAULT_SETTLE_S,
+    show_default=True,
+    metavar="SECONDS",
+    help="After this long without elements, events at the newest time count as final.",
+)
+@click.option(
+    "--retention",
+    type=DURATION,
+    default=DEFAULT_RETENTION_S,
+    show_default=True,
+    metavar="SECONDS",
+    help="Elements older than this are compacted to the route state they leave.",
+)
+@click.option(
+    "--resync",
+    type=DURATION,
+    default=None,
+    metavar="SECONDS",
+    help="Gap kept after a peer session comes back while it re-sends its table (default 300).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No connection notices on stderr.")
+def live(**opts: Any) -> None:
+    """Follow RIS Live and report site switches of the targets as they happen.
+
+    Subscribes to every target prefix with its more- and less-specifics, rebuilds each vantage point's
+    route state with the same stages as analyze, and prints each event once it is final. Reconnects with
+    backoff; malformed frames and ris_error messages are reported on stderr and skipped.
+    """
+    params = build_params({**opts, "sessions": None})
+    config = LiveConfig(
+        params=params,
+        batch_s=opts["batch"],
+        settle_s=opts["settle"],
+        retention_s=opts["retention"],
+        duration_s=opts["duration"],
+        max_events=opts["max_events"],
+        out=opts["out"],
+    )
+    config.validate()
+    source = RisLiveSource(params.targets, opts["url"])
+    stats = LiveStats()
+    sink = TerminalSink(stdout_console(), opts["as_json"], opts["quiet"])
+    # Ctrl-C ends a live run; the events still pending are written first
+    with sink, contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_live(config, source, sink, stats))
+    click.echo(_summary(stats, opts["out"]), err=True)
