@@ -3,7 +3,7 @@
 Steps:
 
 1. Import ``distributed`` only when a Dask executor is asked for; when it is missing, raise
-   :class:`ConfigError` with :data:`INSTALL_HINT`.
+   :class:`SourceUnavailableError` with :data:`INSTALL_HINT`.
 2. ``local:N`` starts a LocalCluster of N worker processes with one thread each (mrtparse keeps
    module-level state; the reading task also holds a per-process lock, so workers started elsewhere with
    more threads stay correct) and its dashboard on a free port of 127.0.0.1; an address connects to a
@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from anystab.errors import ConfigError, SourceUnavailableError
+from anystab.errors import SourceUnavailableError
 from anystab.executors.protocol import Progress
 
 T = TypeVar("T")
@@ -33,11 +33,11 @@ LOCAL_DASHBOARD = "127.0.0.1:0"  # any free port: a fixed one may be taken by an
 
 
 def import_distributed() -> Any:
-    """The ``distributed`` module, or :class:`ConfigError` with :data:`INSTALL_HINT`."""
+    """The ``distributed`` module, or :class:`SourceUnavailableError` with :data:`INSTALL_HINT`."""
     try:
         import distributed
     except ImportError as exc:
-        raise ConfigError(f"{INSTALL_HINT} (import failed: {exc})") from None
+        raise SourceUnavailableError(f"{INSTALL_HINT} (import failed: {exc})") from None
     return distributed
 
 

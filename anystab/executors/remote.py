@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 import pyarrow as pa
 
-from anystab.errors import BadInputError, ConfigError, SourceUnavailableError
+from anystab.errors import BadInputError, SourceUnavailableError
 from anystab.sources import FileResult, Problem, SourceFile, describe, discover, read_mrt_file
 from anystab.sources.archive import COMPRESSION_SUFFIXES, NOT_MRT_SUFFIXES
 from anystab.targets import TargetSet
@@ -49,11 +49,11 @@ def is_url(source: str) -> bool:
 
 
 def import_fsspec() -> Any:
-    """The fsspec module, or :class:`ConfigError` with :data:`INSTALL_HINT`."""
+    """The fsspec module, or :class:`SourceUnavailableError` with :data:`INSTALL_HINT`."""
     try:
         import fsspec
     except ImportError as exc:
-        raise ConfigError(f"{INSTALL_HINT} (import failed: {exc})") from None
+        raise SourceUnavailableError(f"{INSTALL_HINT} (import failed: {exc})") from None
     return fsspec
 
 
@@ -92,7 +92,7 @@ def discover_url(url: str, collector: str | None = None) -> list[SourceFile]:
     except (OSError, ValueError) as exc:
         raise SourceUnavailableError(f"cannot list {url}: {exc}") from None
     except ImportError as exc:
-        raise ConfigError(f"{INSTALL_HINT} (for {url}: {exc})") from None
+        raise SourceUnavailableError(f"{INSTALL_HINT} (for {url}: {exc})") from None
     if not paths:
         raise BadInputError(f"no MRT files found at {url}")
     files = []

@@ -105,8 +105,8 @@ def test_unreachable_scheduler_is_source_unavailable():
 
 def test_missing_distributed_gives_the_install_hint(monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)  # what an environment without the extra sees
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(SourceUnavailableError) as info:
         import_distributed()
     assert INSTALL_HINT in str(info.value) and "anystab[dask]" in INSTALL_HINT
-    with pytest.raises(ConfigError, match="anystab\\[dask\\]"):
+    with pytest.raises(SourceUnavailableError, match="anystab\\[dask\\]"):
         make_executor("local:2")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,10 @@ def test_local_and_url_sources_mix(http_folder):
     files = discover_sources([str(SAMPLE / "route-views.linx"), base + "rrc00/"])
     assert {f.collector for f in files} == {"rrc00", "route-views.linx"}
     assert Path(files[0].path).is_file() and files[-1].path.startswith("http://")
+
+
+def test_missing_fsspec_gives_the_install_hint(monkeypatch):
+    monkeypatch.setitem(sys.modules, "fsspec", None)  # what an environment without the extra sees
+    with pytest.raises(SourceUnavailableError, match="anystab\\[dask\\]"):
+        discover_sources(["s3://bucket/ris/"])
+    assert discover_sources([str(SAMPLE / "rrc00")])  # local paths need no fsspec
