@@ -4,7 +4,8 @@ Steps:
 
 1. Stream the decompressed bytes (:mod:`anystab.sources.decompress`).
 2. Walk the MRT records and keep those that may hold a target's prefix, every PEER_INDEX_TABLE and every
-   state change (:mod:`anystab.sources.prefilter`).
+   state change (:mod:`anystab.sources.prefilter`); check each kept BGP4MP UPDATE exactly and cut it down
+   to the NLRI that match, dropping it when none does (:mod:`anystab.sources.slim`).
 3. Decode each kept record on its own with mrtparse (``mrtparse.Reader`` over the record's bytes; the
    reader resets mrtparse's module-level AS-size and ADD-PATH flags per record). NLRI with bits set past
    the prefix length are accepted and printed as written (``11.13.0.0/13``), as bgpdump does. A record
@@ -24,9 +25,12 @@ Damage inside a file never raises: it becomes a :class:`Problem`. A missing or u
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import signal
 import socket
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,6 +44,7 @@ import pyarrow as pa
 from anystab.schemas import ELEMENTS
 from anystab.sources import prefilter
 from anystab.sources.decompress import open_stream
+from anystab.sources.slim import MESSAGE_SUBTYPES, Slimmer
 from anystab.targets import TargetSet
 
 AS_TRANS = "23456"
@@ -61,8 +66,22 @@ _SEGMENT_FORMAT = {
     AS_CONFED_SET: ("[", ",", "]"),
     AS_CONFED_SEQUENCE: ("(", " ", ")"),
 }
+_MESSAGE_TYPES = frozenset(t.to_bytes(2, "big") for t in (prefilter.BGP4MP, prefilter.BGP4MP_ET))
+_MESSAGE_SUBTYPES = frozenset(t.to_bytes(2, "big") for t in MESSAGE_SUBTYPES)
 _US = 1_000_000
 _EPOCH = datetime(1970, 1, 1)
+
+
+def restore_sigpipe() -> None:
+    """Ignore SIGPIPE again: importing mrtparse resets it to the default action, which kills the process
+    (exit 141) when it writes to a closed pipe or socket. Only the main thread may set signal handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    with contextlib.suppress(ValueError, AttributeError):  # a subinterpreter; no SIGPIPE on the platform
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+
+
+restore_sigpipe()
 
 
 @dataclass(frozen=True)
@@ -338,10 +357,23 @@ def _decode_record(ctx: _Ctx, record: bytes) -> str | None:
     return None
 
 
-def _decode_all(ctx: _Ctx, records: Iterator[tuple[int, bytes]], path: str) -> list[Problem]:
+def _slimmed(
+    records: Iterator[tuple[int, bytes, list[int]]], slimmer: Slimmer | None
+) -> Iterator[tuple[int, bytes]]:
+    """Kept records, BGP4MP UPDATEs cut to their matching NLRI; records holding none are left out."""
+    for offset, record, hits in records:
+        if slimmer is None or record[4:6] not in _MESSAGE_TYPES or record[6:8] not in _MESSAGE_SUBTYPES:
+            yield offset, record
+            continue
+        cut = slimmer.slim(record, hits)
+        if cut is not None:
+            yield offset, cut
+
+
+def _decode_all(ctx: _Ctx, records: Iterator[tuple[int, bytes, list[int]]], path: str) -> list[Problem]:
     problems = []
     with _lenient_nlri():
-        for offset, record in records:
+        for offset, record in _slimmed(records, Slimmer(ctx.targets) if ctx.targets is not None else None):
             rows_before = len(ctx.rows)
             try:
                 reason = _decode_record(ctx, record)
@@ -387,7 +419,7 @@ def read_mrt_file(path: str | os.PathLike[str], targets: TargetSet | None, colle
     scanner = prefilter.Scanner(targets) if targets is not None else None
     ctx = _Ctx(targets, collector, name)
     chunks = iter(stream)
-    decode_problems = _decode_all(ctx, prefilter.kept_records(chunks, scanner, stats), name)
+    decode_problems = _decode_all(ctx, prefilter.kept_records_with_hits(chunks, scanner, stats), name)
     for _ in chunks:  # a walk stopped early: still check the compressed stream to report its damage
         pass
     problems = [] if stream.problem is None else [Problem(name, stream.problem_offset, stream.problem)]

@@ -1,27 +1,32 @@
 """Walk MRT records in decompressed bytes and keep only those that may hold a target's prefix.
 
-Steps, per chunk of decompressed bytes (plus the unfinished record carried over from the last chunk):
+Steps, per piece of about :data:`SCAN_BYTES` decompressed bytes (plus the unfinished record carried over):
 
-1. Walk the 12-byte MRT common headers (timestamp, type, subtype, length) and note where each whole
-   record starts. The length counts the body only; for ``*_ET`` types it includes the 4 microsecond bytes.
-   The first header of a stream must have a known MRT type and a plausible length, else the stream is
-   "not an MRT file". A header whose length exceeds :data:`MAX_RECORD_LEN` stops the walk.
+1. Walk the 12-byte MRT common headers, reading only each record's length, and note where each whole
+   record starts; types and subtypes are then gathered with numpy. The length counts the body only; for
+   ``*_ET`` types it includes the 4 microsecond bytes. The first header of a stream must have a known MRT
+   type and a plausible length, else the stream is "not an MRT file". A header whose length exceeds
+   :data:`MAX_RECORD_LEN` stops the walk.
 2. Records of types anystab does not read (OSPF, IS-IS, the deprecated types 0-11) are skipped and counted.
 3. Always keep TABLE_DUMP_V2 PEER_INDEX_TABLE records and BGP4MP/BGP4MP_ET state changes.
-4. Scan the chunk with numpy for NLRI encodings (a length byte followed by the prefix bytes) of every
-   prefix the target set keeps under its mode:
-   a. candidate positions: the (length byte, first address byte) pair is in a 65,536-entry table built
-      from the wanted prefixes, so bare 2-byte anchors such as ``01 01`` inside the ORIGIN attribute need
-      a matching length byte in front to count;
-   b. for each candidate, read the length byte and the next :data:`WINDOW_BYTES` bytes as one integer,
-      mask off bits past the prefix length (trailing NLRI bits are ignored, as ``TargetSet`` does) and look
-      the result up among the wanted covering prefixes (target itself and covers down to ``min_cover``);
+4. RIB records hold one prefix at a fixed place: TABLE_DUMP (v1) the address before the length byte,
+   TABLE_DUMP_V2 RIB_IPV4/IPV6_* the length byte and prefix after the 4-byte sequence number. Build the
+   (length byte, following 7 bytes) window from those bytes and keep the record if step 5b-5c matches it;
+   other bytes of a RIB record never decide.
+5. For the other records (BGP4MP messages, RIB_GENERIC), scan the piece with numpy for NLRI encodings
+   (a length byte followed by the prefix bytes) of every prefix the target set keeps under its mode:
+   a. candidate positions: the (length byte, first address byte) pair, read as little-endian 16-bit
+      words at even and at odd offsets, is in a 65,536-entry table built from the wanted prefixes, so bare
+      2-byte anchors such as ``01 01`` inside the ORIGIN attribute need a matching length byte to count;
+   b. for each candidate, read the length byte and the next :data:`WINDOW_BYTES` bytes as one big-endian
+      integer (one 8-byte gather), mask off bits past the prefix length (trailing NLRI bits are ignored,
+      as ``TargetSet`` does) and look the result up among the wanted covering prefixes (target itself and
+      covers down to ``min_cover``);
    c. more-specifics: for each target length L, a candidate whose length byte is in [L, max] and whose
       first L bits (at most 56) equal a target's is a hit.
    A hit keeps the record it falls in. Prefixes longer than 56 bits are compared on their first 56 bits
-   only: false positives are fine, the decoded elements are filtered exactly afterwards.
-5. TABLE_DUMP (v1) stores the address before the length at fixed offsets: build the same window from
-   those bytes and run steps 4b-4c on it directly.
+   only: false positives are fine, :mod:`anystab.sources.slim` and the decoder check exactly afterwards.
+   A piece whose records all have fixed-place prefixes is not scanned at all.
 6. A record whose declared length runs past the end of the stream is a torn tail: reported by the caller
    from :class:`WalkStats`.
 
@@ -39,20 +44,27 @@ import numpy as np
 from anystab.targets import TargetSet
 
 HEADER = struct.Struct(">IHHI")
+LENGTH = struct.Struct(">I")
 HEADER_LEN = 12
+LENGTH_OFFSET = 8
 MAX_RECORD_LEN = 1 << 24
+SCAN_BYTES = 1 << 20
 WINDOW_BYTES = 7
 WINDOW_BITS = 8 * WINDOW_BYTES
+PAD = bytes(WINDOW_BYTES + 1)
 
 TABLE_DUMP, TABLE_DUMP_V2, BGP4MP, BGP4MP_ET = 12, 13, 16, 17
 READ_TYPES = frozenset({TABLE_DUMP, TABLE_DUMP_V2, BGP4MP, BGP4MP_ET})
 ET_TYPES = frozenset({BGP4MP_ET, 33, 49})
 KNOWN_TYPES = frozenset(range(0, 14)) | frozenset({16, 17, 32, 33, 48, 49})
 PEER_INDEX_TABLE = 1
+TD2_PREFIX_SUBTYPES = frozenset({2, 3, 4, 5, 8, 9, 10, 11})
+TD2_PREFIX_OFFSET = HEADER_LEN + 4
 STATE_CHANGE_SUBTYPES = frozenset({0, 5})
 TD1_AFI_V4, TD1_AFI_V6 = 1, 2
 TD1_ADDR_OFFSET = HEADER_LEN + 4
 _BITS = {4: 32, 6: 128}
+_U64 = np.dtype(">u8")
 
 
 @dataclass
@@ -112,6 +124,8 @@ class Scanner:
         for length, top, _mask, vals in self.more:
             for val in vals.tolist():
                 self._mark_pairs(length, top, val >> (WINDOW_BITS - 8), length)
+        # the same table indexed by a little-endian word: (first byte << 8) | length byte
+        self.pairs_le = np.ascontiguousarray(self.pairs.reshape(256, 256).T).ravel()
 
     def _mark_pairs(self, len_low: int, len_high: int, first_byte: int, bits: int) -> None:
         keep = min(bits, 8)
@@ -131,16 +145,28 @@ class Scanner:
             ok |= sel & _isin_sorted(payload & mask, vals)
         return ok
 
+    def candidates(self, arr: np.ndarray, end: int) -> np.ndarray:
+        """Sorted positions before ``end`` whose (length byte, first address byte) pair is wanted."""
+        even = end + (end & 1)
+        at_even = np.flatnonzero(self.pairs_le[arr[:even].view("<u2")]) * 2
+        at_odd = np.flatnonzero(self.pairs_le[arr[1 : even + 1].view("<u2")]) * 2 + 1
+        pos = np.concatenate((at_even, at_odd))
+        pos = pos[pos < end]
+        pos.sort()
+        return pos
+
     def hits(self, arr: np.ndarray, end: int) -> np.ndarray:
         """Positions before ``end`` in ``arr`` (zero-padded by 8 bytes) where a wanted NLRI may start."""
-        pair = (arr[:end].astype(np.uint16) << 8) | arr[1 : end + 1]
-        pos = np.flatnonzero(self.pairs[pair])
+        pos = self.candidates(arr, end)
         if not len(pos):
             return pos
-        windows = np.zeros(len(pos), dtype=np.uint64)
-        for k in range(WINDOW_BYTES + 1):
-            windows = (windows << np.uint64(8)) | arr[pos + k].astype(np.uint64)
-        return pos[self.match_windows(arr[pos], windows)]
+        return pos[self.match_windows(arr[pos], windows_at(arr, pos))]
+
+
+def windows_at(arr: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """The 8 bytes at each position of ``arr`` as one big-endian unsigned integer."""
+    rows = np.lib.stride_tricks.as_strided(arr, (len(arr) - WINDOW_BYTES, WINDOW_BYTES + 1), (1, 1))
+    return np.ascontiguousarray(rows[pos]).view(_U64).ravel().astype(np.uint64)
 
 
 def _isin_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
@@ -153,33 +179,30 @@ def _isin_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
 @dataclass
 class _Chunk:
     starts: list[int]
-    types: list[int]
-    subtypes: list[int]
     end: int
 
 
 def _walk(buf: bytes, stats: WalkStats, base: int) -> _Chunk:
     """Header walk over whole records of ``buf``; stops at an incomplete or implausible record."""
     starts: list[int] = []
-    types: list[int] = []
-    subtypes: list[int] = []
-    pos, n, unpack = 0, len(buf), HEADER.unpack_from
-    while pos + HEADER_LEN <= n:
-        ts, mtype, subtype, length = unpack(buf, pos)
-        if stats.records == 0 and not starts and (mtype not in KNOWN_TYPES or length > MAX_RECORD_LEN):
+    pos, n = 0, len(buf)
+    if stats.records == 0 and n >= HEADER_LEN:
+        _ts, mtype, _sub, length = HEADER.unpack_from(buf, 0)
+        if mtype not in KNOWN_TYPES or length > MAX_RECORD_LEN:
             stats.not_mrt = True
-            break
+            return _Chunk(starts, 0)
+    append, unpack = starts.append, LENGTH.unpack_from
+    while pos + HEADER_LEN <= n:
+        length = unpack(buf, pos + LENGTH_OFFSET)[0]
         if length > MAX_RECORD_LEN:
             stats.bad_length_offset = base + pos
             break
         end = pos + HEADER_LEN + length
         if end > n:
             break
-        starts.append(pos)
-        types.append(mtype)
-        subtypes.append(subtype)
+        append(pos)
         pos = end
-    return _Chunk(starts, types, subtypes, pos)
+    return _Chunk(starts, pos)
 
 
 def _record_time(buf: bytes, start: int, mtype: int) -> float:
@@ -189,47 +212,71 @@ def _record_time(buf: bytes, start: int, mtype: int) -> float:
     return float(ts)
 
 
-def _count(chunk: _Chunk, buf: bytes, stats: WalkStats, base: int) -> np.ndarray:
+@dataclass
+class _Records:
+    """The walked records of one piece as numpy columns."""
+
+    starts: np.ndarray
+    types: np.ndarray
+    subtypes: np.ndarray
+
+
+def _columns(chunk: _Chunk, arr: np.ndarray) -> _Records:
+    starts = np.array(chunk.starts, dtype=np.int64)
+    types = arr[starts + 4].astype(np.int64) << 8 | arr[starts + 5]
+    subtypes = arr[starts + 6].astype(np.int64) << 8 | arr[starts + 7]
+    return _Records(starts, types, subtypes)
+
+
+def _count(recs: _Records, buf: bytes, stats: WalkStats, base: int) -> np.ndarray:
     """Update the stats; return which records are of a type anystab reads."""
-    types = np.array(chunk.types, dtype=np.int64)
-    readable = np.isin(types, list(READ_TYPES))
+    types, subtypes = recs.types, recs.subtypes
+    readable = (types == TABLE_DUMP) | (types == TABLE_DUMP_V2) | (types == BGP4MP) | (types == BGP4MP_ET)
     for i in np.flatnonzero(~readable).tolist():
-        first, count = stats.skipped_types.get(chunk.types[i], (base + chunk.starts[i], 0))
-        stats.skipped_types[chunk.types[i]] = (first, count + 1)
-    subtypes = np.array(chunk.subtypes, dtype=np.int64)
+        mtype = int(types[i])
+        first, count = stats.skipped_types.get(mtype, (base + int(recs.starts[i]), 0))
+        stats.skipped_types[mtype] = (first, count + 1)
     rib = (types == TABLE_DUMP) | ((types == TABLE_DUMP_V2) & (subtypes != PEER_INDEX_TABLE))
     stats.rib_records += int(rib.sum())
     stats.update_records += int(((types == BGP4MP) | (types == BGP4MP_ET)).sum())
     stats.records += len(types)
     if stats.first_time is None:
-        stats.first_time = _record_time(buf, chunk.starts[0], chunk.types[0])
-    stats.last_time = _record_time(buf, chunk.starts[-1], chunk.types[-1])
+        stats.first_time = _record_time(buf, int(recs.starts[0]), int(types[0]))
+    stats.last_time = _record_time(buf, int(recs.starts[-1]), int(types[-1]))
     return readable
 
 
-def _keep_mask(chunk: _Chunk, arr: np.ndarray, scanner: Scanner) -> np.ndarray:
-    """Which walked records to keep (see the module docstring, steps 3-5)."""
-    starts = np.array(chunk.starts, dtype=np.int64)
-    types = np.array(chunk.types, dtype=np.int64)
-    subtypes = np.array(chunk.subtypes, dtype=np.int64)
+def _keep_mask(recs: _Records, arr: np.ndarray, end: int, scanner: Scanner) -> tuple[np.ndarray, np.ndarray]:
+    """Which walked records to keep (module docstring, steps 3-5), and the hits in scanned records."""
+    starts, types, subtypes = recs.starts, recs.types, recs.subtypes
     keep = (types == TABLE_DUMP_V2) & (subtypes == PEER_INDEX_TABLE)
-    keep |= ((types == BGP4MP) | (types == BGP4MP_ET)) & np.isin(subtypes, list(STATE_CHANGE_SUBTYPES))
-    hit_pos = scanner.hits(arr, chunk.end)
-    if len(hit_pos):
-        keep[np.searchsorted(starts, hit_pos, side="right") - 1] = True
-    keep |= _table_dump_v1_hits(starts, types, subtypes, arr, scanner)
-    return keep
+    bgp4mp = (types == BGP4MP) | (types == BGP4MP_ET)
+    keep |= bgp4mp & np.isin(subtypes, list(STATE_CHANGE_SUBTYPES))
+    td2 = (types == TABLE_DUMP_V2) & np.isin(subtypes, list(TD2_PREFIX_SUBTYPES))
+    fixed = td2 | (types == TABLE_DUMP)
+    keep |= _fixed_prefix_hits(recs, td2, arr, scanner)
+    scanned = ~fixed & ~keep
+    hit_pos = np.zeros(0, dtype=np.int64)
+    if scanned.any():
+        hit_pos = scanner.hits(arr, end)
+        owner = np.searchsorted(starts, hit_pos, side="right") - 1
+        hit_pos = hit_pos[scanned[owner]]
+        keep[owner[scanned[owner]]] = True
+    return keep, hit_pos
 
 
-def _table_dump_v1_hits(
-    starts: np.ndarray, types: np.ndarray, subtypes: np.ndarray, arr: np.ndarray, scanner: Scanner
-) -> np.ndarray:
-    keep = np.zeros(len(starts), dtype=bool)
+def _fixed_prefix_hits(recs: _Records, td2: np.ndarray, arr: np.ndarray, scanner: Scanner) -> np.ndarray:
+    """Steps 4: the one prefix of TABLE_DUMP and TABLE_DUMP_V2 RIB records, read where it is written."""
+    keep = np.zeros(len(recs.starts), dtype=bool)
+    idx = np.flatnonzero(td2)
+    if len(idx):
+        at = recs.starts[idx] + TD2_PREFIX_OFFSET
+        keep[idx] = scanner.match_windows(arr[at], windows_at(arr, at))
     for afi, addr_len in ((TD1_AFI_V4, 4), (TD1_AFI_V6, 16)):
-        idx = np.flatnonzero((types == TABLE_DUMP) & (subtypes == afi))
+        idx = np.flatnonzero((recs.types == TABLE_DUMP) & (recs.subtypes == afi))
         if not len(idx):
             continue
-        addr = starts[idx] + TD1_ADDR_OFFSET
+        addr = recs.starts[idx] + TD1_ADDR_OFFSET
         lens = arr[addr + addr_len]
         windows = np.zeros(len(idx), dtype=np.uint64)
         for k in range(WINDOW_BYTES):
@@ -240,39 +287,79 @@ def _table_dump_v1_hits(
     return keep
 
 
+def pieces(chunks: Iterable[bytes], size: int = SCAN_BYTES) -> Iterator[bytes]:
+    """The chunks joined into pieces of at least ``size`` bytes (the last one may be shorter)."""
+    parts: list[bytes] = []
+    total = 0
+    for data in chunks:
+        parts.append(data)
+        total += len(data)
+        if total >= size:
+            yield parts[0] if len(parts) == 1 else b"".join(parts)
+            parts, total = [], 0
+    if parts:
+        yield b"".join(parts)
+
+
+def _piece_records(
+    buf: bytes, scanner: Scanner | None, stats: WalkStats, base: int
+) -> tuple[list[int], np.ndarray, int]:
+    """Walk one piece: starts of kept records, hit positions in scanned records, end of the last record."""
+    chunk = _walk(buf, stats, base)
+    none = np.zeros(0, dtype=np.int64)
+    if not chunk.starts:
+        return [], none, chunk.end
+    arr = np.frombuffer(buf[: chunk.end] + PAD, dtype=np.uint8)
+    recs = _columns(chunk, arr)
+    keep = _count(recs, buf, stats, base)
+    hit_pos = none
+    if scanner is not None:
+        wanted, hit_pos = _keep_mask(recs, arr, chunk.end, scanner)
+        keep &= wanted
+    kept = recs.starts[keep].tolist()
+    stats.kept += len(kept)
+    return kept, hit_pos, chunk.end
+
+
+def kept_records_with_hits(
+    chunks: Iterable[bytes], scanner: Scanner | None, stats: WalkStats
+) -> Iterator[tuple[int, bytes, list[int]]]:
+    """Like :func:`kept_records`, with the scanner's hit positions inside each record (offsets from its
+    first header byte; empty for records kept for another reason)."""
+    carry, base = b"", 0
+    unpack = LENGTH.unpack_from
+    for data in pieces(chunks):
+        buf = carry + data if carry else data
+        kept, hit_pos, end = _piece_records(buf, scanner, stats, base)
+        bounds = np.searchsorted(hit_pos, kept).tolist() + [len(hit_pos)]
+        hits = hit_pos.tolist()
+        for i, start in enumerate(kept):
+            stop = start + HEADER_LEN + unpack(buf, start + LENGTH_OFFSET)[0]
+            inside = [h - start for h in hits[bounds[i] : bounds[i + 1]] if h < stop]
+            yield base + start, buf[start:stop], inside
+        if stats.not_mrt or stats.bad_length_offset is not None:
+            return
+        carry, base = buf[end:], base + end
+    _finish(carry, base, stats)
+
+
 def kept_records(
     chunks: Iterable[bytes], scanner: Scanner | None, stats: WalkStats
 ) -> Iterator[tuple[int, bytes]]:
     """Yield ``(offset in the decompressed stream, record bytes with header)`` of every kept record."""
-    carry, base = b"", 0
-    for data in chunks:
-        buf = carry + data if carry else data
-        chunk = _walk(buf, stats, base)
-        if chunk.starts:
-            readable = _count(chunk, buf, stats, base)
-            if scanner is None:
-                keep = readable
-            else:
-                arr = np.frombuffer(buf[: chunk.end] + bytes(8), dtype=np.uint8)
-                keep = _keep_mask(chunk, arr, scanner) & readable
-            stats.kept += int(keep.sum())
-            bounds = chunk.starts + [chunk.end]
-            for i in np.flatnonzero(keep).tolist():
-                yield base + bounds[i], buf[bounds[i] : bounds[i + 1]]
-        if stats.not_mrt or stats.bad_length_offset is not None:
-            return
-        carry, base = buf[chunk.end :], base + chunk.end
-    if (
-        carry
-        and stats.records == 0
-        and (
-            len(carry) < HEADER_LEN
-            or carry[4:6] == b"\0\0"
-            or HEADER.unpack_from(carry, 0)[1] not in KNOWN_TYPES
-        )
+    for offset, record, _hits in kept_records_with_hits(chunks, scanner, stats):
+        yield offset, record
+
+
+def _finish(carry: bytes, base: int, stats: WalkStats) -> None:
+    """Step 6: what is left after the last whole record is a torn record or not MRT at all."""
+    if not carry:
+        return
+    if stats.records == 0 and (
+        len(carry) < HEADER_LEN or carry[4:6] == b"\0\0" or HEADER.unpack_from(carry, 0)[1] not in KNOWN_TYPES
     ):
         stats.not_mrt = True
-    elif carry:
-        stats.torn_offset = base
-        need = HEADER.unpack_from(carry, 0)[3] + HEADER_LEN if len(carry) >= HEADER_LEN else HEADER_LEN
-        stats.torn_missing = need - len(carry)
+        return
+    stats.torn_offset = base
+    need = HEADER.unpack_from(carry, 0)[3] + HEADER_LEN if len(carry) >= HEADER_LEN else HEADER_LEN
+    stats.torn_missing = need - len(carry)

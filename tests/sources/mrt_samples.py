@@ -9,7 +9,7 @@ import random
 from pathlib import Path
 
 from anystab.sources import FileResult, read_mrt_file
-from anystab.targets import TargetSet, make_target, target_set
+from anystab.targets import TargetSet, make_target, prefix_key, target_set
 
 MRT_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mrt"
 REFERENCE_DIR = MRT_DIR / "bgpdump-m"
@@ -39,10 +39,28 @@ def reference_prefix(line: str) -> str | None:
     return None if fields[1] == "STATE" else fields[4]
 
 
+@functools.cache
+def reference_prefixes(name: str) -> tuple[str | None, ...]:
+    """The prefix of each reference line (``None`` for state changes)."""
+    return tuple(map(reference_prefix, reference_lines(name)))
+
+
+@functools.cache
+def distinct_prefixes(name: str) -> dict[str, tuple[int, int, int]]:
+    """Each distinct prefix of the reference, sorted, with its ``(version, masked network, length)``."""
+    return {p: prefix_key(p) for p in sorted({p for p in reference_prefixes(name) if p})}
+
+
+def filtered_reference(name: str, targets: TargetSet) -> list[str]:
+    """The reference lines whose prefix ``targets`` keeps (state changes always): decode, then filter."""
+    keep = {p for p, key in distinct_prefixes(name).items() if targets.matches_key(*key)}
+    lines = reference_lines(name)
+    return [line for line, p in zip(lines, reference_prefixes(name), strict=True) if p is None or p in keep]
+
+
 def sampled_targets(name: str, seed: int = SEED, mode: str = "any") -> TargetSet:
     """The anycast prefixes plus SAMPLE_SIZE prefixes drawn (seeded) from the file's reference output."""
-    seen = sorted({p for p in map(reference_prefix, reference_lines(name)) if p})
-    usable = [p for p in seen if ipaddress.ip_network(p, strict=False).prefixlen >= 8]
+    usable = [p for p, key in distinct_prefixes(name).items() if key[2] >= 8]
     picked = random.Random(seed).sample(usable, min(SAMPLE_SIZE, len(usable)))
     prefixes = list(ANYCAST_PREFIXES) + [str(ipaddress.ip_network(p, strict=False)) for p in picked]
     return target_set([make_target(p) for p in prefixes], mode)  # type: ignore[arg-type]
