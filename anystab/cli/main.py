@@ -33,7 +33,7 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from anystab.cli import analyze, collectors, fetch, report, sample
+    from anystab.cli import analyze, collectors, fetch, live, report, sample
     from anystab.cli import lab as lab_command
     from anystab.cli import monitor as monitor_commands
 
@@ -41,6 +41,7 @@ def _register() -> None:
     cli.add_command(lab_command.lab)
     cli.add_command(collectors.collectors)
     cli.add_command(fetch.fetch)
+    cli.add_command(live.live)
     cli.add_command(report.report)
     cli.add_command(sample.sample)
     cli.add_command(monitor_commands.init)
