@@ -8,10 +8,11 @@ Steps:
    module-level state; the reading task also holds a per-process lock, so workers started elsewhere with
    more threads stay correct) and its dashboard on a free port of 127.0.0.1; an address connects to a
    running scheduler.
-3. :meth:`DaskExecutor.map` submits one task per item (``pure=False``: every item is computed, never
-   taken from a cache of an earlier run), calls ``progress(1)`` as each finishes, and puts results back in
-   item order. The first failed task cancels the rest and its exception is raised here as it was raised
-   on the worker (anystab's own errors keep their type).
+3. :meth:`DaskExecutor.map` scatters the items to the workers (large ones, such as a group's elements,
+   would otherwise bloat the task graph) and submits one task per item (``pure=False``: every item is
+   computed, never taken from a cache of an earlier run), calls ``progress(1)`` as each finishes, and
+   puts results back in item order. The first failed task cancels the rest and its exception is raised
+   here as it was raised on the worker (anystab's own errors keep their type).
 4. :meth:`DaskExecutor.close` closes the client, and the cluster when this executor started it.
 """
 
@@ -84,7 +85,8 @@ class DaskExecutor:
         token = uuid.uuid4().hex[:12]
         name = getattr(func, "__name__", "task")
         keys = [f"anystab-{name}-{token}-{i}" for i in range(len(items))]
-        futures = self.client.map(func, list(items), key=keys, pure=False)
+        data = self.client.scatter(list(items), hash=False)  # items travel as data, not in the task graph
+        futures = self.client.map(func, data, key=keys, pure=False)
         where = {f.key: i for i, f in enumerate(futures)}
         slots: dict[int, R] = {}
         try:
