@@ -76,3 +76,12 @@ def test_dask_with_another_reader_is_a_usage_error():
 def test_a_missing_local_source_is_still_refused():
     result = _analyze(str(SAMPLE / "nothing-here"), "--dask", "local:2")
     assert result.exit_code == 2 and "does not exist" in result.output
+
+
+def test_a_url_source_without_dask_reads_on_local_processes(http_folder, tmp_path):
+    base = http_folder(SAMPLE)
+    result = _analyze(base + "route-views.linx/", "--out", str(tmp_path / "url"), "--jobs", "2")
+    assert result.exit_code == 0, result.output
+    files = _tables(tmp_path / "url")["files"]
+    assert len(files) == 6 and all(r["path"].startswith(base + "route-views.linx/") for r in files)
+    assert json.loads(result.stdout)["read"]["files"] == 6
