@@ -1,0 +1,118 @@
+"""``anystab live`` as users run it: a subprocess against a real RIS Live replay server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+from click.testing import CliRunner
+from live_server import SHARED_STREAM
+from support_mrt import small_scenario
+
+from anystab.cli.main import cli
+from anystab.generate.scenario import simulate, write_archive
+from anystab.live import read_event_log
+from anystab.params import AnalysisParams
+from anystab.pipeline import AnalysisRequest, analyze
+from anystab.sources.rislive import record_frames
+from anystab.targets import make_target, target_set
+
+KEY = ["time", "collector", "peer_asn", "peer_ip", "target", "kind"]
+TARGET_ARGS = ["--prefix", "192.0.2.0/24", "--address", "192.0.2.53",
+               "--prefix", "2001:db8:53::/48", "--address", "2001:db8:53::53"]  # fmt: skip
+RUN_LIMIT_S = "60"
+ENTRY = "from anystab.cli.main import main; main()"
+
+
+def _live(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-c", ENTRY, "live", "--url", url, "--batch", "0.2", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
+def _scenario_frames(tmp_path: Path) -> tuple[list[str], pd.DataFrame]:
+    """The scenario's updates as RIS Live frames in time order, and the analysis of its update files."""
+    scenario = small_scenario()
+    runs = simulate(scenario)
+    files = write_archive(scenario, tmp_path / "archive", runs)
+    updates = tuple(str(f) for f in files if "updates" in f.name)  # no RIB: each VP from its first element
+    params = AnalysisParams(targets=target_set([make_target(t.prefix, t.address) for t in scenario.targets]))
+    expected = analyze(AnalysisRequest(sources=updates, params=params)).tables["events"]
+    records = sorted((t, i, s, r.vp.collector, rec) for i, r in enumerate(runs) for t, s, rec in r.records)
+    frames = [f for *_, host, rec in records for f in record_frames([rec], host)]
+    return frames, expected.sort_values(KEY, kind="stable").reset_index(drop=True)
+
+
+def _with_damage(frames: list[str]) -> tuple[list[str], int]:
+    """A malformed line, a ris_error and a KEEPALIVE mixed in; the index to disconnect after (between two
+    different times, two thirds in)."""
+    times = [json.loads(f)["data"]["timestamp"] for f in frames]
+    cut = next(i for i in range(2 * len(frames) // 3, len(frames) - 1) if times[i + 1] > times[i])
+    keepalive = json.loads(frames[0])
+    keepalive["data"] = {**keepalive["data"], "type": "KEEPALIVE"}
+    third = len(frames) // 3
+    damaged = [*frames[:third], '{"type": "ris_message", "data": {"timestamp": 17', *frames[third:cut + 1],
+               '{"type": "ris_error", "data": {"message": "replay: simulated error"}}', json.dumps(keepalive),
+               *frames[cut + 1:]]  # fmt: skip
+    return damaged, cut + 3
+
+
+def test_live_reports_the_events_analyze_finds_in_the_same_updates(replay, tmp_path):
+    frames, expected = _scenario_frames(tmp_path)
+    assert {"switch", "restore", "origin_change", "path_change", "gap_start", "gap_end"} <= set(
+        expected["kind"]
+    )
+    damaged, disconnect = _with_damage(frames)
+    server = replay(damaged, subscriptions=2, disconnect_after={disconnect})
+    out = tmp_path / "live"
+    result = _live(server.url, *TARGET_ARGS, "--out", str(out), "--json", "--settle", "0.5",
+                   "--max-events", str(len(expected)), "--duration", RUN_LIMIT_S)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    got = read_event_log(out).sort_values(KEY, kind="stable").reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, expected)
+    printed = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(printed) == len(expected)
+    assert sorted((p["time"], p["peer_ip"], p["target"], p["kind"]) for p in printed) == sorted(
+        (t.isoformat().replace("+00:00", "Z"), ip, target, kind)
+        for t, ip, target, kind in expected[["time", "peer_ip", "target", "kind"]].itertuples(index=False)
+    )
+    assert "malformed frame" in result.stderr and "simulated error" in result.stderr
+    assert "disconnected" in result.stderr and "1 malformed, 1 ris_error, 1 disconnections" in result.stderr
+    assert len(server.connections) == 2
+    for subscribed in server.connections:
+        assert [m["data"]["prefix"] for m in subscribed] == ["192.0.2.0/24", "2001:db8:53::/48"]
+        assert all(m["type"] == "ris_subscribe" and m["data"]["moreSpecific"] for m in subscribed)
+
+
+def test_live_survives_the_shared_sample_stream_and_reports_its_malformed_line(replay, tmp_path):
+    lines = SHARED_STREAM.read_text().splitlines()
+    server = replay(lines, close_at_end=True)
+    result = _live(server.url, "--prefix", "45.161.192.0/24", "--duration", "3", "--settle", "0.5",
+                   "--out", str(tmp_path))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("malformed frame") == 1
+    assert "JSONDecodeError" in result.stderr
+    assert "ris_error: this is a test error message" in result.stderr
+    assert f"live: {len(lines)} frames, 3 elements, 0 events, 1 malformed, 1 ris_error" in result.stderr
+    assert server.sent == len(lines) and len(server.connections) >= 2  # it came back after the close
+    assert read_event_log(tmp_path).empty
+
+
+def test_live_without_targets_or_with_a_bad_url_is_a_usage_error():
+    runner = CliRunner()
+    assert runner.invoke(cli, ["live"]).exit_code == 2
+    bad = runner.invoke(cli, ["live", "--prefix", "192.0.2.0/24", "--url", "https://example.invalid/"])
+    assert bad.exit_code == 2 and "websocket URL" in bad.output
+
+
+def test_live_without_websockets_says_how_to_install_it():
+    code = (
+        "import sys; sys.modules['websockets'] = None\n"
+        "sys.argv = ['anystab', 'live', '--prefix', '192.0.2.0/24']\n"
+        "from anystab.cli.main import main; main()"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "pip install 'anystab[live]'" in result.stderr
