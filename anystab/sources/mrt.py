@@ -26,6 +26,7 @@ Damage inside a file never raises: it becomes a :class:`Problem`. A missing or u
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import signal
@@ -66,6 +67,7 @@ _SEGMENT_FORMAT = {
     AS_CONFED_SET: ("[", ",", "]"),
     AS_CONFED_SEQUENCE: ("(", " ", ")"),
 }
+SCANNER_CACHE = 8
 _MESSAGE_TYPES = frozenset(t.to_bytes(2, "big") for t in (prefilter.BGP4MP, prefilter.BGP4MP_ET))
 _MESSAGE_SUBTYPES = frozenset(t.to_bytes(2, "big") for t in MESSAGE_SUBTYPES)
 _US = 1_000_000
@@ -411,12 +413,18 @@ def _kind(stats: prefilter.WalkStats) -> str:
     return "rib" if stats.rib_records >= stats.update_records else "updates"
 
 
+@functools.lru_cache(maxsize=SCANNER_CACHE)
+def _scanner(targets: TargetSet) -> prefilter.Scanner:
+    """One scanner per target set (its tables take milliseconds to build; files are many)."""
+    return prefilter.Scanner(targets)
+
+
 def read_mrt_file(path: str | os.PathLike[str], targets: TargetSet | None, collector: str) -> FileResult:
     """Read one MRT file (gzip, bzip2 or plain) into elements kept by ``targets`` (``None``: all)."""
     stream = open_stream(path)
     name = str(path)
     stats = prefilter.WalkStats()
-    scanner = prefilter.Scanner(targets) if targets is not None else None
+    scanner = _scanner(targets) if targets is not None else None
     ctx = _Ctx(targets, collector, name)
     chunks = iter(stream)
     decode_problems = _decode_all(ctx, prefilter.kept_records_with_hits(chunks, scanner, stats), name)

@@ -24,6 +24,11 @@ Steps, per piece of about :data:`SCAN_BYTES` decompressed bytes (plus the unfini
       covers down to ``min_cover``);
    c. more-specifics: for each target length L, a candidate whose length byte is in [L, max] and whose
       first L bits (at most 56) equal a target's is a hit.
+   d. a hit in a BGP4MP message counts only inside one of its NLRI lists: the withdrawn routes, the
+      NLRI after the attributes, or the NLRI part of an MP_REACH_NLRI / MP_UNREACH_NLRI attribute. The
+      framing of all such records of the piece is read at once with numpy (the attributes walked one
+      step per attribute for all records together); a record whose framing does not add up (lengths
+      past its end, not an UPDATE's shape) keeps every hit, a well-framed non-UPDATE none.
    A hit keeps the record it falls in. Prefixes longer than 56 bits are compared on their first 56 bits
    only: false positives are fine, :mod:`anystab.sources.slim` and the decoder check exactly afterwards.
    A piece whose records all have fixed-place prefixes is not scanned at all.
@@ -63,6 +68,13 @@ TD2_PREFIX_OFFSET = HEADER_LEN + 4
 STATE_CHANGE_SUBTYPES = frozenset({0, 5})
 TD1_AFI_V4, TD1_AFI_V6 = 1, 2
 TD1_ADDR_OFFSET = HEADER_LEN + 4
+MESSAGE_SUBTYPES = (1, 4, 6, 7, 8, 9, 10, 11)
+AS4_MESSAGE_SUBTYPES = (4, 7, 9, 11)
+BGP_HEADER_LEN = 19
+BGP_UPDATE = 2
+MP_ATTRIBUTES = (14, 15)
+EXTENDED_LENGTH = 0x10
+MAX_ATTRIBUTES = 64
 _BITS = {4: 32, 6: 128}
 _U64 = np.dtype(">u8")
 
@@ -260,9 +272,87 @@ def _keep_mask(recs: _Records, arr: np.ndarray, end: int, scanner: Scanner) -> t
     if scanned.any():
         hit_pos = scanner.hits(arr, end)
         owner = np.searchsorted(starts, hit_pos, side="right") - 1
-        hit_pos = hit_pos[scanned[owner]]
-        keep[owner[scanned[owner]]] = True
+        inside = scanned[owner]
+        message = np.flatnonzero(bgp4mp & np.isin(subtypes, MESSAGE_SUBTYPES) & scanned)
+        if len(message) and len(hit_pos):
+            inside &= _in_nlri_lists(arr, recs, message, hit_pos, owner)
+        hit_pos = hit_pos[inside]
+        keep[owner[inside]] = True
     return keep, hit_pos
+
+
+def _u16(arr: np.ndarray, at: np.ndarray) -> np.ndarray:
+    return arr.take(at, mode="clip").astype(np.int64) << 8 | arr.take(at + 1, mode="clip")
+
+
+def _in_nlri_lists(
+    arr: np.ndarray, recs: _Records, message: np.ndarray, hit_pos: np.ndarray, owner: np.ndarray
+) -> np.ndarray:
+    """Step 5d: which hits lie inside an NLRI list of their BGP4MP message record (others: True)."""
+    starts, types, subtypes = recs.starts[message], recs.types[message], recs.subtypes[message]
+    length = arr[starts + 8].astype(np.int64) << 24 | _u16(arr, starts + 9) << 8 | arr[starts + 11]
+    ends = starts + HEADER_LEN + length
+    pos = (
+        starts
+        + HEADER_LEN
+        + 4 * (types == BGP4MP_ET)
+        + np.where(np.isin(subtypes, AS4_MESSAGE_SUBTYPES), 8, 4)
+    )
+    afi = _u16(arr, pos + 2)
+    msg = pos + 4 + 2 * np.where(afi == 2, 16, 4)
+    wstart = msg + BGP_HEADER_LEN + 2
+    wend = wstart + _u16(arr, wstart - 2)
+    astart = wend + 2
+    aend = astart + _u16(arr, wend)
+    bad = ((afi != 1) & (afi != 2)) | (msg + _u16(arr, msg + 16) != ends) | (aend > ends)
+    update = arr.take(msg + 18, mode="clip") == BGP_UPDATE
+    lo, hi, bad = _mp_values(arr, astart, aend, bad)
+    # per hit: its record's row among `message` (or -1), then the regions of that row
+    row = np.full(len(recs.starts), -1, dtype=np.int64)
+    row[message] = np.arange(len(message))
+    r = row[owner]
+    ok = r < 0
+    m = ~ok
+    rr = r[m]
+    h = hit_pos[m]
+    inside = bad[rr] | (
+        update[rr] & (((h >= wstart[rr]) & (h < wend[rr])) | ((h >= aend[rr]) & (h < ends[rr])))
+    )
+    for k in range(lo.shape[1]):
+        inside |= update[rr] & (h >= lo[rr, k]) & (h < hi[rr, k])
+    ok[m] = inside
+    return ok
+
+
+def _mp_values(
+    arr: np.ndarray, pos: np.ndarray, aend: np.ndarray, bad: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Walk the attributes of every record together; the value ranges of their MP attributes."""
+    pos = pos.copy()
+    bad = bad.copy()
+    lows: list[np.ndarray] = []
+    highs: list[np.ndarray] = []
+    for _ in range(MAX_ATTRIBUTES):
+        active = ~bad & (pos < aend)
+        if not active.any():
+            break
+        flags, code = arr.take(pos, mode="clip"), arr.take(pos + 1, mode="clip")
+        wide = (flags & EXTENDED_LENGTH) != 0
+        size = np.where(wide, _u16(arr, pos + 2), arr.take(pos + 2, mode="clip"))
+        body = pos + 3 + wide
+        stop = body + size
+        mp = active & np.isin(code, MP_ATTRIBUTES)
+        # NLRI start: after AFI, SAFI (and for MP_REACH: next hop length, next hop, reserved byte)
+        nlri = np.where(code == MP_ATTRIBUTES[0], body + 5 + arr.take(body + 3, mode="clip"), body + 3)
+        lows.append(np.where(mp, nlri, -1))
+        highs.append(np.where(mp, stop, -1))
+        bad |= active & (stop > aend)
+        pos = np.where(active, stop, pos)
+    bad |= pos != aend
+    if not lows:
+        empty = np.full((len(pos), 1), -1, dtype=np.int64)
+        return empty, empty, bad
+    return np.stack(lows, axis=1), np.stack(highs, axis=1), bad
 
 
 def _fixed_prefix_hits(recs: _Records, td2: np.ndarray, arr: np.ndarray, scanner: Scanner) -> np.ndarray:

@@ -1,0 +1,415 @@
+"""Reading MRT for a few targets: anystab against plain decompression and its peers, on the same inputs.
+
+Steps:
+
+1. Inputs: every file of ``../shared/data/mrt`` and a generated day (one RIS-style collector, a RIB dump
+   and 288 five-minute BGP4MP_ET update files, at least 5 million elements, 20 targets among tens of
+   thousands of other prefixes), written once under ``--workdir`` (default /tmp/anystab-bench-day, never
+   the repository) by patching the times of a few encoded slot templates.
+2. Tools, each run in its own child process, peak RSS as the
+   child's VmHWM (or its workers'), wall time of the work itself
+   (interpreter start and imports excluded; for ``bgpdump`` the whole pipeline):
+   plain decompression (Python gzip/bz2 in 1 MiB reads), anystab extraction (``read_files``, one job;
+   on the day also two jobs), anystab full analysis (the day only), ``bgpdump -m | grep`` for the
+   targets, pybgpkit-parser with its own one-prefix filter and unfiltered, mrtparse (every record),
+   pybgpstream when importable.
+3. Each measurement is the median of ``--runs`` runs. Peers slower than the rest by far (mrtparse and
+   unfiltered pybgpkit-parser on the day) run on ``--sample`` of the day's files, scaled up by bytes,
+   marked ``est``.
+4. Print a table per input (wall time, elements/s and MB/s of decompressed data, peak RSS, ratio to
+   decompression and of each peer to anystab's extraction) and write everything as JSON under
+   ``benchmarks/results/``.
+
+Run: ``python benchmarks/bench_read.py`` (about a quarter of an hour on two cores); ``--quick``: one run,
+shared files only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bz2
+import gzip
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data" / "mrt"
+RESULTS = REPO / "benchmarks" / "results"
+TARGETS = (
+    "198.41.0.0/24", "192.228.79.0/24", "192.33.4.0/24", "199.7.91.0/24", "192.203.230.0/24",
+    "192.5.5.0/24", "192.112.36.0/24", "128.63.2.0/24", "192.36.148.0/24", "192.58.128.0/24",
+    "193.0.14.0/24", "199.7.83.0/24", "202.12.27.0/24", "8.8.8.0/24", "1.1.1.0/24", "9.9.9.0/24",
+    "208.67.222.0/24", "2001:503:ba3e::/48", "2001:7fd::/48", "2001:4860:4860::/48",
+)  # fmt: skip
+BGPKIT_PREFIX = "8.8.8.0/24"
+DAY_START = 1_717_200_000  # 2024-06-01 00:00 UTC
+SLOT_S = 300
+SLOTS = 288
+TEMPLATES = 6
+UPDATES_PER_SLOT = 1_900
+ROUTES_PER_UPDATE = 10
+TARGET_SHARE = 0.001  # of updates: targets are ~0.01% of elements, as in real update files
+NOISE_V4, NOISE_V6 = 40_000, 8_000
+RIB_PREFIXES, PEERS = 20_000, 16
+GZIP_LEVEL = 6
+READ_BYTES = 1 << 20
+SLOW_TOOLS = ("mrtparse", "bgpkit-all")
+MB = 1e6
+
+
+# --- the generated day --------------------------------------------------------------------------------
+
+
+def _noise(rng: random.Random) -> list[str]:
+    v4 = {
+        f"{rng.randrange(11, 223)}.{rng.randrange(256)}.{rng.randrange(256)}.0/{rng.choice((16, 20, 22, 24))}"
+        for _ in range(NOISE_V4)
+    }
+    v6 = {
+        f"2a0{rng.randrange(10)}:{rng.randrange(1 << 16):x}::/{rng.choice((32, 40, 48))}"
+        for _ in range(NOISE_V6)
+    }
+    import ipaddress
+
+    return sorted({str(ipaddress.ip_network(p, strict=False)) for p in v4 | v6})
+
+
+def _peers() -> list[tuple[int, str]]:
+    return [(64500 + i, f"198.51.100.{i + 1}" if i % 4 else f"2001:db8::{i + 1:x}") for i in range(PEERS)]
+
+
+def _template(seed: int, noise: list[str]) -> bytes:
+    """One slot of updates, times relative to the slot start (patched per slot)."""
+    from anystab.generate import mrtwrite as mw
+
+    rng = random.Random(seed)
+    peers = _peers()
+    records = []
+    for i in range(UPDATES_PER_SLOT):
+        asn, ip = peers[rng.randrange(len(peers))]
+        v6 = ":" in ip
+        pool = [p for p in rng.sample(noise, 80) if (":" in p) == v6][:ROUTES_PER_UPDATE]
+        if rng.random() < TARGET_SHARE:
+            pool[0] = rng.choice([t for t in TARGETS if (":" in t) == v6])
+        path = (asn, rng.randrange(1000, 65000), rng.randrange(1000, 400000))
+        hop = ip
+        comms = tuple(f"{asn}:{rng.randrange(1000)}" for _ in range(rng.randrange(3)))
+        time_us = int(i * SLOT_S * 1e6 / UPDATES_PER_SLOT)
+        if rng.random() < 0.15:
+            gone = tuple(mw.Withdrawal(p) for p in pool)
+            records.append(mw.Update(time_us, asn, ip, withdraw=gone))
+        else:
+            routes = tuple(mw.Route(p, path, hop, communities=comms) for p in pool)
+            records.append(mw.Update(time_us, asn, ip, announce=routes))
+    return mw.encode_records(records, et=True)
+
+
+def _patched(template: bytes, slot_start: int) -> bytes:
+    out = bytearray(template)
+    pos = 0
+    while pos < len(out):
+        rel, length = struct.unpack_from(">I", out, pos)[0], struct.unpack_from(">I", out, pos + 8)[0]
+        struct.pack_into(">I", out, pos, rel + slot_start)
+        pos += 12 + length
+    return bytes(out)
+
+
+def _rib(noise: list[str], rng: random.Random) -> bytes:
+    from anystab.generate import mrtwrite as mw
+
+    peers = tuple(mw.Peer(asn, ip) for asn, ip in _peers())
+    entries = []
+    for prefix in list(TARGETS) + rng.sample(noise, RIB_PREFIXES):
+        for index, (asn, ip) in enumerate(_peers()):
+            if (":" in ip) == (":" in prefix) and rng.random() < 0.5:
+                hop = ip
+                entries.append(mw.RibEntry(index, mw.Route(prefix, (asn, 3356, 15169), hop)))
+    return mw.encode_rib(mw.RibDump(DAY_START, peers, tuple(entries)))
+
+
+def generated_day(workdir: Path) -> Path:
+    """Write the day once (a marker file says it is complete); returns the collector folder."""
+    root = workdir / "rrc99"
+    if (workdir / "complete").exists():
+        return root
+    shutil.rmtree(workdir, ignore_errors=True)
+    month = root / time.strftime("%Y.%m", time.gmtime(DAY_START))
+    month.mkdir(parents=True)
+    rng = random.Random(1)
+    noise = _noise(rng)
+    (month / f"bview.{time.strftime('%Y%m%d.%H%M', time.gmtime(DAY_START))}.gz").write_bytes(
+        gzip.compress(_rib(noise, rng), GZIP_LEVEL, mtime=0)
+    )
+    templates = [_template(seed, noise) for seed in range(TEMPLATES)]
+    for slot in range(SLOTS):
+        start = DAY_START + slot * SLOT_S
+        name = f"updates.{time.strftime('%Y%m%d.%H%M', time.gmtime(start))}.gz"
+        data = _patched(templates[slot % TEMPLATES], start)
+        (month / name).write_bytes(gzip.compress(data, GZIP_LEVEL, mtime=0))
+    (workdir / "complete").write_text("ok\n")
+    return root
+
+
+# --- the tools, each in a child process ---------------------------------------------------------------
+
+
+def _decompress(files: list[str]) -> int:
+    total = 0
+    for f in files:
+        opener = bz2.open if f.endswith(".bz2") else gzip.open
+        with opener(f, "rb") as fh:
+            while chunk := fh.read(READ_BYTES):
+                total += len(chunk)
+    return total
+
+
+def _extract(files: list[str], jobs: int) -> int:
+    from anystab.sources import SourceFile, read_files
+    from anystab.targets import make_target, target_set
+
+    targets = target_set([make_target(p) for p in TARGETS], "any")
+    results = read_files([SourceFile(f, "rrc99") for f in files], targets, jobs)
+    return sum(r.elements.num_rows for r in results)
+
+
+def _analyze(files: list[str], jobs: int) -> int:
+    from anystab.params import AnalysisParams
+    from anystab.pipeline import AnalysisRequest, analyze
+    from anystab.targets import make_target, target_set
+
+    params = AnalysisParams(target_set([make_target(p) for p in TARGETS], "any"))
+    result = analyze(AnalysisRequest(tuple(files), params, jobs=jobs))
+    return len(result.tables["elements"])
+
+
+def _bgpkit(files: list[str], filtered: bool) -> int:
+    import pybgpkit_parser
+
+    count = 0
+    for f in files:
+        filters = {"prefix": BGPKIT_PREFIX} if filtered else None
+        for _elem in pybgpkit_parser.Parser(url=f, filters=filters):
+            count += 1
+    return count
+
+
+def _mrtparse(files: list[str]) -> int:
+    import mrtparse
+
+    count = 0
+    for f in files:
+        for _entry in mrtparse.Reader(f):
+            count += 1
+    return count
+
+
+def _bgpstream(files: list[str]) -> int:
+    import pybgpstream
+
+    count = 0
+    for f in files:
+        stream = pybgpstream.BGPStream(data_interface="singlefile")
+        stream.set_data_interface_option("singlefile", "upd-file", f)
+        stream.add_filter("prefix-any", " ".join(TARGETS))
+        for _elem in stream:
+            count += 1
+    return count
+
+
+def child(tool: str, files: list[str]) -> None:
+    """Run one tool over the files and print ``{"seconds", "count"}``."""
+    work = {
+        "decompress": lambda: _decompress(files),
+        "anystab": lambda: _extract(files, 1),
+        "anystab-2jobs": lambda: _extract(files, 2),
+        "anystab-analysis": lambda: _analyze(files, 1),
+        "bgpkit-prefix": lambda: _bgpkit(files, True),
+        "bgpkit-all": lambda: _bgpkit(files, False),
+        "mrtparse": lambda: _mrtparse(files),
+        "bgpstream": lambda: _bgpstream(files),
+    }[tool]
+    _preload(tool)
+    start = time.perf_counter()
+    count = work()
+    seconds = time.perf_counter() - start
+    print(json.dumps({"seconds": seconds, "count": count, "rss_mb": _peak_rss_mb()}))
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak RSS (VmHWM, fresh since exec) or its worker processes', whichever is larger."""
+    import resource
+
+    own = 0.0
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            own = int(line.split()[1]) / 1024
+    return max(own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+
+
+def _preload(tool: str) -> None:
+    """Import what the tool needs before the clock starts."""
+    if tool.startswith("anystab"):
+        import pandas  # noqa: F401
+
+        import anystab.pipeline
+        import anystab.sources  # noqa: F401
+    elif tool.startswith("bgpkit"):
+        import pybgpkit_parser  # noqa: F401
+    elif tool == "mrtparse":
+        import mrtparse  # noqa: F401
+
+
+def _bgpdump(files: list[str]) -> tuple[float, int]:
+    pattern = "|".join(t.replace(".", r"\.") for t in TARGETS)
+    loop = f'for f in {" ".join(map(repr, files))}; do bgpdump -m "$f"; done'
+    cmd = f"{loop} | grep -E '\\|({pattern})\\|' | wc -l"
+    start = time.perf_counter()
+    proc = subprocess.Popen(["bash", "-c", cmd], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    out, _ = proc.communicate()
+    return time.perf_counter() - start, int(out.strip() or 0)
+
+
+def measure(tool: str, files: list[str]) -> dict[str, float]:
+    """One run of a tool in a child process: wall seconds, result count, peak RSS in MB."""
+    list_file = RESULTS / ".files.txt"
+    list_file.write_text("\n".join(files))
+    if tool == "bgpdump":
+        seconds, count = _bgpdump(files)
+        return {"seconds": seconds, "count": count, "rss_mb": float("nan")}
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--child", tool, "--files", str(list_file)], stdout=subprocess.PIPE
+    )
+    out, _ = proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{tool} failed with status {proc.returncode}")
+    data = json.loads(out)
+    return {"seconds": data["seconds"], "count": data["count"], "rss_mb": data["rss_mb"]}
+
+
+def bgpstream_available() -> bool:
+    try:
+        import pybgpstream  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# --- the runs and the table ---------------------------------------------------------------------------
+
+
+def median_of(tool: str, files: list[str], runs: int) -> dict[str, float]:
+    samples = [measure(tool, files) for _ in range(runs)]
+    return {
+        "seconds": statistics.median(s["seconds"] for s in samples),
+        "all_seconds": [s["seconds"] for s in samples],  # type: ignore[dict-item]
+        "count": samples[0]["count"],
+        "rss_mb": max(s["rss_mb"] for s in samples),
+    }
+
+
+def decompressed_size(files: list[str]) -> int:
+    return _decompress(files)
+
+
+def element_count(files: list[str]) -> int:
+    """Elements in the input (bgpdump -m lines)."""
+    cmd = f'for f in {" ".join(map(repr, files))}; do bgpdump -m "$f"; done | wc -l'
+    return int(subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, check=True).stdout)
+
+
+def bench_input(name: str, files: list[str], tools: list[str], runs: int, sample: int) -> dict[str, object]:
+    size = decompressed_size(files)
+    elements = element_count(files)
+    rows: dict[str, dict[str, object]] = {}
+    for tool in tools:
+        use, scale, est = files, 1.0, False
+        if tool in SLOW_TOOLS and len(files) > sample:
+            use = files[:: max(1, len(files) // sample)][:sample]
+            scale, est = size / decompressed_size(use), True
+        result = median_of(tool, use, 1 if est else runs)
+        result["seconds"] = float(result["seconds"]) * scale  # type: ignore[arg-type]
+        result["estimated"] = est
+        rows[tool] = result
+        print(f"  {name}: {tool:18s} {result['seconds']:8.3f} s", file=sys.stderr)
+    return {
+        "input": name,
+        "files": len(files),
+        "decompressed_bytes": size,
+        "elements": elements,
+        "tools": rows,
+    }
+
+
+def table(bench: dict[str, object]) -> str:
+    tools: dict[str, dict[str, float]] = bench["tools"]  # type: ignore[assignment]
+    size, elements = float(bench["decompressed_bytes"]), float(bench["elements"])  # type: ignore[arg-type]
+    base = tools["decompress"]["seconds"]
+    ours = tools["anystab"]["seconds"]
+    head = (
+        f"{bench['input']}: {bench['files']} files, {size / MB:.1f} MB decompressed, {elements:,.0f} elements"
+    )
+    lines = [head, "| tool | wall s | elements/s | MB/s | peak RSS MB | x decompression | x anystab |",
+             "|---|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+    for tool, r in tools.items():
+        sec = r["seconds"]
+        mark = " (est)" if r.get("estimated") else ""
+        rss = "-" if r["rss_mb"] != r["rss_mb"] else f"{r['rss_mb']:.0f}"
+        lines.append(
+            f"| {tool}{mark} | {sec:.3f} | {elements / sec:,.0f} | {size / MB / sec:.0f} | {rss} "
+            f"| {sec / base:.2f} | {sec / ours:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--child")
+    parser.add_argument("--files")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--sample", type=int, default=24, help="day files the slowest peers read (scaled up)")
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/anystab-bench-day"))
+    parser.add_argument("--quick", action="store_true", help="one run, shared files only")
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, Path(args.files).read_text().split("\n"))
+        return
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    runs = 1 if args.quick else args.runs
+    peers = ["bgpdump", "bgpkit-prefix", "bgpkit-all", "mrtparse"] + (
+        ["bgpstream"] if bgpstream_available() else []
+    )
+    benches = []
+    for path in sorted(p for p in SHARED.iterdir() if p.is_file()):
+        tools = ["decompress", "anystab", *peers]
+        benches.append(bench_input(path.name, [str(path)], tools, runs, args.sample))
+    if not args.quick:
+        day = sorted(str(p) for p in generated_day(args.workdir).rglob("*.gz"))
+        tools = ["decompress", "anystab", "anystab-2jobs", "anystab-analysis", *peers]
+        benches.append(bench_input("generated day", day, tools, runs, args.sample))
+    report = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load": os.getloadavg()},
+        "targets": list(TARGETS),
+        "runs": runs,
+        "pybgpstream": "available" if bgpstream_available() else "not available",
+        "inputs": benches,
+    }
+    out = RESULTS / f"bench_read-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}.json"
+    out.write_text(json.dumps(report, indent=1) + "\n")
+    (RESULTS / ".files.txt").unlink(missing_ok=True)
+    for bench in benches:
+        print(table(bench) + "\n")
+    print(f"pybgpstream: {report['pybgpstream']}; written to {out.relative_to(REPO)}")
+
+
+if __name__ == "__main__":
+    main()
