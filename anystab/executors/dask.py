@@ -10,7 +10,8 @@ Steps:
    running scheduler.
 3. :meth:`DaskExecutor.map` scatters the items to the workers (large ones, such as a group's elements,
    would otherwise bloat the task graph) and submits one task per item (``pure=False``: every item is
-   computed, never taken from a cache of an earlier run), calls ``progress(1)`` as each finishes, and
+   computed, never taken from a cache of an earlier run), calls ``progress(i)`` with each item's index as it
+   finishes, and
    puts results back in item order. The first failed task cancels the rest and its exception is raised
    here as it was raised on the worker (anystab's own errors keep their type).
 4. :meth:`DaskExecutor.close` closes the client, and the cluster when this executor started it.
@@ -93,7 +94,7 @@ class DaskExecutor:
             for future in distributed.as_completed(futures):
                 slots[where[future.key]] = future.result()
                 if progress is not None:
-                    progress(1)
+                    progress(where[future.key])
         finally:
             self.client.cancel([f for f in futures if not f.done()])
         return [slots[i] for i in range(len(items))]

@@ -4,7 +4,8 @@ Steps of :meth:`LocalExecutor.map`:
 
 1. ``jobs=0`` means one process per core; one worker (or one item) runs in this process, no pool.
 2. Otherwise submit every item to a ``ProcessPoolExecutor`` (processes, not threads: mrtparse keeps
-   module-level state), call ``progress(1)`` as each finishes, and put results back in item order.
+   module-level state), call ``progress(i)`` with each item's index as it finishes, and put results
+   back in item order.
 """
 
 from __future__ import annotations
@@ -36,10 +37,10 @@ class LocalExecutor:
         workers = max(1, min(self.workers, len(items)))
         if workers == 1:
             results = []
-            for item in items:
+            for i, item in enumerate(items):
                 results.append(func(item))
                 if progress is not None:
-                    progress(1)
+                    progress(i)
             return results
         slots: dict[int, R] = {}
         with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -47,7 +48,7 @@ class LocalExecutor:
             for future in as_completed(futures):
                 slots[futures[future]] = future.result()
                 if progress is not None:
-                    progress(1)
+                    progress(futures[future])
         return [slots[i] for i in range(len(items))]
 
     def close(self) -> None:

@@ -5,8 +5,10 @@ Stage one (scan and extract, :class:`ReadTask`):
 1. Per collector, order the files by the time their names give and cut them into slices at each RIB
    dump: a slice is a RIB dump and the update files up to the next dump (:func:`plan_slices`); update
    files before a collector's first dump form a slice without a RIB.
-2. Each file is one task. Tasks are submitted largest first (RIB dumps, then by size on disk where it can
-   be told) so no worker is left with one big file at the end; results are put back in discovery order.
+2. Files are taken largest first (RIB dumps, then by size on disk where it can be told) and dealt into
+   tasks of consecutive files of about ``total / (workers x TASKS_PER_WORKER)`` bytes (:func:`read_batches`):
+   big files alone, small ones together, so per-task overhead stays small, and the many tasks of shrinking
+   size leave no worker with a big file at the end. Results are put back in discovery order.
 3. Elements of a slice are extracted independently of every other slice: a file's elements depend only on
    its own bytes and the targets.
 
@@ -42,6 +44,7 @@ from anystab.sources import FileResult, SourceFile
 from anystab.targets import TargetSet
 
 PARTS_PER_WORKER = 2
+TASKS_PER_WORKER = 32
 VP_COLUMNS = ["collector", "peer_asn", "peer_ip"]
 _DECODE_LOCK = threading.Lock()  # mrtparse keeps module-level state: one decode per process at a time
 
@@ -57,9 +60,9 @@ class Slice:
 
 @dataclass(frozen=True)
 class ReadTask:
-    """Stage one for one file."""
+    """Stage one for a batch of files."""
 
-    file: SourceFile
+    files: tuple[SourceFile, ...]
     targets: TargetSet
 
 
@@ -110,10 +113,26 @@ def read_order(files: Sequence[SourceFile]) -> list[int]:
     return sorted(range(len(files)), key=lambda i: (files[i].name_kind != "rib", -_size(files[i]), i))
 
 
-def read_file(task: ReadTask) -> FileResult:
-    """Stage one for one file (runs on a worker)."""
+def read_batches(files: Sequence[SourceFile], workers: int) -> list[list[int]]:
+    """Indexes of ``files`` in batches, in submission order (see the module docstring)."""
+    order = read_order(files)
+    sizes = {i: max(_size(files[i]), 1) for i in order}
+    target = sum(sizes.values()) / max(1, workers * TASKS_PER_WORKER)
+    batches: list[list[int]] = []
+    filled = 0.0
+    for i in order:
+        if not batches or filled >= target:
+            batches.append([])
+            filled = 0.0
+        batches[-1].append(i)
+        filled += sizes[i]
+    return batches
+
+
+def read_files_task(task: ReadTask) -> list[FileResult]:
+    """Stage one for a batch of files (runs on a worker)."""
     with _DECODE_LOCK:
-        return read_source(task.file, task.targets)
+        return [read_source(f, task.targets) for f in task.files]
 
 
 def vp_groups(elements: pd.DataFrame, parts: int) -> list[pd.DataFrame]:

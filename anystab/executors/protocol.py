@@ -1,7 +1,8 @@
 """The executor interface: where the analysis' parallel steps run.
 
 An executor maps a picklable function over a list of picklable items and returns the results in the
-order of the items, whatever order they finish in; ``progress(1)`` is called as each item finishes.
+order of the items, whatever order they finish in; ``progress(i)`` is called with each item's index
+as it finishes.
 Two implementations: :class:`anystab.executors.local.LocalExecutor` (processes on this machine, the
 default) and :class:`anystab.executors.dask.DaskExecutor` (a Dask distributed cluster). The runner
 (:mod:`anystab.executors.runner`) only uses this interface, so both give the same tables.

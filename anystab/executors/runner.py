@@ -3,8 +3,9 @@
 Steps of :func:`analyze_on`:
 
 1. Discover local paths and URLs (:func:`anystab.executors.remote.discover_sources`).
-2. Stage one on the executor: one :class:`~anystab.executors.plan.ReadTask` per file, largest first;
-   results in discovery order (``progress(done, total)`` as files finish).
+2. Stage one on the executor (:func:`read_all`): batches of files, largest first
+   (:func:`~anystab.executors.plan.read_batches`); results in discovery order (``progress(done, total)``
+   as batches finish).
 3. On this machine, with the pipeline's own functions: the window, the RIB dump each collector starts
    from and the ordered elements, and the gaps table.
 4. Stage two on the executor: per-VP tables for groups of VPs (:func:`~anystab.executors.plan.vp_tasks`),
@@ -14,7 +15,7 @@ Steps of :func:`analyze_on`:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import pandas as pd
 
@@ -23,8 +24,8 @@ from anystab.executors.plan import (
     PARTS_PER_WORKER,
     ReadTask,
     join_vp_tables,
-    read_file,
-    read_order,
+    read_batches,
+    read_files_task,
     run_vp_task,
     vp_tasks,
 )
@@ -41,6 +42,8 @@ from anystab.pipeline import (
     select_elements,
     vp_tables,
 )
+from anystab.sources import FileResult, SourceFile
+from anystab.targets import TargetSet
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -59,6 +62,28 @@ def split_vp_stage(executor: Executor) -> Callable[..., VpTables]:
     return stage
 
 
+def read_all(
+    files: Sequence[SourceFile],
+    targets: TargetSet,
+    executor: Executor,
+    progress: ProgressCallback | None = None,
+) -> list[FileResult]:
+    """Stage one: every file read on ``executor`` in batches; results in the order of ``files``."""
+    batches = read_batches(files, executor.workers)
+    done = [0]
+
+    def tick(index: int) -> None:
+        done[0] += len(batches[index])
+        if progress:
+            progress(done[0], len(files))
+
+    tasks = [ReadTask(tuple(files[i] for i in batch), targets) for batch in batches]
+    slots: dict[int, FileResult] = {}
+    for batch, read in zip(batches, executor.map(read_files_task, tasks, tick), strict=True):
+        slots.update(zip(batch, read, strict=True))
+    return [slots[i] for i in range(len(files))]
+
+
 def analyze_on(
     request: AnalysisRequest, executor: Executor, progress: ProgressCallback | None = None
 ) -> AnalysisResult:
@@ -67,17 +92,7 @@ def analyze_on(
     files = discover_sources(request.sources, request.collector)
     if not files:
         raise BadInputError("no MRT files found in " + ", ".join(request.sources))
-    targets = request.params.targets.with_mode("any")
-    order = read_order(files)
-    done = [0]
-
-    def tick(n: int) -> None:
-        done[0] += n
-        if progress:
-            progress(done[0], len(files))
-
-    read = executor.map(read_file, [ReadTask(files[i], targets) for i in order], tick)
-    results = [r for _, r in sorted(zip(order, read, strict=True), key=lambda pair: pair[0])]
+    results = read_all(files, request.params.targets.with_mode("any"), executor, progress)
     window = choose_window(files, results, request.start, request.end)
     elements = select_elements(files, results, window[0])
     gaps = gaps_table(files, results, window)

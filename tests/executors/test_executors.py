@@ -54,7 +54,7 @@ def test_local_executor_uses_processes_and_keeps_order():
         out = executor.map(pid_and_square, list(range(40)), ticks.append)
     assert [square for _, square in out] == [n * n for n in range(40)]
     assert os.getpid() not in {pid for pid, _ in out}
-    assert ticks == [1] * 40
+    assert sorted(ticks) == list(range(40))
 
 
 def test_local_executor_with_one_job_runs_here():
@@ -73,7 +73,7 @@ def test_dask_executor_runs_on_two_worker_processes_in_order(dask_executor):
     assert [square for _, square in out] == [n * n for n in range(60)]
     assert os.getpid() not in {pid for pid, _ in out}
     assert dask_executor.workers == 2
-    assert ticks == [1] * 60
+    assert sorted(ticks) == list(range(60))
     assert dask_executor.map(pid_and_square, []) == []
 
 

@@ -10,7 +10,8 @@ from anystab.executors.plan import (
     ReadTask,
     join_vp_tables,
     plan_slices,
-    read_file,
+    read_batches,
+    read_files_task,
     read_order,
     run_vp_task,
     vp_groups,
@@ -89,11 +90,11 @@ def test_a_group_keeps_the_pipeline_order_of_its_elements(selected):
         assert list(keyed.sort_values("index")["time"]) == list(group["time"])
 
 
-def test_read_file_equals_the_pipeline_reader(edge_archive):
+def test_a_read_task_equals_the_pipeline_reader(edge_archive):
     req = request((str(edge_archive),), edge_scenario())
     files = discover(req.sources)[:4]
     targets = req.params.targets.with_mode("any")
-    ours = [read_file(ReadTask(f, targets)) for f in files]
+    ours = read_files_task(ReadTask(tuple(files), targets))
     theirs = read_files(files, targets, 1)
     for a, b in zip(ours, theirs, strict=True):
         assert (a.path, a.kind, a.records, a.first_time, a.last_time) == (
@@ -118,3 +119,16 @@ def test_no_elements_give_no_groups_and_the_split_stage_still_answers(selected, 
         strict=True,
     ):
         pd.testing.assert_frame_equal(got, want)
+
+
+def test_read_batches_deal_every_file_once_big_files_alone(tmp_path):
+    files = []
+    for i, size in enumerate([5000] + [10] * 300 + [2000, 3000]):
+        path = tmp_path / f"updates.20250602.{i:04d}.gz"
+        path.write_bytes(b"\0" * size)
+        files.append(SourceFile(str(path), "rrc00", "ris", "updates", None))
+    batches = read_batches(files, workers=2)
+    assert sorted(i for b in batches for i in b) == list(range(len(files)))
+    assert batches[:3] == [[0], [302], [301]]  # largest first, each alone
+    assert 3 < len(batches) <= 2 * 32 + 1
+    assert read_batches(files[:1], workers=8) == [[0]]
