@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 from live_server import SHARED_STREAM
+from rich.console import Console
 from support_mrt import small_scenario
 
+from anystab.cli.live import TerminalSink, event_records
 from anystab.cli.main import cli
 from anystab.generate.scenario import simulate, write_archive
 from anystab.live import read_event_log
@@ -116,3 +120,30 @@ def test_live_without_websockets_says_how_to_install_it():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert "pip install 'anystab[live]'" in result.stderr
+
+
+def _events() -> pd.DataFrame:
+    row = {"time": pd.Timestamp("2025-06-02T00:05:00Z"), "collector": "rrc01", "peer_asn": 64501,
+           "peer_ip": "198.51.100.1", "target": "192.0.2.0/24", "kind": "switch", "old_site": "ams",
+           "new_site": "sin", "old_path": "1 2", "new_path": "1 3", "old_origin": "2", "new_origin": "3",
+           "across_gap": False}  # fmt: skip
+    return pd.DataFrame([row, {**row, "kind": "restore", "old_site": None}])
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_events_show_as_a_live_table_on_a_terminal_and_as_lines_into_a_pipe(terminal):
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=terminal, width=160)
+    with TerminalSink(console, as_json=False, quiet=True) as sink:
+        sink.events(_events())
+    text = out.getvalue()
+    assert "switch" in text and "restore" in text and "198.51.100.1" in text
+    assert ("latest events" in text) is terminal
+    if not terminal:
+        assert text.splitlines()[1].split()[-2:] == ["-", "sin"]
+
+
+def test_event_records_are_json_ready():
+    (first, second) = event_records(_events())
+    assert first["time"] == "2025-06-02T00:05:00Z" and second["old_site"] is None
+    assert json.loads(json.dumps(first))["peer_asn"] == 64501
