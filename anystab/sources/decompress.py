@@ -12,6 +12,11 @@ Steps:
 4. When the file ends before the end marker of the current member, everything that was decompressed has
    already been yielded; record the problem "truncated gzip stream" / "truncated bzip2 stream".
 5. Corrupt compressed data: record the problem with the offset reached and stop.
+6. Bounds (a "decompression bomb" must neither fill memory nor run for hours): every call to a
+   decompressor returns at most :data:`READ_SIZE` bytes (the rest of its input is fed again, with no new
+   input, until it needs more), and once more than :data:`BOMB_GRACE_BYTES` came out, a file whose
+   decompressed size exceeds :data:`MAX_RATIO` times the compressed bytes read so far, or
+   :data:`MAX_DECOMPRESSED_BYTES` in all, stops with the problem "decompressed size over the limit".
 
 Problems are recorded on the :class:`Stream` object, never raised: the caller decides what to report.
 """
@@ -24,7 +29,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from anystab.errors import BadInputError
 
@@ -33,6 +38,9 @@ FEED_SIZE = 1 << 14
 GZIP_MAGIC = b"\x1f\x8b"
 BZIP2_MAGIC = b"BZh"
 GZIP_WBITS = 31
+MAX_RATIO = 100  # MRT archives compress 4-12 times; a gzip bomb about 1,000 times, bzip2 far more
+BOMB_GRACE_BYTES = 64 << 20
+MAX_DECOMPRESSED_BYTES = 64 << 30
 
 
 def detect_format(head: bytes) -> str:
@@ -73,8 +81,7 @@ class Stream:
                     yield chunk
 
     def _decompress(self, fh: BinaryIO) -> Iterator[bytes]:
-        make = (lambda: zlib.decompressobj(GZIP_WBITS)) if self.format == "gzip" else bz2.BZ2Decompressor
-        dec = make()
+        dec = _Decompressor(self.format)
         pending = b""
         while True:
             data = pending or fh.read(FEED_SIZE)
@@ -82,22 +89,64 @@ class Stream:
             if not data:
                 break
             try:
-                yield dec.decompress(data)
+                for piece in dec.feed(data):
+                    yield piece
+                    if self._over_limit(fh.tell()):
+                        return
             except (zlib.error, OSError, EOFError) as exc:
                 self._fail(f"corrupt {self.format} data ({exc})")
                 return
             if dec.eof:
                 pending = dec.unused_data
-                dec = make()
+                dec = _Decompressor(self.format)
                 if not pending and not _more(fh):
                     return
-        if not isinstance(dec, bz2.BZ2Decompressor):
-            yield dec.flush()
+        yield dec.flush()
         self._fail(f"truncated {self.format} stream")
+
+    def _over_limit(self, compressed: int) -> bool:
+        out = self.decompressed_bytes
+        if out <= BOMB_GRACE_BYTES or (out <= MAX_RATIO * compressed and out <= MAX_DECOMPRESSED_BYTES):
+            return False
+        self._fail(
+            f"decompressed size over the limit ({out} bytes from {compressed} compressed; at most "
+            f"{MAX_RATIO} times, {MAX_DECOMPRESSED_BYTES} bytes); rest skipped"
+        )
+        return True
 
     def _fail(self, reason: str) -> None:
         self.problem = reason
         self.problem_offset = self.decompressed_bytes
+
+
+class _Decompressor:
+    """One gzip member or bzip2 stream, decompressed in pieces of at most :data:`READ_SIZE` bytes."""
+
+    def __init__(self, fmt: str) -> None:
+        self._gzip = fmt == "gzip"
+        self._dec: Any = zlib.decompressobj(GZIP_WBITS) if self._gzip else bz2.BZ2Decompressor()
+
+    @property
+    def eof(self) -> bool:
+        return bool(self._dec.eof)
+
+    @property
+    def unused_data(self) -> bytes:
+        return bytes(self._dec.unused_data)
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        """What ``data`` decompresses to, in bounded pieces (step 6)."""
+        if self._gzip:
+            while data and not self._dec.eof:
+                yield self._dec.decompress(data, READ_SIZE)
+                data = self._dec.unconsumed_tail
+            return
+        yield self._dec.decompress(data, READ_SIZE)
+        while not self._dec.eof and not self._dec.needs_input:
+            yield self._dec.decompress(b"", READ_SIZE)
+
+    def flush(self) -> bytes:
+        return bytes(self._dec.flush()) if self._gzip else b""
 
 
 def _more(fh: BinaryIO) -> bool:

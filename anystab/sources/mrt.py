@@ -68,6 +68,7 @@ _SEGMENT_FORMAT = {
     AS_CONFED_SEQUENCE: ("(", " ", ")"),
 }
 SCANNER_CACHE = 8
+MAX_STATE_CODE = (1 << 15) - 1  # the state columns are int16; BGP's FSM has 6 states (7, 8 non-standard)
 _MESSAGE_TYPES = frozenset(t.to_bytes(2, "big") for t in (prefilter.BGP4MP, prefilter.BGP4MP_ET))
 _MESSAGE_SUBTYPES = frozenset(t.to_bytes(2, "big") for t in MESSAGE_SUBTYPES)
 _US = 1_000_000
@@ -295,6 +296,8 @@ def _bgp4mp(ctx: _Ctx, data: dict[str, Any], time_us: int, subtype: int) -> None
     peer = {"time": time_us, "peer_asn": int(data["peer_as"]), "peer_ip": data["peer_ip"]}
     if "old_state" in data:
         old, new = _key(data["old_state"]), _key(data["new_state"])
+        if max(old, new) > MAX_STATE_CODE:
+            raise mrtparse.base.MrtFormatError(f"BGP state {max(old, new)} out of range")
         ctx.add(None, elem_type="S", old_state=old, new_state=new, **peer)
         return
     msg = data.get("bgp_message") or {}

@@ -290,8 +290,7 @@ def _in_nlri_lists(
 ) -> np.ndarray:
     """Step 5d: which hits lie inside an NLRI list of their BGP4MP message record (others: True)."""
     starts, types, subtypes = recs.starts[message], recs.types[message], recs.subtypes[message]
-    length = arr[starts + 8].astype(np.int64) << 24 | _u16(arr, starts + 9) << 8 | arr[starts + 11]
-    ends = starts + HEADER_LEN + length
+    ends = _record_ends(arr, starts)
     pos = (
         starts
         + HEADER_LEN
@@ -359,22 +358,33 @@ def _fixed_prefix_hits(recs: _Records, td2: np.ndarray, arr: np.ndarray, scanner
     """Steps 4: the one prefix of TABLE_DUMP and TABLE_DUMP_V2 RIB records, read where it is written."""
     keep = np.zeros(len(recs.starts), dtype=bool)
     idx = np.flatnonzero(td2)
+    last = len(arr) - WINDOW_BYTES - 1
     if len(idx):
         at = recs.starts[idx] + TD2_PREFIX_OFFSET
-        keep[idx] = scanner.match_windows(arr[at], windows_at(arr, at))
+        short = at >= _record_ends(arr, recs.starts[idx])
+        at = np.minimum(at, last)
+        keep[idx] = scanner.match_windows(arr[at], windows_at(arr, at)) | short
     for afi, addr_len in ((TD1_AFI_V4, 4), (TD1_AFI_V6, 16)):
         idx = np.flatnonzero((recs.types == TABLE_DUMP) & (recs.subtypes == afi))
         if not len(idx):
             continue
         addr = recs.starts[idx] + TD1_ADDR_OFFSET
-        lens = arr[addr + addr_len]
-        windows = np.zeros(len(idx), dtype=np.uint64)
+        short = addr + addr_len >= _record_ends(arr, recs.starts[idx])
+        lens = arr.take(addr + addr_len, mode="clip")
+        windows = zeros = np.zeros(len(idx), dtype=np.uint64)
         for k in range(WINDOW_BYTES):
-            byte = arr[addr + k].astype(np.uint64) if k < addr_len else np.zeros(len(idx), np.uint64)
+            byte = arr.take(addr + k, mode="clip").astype(np.uint64) if k < addr_len else zeros
             windows = (windows << np.uint64(8)) | byte
         windows |= lens.astype(np.uint64) << np.uint64(WINDOW_BITS)
-        keep[idx] = scanner.match_windows(lens, windows)
+        keep[idx] = scanner.match_windows(lens, windows) | short
     return keep
+
+
+def _record_ends(arr: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Where each record ends (its header's length); a record too short for its fixed-place prefix is
+    kept so that the decoder reports it rather than the window reading past the piece."""
+    length = arr[starts + 8].astype(np.int64) << 24 | _u16(arr, starts + 9) << 8 | arr[starts + 11]
+    return starts + HEADER_LEN + length
 
 
 def pieces(chunks: Iterable[bytes], size: int = SCAN_BYTES) -> Iterator[bytes]:
