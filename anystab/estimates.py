@@ -189,9 +189,15 @@ def build_estimates(
     vp_stats: pd.DataFrame,
     params: AnalysisParams,
     window: tuple[float, float],
+    per_vp: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """The ESTIMATES table: per scope ('all', then each collector), target and session length."""
-    per_vp = vp_break_probabilities(timeline, events, vp_stats, params, window)
+    """The ESTIMATES table: per scope ('all', then each collector), target and session length.
+
+    ``per_vp``: the per-VP figures (columns of :func:`vp_break_probabilities`) when the caller computed
+    them itself (the monitor restricts them to an interval); ``timeline`` and ``events`` are then unused.
+    """
+    if per_vp is None:
+        per_vp = vp_break_probabilities(timeline, events, vp_stats, params, window)
     records = []
     scopes = ["all", *sorted(vp_stats["collector"].unique())]
     for scope in scopes:

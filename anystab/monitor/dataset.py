@@ -1,37 +1,34 @@
 """The monitoring dataset: timeline, events and per-interval VP statistics and estimates, partitioned by day.
 
-Layout: ``<output>/<table>/day=YYYY-MM-DD/part.parquet`` (hive partitioning, UTC days) for the tables of
-:data:`PARTITION_COLUMN`. Every row carries its ``service``; rows go to the day of their partition column.
+Layout: ``<output>/<table>/day=YYYY-MM-DD/part-<digest>.parquet`` (hive partitioning, UTC days) for the
+tables of :data:`PARTITION_COLUMN`, and ``<output>/_manifest.json`` naming the one current file of each
+partition. Every row carries its ``service``; rows go to the day of their partition column. The
+per-interval tables are described in :mod:`anystab.monitor.intervals`.
 
-Per-interval tables (``interval`` seconds, aligned to the Unix epoch, default one hour):
+Generations (a reader never sees a mix of two runs):
 
-1. ``vp_stats``: per (VP, target) and interval, the VP_STATS numbers of the events stage
-   (:func:`anystab.events.vp_stats_row`) computed on the whole period's timeline, site states and events
-   clipped to the interval: observed and routed seconds inside it, events whose time falls in it, mean
-   length of the (filtered, clipped) routed site states. Only VPs observed during the interval have a row.
-2. ``estimates``: the estimates stage (:func:`anystab.estimates.build_estimates`) for the sessions that
-   *start* in the interval: for each length D the window ``[i0, min(i1 + D, W1)]`` over the whole period's
-   timeline and events, with the interval's VP statistics (so ``share_with_break`` and
-   ``breaks_per_vp_day`` are the interval's). The P(break) of D-long sessions is known D after they start:
-   until then the figures of recent intervals change from run to run, and their partitions are rewritten.
+1. A partition's file is named by the digest of its rows (Arrow IPC bytes, SHA-256): new content gets a
+   new name, and a file named by the manifest is never overwritten or deleted while it is named.
+2. A run writes the changed partitions (:func:`write_partitions`: hidden temporary file, flush, rename),
+   each compared by digest with the manifest first (equal -> left alone: a re-run changes nothing).
+3. The run's new manifest goes into the checkpoint (the commit point, :mod:`anystab.monitor.state`).
+4. :func:`publish` then writes ``_manifest.json`` atomically and deletes the files it does not name
+   (the previous generation, files of a killed run), and stale temporary files. Every run publishes its
+   checkpoint's manifest first, so a run killed anywhere is tidied up by the next one.
 
-Writing (:func:`write_dataset`), per partition:
-
-1. Digest the partition's rows (Arrow IPC bytes, SHA-256) and compare with the digest stored in the
-   existing file's metadata; equal -> leave the file alone (a re-run changes nothing).
-2. Otherwise write a hidden temporary file in the partition folder, flush it, rename it over
-   ``part.parquet``: readers see the old or the new partition, never a torn one.
-3. Partitions no longer produced are deleted; stale temporary files of killed runs are removed first.
+Readers (:func:`read_dataset`, ``anystab history``) read only the files the manifest names: the set of
+one committed run, whole.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
+import json
 import os
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -39,21 +36,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from anystab import schemas
-from anystab.estimates import build_estimates
-from anystab.events import (
-    Row,
-    SiteState,
-    apply_min_dwell,
-    filtered_site_events,
-    pair_rows,
-    raw_events,
-    site_states,
-    vp_stats_row,
-)
 from anystab.monitor.state import atomic_write_bytes, parquet_bytes
-from anystab.params import AnalysisParams
-from anystab.pipeline import AnalysisResult
-from anystab.timeline import PAIR_KEYS, records_frame
 
 PARTITION_COLUMN = {
     "timeline": "start",
@@ -62,17 +45,25 @@ PARTITION_COLUMN = {
     "estimates": "interval_start",
 }
 INTERVAL_TABLES = frozenset({"vp_stats", "estimates"})
-PART_NAME = "part.parquet"
+MANIFEST_NAME = "_manifest.json"
+PART_PREFIX = "part-"
+DIGEST_CHARS = 24
 DIGEST_KEY = b"anystab.digest"
 _INTERVAL_FIELDS = [
     pa.field("interval_start", schemas.TS, metadata={"doc": "interval start (inclusive)"}),
     pa.field("interval_end", schemas.TS, metadata={"doc": "interval end (exclusive)"}),
 ]
+PartKey = tuple[str, str]
+Manifest = dict[str, dict[str, Any]]
 
 
 def iso(seconds: float) -> str:
     """UTC time as ISO 8601 text with a Z."""
     return pd.Timestamp(round(seconds * 1e6), unit="us", tz="UTC").isoformat().replace("+00:00", "Z")
+
+
+def day_of(seconds: float) -> str:
+    return pd.Timestamp(seconds, unit="s", tz="UTC").strftime("%Y-%m-%d")
 
 
 def dataset_schema(name: str) -> pa.Schema:
@@ -84,110 +75,37 @@ def dataset_schema(name: str) -> pa.Schema:
     return pa.schema([*fields, *base], metadata=meta)
 
 
-def intervals(window: tuple[float, float], size: float) -> list[tuple[float, float]]:
-    """Epoch-aligned intervals of ``size`` seconds covering the window."""
-    first = math.floor(window[0] / size) * size
-    count = max(0, math.ceil((window[1] - first) / size))
-    return [(first + k * size, first + (k + 1) * size) for k in range(count)]
+def manifest_key(name: str, day: str) -> str:
+    return f"{name}/day={day}"
 
 
-def _clip(items: Sequence[Row] | Sequence[SiteState], a: float, b: float) -> list:
-    return [replace(x, start=max(x.start, a), end=min(x.end, b)) for x in items if x.end > a and x.start < b]
+def split_key(key: str) -> PartKey:
+    name, day = key.split("/day=")
+    return name, day
 
 
-def _within(events: Sequence[dict], a: float, b: float) -> list[dict]:
-    return [e for e in events if a <= e["time"] < b]
+def to_partitions(
+    frames: Sequence[dict[str, pd.DataFrame]], days: Mapping[str, set[str] | None]
+) -> dict[PartKey, pa.Table]:
+    """(table, day) -> that day's rows, services in order, each service's rows in stage order.
 
-
-@dataclass
-class _Pair:
-    rows: list[Row]
-    raw: list[dict]
-    states: list[SiteState]
-    site: list[dict]
-
-
-def _pairs(timeline: pd.DataFrame, params: AnalysisParams) -> Iterator[tuple[tuple, _Pair]]:
-    for key, rows in pair_rows(timeline):
-        if any(r.observed for r in rows):
-            states = apply_min_dwell(site_states(rows), params.min_dwell_s)
-            yield key, _Pair(rows, raw_events(rows), states, filtered_site_events(rows, states))
-
-
-def interval_vp_stats(
-    timeline: pd.DataFrame, params: AnalysisParams, window: tuple[float, float], size: float
-) -> pd.DataFrame:
-    """Per (VP, target) and interval: the events stage's statistics clipped to the interval."""
-    records = []
-    spans = intervals(window, size)
-    for key, pair in _pairs(timeline, params):
-        named = dict(zip(PAIR_KEYS, key, strict=True))
-        for a, b in spans:
-            rows = _clip(pair.rows, a, b)
-            if not any(r.observed for r in rows):
-                continue
-            stats = vp_stats_row(
-                rows, _within(pair.raw, a, b), _clip(pair.states, a, b), _within(pair.site, a, b)
-            )
-            records.append({"interval_start": a, "interval_end": b, **named, **stats})
-    frame = records_frame("vp_stats", records)
-    for column in ("interval_start", "interval_end"):
-        frame.insert(0, column, pd.to_datetime([r[column] for r in records], unit="s", utc=True))
-    return frame
-
-
-def interval_estimates(result: AnalysisResult, stats: pd.DataFrame, size: float) -> pd.DataFrame:
-    """Per interval: the estimates stage for the sessions starting in it (see the module docstring)."""
-    timeline, events, params = result.tables["timeline"], result.tables["events"], result.params
-    parts = []
-    for (start, end), group in stats.groupby(["interval_start", "interval_end"], sort=True):
-        a, b = start.timestamp(), end.timestamp()
-        for d in params.sessions_s:
-            window = (a, min(b + d, result.window[1]))
-            one = replace(params, sessions_s=(d,))
-            frame = build_estimates(
-                timeline, events, group.drop(columns=["interval_start", "interval_end"]), one, window
-            )
-            frame.insert(0, "interval_end", end)
-            frame.insert(0, "interval_start", start)
-            parts.append(frame)
-    if not parts:
-        return dataset_schema("estimates").empty_table().to_pandas().drop(columns="service")
-    out = pd.concat(parts, ignore_index=True)
-    return out.sort_values(["interval_start", "scope", "target", "session_s"], kind="stable").reset_index(
-        drop=True
-    )
-
-
-def service_tables(service: str, result: AnalysisResult, size: float) -> dict[str, pd.DataFrame]:
-    """The four dataset tables of one service's analysis, each with its ``service`` column."""
-    stats = interval_vp_stats(result.tables["timeline"], result.params, result.window, size)
-    frames = {
-        "timeline": result.tables["timeline"],
-        "events": result.tables["events"],
-        "vp_stats": stats,
-        "estimates": interval_estimates(result, stats, size),
-    }
-    out = {}
-    for name, frame in frames.items():
-        frame = frame.copy()
-        frame.insert(0, "service", service)
-        out[name] = frame
-    return out
-
-
-def to_partitions(frames: Sequence[dict[str, pd.DataFrame]]) -> dict[tuple[str, str], pa.Table]:
-    """(table, day) -> the rows of that day, services in order, each service's rows in stage order."""
-    parts: dict[tuple[str, str], pa.Table] = {}
+    ``days[table]`` limits the days built (None = every day of the frames).
+    """
+    parts: dict[PartKey, pa.Table] = {}
     for name, column in PARTITION_COLUMN.items():
         schema = dataset_schema(name)
-        frame = pd.concat([f[name] for f in frames], ignore_index=True) if frames else pd.DataFrame()
-        if frame.empty:
+        present = [f[name] for f in frames if not f[name].empty]
+        if not present:
             continue
-        days = frame[column].dt.strftime("%Y-%m-%d")
-        for day in sorted(days.unique()):
-            rows = frame[days == day]
-            parts[(name, day)] = pa.Table.from_pandas(rows[schema.names], schema=schema, preserve_index=False)
+        frame = pd.concat(present, ignore_index=True)
+        day_text = frame[column].dt.strftime("%Y-%m-%d")
+        wanted = days.get(name)
+        for day in sorted(day_text.unique()):
+            if wanted is None or day in wanted:
+                rows = frame[day_text == day]
+                parts[(name, day)] = pa.Table.from_pandas(
+                    rows[schema.names], schema=schema, preserve_index=False
+                )
     return parts
 
 
@@ -199,34 +117,52 @@ def digest(table: pa.Table) -> str:
     return hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
 
 
-def partition_path(output: Path, name: str, day: str) -> Path:
-    return Path(output) / name / f"day={day}" / PART_NAME
-
-
-def existing_partitions(output: Path) -> dict[tuple[str, str], Path]:
-    found = {}
-    for name in PARTITION_COLUMN:
-        for path in sorted((Path(output) / name).glob(f"day=*/{PART_NAME}")):
-            found[(name, path.parent.name.removeprefix("day="))] = path
-    return found
-
-
-def _stored_digest(path: Path) -> str | None:
-    try:
-        meta = pq.read_schema(path).metadata or {}
-    except (OSError, pa.ArrowInvalid):
-        return None
-    value = meta.get(DIGEST_KEY)
-    return value.decode() if value else None
+def part_file(output: Path, key: str, entry: Mapping[str, Any]) -> Path:
+    return Path(output) / key / entry["file"]
 
 
 @dataclass
 class WriteReport:
-    """Partitions written, deleted and left alone by one :func:`write_dataset`."""
+    """Partitions written, deleted and left alone by one :func:`write_partitions`."""
 
-    written: list[tuple[str, str]]
-    deleted: list[tuple[str, str]]
-    unchanged: int
+    written: list[PartKey] = field(default_factory=list)
+    deleted: list[PartKey] = field(default_factory=list)
+    unchanged: int = 0
+
+
+def write_partitions(
+    output: Path, manifest: Manifest, parts: Mapping[PartKey, pa.Table], touched: Iterable[PartKey]
+) -> tuple[Manifest, WriteReport]:
+    """The manifest after bringing the ``touched`` partitions to ``parts`` (absent = no rows any more).
+
+    Partitions not touched keep their entries. New files are written; nothing named by ``manifest`` is
+    changed (see the module docstring).
+    """
+    out = dict(manifest)
+    report = WriteReport()
+    for name, day in sorted(set(touched) | set(parts)):
+        key = manifest_key(name, day)
+        table = parts.get((name, day))
+        if table is None:
+            if out.pop(key, None) is not None:
+                report.deleted.append((name, day))
+            continue
+        wanted = digest(table)
+        if key in out and out[key]["digest"] == wanted:
+            report.unchanged += 1
+            continue
+        entry = {
+            "file": f"{PART_PREFIX}{wanted[:DIGEST_CHARS]}.parquet",
+            "digest": wanted,
+            "rows": table.num_rows,
+        }
+        path = part_file(output, key, entry)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = {**(table.schema.metadata or {}), DIGEST_KEY: wanted.encode()}
+        atomic_write_bytes(path, parquet_bytes(table.replace_schema_metadata(meta)))
+        out[key] = entry
+        report.written.append((name, day))
+    return out, report
 
 
 def remove_stale_temporaries(folder: Path) -> None:
@@ -236,37 +172,49 @@ def remove_stale_temporaries(folder: Path) -> None:
             tmp.unlink(missing_ok=True)
 
 
-def write_dataset(output: Path, parts: dict[tuple[str, str], pa.Table]) -> WriteReport:
-    """Bring the dataset to exactly ``parts`` (see the module docstring); returns what changed."""
+def publish(output: Path, manifest: Manifest) -> None:
+    """Write ``_manifest.json`` (when it differs) and delete every partition file it does not name."""
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(output)
-    report = WriteReport([], [], 0)
-    for (name, day), table in sorted(parts.items()):
-        path = partition_path(output, name, day)
-        wanted = digest(table)
-        if path.is_file() and _stored_digest(path) == wanted:
-            report.unchanged += 1
-            continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        meta = {**(table.schema.metadata or {}), DIGEST_KEY: wanted.encode()}
-        atomic_write_bytes(path, parquet_bytes(table.replace_schema_metadata(meta)))
-        report.written.append((name, day))
-    for key, path in existing_partitions(output).items():
-        if key not in parts:
-            path.unlink()
-            os.rmdir(path.parent)
-            report.deleted.append(key)
-    return report
+    text = json.dumps({"version": 1, "partitions": manifest}, indent=1, sort_keys=True) + "\n"
+    path = output / MANIFEST_NAME
+    if not path.is_file() or path.read_text() != text:
+        atomic_write_bytes(path, text.encode())
+    named = {part_file(output, k, e) for k, e in manifest.items()}
+    for name in PARTITION_COLUMN:
+        for file in (output / name).glob("day=*/*.parquet"):
+            if file not in named:
+                file.unlink()
+        for folder in (output / name).glob("day=*"):
+            if folder.is_dir() and not any(folder.iterdir()):
+                os.rmdir(folder)
 
 
-def read_dataset(output: Path, name: str) -> pd.DataFrame:
-    """One table of the dataset as pandas (every partition; ``day`` left out), empty if none yet."""
-    folder = Path(output) / name
+def published(output: Path) -> Manifest:
+    """The manifest readers see (empty before the first run)."""
+    path = Path(output) / MANIFEST_NAME
+    if not path.is_file():
+        return {}
+    return dict(json.loads(path.read_text())["partitions"])
+
+
+def read_partition(output: Path, manifest: Manifest, name: str, day: str) -> pa.Table | None:
+    entry = manifest.get(manifest_key(name, day))
+    if entry is None:
+        return None
+    return pq.read_table(part_file(output, manifest_key(name, day), entry), schema=dataset_schema(name))
+
+
+def read_dataset(output: Path, name: str, manifest: Manifest | None = None) -> pd.DataFrame:
+    """One table as pandas: the partitions the manifest names (default: the published one), day order."""
+    manifest = published(output) if manifest is None else manifest
     schema = dataset_schema(name)
-    if not folder.is_dir():
+    files = [
+        str(part_file(output, key, entry))
+        for key, entry in sorted(manifest.items())
+        if split_key(key)[0] == name
+    ]
+    if not files:
         return schema.empty_table().to_pandas()
-    dataset = ds.dataset(
-        folder, format="parquet", schema=schema, partitioning=None, exclude_invalid_files=False
-    )
-    return dataset.to_table().to_pandas()
+    return ds.dataset(files, format="parquet", schema=schema).to_table().to_pandas()

@@ -2,28 +2,38 @@
 
 Steps (the caller holds the run lock, :mod:`anystab.monitor.lock`):
 
-1. Sources: fetch the configured collectors' files from ``start`` to now into the cache
+1. Publish the checkpoint's dataset manifest (:func:`anystab.monitor.dataset.publish`): this tidies up
+   after a run killed between its checkpoint and its own publishing, or before its checkpoint.
+2. Sources: fetch the configured collectors' files from ``start`` to now into the cache
    (:func:`anystab.sources.fetch.fetch`), and discover the files of the local archive folders.
-2. New files (not cached with this size, mtime and target set) are read in batches of
+3. New files (not cached with this size, mtime and target set) are read in batches of
    :data:`READ_BATCH` per worker, only for the configured targets; each file's elements are cached
    atomically as soon as its batch is read, so a killed run loses at most one batch of reading.
-3. If the checkpoint already reflects exactly the cached files and the same settings, the dataset is up
-   to date: skip to step 7 (a re-run over a processed window changes nothing).
-4. Per service, recompute the stages over the cached elements of the whole monitored period, exactly as
-   one analysis of all those files would (:func:`anystab.pipeline.choose_window`,
+4. If the checkpoint already reflects exactly the cached files and the same settings, the dataset is up
+   to date: skip to step 9 (a re-run over a processed window changes nothing).
+5. The change horizon H (:func:`change_horizon`): the earliest time at which the data can differ from
+   the data the checkpoint reflects (the earliest start of a new or changed file, the earliest change of
+   the collectors' missing intervals, the previous window's end); -inf when settings, the window start
+   or the first run say that nothing stored can be kept. Per service, H less its ``min_dwell`` (the
+   transient filter can reach back that far).
+6. Per service, the stages over the cached elements of the whole monitored period, exactly as one
+   analysis of all those files (:func:`anystab.pipeline.choose_window`,
    :func:`~anystab.pipeline.select_elements`, :func:`~anystab.sources.missing_intervals`,
-   :func:`~anystab.pipeline.run_stages`): each VP's route state carries over from one run to the next
-   because every run starts from the same RIB dump and replays every update since.
-5. Write the day partitions whose content changed (:func:`anystab.monitor.dataset.write_dataset`).
-6. Find alert episodes, turn changes into notifications, queue them, and save the checkpoint (files,
-   settings, windows, episodes, outbox) atomically. Everything before this step is idempotent, so a run
-   killed anywhere is completed by the next one, with nothing lost and nothing twice.
-7. Deliver the outbox (also what earlier runs could not deliver), save the checkpoint again.
+   :func:`~anystab.pipeline.run_stages`); the per-interval tables only for the intervals H can reach
+   (:mod:`anystab.monitor.intervals`), the rest kept from the stored partitions.
+7. Write the partitions of the days H can reach whose content changed, under new names
+   (:func:`anystab.monitor.dataset.write_partitions`).
+8. Find alert episodes, turn changes into notifications, queue them, and save the checkpoint (files,
+   settings, windows, manifest, episodes, outbox) atomically: the commit point. Publish its manifest.
+   Everything before is idempotent and changes nothing readers see, so a run killed anywhere is
+   completed by the next one, with nothing lost and nothing twice.
+9. Deliver the outbox (also what earlier runs could not deliver), save the checkpoint again.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -33,9 +43,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from anystab.errors import BadInputError
+from anystab.errors import BadInputError, ConfigError
 from anystab.monitor import alerts, dataset
 from anystab.monitor.config import MonitorConfig
+from anystab.monitor.intervals import ESTIMATES_ORDER, STATS_ORDER, interval_tables
 from anystab.monitor.state import (
     CachedFile,
     Checkpoint,
@@ -64,6 +75,7 @@ class RunReport:
     files_read: int = 0
     files_cached: int = 0
     recomputed: bool = False
+    horizon: str | None = None
     partitions_written: int = 0
     partitions_deleted: int = 0
     partitions_unchanged: int = 0
@@ -172,28 +184,176 @@ def service_summary(result: AnalysisResult) -> dict[str, Any]:
     }
 
 
+def _start(cached: CachedFile) -> float:
+    times = [t for t in (cached.source.name_time, cached.result.first_time) if t is not None]
+    return min(times, default=-math.inf)
+
+
+def _gaps(
+    cached: Sequence[CachedFile], window: tuple[float, float], end: float
+) -> set[tuple[str, float, float]]:
+    pairs = [(c.source, c.result) for c in cached]
+    gaps = missing_intervals(pairs, *window)
+    return {(c, s, min(e, end)) for c, s, e, _ in gaps if s < end}
+
+
+def change_horizon(config: MonitorConfig, cached: Sequence[CachedFile], checkpoint: Checkpoint) -> float:
+    """Step 5: the earliest time the data can differ from what the checkpoint reflects (-inf: anything)."""
+    if checkpoint.fingerprint != config.fingerprint() or not checkpoint.files or not checkpoint.manifest:
+        return -math.inf
+    old = [
+        c for c in cached if checkpoint.files.get(c.key.path) == [c.key.size, c.key.mtime_ns, c.key.targets]
+    ]
+    new = [c for c in cached if c not in old]
+    if len(old) != len(checkpoint.files):
+        return -math.inf  # a reflected file left the cache
+    try:
+        before = choose_window([c.source for c in old], [c.result for c in old], None, None)
+        now = choose_window([c.source for c in cached], [c.result for c in cached], None, None)
+    except (BadInputError, ConfigError):
+        return -math.inf
+    if now[0] != before[0]:
+        return -math.inf
+    changed = _gaps(old, before, before[1]) ^ _gaps(cached, now, before[1])
+    horizon = min([before[1], *(_start(c) for c in new), *(s for _, s, _ in changed)])
+    return horizon if horizon > now[0] else -math.inf
+
+
+@dataclass
+class ServiceRun:
+    """One service's results in one run."""
+
+    name: str
+    result: AnalysisResult
+    horizon: float
+    tables: dict[str, pd.DataFrame]
+    first_interval: float | None
+
+
+def _service_run(
+    config: MonitorConfig, service: Service, cached: Sequence[CachedFile], horizon: float
+) -> ServiceRun:
+    result = analyse_service(config, service, cached)
+    h = horizon - result.params.min_dwell_s if horizon > -math.inf else -math.inf
+    timeline = result.tables["timeline"]
+    stats, estimates, plan = interval_tables(timeline, result.params, result.window, config.interval_s, h)
+    tables = {
+        "timeline": timeline,
+        "events": result.tables["events"],
+        "vp_stats": stats,
+        "estimates": estimates,
+    }
+    return ServiceRun(service.name, result, h, tables, plan.first)
+
+
+def _days_from(manifest: dataset.Manifest, name: str, since: float) -> set[str]:
+    first = dataset.day_of(since) if since > -math.inf else ""
+    return {
+        day for key in manifest for table, day in [dataset.split_key(key)] if table == name and day >= first
+    }
+
+
+def _day_texts(column: pd.Series) -> set[str]:
+    return set(column.dt.strftime("%Y-%m-%d").unique())
+
+
+def touched_days(runs: Sequence[ServiceRun], manifest: dataset.Manifest) -> dict[str, set[str]]:
+    """Per table, the days whose partitions this run rebuilds (step 7)."""
+    out: dict[str, set[str]] = {name: set() for name in dataset.PARTITION_COLUMN}
+    for run in runs:
+        h, tables = run.horizon, run.tables
+        at = pd.Timestamp(h, unit="s", tz="UTC") if h > -math.inf else None
+        timeline, events = tables["timeline"], tables["events"]
+        out["timeline"] |= _days_from(manifest, "timeline", h)
+        out["timeline"] |= _day_texts(
+            timeline["start"] if at is None else timeline["start"][timeline["end"] >= at]
+        )
+        out["events"] |= _days_from(manifest, "events", h)
+        out["events"] |= _day_texts(events["time"] if at is None else events["time"][events["time"] >= at])
+        first = -math.inf if h == -math.inf else run.first_interval
+        for name in dataset.INTERVAL_TABLES:
+            if first is not None:
+                out[name] |= _days_from(manifest, name, first) | _day_texts(tables[name]["interval_start"])
+    return out
+
+
+def _kept(stored: pd.DataFrame, name: str, run: ServiceRun, longest: float) -> pd.DataFrame:
+    """The stored per-interval rows of one service that this run does not recompute (final ones)."""
+    rows = stored[stored["service"] == run.name].drop(columns="service")
+    end = dataset_seconds(rows["interval_end"])
+    reach = longest if name == "vp_stats" else rows["session_s"].to_numpy(dtype=float)
+    return rows[end + reach < run.horizon]
+
+
+def merge_stored(
+    config: MonitorConfig, runs: Sequence[ServiceRun], days: dict[str, set[str]], manifest: dataset.Manifest
+) -> None:
+    """Complete each service's per-interval tables on the rebuilt days with the rows kept from the dataset."""
+    longest = max(config.sessions_s, default=0.0)
+    for name in dataset.INTERVAL_TABLES:
+        tables = [
+            dataset.read_partition(config.output_dir, manifest, name, day) for day in sorted(days[name])
+        ]
+        present = [t.to_pandas() for t in tables if t is not None]
+        if not present:
+            continue
+        stored = pd.concat(present, ignore_index=True)
+        order = STATS_ORDER if name == "vp_stats" else ESTIMATES_ORDER
+        for run in runs:
+            kept = _kept(stored, name, run, longest)
+            if not kept.empty:
+                both = (
+                    pd.concat([kept, run.tables[name]], ignore_index=True)
+                    if not run.tables[name].empty
+                    else kept
+                )
+                run.tables[name] = both.sort_values(order, kind="stable").reset_index(drop=True)
+
+
+def dataset_seconds(column: pd.Series) -> Any:
+    return column.dt.as_unit("us").astype("int64").to_numpy() / 1e6
+
+
+def _with_service(run: ServiceRun) -> dict[str, pd.DataFrame]:
+    out = {}
+    for name, frame in run.tables.items():
+        frame = frame.copy()
+        frame.insert(0, "service", run.name)
+        out[name] = frame
+    return out
+
+
 def recompute(
     config: MonitorConfig, cached: Sequence[CachedFile], checkpoint: Checkpoint, report: RunReport
 ) -> None:
-    """Steps 4 to 6 (checkpoint updated in memory; the caller saves it)."""
-    frames, episodes = [], []
+    """Steps 5 to 8 (checkpoint updated in memory; the caller saves it, then publishes)."""
+    horizon = change_horizon(config, cached, checkpoint)
+    runs = []
     checkpoint.windows, checkpoint.summaries = {}, {}
     for service in config.services:
         try:
-            result = analyse_service(config, service, cached)
+            runs.append(_service_run(config, service, cached, horizon))
         except BadInputError as exc:
             report.notes.append(f"{service.name}: not enough data yet ({exc})")
-            continue
-        tables = dataset.service_tables(service.name, result, config.interval_s)
-        frames.append(tables)
-        all_tables = {**result.tables, "estimates": tables["estimates"]}
-        if config.alerts != alerts.AlertRules():
-            episodes += alerts.find_episodes(service.name, all_tables, config.alerts, result.window[1])
-        checkpoint.windows[service.name] = list(result.window)
-        checkpoint.summaries[service.name] = service_summary(result)
-    written = dataset.write_dataset(config.output_dir, dataset.to_partitions(frames))
+    manifest = checkpoint.manifest if horizon > -math.inf else {}
+    days = touched_days(runs, checkpoint.manifest)
+    merge_stored(config, runs, days, manifest)
+    parts = dataset.to_partitions([_with_service(r) for r in runs], days)
+    touched = [(name, day) for name, found in days.items() for day in found]
+    checkpoint.manifest, written = dataset.write_partitions(
+        config.output_dir, checkpoint.manifest, parts, touched
+    )
     report.partitions_written, report.partitions_deleted = len(written.written), len(written.deleted)
     report.partitions_unchanged = written.unchanged
+    report.horizon = None if horizon == -math.inf else dataset.iso(horizon)
+    episodes = []
+    for run in runs:
+        if config.alerts != alerts.AlertRules():
+            episodes += alerts.find_episodes(
+                run.name, _alert_tables(config, run, checkpoint.manifest), config.alerts, run.result.window[1]
+            )
+        checkpoint.windows[run.name] = list(run.result.window)
+        checkpoint.summaries[run.name] = service_summary(run.result)
     w1 = max((w[1] for w in checkpoint.windows.values()), default=0.0)
     messages, checkpoint.episodes = alerts.notifications(
         episodes, checkpoint.episodes, w1, config.alerts.lookback_s, {s.name for s in config.services}
@@ -203,12 +363,24 @@ def recompute(
     report.recomputed = True
 
 
+def _alert_tables(
+    config: MonitorConfig, run: ServiceRun, manifest: dataset.Manifest
+) -> dict[str, pd.DataFrame]:
+    """The whole period's tables the alert rules read; per-interval estimates from the new dataset."""
+    tables = dict(run.result.tables)
+    if config.alerts.p_break is not None:
+        estimates = dataset.read_dataset(config.output_dir, "estimates", manifest)
+        tables["estimates"] = estimates[estimates["service"] == run.name].drop(columns="service")
+    return tables
+
+
 def run_monitor(config: MonitorConfig, progress: ReadProgress | None = None) -> RunReport:
     """One run (see the module docstring). The caller must hold :class:`anystab.monitor.lock.RunLock`."""
     report = RunReport()
     cache = ElementCache(config.state_dir)
     dataset.remove_stale_temporaries(config.state_dir)
     checkpoint = load_checkpoint(config.state_dir)
+    dataset.publish(config.output_dir, checkpoint.manifest)
     sources = gather_sources(config, report.notes)
     report.files_seen = len(sources)
     report.files_read = read_new(config, cache, sources, progress)
@@ -220,6 +392,7 @@ def run_monitor(config: MonitorConfig, progress: ReadProgress | None = None) -> 
         checkpoint.files = {p: [k.size, k.mtime_ns, k.targets] for p, k in keys.items()}
         checkpoint.runs += 1
         save_checkpoint(config.state_dir, checkpoint)
+        dataset.publish(config.output_dir, checkpoint.manifest)
     if checkpoint.outbox:
         checkpoint.outbox, outcome = alerts.deliver(checkpoint.outbox, config.notify)
         checkpoint.deliveries = alerts.delivery_log(checkpoint.deliveries, outcome)

@@ -5,7 +5,9 @@ Layout::
     <state>/files/<sha1 of path>.parquet   elements kept from one archive file, with the file's
                                            SourceFile / FileResult metadata, size, mtime and the
                                            fingerprint of the targets it was read for
-    <state>/checkpoint.json                what the dataset reflects, alert episodes, the outbox
+    <state>/checkpoint.json                what the dataset reflects (files, settings, the manifest of
+                                           the dataset's current partition files), alert episodes,
+                                           the outbox
     <state>/lock                           see :mod:`anystab.monitor.lock`
 
 Steps and guarantees:
@@ -38,7 +40,7 @@ from anystab.sources import FileResult, Problem, SourceFile
 CHECKPOINT_NAME = "checkpoint.json"
 FILES_DIR = "files"
 META_KEY = b"anystab.monitor.file"
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -144,6 +146,7 @@ class Checkpoint:
     outbox: list[dict[str, Any]] = field(default_factory=list)
     deliveries: list[dict[str, Any]] = field(default_factory=list)
     summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    manifest: dict[str, dict[str, Any]] = field(default_factory=dict)
     version: int = CHECKPOINT_VERSION
 
     def reflects(self, fingerprint: str, keys: dict[str, FileKey]) -> bool:
@@ -161,7 +164,11 @@ def load_checkpoint(state_dir: Path) -> Checkpoint:
     path = checkpoint_path(state_dir)
     if not path.is_file():
         return Checkpoint()
-    return Checkpoint(**json.loads(path.read_text()))
+    doc = json.loads(path.read_text())
+    if doc.get("version") != CHECKPOINT_VERSION:  # an older layout: keep the alert state, rebuild the rest
+        keep = ("episodes", "outbox", "deliveries", "runs")
+        return Checkpoint(**{k: v for k, v in doc.items() if k in keep})
+    return Checkpoint(**doc)
 
 
 def save_checkpoint(state_dir: Path, checkpoint: Checkpoint) -> None:

@@ -12,7 +12,7 @@ from monitor_support import (
 )
 
 from anystab.monitor import load_config
-from anystab.monitor.dataset import existing_partitions
+from anystab.monitor.dataset import published, split_key
 from anystab.pipeline import AnalysisRequest, analyze
 
 
@@ -40,7 +40,7 @@ def test_growing_archive_equals_one_analysis_of_the_whole_period(tmp_path, full_
     clean_dir.mkdir()
     _, clean = _clean(clean_dir, full_archive)
     assert_same_dataset(grown, clean)
-    assert {day for _, day in existing_partitions(tmp_path / "dataset")} == {"2025-06-01", "2025-06-02"}
+    assert {split_key(k)[1] for k in published(tmp_path / "dataset")} == {"2025-06-01", "2025-06-02"}
 
     # the timeline and events are exactly those of one `analyze` of every file
     service = load_config(config).services[0]
@@ -61,7 +61,7 @@ def _canonical(frame, name):
 
 def test_rerun_over_a_processed_window_changes_nothing(tmp_path, full_archive):
     config, before = _clean(tmp_path, full_archive)
-    files = sorted((tmp_path / "dataset").rglob("*.parquet")) + [tmp_path / "state" / "checkpoint.json"]
+    files = sorted((tmp_path / "dataset").rglob("*.*")) + [tmp_path / "state" / "checkpoint.json"]
     stamps = {f: (f.stat().st_mtime_ns, f.read_bytes()) for f in files}
     done = run_cli("monitor", "--config", str(config), "--json")
     report = json.loads(done.stdout)
