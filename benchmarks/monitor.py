@@ -1,12 +1,16 @@
-"""Measure `anystab monitor`: first run, an incremental run after one new file, and a run with nothing new.
+"""Measure `anystab monitor`'s cost per run against the length of the history already processed.
 
-Usage: python benchmarks/monitor.py [HOURS]   (a generated archive of HOURS hours, default 6)
+For each history length H (hours of a generated archive): a first run over all files but the last, then a
+run that adds the last file (the cron case: one new 5-minute file), then a run with nothing new. The
+per-interval tables are recomputed only where the change horizon reaches (up to the longest session
+length, 1 day by default, back), the stages still run over the whole period.
+
+Usage: python benchmarks/monitor.py [HOURS ...]   (default: 1 6 24; 10-minute intervals, default sessions)
 """
 
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import sys
 import tempfile
 import time
@@ -18,33 +22,38 @@ sys.path.insert(0, str(ROOT / "tests" / "monitor"))
 from monitor_support import SCENARIO, grow, write_config  # noqa: E402
 
 from anystab.generate.scenario import write_archive  # noqa: E402
-from anystab.monitor import load_config, run_monitor  # noqa: E402
+from anystab.monitor import RunReport, load_config, run_monitor  # noqa: E402
 
 
-def _timed(config: Path) -> tuple[float, int]:
+def _timed(config: Path) -> tuple[float, RunReport]:
     started = time.perf_counter()
     report = run_monitor(load_config(config))
-    return time.perf_counter() - started, report.partitions_written
+    return time.perf_counter() - started, report
 
 
-def main() -> None:
-    hours = int(sys.argv[1]) if len(sys.argv) > 1 else 6
+def measure(hours: int) -> str:
     scenario = dataclasses.replace(SCENARIO, duration_s=hours * 3600)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         files = sorted(
             write_archive(scenario, folder / "src"), key=lambda p: (p.name.split(".")[1:3], str(p))
         )
-        config = write_config(folder / "run", folder / "archive")  # 10-minute intervals
+        config = write_config(folder / "run", folder / "archive")
         grow(files, folder / "src", folder / "archive", len(files) - 1)
-        first = _timed(config)
+        first, _ = _timed(config)
         grow(files, folder / "src", folder / "archive", len(files))
-        incremental = _timed(config)
-        idle = _timed(config)
-        print(f"{hours} h, {len(files)} files: first run {first[0]:.2f} s ({first[1]} partitions), "
-              f"one new file {incremental[0]:.2f} s ({incremental[1]} partitions rewritten), "
-              f"nothing new {idle[0]:.2f} s")  # fmt: skip
-        shutil.rmtree(folder, ignore_errors=True)
+        one, report = _timed(config)
+        idle, _ = _timed(config)
+    written = report.partitions_written
+    return f"| {hours:>3} h | {len(files):>5} | {first:7.2f} s | {one:7.2f} s | {written} | {idle:.2f} s |"
+
+
+def main() -> None:
+    hours = [int(h) for h in sys.argv[1:]] or [1, 6, 24]
+    print("| history | files | first run | +1 file | partitions written | nothing new |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for h in hours:
+        print(measure(h), flush=True)
 
 
 if __name__ == "__main__":
