@@ -36,17 +36,33 @@ Steps, per piece of about :data:`SCAN_BYTES` decompressed bytes (plus the unfini
    from :class:`WalkStats`.
 
 ``scanner=None`` keeps every record of a readable type.
+
+The same steps run compiled (``anystab/sources/_scan.c``, built at install time when a C compiler is at
+hand; :data:`ACCELERATED` says whether it is used, and ``ANYSTAB_PURE_PYTHON=1`` turns it off); the numpy
+code here is the fallback and the reference the compiled code is tested against.
 """
 
 from __future__ import annotations
 
+import importlib
+import os
 import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from types import ModuleType
 
 import numpy as np
 
 from anystab.targets import TargetSet
+
+_scan: ModuleType | None
+try:
+    _scan = importlib.import_module("anystab.sources._scan")
+except ImportError:  # built without a C compiler: the numpy code below does the work
+    _scan = None
+
+PURE_PYTHON_ENV = "ANYSTAB_PURE_PYTHON"
+ACCELERATED = _scan is not None and not os.environ.get(PURE_PYTHON_ENV)
 
 HEADER = struct.Struct(">IHHI")
 LENGTH = struct.Struct(">I")
@@ -138,6 +154,18 @@ class Scanner:
                 self._mark_pairs(length, top, val >> (WINDOW_BITS - 8), length)
         # the same table indexed by a little-endian word: (first byte << 8) | length byte
         self.pairs_le = np.ascontiguousarray(self.pairs.reshape(256, 256).T).ravel()
+        self._compiled: object = None
+
+    def compiled_tables(self) -> object:
+        """These tables in the compiled scanner's form (built on first use)."""
+        if self._compiled is not None or _scan is None:
+            return self._compiled
+        # per target length: length, top, mask, count, then the sorted values
+        groups = [np.array([n, top, mask, len(vals), *vals], np.uint64) for n, top, mask, vals in self.more]
+        more = np.concatenate(groups).tobytes() if groups else b""
+        pairs, masks = self.pairs.astype(np.uint8).tobytes(), self.len_mask.tobytes()
+        self._compiled = _scan.make_tables(pairs, masks, self.cover_keys.tobytes(), more)
+        return self._compiled
 
     def _mark_pairs(self, len_low: int, len_high: int, first_byte: int, bits: int) -> None:
         keep = min(bits, 8)
@@ -422,10 +450,14 @@ def _piece_records(
 
 
 def kept_records_with_hits(
-    chunks: Iterable[bytes], scanner: Scanner | None, stats: WalkStats
+    chunks: Iterable[bytes], scanner: Scanner | None, stats: WalkStats, compiled: bool | None = None
 ) -> Iterator[tuple[int, bytes, list[int]]]:
     """Like :func:`kept_records`, with the scanner's hit positions inside each record (offsets from its
-    first header byte; empty for records kept for another reason)."""
+    first header byte; empty for records kept for another reason). ``compiled`` chooses the compiled
+    scanner or the numpy code (default: :data:`ACCELERATED`)."""
+    if ACCELERATED if compiled is None else compiled:
+        yield from _kept_compiled(chunks, scanner, stats)
+        return
     carry, base = b"", 0
     unpack = LENGTH.unpack_from
     for data in pieces(chunks):
@@ -444,11 +476,51 @@ def kept_records_with_hits(
 
 
 def kept_records(
-    chunks: Iterable[bytes], scanner: Scanner | None, stats: WalkStats
+    chunks: Iterable[bytes], scanner: Scanner | None, stats: WalkStats, compiled: bool | None = None
 ) -> Iterator[tuple[int, bytes]]:
     """Yield ``(offset in the decompressed stream, record bytes with header)`` of every kept record."""
-    for offset, record, _hits in kept_records_with_hits(chunks, scanner, stats):
+    for offset, record, _hits in kept_records_with_hits(chunks, scanner, stats, compiled):
         yield offset, record
+
+
+def _kept_compiled(
+    chunks: Iterable[bytes], scanner: Scanner | None, stats: WalkStats
+) -> Iterator[tuple[int, bytes, list[int]]]:
+    """:func:`kept_records_with_hits` with steps 1-5 of each piece done by the compiled scanner."""
+    if _scan is None:
+        raise RuntimeError("the compiled scanner is not built (reinstall anystab with a C compiler)")
+    tables = None if scanner is None else scanner.compiled_tables()
+    carry, base = b"", 0
+    for data in pieces(chunks):
+        buf = carry + data if carry else data
+        if stats.records == 0 and len(buf) >= HEADER_LEN and not _mrt_start(buf):
+            stats.not_mrt = True
+            return
+        end, bad, records, rib, updates, first, last, kept, skipped = _scan.scan_piece(buf, tables)
+        if records:
+            stats.records += records
+            stats.rib_records += rib
+            stats.update_records += updates
+            stats.kept += len(kept)
+            if stats.first_time is None:
+                stats.first_time = _record_time(buf, first, HEADER.unpack_from(buf, first)[1])
+            stats.last_time = _record_time(buf, last, HEADER.unpack_from(buf, last)[1])
+            for mtype, (offset, count) in skipped.items():
+                seen, before = stats.skipped_types.get(mtype, (base + offset, 0))
+                stats.skipped_types[mtype] = (seen, before + count)
+        for start, stop, hits in kept:
+            yield base + start, buf[start:stop], hits
+        if bad >= 0:
+            stats.bad_length_offset = base + bad
+            return
+        carry, base = buf[end:], base + end
+    _finish(carry, base, stats)
+
+
+def _mrt_start(buf: bytes) -> bool:
+    """Whether the stream's first header has a known MRT type and a plausible length (step 1)."""
+    _ts, mtype, _sub, length = HEADER.unpack_from(buf, 0)
+    return mtype in KNOWN_TYPES and length <= MAX_RECORD_LEN
 
 
 def _finish(carry: bytes, base: int, stats: WalkStats) -> None:

@@ -24,6 +24,10 @@ given the record and the pre-filter's hit positions in it (every place a wanted 
    than the family allows, a next hop length the decoder would read differently, an AFI/SAFI other than
    IPv4/IPv6 unicast/multicast, and, without ADD-PATH, the same prefix twice in one list (mrtparse then
    re-reads the list as ADD-PATH).
+
+Steps 1, 2 and 4's framing run compiled when :data:`anystab.sources.prefilter.ACCELERATED` (``slim_plan``
+in ``_scan.c``: the lists, the probes of step 3 and the entries at a hit); the exact per-prefix test
+(:meth:`Slimmer.wanted`) and the rebuild stay here.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from anystab.sources import prefilter
 from anystab.targets import TargetSet
 
 HEADER_LEN = 12
@@ -77,9 +82,10 @@ class _Segment:
 class Slimmer:
     """Exact per-prefix check and cutting of BGP4MP UPDATE records for one target set."""
 
-    def __init__(self, targets: TargetSet) -> None:
+    def __init__(self, targets: TargetSet, compiled: bool | None = None) -> None:
         self.targets = targets
         self._memo: dict[tuple[int, bytes], bool] = {}
+        self.compiled = prefilter.ACCELERATED if compiled is None else compiled
 
     def wanted(self, version: int, entry: bytes) -> bool:
         """Whether an NLRI encoding (length byte, prefix bytes; trailing bits allowed) is kept."""
@@ -98,6 +104,8 @@ class Slimmer:
 
         ``hits`` are the sorted offsets (from the record's first byte) where a wanted NLRI may start.
         """
+        if self.compiled:
+            return self._slim_compiled(record, hits)
         try:
             return self._slim(record, hits)
         except (Irregular, IndexError, struct.error):
@@ -119,6 +127,32 @@ class Slimmer:
             return None
         if all(len(seg.kept) == seg.total for seg in lists):
             return record
+        return _rebuild(record, msg, segments)
+
+    def _slim_compiled(self, record: bytes, hits: Sequence[int]) -> bytes | None:
+        """:meth:`_slim` with the framing read by ``_scan.slim_plan`` (same result)."""
+        if prefilter._scan is None:
+            raise RuntimeError("the compiled scanner is not built (reinstall anystab with a C compiler)")
+        plan = prefilter._scan.slim_plan(record, hits)
+        if plan is None or plan is record:
+            return plan  # type: ignore[no-any-return]
+        msg, probes, irregular, lists = plan
+        wanted = self.wanted
+        if not any(wanted(version, record[at:stop]) for version, at, stop in probes):
+            return None
+        if irregular:
+            return record
+        kept = [
+            [record[pos:stop] for pos, at, stop in found if wanted(v, record[at:stop])]
+            for v, _, found in lists
+        ]
+        if not any(kept):
+            return None
+        if all(len(entries) == total for entries, (_v, total, _f) in zip(kept, lists, strict=True)):
+            return record
+        segments = _layout(record, msg + BGP_HEADER_LEN)
+        for seg, entries in zip((seg for seg in segments if seg.kind == "list"), kept, strict=True):
+            seg.kept = entries
         return _rebuild(record, msg, segments)
 
     def _wanted_hit(self, rec: bytes, seg: _Segment, hits: Sequence[int]) -> bool:

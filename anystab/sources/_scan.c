@@ -1,0 +1,743 @@
+/* Compiled hot loops of the MRT pre-filter and the UPDATE slimming; the reference is the Python code.
+ *
+ * scan_piece(buf, tables) does, for one piece of decompressed bytes, what prefilter._piece_records does
+ * (see prefilter.py's module docstring for the steps):
+ *
+ * 1. Walk the 12-byte MRT headers and note where each whole record starts; a length above
+ *    MAX_RECORD_LEN stops the walk. Bytes past the end of the last whole record read as zero (the
+ *    Python code pads the walked bytes the same way).
+ * 2. Count records, RIB records, BGP4MP records and unreadable types (first offset and count per type).
+ * 3. Keep PEER_INDEX_TABLE records and BGP4MP state changes; judge TABLE_DUMP / TABLE_DUMP_V2 RIB records
+ *    by their one prefix at its fixed place (a record too short for it is kept).
+ * 4. In every other record, a position is a candidate when its (length byte, first address byte) pair is
+ *    set in the 65,536-entry table, and a hit when the length byte and the next 7 bytes, masked to the
+ *    length, are a wanted cover key or start with a target's first L bits (more-specifics).
+ * 5. In BGP4MP message records, a hit counts only inside the withdrawn routes, the NLRI after the
+ *    attributes or the NLRI part of an MP_REACH / MP_UNREACH attribute (at most MAX_ATTRIBUTES walked);
+ *    a record whose framing does not add up keeps every hit, a well-framed non-UPDATE none.
+ * 6. A record with a hit left is kept, with its hits as offsets from its first byte.
+ *
+ * The walk and the scan run without the GIL; Python objects are built afterwards.
+ *
+ * slim_plan(record, hits) does the framing part of slim.Slimmer.slim (slim.py, steps 1, 2 and 4): it
+ * returns None for a well-framed message that is not an UPDATE, the record itself when its framing is
+ * irregular, else (msg offset, probes, walk_irregular, lists) where probes are the (version, start,
+ * stop) NLRI readings at hits inside a list (step 3) and lists hold (version, entry count, entries at a
+ * hit as (entry start, length byte offset, stop)). The exact per-prefix test stays in Python.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HEADER_LEN 12
+#define LENGTH_OFFSET 8
+#define MAX_RECORD_LEN (1LL << 24)
+#define WINDOW_BYTES 8
+#define PAYLOAD_MASK ((1ULL << 56) - 1)
+#define PAIRS 65536
+#define MASKS 256
+#define TABLE_DUMP 12
+#define TABLE_DUMP_V2 13
+#define BGP4MP 16
+#define BGP4MP_ET 17
+#define PEER_INDEX_TABLE 1
+#define TD2_PREFIX_OFFSET (HEADER_LEN + 4)
+#define TD1_ADDR_OFFSET (HEADER_LEN + 4)
+#define ET_BYTES 4
+#define BGP_HEADER_LEN 19
+#define BGP_LENGTH_OFFSET 16
+#define BGP_TYPE_OFFSET 18
+#define BGP_UPDATE 2
+#define ATTR_MP_REACH 14
+#define ATTR_MP_UNREACH 15
+#define FLAG_EXTENDED 0x10
+#define MAX_ATTRIBUTES 64
+#define PATH_ID_BYTES 4
+#define IPV6_DOUBLE_NEXT_HOP 32
+#define CAPSULE_NAME "anystab.sources._scan.tables"
+
+/* ---- small growable arrays ------------------------------------------------------------------------ */
+
+typedef struct {
+    int64_t *v;
+    Py_ssize_t n, cap;
+} Vec;
+
+static int vec_push(Vec *a, int64_t x) {
+    if (a->n == a->cap) {
+        Py_ssize_t cap = a->cap ? 2 * a->cap : 256;
+        int64_t *v = realloc(a->v, (size_t)cap * sizeof(int64_t));
+        if (!v) return -1;
+        a->v = v;
+        a->cap = cap;
+    }
+    a->v[a->n++] = x;
+    return 0;
+}
+
+/* ---- the scanner's tables ------------------------------------------------------------------------- */
+
+typedef struct {
+    uint8_t pairs[PAIRS]; /* index (length byte << 8) | first address byte */
+    uint64_t len_mask[MASKS];
+    uint64_t *covers; /* sorted */
+    Py_ssize_t ncovers;
+    uint64_t *more; /* groups of: length, top, mask, count, count sorted values */
+    Py_ssize_t nmore;
+} Tables;
+
+static void tables_free(PyObject *capsule) {
+    Tables *t = PyCapsule_GetPointer(capsule, CAPSULE_NAME);
+    if (t) {
+        free(t->covers);
+        free(t->more);
+        free(t);
+    }
+}
+
+static uint64_t *copy_u64(const Py_buffer *b, Py_ssize_t *count) {
+    *count = b->len / (Py_ssize_t)sizeof(uint64_t);
+    uint64_t *out = malloc((size_t)(*count + 1) * sizeof(uint64_t));
+    if (out && *count) memcpy(out, b->buf, (size_t)*count * sizeof(uint64_t));
+    return out;
+}
+
+static PyObject *make_tables(PyObject *self, PyObject *args) {
+    Py_buffer pairs, masks, covers, more;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*", &pairs, &masks, &covers, &more)) return NULL;
+    PyObject *out = NULL;
+    Tables *t = calloc(1, sizeof(Tables));
+    if (!t) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (pairs.len != PAIRS || masks.len != MASKS * (Py_ssize_t)sizeof(uint64_t)) {
+        PyErr_SetString(PyExc_ValueError, "pairs must be 65536 bytes and len_mask 256 uint64");
+        free(t);
+        goto done;
+    }
+    memcpy(t->pairs, pairs.buf, PAIRS);
+    memcpy(t->len_mask, masks.buf, sizeof(t->len_mask));
+    t->covers = copy_u64(&covers, &t->ncovers);
+    t->more = copy_u64(&more, &t->nmore);
+    if (!t->covers || !t->more) {
+        free(t->covers);
+        free(t->more);
+        free(t);
+        PyErr_NoMemory();
+        goto done;
+    }
+    out = PyCapsule_New(t, CAPSULE_NAME, tables_free);
+    if (!out) {
+        free(t->covers);
+        free(t->more);
+        free(t);
+    }
+done:
+    PyBuffer_Release(&pairs);
+    PyBuffer_Release(&masks);
+    PyBuffer_Release(&covers);
+    PyBuffer_Release(&more);
+    return out;
+}
+
+static int in_sorted(const uint64_t *keys, Py_ssize_t n, uint64_t x) {
+    Py_ssize_t lo = 0, hi = n;
+    while (lo < hi) {
+        Py_ssize_t mid = lo + (hi - lo) / 2;
+        if (keys[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && keys[lo] == x;
+}
+
+/* Scanner.match_windows for one (length byte, big-endian 8-byte window) candidate. */
+static int match_window(const Tables *t, unsigned len, uint64_t window) {
+    if (in_sorted(t->covers, t->ncovers, window & t->len_mask[len])) return 1;
+    uint64_t payload = window & PAYLOAD_MASK;
+    Py_ssize_t i = 0;
+    while (i + 4 <= t->nmore) {
+        uint64_t length = t->more[i], top = t->more[i + 1], mask = t->more[i + 2];
+        Py_ssize_t count = (Py_ssize_t)t->more[i + 3];
+        if (len >= length && len <= top && in_sorted(t->more + i + 4, count, payload & mask)) return 1;
+        i += 4 + count;
+    }
+    return 0;
+}
+
+/* ---- one piece ------------------------------------------------------------------------------------ */
+
+typedef struct {
+    const uint8_t *buf;
+    Py_ssize_t end; /* end of the last whole record: bytes from here on read as zero */
+} Bytes;
+
+static inline unsigned byte_at(const Bytes *b, int64_t i) { return i < b->end ? b->buf[i] : 0; }
+
+static inline unsigned u16_at(const Bytes *b, int64_t i) { return byte_at(b, i) << 8 | byte_at(b, i + 1); }
+
+static inline uint64_t window_at(const Bytes *b, int64_t i) {
+    uint64_t w = 0;
+    if (i + WINDOW_BYTES <= b->end) {
+        const uint8_t *p = b->buf + i;
+        for (int k = 0; k < WINDOW_BYTES; k++) w = w << 8 | p[k];
+        return w;
+    }
+    for (int k = 0; k < WINDOW_BYTES; k++) w = w << 8 | byte_at(b, i + k);
+    return w;
+}
+
+typedef struct {
+    int64_t type, first, count;
+} Skipped;
+
+typedef struct {
+    int64_t end, bad_offset, records, rib, updates, first_start, last_start;
+    Vec starts, kept, hits; /* kept: (start, stop, first hit, hit end) per kept record */
+    Skipped *skipped;
+    Py_ssize_t nskipped;
+} Piece;
+
+static void piece_free(Piece *pc) {
+    free(pc->starts.v);
+    free(pc->kept.v);
+    free(pc->hits.v);
+    free(pc->skipped);
+}
+
+static int note_skipped(Piece *pc, int64_t type, int64_t start) {
+    for (Py_ssize_t i = 0; i < pc->nskipped; i++) {
+        if (pc->skipped[i].type == type) {
+            pc->skipped[i].count++;
+            return 0;
+        }
+    }
+    Skipped *s = realloc(pc->skipped, (size_t)(pc->nskipped + 1) * sizeof(Skipped));
+    if (!s) return -1;
+    pc->skipped = s;
+    s[pc->nskipped++] = (Skipped){type, start, 1};
+    return 0;
+}
+
+static int is_message_subtype(unsigned sub) {
+    return sub == 1 || sub == 4 || sub == 6 || sub == 7 || sub == 8 || sub == 9 || sub == 10 || sub == 11;
+}
+
+static int is_as4_subtype(unsigned sub) { return sub == 4 || sub == 7 || sub == 9 || sub == 11; }
+
+static int is_td2_prefix_subtype(unsigned sub) { return (sub >= 2 && sub <= 5) || (sub >= 8 && sub <= 11); }
+
+/* The NLRI regions of a BGP4MP message record (step 5); bad = framing does not add up. */
+typedef struct {
+    int bad, update;
+    int64_t wstart, wend, aend, end;
+    int64_t lo[MAX_ATTRIBUTES], hi[MAX_ATTRIBUTES];
+    int nranges;
+} Regions;
+
+static void message_regions(const Bytes *b, int64_t s, int64_t e, unsigned type, unsigned sub, Regions *r) {
+    int64_t pos = s + HEADER_LEN + (type == BGP4MP_ET ? ET_BYTES : 0) + (is_as4_subtype(sub) ? 8 : 4);
+    unsigned afi = u16_at(b, pos + 2);
+    int64_t msg = pos + 4 + 2 * (afi == 2 ? 16 : 4);
+    r->end = e;
+    r->wstart = msg + BGP_HEADER_LEN + 2;
+    r->wend = r->wstart + u16_at(b, r->wstart - 2);
+    int64_t astart = r->wend + 2;
+    r->aend = astart + u16_at(b, r->wend);
+    r->bad = (afi != 1 && afi != 2) || msg + u16_at(b, msg + BGP_LENGTH_OFFSET) != e || r->aend > e;
+    r->update = byte_at(b, msg + BGP_TYPE_OFFSET) == BGP_UPDATE;
+    r->nranges = 0;
+    if (r->bad) return;
+    int64_t p = astart;
+    for (int k = 0; k < MAX_ATTRIBUTES && p < r->aend; k++) {
+        unsigned flags = byte_at(b, p), code = byte_at(b, p + 1);
+        int wide = (flags & FLAG_EXTENDED) != 0;
+        int64_t size = wide ? u16_at(b, p + 2) : byte_at(b, p + 2);
+        int64_t body = p + 3 + wide, stop = body + size;
+        if (code == ATTR_MP_REACH || code == ATTR_MP_UNREACH) {
+            r->lo[r->nranges] = code == ATTR_MP_REACH ? body + 5 + byte_at(b, body + 3) : body + 3;
+            r->hi[r->nranges++] = stop;
+        }
+        if (stop > r->aend) r->bad = 1;
+        p = stop;
+        if (r->bad) break;
+    }
+    if (p != r->aend) r->bad = 1;
+}
+
+static int inside_lists(const Regions *r, int64_t h) {
+    if (r->bad) return 1;
+    if (!r->update) return 0;
+    if ((h >= r->wstart && h < r->wend) || (h >= r->aend && h < r->end)) return 1;
+    for (int k = 0; k < r->nranges; k++)
+        if (h >= r->lo[k] && h < r->hi[k]) return 1;
+    return 0;
+}
+
+/* Step 4-6 for one scanned record: push its hits; return how many (-1: out of memory). */
+static Py_ssize_t scan_record(const Bytes *b, const Tables *t, int64_t s, int64_t e, unsigned type, unsigned sub,
+                              Vec *hits) {
+    Py_ssize_t first = hits->n;
+    int64_t last = e < b->end ? e : b->end - 1; /* positions before `last` have a real next byte */
+    for (int64_t p = s; p < last; p++) {
+        const uint8_t *q = b->buf + p;
+        if (t->pairs[(unsigned)q[0] << 8 | q[1]] && match_window(t, q[0], window_at(b, p)))
+            if (vec_push(hits, p) < 0) return -1;
+    }
+    for (int64_t p = last > s ? last : s; p < e; p++) {
+        unsigned len = byte_at(b, p);
+        if (t->pairs[len << 8 | byte_at(b, p + 1)] && match_window(t, len, window_at(b, p)))
+            if (vec_push(hits, p) < 0) return -1;
+    }
+    if (hits->n == first || !((type == BGP4MP || type == BGP4MP_ET) && is_message_subtype(sub)))
+        return hits->n - first;
+    Regions r;
+    message_regions(b, s, e, type, sub, &r);
+    Py_ssize_t out = first;
+    for (Py_ssize_t i = first; i < hits->n; i++)
+        if (inside_lists(&r, hits->v[i])) hits->v[out++] = hits->v[i];
+    hits->n = out;
+    return out - first;
+}
+
+/* Step 3: a RIB record's one prefix, read where it is written. */
+static int fixed_prefix_kept(const Bytes *b, const Tables *t, int64_t s, int64_t e, unsigned type, unsigned sub) {
+    if (type == TABLE_DUMP_V2) {
+        int64_t at = s + TD2_PREFIX_OFFSET;
+        return at >= e || match_window(t, byte_at(b, at), window_at(b, at));
+    }
+    if (sub != 1 && sub != 2) return 0;
+    int addr_len = sub == 1 ? 4 : 16;
+    int64_t addr = s + TD1_ADDR_OFFSET;
+    if (addr + addr_len >= e) return 1;
+    unsigned len = byte_at(b, addr + addr_len);
+    uint64_t window = 0;
+    for (int k = 0; k < WINDOW_BYTES - 1; k++) window = window << 8 | (k < addr_len ? byte_at(b, addr + k) : 0);
+    return match_window(t, len, window | (uint64_t)len << 56);
+}
+
+static int walk_headers(const Bytes *b, Py_ssize_t n, Piece *pc) {
+    int64_t pos = 0;
+    while (pos + HEADER_LEN <= n) {
+        const uint8_t *h = b->buf + pos + LENGTH_OFFSET;
+        int64_t length = (int64_t)h[0] << 24 | h[1] << 16 | h[2] << 8 | h[3];
+        if (length > MAX_RECORD_LEN) {
+            pc->bad_offset = pos;
+            break;
+        }
+        if (pos + HEADER_LEN + length > n) break;
+        if (vec_push(&pc->starts, pos) < 0) return -1;
+        pos += HEADER_LEN + length;
+    }
+    pc->end = pos;
+    return 0;
+}
+
+static int judge_record(const Bytes *b, const Tables *t, int64_t s, int64_t e, Piece *pc) {
+    unsigned type = u16_at(b, s + 4), sub = u16_at(b, s + 6);
+    int readable = type == TABLE_DUMP || type == TABLE_DUMP_V2 || type == BGP4MP || type == BGP4MP_ET;
+    int bgp4mp = type == BGP4MP || type == BGP4MP_ET;
+    if (!readable && note_skipped(pc, type, s) < 0) return -1;
+    pc->rib += type == TABLE_DUMP || (type == TABLE_DUMP_V2 && sub != PEER_INDEX_TABLE);
+    pc->updates += bgp4mp;
+    if (!readable) return 0;
+    Py_ssize_t first_hit = pc->hits.n, found = 0;
+    int keep;
+    if (t == NULL || (type == TABLE_DUMP_V2 && sub == PEER_INDEX_TABLE) || (bgp4mp && (sub == 0 || sub == 5)))
+        keep = 1;
+    else if (type == TABLE_DUMP || (type == TABLE_DUMP_V2 && is_td2_prefix_subtype(sub)))
+        keep = fixed_prefix_kept(b, t, s, e, type, sub);
+    else {
+        found = scan_record(b, t, s, e, type, sub, &pc->hits);
+        if (found < 0) return -1;
+        keep = found > 0;
+    }
+    if (!keep) return 0;
+    if (vec_push(&pc->kept, s) < 0 || vec_push(&pc->kept, e) < 0 || vec_push(&pc->kept, first_hit) < 0 ||
+        vec_push(&pc->kept, pc->hits.n) < 0)
+        return -1;
+    return 0;
+}
+
+static int scan(const uint8_t *buf, Py_ssize_t n, const Tables *t, Piece *pc) {
+    Bytes b = {buf, n};
+    if (walk_headers(&b, n, pc) < 0) return -1;
+    b.end = pc->end;
+    pc->records = pc->starts.n;
+    if (pc->starts.n) {
+        pc->first_start = pc->starts.v[0];
+        pc->last_start = pc->starts.v[pc->starts.n - 1];
+    }
+    for (Py_ssize_t i = 0; i < pc->starts.n; i++) {
+        int64_t s = pc->starts.v[i];
+        int64_t e = i + 1 < pc->starts.n ? pc->starts.v[i + 1] : pc->end;
+        if (judge_record(&b, t, s, e, pc) < 0) return -1;
+    }
+    return 0;
+}
+
+static PyObject *kept_list(const Piece *pc) {
+    Py_ssize_t count = pc->kept.n / 4;
+    PyObject *out = PyList_New(count);
+    if (!out) return NULL;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        const int64_t *k = pc->kept.v + 4 * i;
+        PyObject *hits = PyList_New((Py_ssize_t)(k[3] - k[2]));
+        if (!hits) goto fail;
+        for (int64_t j = k[2]; j < k[3]; j++) {
+            PyObject *h = PyLong_FromLongLong(pc->hits.v[j] - k[0]);
+            if (!h) {
+                Py_DECREF(hits);
+                goto fail;
+            }
+            PyList_SET_ITEM(hits, (Py_ssize_t)(j - k[2]), h);
+        }
+        PyObject *item = Py_BuildValue("(LLN)", (long long)k[0], (long long)k[1], hits);
+        if (!item) goto fail;
+        PyList_SET_ITEM(out, i, item);
+    }
+    return out;
+fail:
+    Py_DECREF(out);
+    return NULL;
+}
+
+static PyObject *skipped_dict(const Piece *pc) {
+    PyObject *out = PyDict_New();
+    for (Py_ssize_t i = 0; out && i < pc->nskipped; i++) {
+        PyObject *key = PyLong_FromLongLong(pc->skipped[i].type);
+        PyObject *val = Py_BuildValue("(LL)", (long long)pc->skipped[i].first, (long long)pc->skipped[i].count);
+        if (!key || !val || PyDict_SetItem(out, key, val) < 0) Py_CLEAR(out);
+        Py_XDECREF(key);
+        Py_XDECREF(val);
+    }
+    return out;
+}
+
+static PyObject *scan_piece(PyObject *self, PyObject *args) {
+    Py_buffer view;
+    PyObject *capsule;
+    if (!PyArg_ParseTuple(args, "y*O", &view, &capsule)) return NULL;
+    const Tables *t = NULL;
+    if (capsule != Py_None && !(t = PyCapsule_GetPointer(capsule, CAPSULE_NAME))) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    Piece pc = {.bad_offset = -1, .first_start = -1, .last_start = -1};
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = scan(view.buf, view.len, t, &pc);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    PyObject *out = NULL;
+    if (rc < 0) {
+        PyErr_NoMemory();
+    } else {
+        PyObject *kept = kept_list(&pc), *skipped = kept ? skipped_dict(&pc) : NULL;
+        if (kept && skipped)
+            out = Py_BuildValue("(LLLLLLLNN)", (long long)pc.end, (long long)pc.bad_offset, (long long)pc.records,
+                                (long long)pc.rib, (long long)pc.updates, (long long)pc.first_start,
+                                (long long)pc.last_start, kept, skipped);
+        else {
+            Py_XDECREF(kept);
+            Py_XDECREF(skipped);
+        }
+    }
+    piece_free(&pc);
+    return out;
+}
+
+/* ---- slimming plan -------------------------------------------------------------------------------- */
+
+typedef struct {
+    const uint8_t *rec;
+    Py_ssize_t n;
+    int irregular;
+} Rec;
+
+/* Reads that Python would fail on (IndexError, struct.error) mark the record irregular. */
+static unsigned rbyte(Rec *r, int64_t i) {
+    if (i < 0 || i >= r->n) {
+        r->irregular = 1;
+        return 0;
+    }
+    return r->rec[i];
+}
+
+static unsigned ru16(Rec *r, int64_t i) {
+    if (i < 0 || i + 2 > r->n) {
+        r->irregular = 1;
+        return 0;
+    }
+    return (unsigned)r->rec[i] << 8 | r->rec[i + 1];
+}
+
+typedef struct {
+    int64_t start, stop;
+    int version;
+} List;
+
+typedef struct {
+    List *v;
+    Py_ssize_t n, cap;
+} Lists;
+
+static int lists_push(Lists *a, List l) {
+    if (a->n == a->cap) {
+        Py_ssize_t cap = a->cap ? 2 * a->cap : 8;
+        List *v = realloc(a->v, (size_t)cap * sizeof(List));
+        if (!v) return -1;
+        a->v = v;
+        a->cap = cap;
+    }
+    a->v[a->n++] = l;
+    return 0;
+}
+
+/* slim.py step 1: where the BGP message starts (-1: irregular). */
+static int64_t message_offset(Rec *r) {
+    unsigned type = ru16(r, 4), sub = ru16(r, 6);
+    if ((type != BGP4MP && type != BGP4MP_ET) || !is_message_subtype(sub)) return -1;
+    int64_t pos = HEADER_LEN + (type == BGP4MP_ET ? ET_BYTES : 0) + (is_as4_subtype(sub) ? 8 : 4) + 2;
+    unsigned afi = ru16(r, pos);
+    if (r->irregular || (afi != 1 && afi != 2)) return -1;
+    int64_t msg = pos + 2 + 2 * (afi == 1 ? 4 : 16);
+    if (msg + BGP_HEADER_LEN > r->n) return -1;
+    if (msg + ru16(r, msg + BGP_LENGTH_OFFSET) != r->n || r->irregular) return -1;
+    return msg;
+}
+
+/* slim.py step 2, the lists only: withdrawn routes, MP lists in attribute order, NLRI.
+ * Returns 0, IRREGULAR, or -1 (out of memory). */
+#define IRREGULAR 1
+static int layout_lists(Rec *r, int64_t pos, Lists *lists) {
+    int64_t wend = pos + 2 + ru16(r, pos);
+    int64_t aend = wend + 2 + ru16(r, wend);
+    if (r->irregular || aend > r->n) return IRREGULAR;
+    if (lists_push(lists, (List){pos + 2, wend, 4}) < 0) return -1;
+    int64_t p = wend + 2;
+    while (p < aend) {
+        unsigned flags = rbyte(r, p), code = rbyte(r, p + 1);
+        int wide = (flags & FLAG_EXTENDED) != 0;
+        int64_t body = p + (wide ? 4 : 3);
+        int64_t stop = body + (wide ? ru16(r, p + 2) : rbyte(r, p + 2));
+        if (r->irregular || stop > aend) return IRREGULAR;
+        if (code == ATTR_MP_REACH || code == ATTR_MP_UNREACH) {
+            unsigned afi = ru16(r, body), safi = rbyte(r, body + 2);
+            if (r->irregular || (afi != 1 && afi != 2) || (safi != 1 && safi != 2)) return IRREGULAR;
+            unsigned addr = afi == 1 ? 4 : 16;
+            int64_t head = body + 3;
+            if (code == ATTR_MP_REACH) {
+                unsigned hop = rbyte(r, head);
+                if (r->irregular || (hop != addr && !(afi == 2 && hop == IPV6_DOUBLE_NEXT_HOP))) return IRREGULAR;
+                head += 1 + hop + 1;
+            }
+            if (head > stop) return IRREGULAR;
+            if (lists_push(lists, (List){head, stop, afi == 1 ? 4 : 6}) < 0) return -1;
+        }
+        p = stop;
+    }
+    if (p != aend) return IRREGULAR;
+    return lists_push(lists, (List){aend, r->n, 4}) < 0 ? -1 : 0;
+}
+
+static int hit_at(const int64_t *hits, Py_ssize_t nhits, int64_t x) {
+    Py_ssize_t lo = 0, hi = nhits;
+    while (lo < hi) {
+        Py_ssize_t mid = lo + (hi - lo) / 2;
+        if (hits[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < nhits && hits[lo] == x;
+}
+
+/* slim.py step 3: NLRI readings at hits inside a list. */
+static int add_probes(Rec *r, const List *l, const int64_t *hits, Py_ssize_t nhits, PyObject *probes) {
+    unsigned bits = l->version == 4 ? 32 : 128;
+    for (Py_ssize_t i = 0; i < nhits; i++) {
+        int64_t at = hits[i];
+        if (at < l->start || at >= l->stop) continue;
+        unsigned len = r->rec[at];
+        int64_t stop = at + 1 + ((len + 7) >> 3);
+        if (len > bits || stop > l->stop) continue;
+        PyObject *item = Py_BuildValue("(iLL)", l->version, (long long)at, (long long)stop);
+        if (!item || PyList_Append(probes, item) < 0) {
+            Py_XDECREF(item);
+            return -1;
+        }
+        Py_DECREF(item);
+    }
+    return 0;
+}
+
+typedef struct {
+    uint64_t hash;
+    int64_t start, stop;
+} Entry;
+
+static int entry_order(const void *a, const void *b) {
+    const Entry *x = a, *y = b;
+    if (x->hash != y->hash) return x->hash < y->hash ? -1 : 1;
+    int64_t lx = x->stop - x->start, ly = y->stop - y->start;
+    return lx < ly ? -1 : lx > ly;
+}
+
+/* Without ADD-PATH, the same entry twice in one list is irregular (mrtparse re-reads it as ADD-PATH). */
+static int has_repeats(const uint8_t *rec, Entry *entries, Py_ssize_t n) {
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint64_t h = 1469598103934665603ULL;
+        for (int64_t j = entries[i].start; j < entries[i].stop; j++) h = (h ^ rec[j]) * 1099511628211ULL;
+        entries[i].hash = h;
+    }
+    qsort(entries, (size_t)n, sizeof(Entry), entry_order);
+    for (Py_ssize_t i = 1; i < n; i++) {
+        const Entry *a = entries + i - 1, *b = entries + i;
+        if (a->hash == b->hash && a->stop - a->start == b->stop - b->start &&
+            memcmp(rec + a->start, rec + b->start, (size_t)(a->stop - a->start)) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* slim.py step 4 for one list: (version, entry count, [(entry start, at, stop) at hits]); *irregular set
+ * when the list does not walk. Returns NULL with an exception set on failure. */
+static PyObject *walk_list(const Rec *r, const List *l, int add_path, const int64_t *hits, Py_ssize_t nhits,
+                           int *irregular) {
+    unsigned bits = l->version == 4 ? 32 : 128;
+    int skip = add_path ? PATH_ID_BYTES : 0;
+    PyObject *found = PyList_New(0);
+    Entry *entries = NULL;
+    Py_ssize_t count = 0, cap = 0;
+    int64_t pos = l->start;
+    while (found && pos < l->stop) {
+        int64_t at = pos + skip;
+        if (at >= l->stop || r->rec[at] > bits) goto bad;
+        int64_t stop = at + 1 + ((r->rec[at] + 7) >> 3);
+        if (stop > l->stop) goto bad;
+        if (count == cap) {
+            cap = cap ? 2 * cap : 64;
+            Entry *grown = realloc(entries, (size_t)cap * sizeof(Entry));
+            if (!grown) {
+                PyErr_NoMemory();
+                Py_CLEAR(found);
+                break;
+            }
+            entries = grown;
+        }
+        entries[count++] = (Entry){0, pos, stop};
+        if (hit_at(hits, nhits, at)) {
+            PyObject *item = Py_BuildValue("(LLL)", (long long)pos, (long long)at, (long long)stop);
+            if (!item || PyList_Append(found, item) < 0) Py_CLEAR(found);
+            Py_XDECREF(item);
+        }
+        pos = stop;
+    }
+    if (found && !add_path && count > 1 && has_repeats(r->rec, entries, count)) goto bad;
+    free(entries);
+    return found ? Py_BuildValue("(inN)", l->version, count, found) : NULL;
+bad:
+    *irregular = 1;
+    free(entries);
+    return found ? Py_BuildValue("(inN)", l->version, count, found) : NULL;
+}
+
+static int64_t *hits_array(PyObject *obj, Py_ssize_t *n) {
+    PyObject *seq = PySequence_Fast(obj, "hits must be a sequence");
+    if (!seq) return NULL;
+    *n = PySequence_Fast_GET_SIZE(seq);
+    int64_t *out = malloc((size_t)(*n + 1) * sizeof(int64_t));
+    if (!out) {
+        Py_DECREF(seq);
+        PyErr_NoMemory();
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < *n; i++) {
+        out[i] = PyLong_AsLongLong(PySequence_Fast_GET_ITEM(seq, i));
+        if (out[i] == -1 && PyErr_Occurred()) {
+            free(out);
+            Py_DECREF(seq);
+            return NULL;
+        }
+    }
+    Py_DECREF(seq);
+    return out;
+}
+
+/* The plan for a well-framed UPDATE; *out stays NULL for an irregular one. Returns -1 on error. */
+static int plan_lists(Rec *r, int64_t msg, const int64_t *hits, Py_ssize_t nhits, PyObject **out) {
+    Lists lists = {0};
+    int rc = layout_lists(r, msg + BGP_HEADER_LEN, &lists);
+    if (rc != 0) {
+        free(lists.v);
+        if (rc < 0) PyErr_NoMemory();
+        return rc < 0 ? -1 : 0;
+    }
+    unsigned sub = (unsigned)r->rec[6] << 8 | r->rec[7];
+    int add_path = sub >= 8 && sub <= 11, walk_irregular = 0;
+    PyObject *probes = PyList_New(0), *walked = PyList_New(lists.n);
+    for (Py_ssize_t i = 0; probes && walked && i < lists.n; i++) {
+        PyObject *one = NULL;
+        if (add_probes(r, &lists.v[i], hits, nhits, probes) == 0)
+            one = walk_list(r, &lists.v[i], add_path, hits, nhits, &walk_irregular);
+        if (one)
+            PyList_SET_ITEM(walked, i, one);
+        else
+            Py_CLEAR(walked);
+    }
+    free(lists.v);
+    if (!probes || !walked) {
+        Py_XDECREF(probes);
+        Py_XDECREF(walked);
+        return -1;
+    }
+    *out = Py_BuildValue("(LNON)", (long long)msg, probes, walk_irregular ? Py_True : Py_False, walked);
+    return *out ? 0 : -1;
+}
+
+static PyObject *slim_plan(PyObject *self, PyObject *args) {
+    PyObject *record, *hits_obj;
+    if (!PyArg_ParseTuple(args, "SO", &record, &hits_obj)) return NULL;
+    Py_ssize_t nhits = 0;
+    int64_t *hits = hits_array(hits_obj, &nhits);
+    if (!hits) return NULL;
+    Rec r = {(const uint8_t *)PyBytes_AS_STRING(record), PyBytes_GET_SIZE(record), 0};
+    PyObject *out = NULL;
+    int64_t msg = message_offset(&r);
+    if (msg < 0) {
+        out = Py_NewRef(record);
+    } else if (r.rec[msg + BGP_TYPE_OFFSET] != BGP_UPDATE) {
+        out = Py_NewRef(Py_None);
+    } else if (plan_lists(&r, msg, hits, nhits, &out) == 0 && out == NULL) {
+        out = Py_NewRef(record);
+    }
+    free(hits);
+    return out;
+}
+
+static PyMethodDef methods[] = {
+    {"make_tables", make_tables, METH_VARARGS,
+     "make_tables(pairs, len_mask, cover_keys, more) -> the scanner's tables for scan_piece."},
+    {"scan_piece", scan_piece, METH_VARARGS,
+     "scan_piece(buf, tables) -> (end, bad_offset, records, rib_records, update_records, first_start, "
+     "last_start, kept [(start, stop, hits)], skipped {type: (first_start, count)})."},
+    {"slim_plan", slim_plan, METH_VARARGS,
+     "slim_plan(record, hits) -> None (not an UPDATE), record (irregular) or (msg, probes, walk_irregular, "
+     "lists)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "_scan",
+    .m_doc = "Compiled hot loops of the MRT pre-filter and the UPDATE slimming.",
+    .m_size = -1,
+    .m_methods = methods,
+};
+
+PyMODINIT_FUNC PyInit__scan(void) { return PyModule_Create(&module); }
