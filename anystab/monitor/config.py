@@ -363,7 +363,7 @@ EXAMPLE_CONFIG = """\
 # Relative paths are taken from this file's folder. Durations: seconds, or 10s, 10m, 1h, 1d.
 
 state_dir = "state"        # processed files' elements, checkpoint, alert state, lock (keep it)
-output_dir = "dataset"     # parquet dataset: <table>/day=YYYY-MM-DD/part.parquet
+output_dir = "dataset"     # parquet dataset: <table>/day=YYYY-MM-DD/part-<digest>.parquet
 sessions = ["10s", "1m", "10m", "1h", "1d"]   # TCP session lengths D
 min_dwell = "0s"           # transient filter (a service may set its own)
 interval = "1h"            # per-interval estimates and VP statistics
