@@ -3,7 +3,7 @@ FROM python:3.11-slim AS base
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY anystab ./anystab
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir ".[report,live]"
 WORKDIR /work
 ENTRYPOINT ["anystab"]
 CMD ["--help"]
