@@ -18,6 +18,10 @@ Steps:
    AS4_AGGREGATOR replaces an AGGREGATOR of AS_TRANS.
 5. Keep elements whose prefix ``targets.matches`` (state changes always), and build an Arrow table with
    schema :data:`anystab.schemas.ELEMENTS`.
+6. Bounds: a TABLE_DUMP_V2 RIB record with more than :data:`MAX_RIB_ENTRIES` entries is cut to its first
+   ones before decoding (decoding costs memory per entry); a peer holding more than
+   :data:`MAX_PATHS_PER_PREFIX` ADD-PATH routes (path ids not withdrawn) for one prefix in one file has the
+   extra ones ignored. Both are reported as problems with the count of what was left out.
 
 Damage inside a file never raises: it becomes a :class:`Problem`. A missing or unreadable path raises
 :class:`anystab.errors.BadInputError`.
@@ -68,6 +72,10 @@ _SEGMENT_FORMAT = {
     AS_CONFED_SEQUENCE: ("(", " ", ")"),
 }
 SCANNER_CACHE = 8
+MAX_RIB_ENTRIES = 4096  # real dumps hold a few hundred per prefix (peers x paths)
+MAX_PATHS_PER_PREFIX = 1024
+RIB_CUT = f"RIB record with more than {MAX_RIB_ENTRIES} entries; the rest of it ignored"
+PATHS_CUT = f"more than {MAX_PATHS_PER_PREFIX} ADD-PATH routes for one prefix from one peer; the rest ignored"
 MAX_STATE_CODE = (1 << 15) - 1  # the state columns are int16; BGP's FSM has 6 states (7, 8 non-standard)
 _MESSAGE_TYPES = frozenset(t.to_bytes(2, "big") for t in (prefilter.BGP4MP, prefilter.BGP4MP_ET))
 _MESSAGE_SUBTYPES = frozenset(t.to_bytes(2, "big") for t in MESSAGE_SUBTYPES)
@@ -249,6 +257,10 @@ class _Ctx:
     notes: list[str] = field(default_factory=list)
 
     matched: dict[str, bool] = field(default_factory=dict)
+    paths: dict[tuple[Any, Any, str], set[int]] = field(default_factory=dict)
+    paths_dropped: int = 0
+    paths_dropped_at: int | None = None
+    offset: int = 0
 
     def wanted(self, prefix: str) -> bool:
         """``targets.matches(prefix)``, remembered per prefix text (the same prefixes recur per peer)."""
@@ -262,9 +274,26 @@ class _Ctx:
     def add(self, prefix: str | None, **values: Any) -> None:
         if prefix is not None and not self.wanted(prefix):
             return
+        if prefix is not None and values.get("path_id") is not None and not self._path_fits(prefix, values):
+            return
         row = dict.fromkeys(ELEMENTS.names)
         row.update(values, prefix=prefix, collector=self.collector, source=self.source)
         self.rows.append(row)
+
+    def _path_fits(self, prefix: str, values: dict[str, Any]) -> bool:
+        """Step 6: whether the VP still holds fewer than the bound of live path ids for the prefix."""
+        live = self.paths.setdefault((values.get("peer_asn"), values.get("peer_ip"), prefix), set())
+        path_id = values["path_id"]
+        if values.get("elem_type") == "W":
+            live.discard(path_id)
+            return True
+        if path_id in live or len(live) < MAX_PATHS_PER_PREFIX:
+            live.add(path_id)
+            return True
+        if not self.paths_dropped:
+            self.paths_dropped_at = self.offset
+        self.paths_dropped += 1
+        return False
 
 
 def _route_values(attrs: _Attrs, next_hop: str | None) -> dict[str, Any]:
@@ -375,11 +404,38 @@ def _slimmed(
             yield offset, cut
 
 
+def cap_rib_entries(record: bytes, limit: int = MAX_RIB_ENTRIES) -> tuple[bytes, int]:
+    """A TABLE_DUMP_V2 RIB record cut to its first ``limit`` entries, and how many were cut (step 6).
+
+    Records of other types, with fewer entries, or whose entries do not add up are returned whole.
+    """
+    if record[4:6] != b"\x00\x0d" or int.from_bytes(record[6:8], "big") not in TD2_RIB_SUBTYPES:
+        return record, 0
+    pos = prefilter.HEADER_LEN + 4
+    if pos + 1 > len(record):
+        return record, 0
+    pos += 1 + (record[pos] + 7) // 8
+    count = int.from_bytes(record[pos : pos + 2], "big")
+    if count <= limit:
+        return record, 0
+    fixed = 10 if int.from_bytes(record[6:8], "big") in ADDPATH_TD2_SUBTYPES else 6
+    entry = pos + 2
+    for _ in range(limit):
+        entry += fixed + 2 + int.from_bytes(record[entry + fixed : entry + fixed + 2], "big")
+    if entry > len(record):
+        return record, 0
+    body = record[prefilter.HEADER_LEN : pos] + limit.to_bytes(2, "big") + record[pos + 2 : entry]
+    return record[:8] + len(body).to_bytes(4, "big") + body, count - limit
+
+
 def _decode_all(ctx: _Ctx, records: Iterator[tuple[int, bytes, list[int]]], path: str) -> list[Problem]:
     problems = []
     with _lenient_nlri():
-        for offset, record in _slimmed(records, Slimmer(ctx.targets) if ctx.targets is not None else None):
-            rows_before = len(ctx.rows)
+        for offset, whole in _slimmed(records, Slimmer(ctx.targets) if ctx.targets is not None else None):
+            record, cut = cap_rib_entries(whole)
+            if cut:
+                problems.append(Problem(path, offset, RIB_CUT, cut))
+            rows_before, ctx.offset = len(ctx.rows), offset
             try:
                 reason = _decode_record(ctx, record)
             except Exception as exc:  # mrtparse signals damaged input with many exception types
@@ -389,6 +445,8 @@ def _decode_all(ctx: _Ctx, records: Iterator[tuple[int, bytes, list[int]]], path
                 problems.append(Problem(path, offset, reason))
             problems.extend(Problem(path, offset, note) for note in dict.fromkeys(ctx.notes))
             ctx.notes.clear()
+    if ctx.paths_dropped:
+        problems.append(Problem(path, ctx.paths_dropped_at, PATHS_CUT, ctx.paths_dropped))
     return problems
 
 
