@@ -26,6 +26,7 @@ from anystab.pipeline import AnalysisRequest, AnalysisResult
 from anystab.pipeline import analyze as run_analysis
 from anystab.service import load_service, load_site_map
 from anystab.sources.bgpstream import Source, analyze_with, make_source
+from anystab.sources.registry import check_collector_name
 from anystab.targets import IPAddress, IPNetwork, Target, target_set
 
 
@@ -75,7 +76,7 @@ def resolve_sources(
             raise click.UsageError("with SOURCE files, --collector names the one collector of unnamed files")
         if opts["cache"] or opts["mirrors"]:
             raise click.UsageError("--cache and --mirror apply when fetching: name no SOURCE")
-        return sources, collectors[0] if collectors else None
+        return sources, check_collector_name(collectors[0].strip()) if collectors else None
     if not collectors or opts["start"] is None or opts["end"] is None:
         raise click.UsageError(
             "name SOURCE files or folders, or --collector with --start and --end to fetch them"

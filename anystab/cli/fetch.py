@@ -23,7 +23,7 @@ from anystab.sources.fetch import (
     planned_files,
 )
 from anystab.sources.fetch import fetch as fetch_files
-from anystab.sources.registry import default_cache, load_config, merge_mirrors, parse_mirror
+from anystab.sources.registry import default_cache, load_config, merge_mirrors, parse_mirror, redact_url
 
 F = TypeVar("F", bound=Callable[..., Any])
 MAX_LISTED_PROBLEMS = 20
@@ -112,7 +112,7 @@ def report_text(report: FetchReport) -> list[str]:
     lines += [f"note: {note}" for note in report.notes]
     trouble = [o for o in report.outcomes if o.status in ("missing", "failed")]
     for outcome in trouble[:MAX_LISTED_PROBLEMS]:
-        lines.append(f"{outcome.status}: {outcome.file.url} ({outcome.error})")
+        lines.append(f"{outcome.status}: {redact_url(outcome.file.url)} ({outcome.error})")
     if len(trouble) > MAX_LISTED_PROBLEMS:
         lines.append(f"... and {len(trouble) - MAX_LISTED_PROBLEMS} more (see --json)")
     return lines
@@ -120,9 +120,10 @@ def report_text(report: FetchReport) -> list[str]:
 
 def raise_on_failures(report: FetchReport) -> None:
     if report.failed:
+        first = report.failed[0]
         raise SourceUnavailableError(
-            f"{len(report.failed)} files could not be fetched (first: {report.failed[0].file.url}: "
-            f"{report.failed[0].error}); run again to resume"
+            f"{len(report.failed)} files could not be fetched (first: {redact_url(first.file.url)}: "
+            f"{first.error}); run again to resume"
         )
 
 
@@ -184,7 +185,7 @@ def fetch(collectors: tuple[str, ...], start: float, end: float, **opts: Any) ->
         files = planned_files(request)
         cached = sum(1 for f in files if (request.cache / f.path).is_file())
         for f in files:
-            click.echo(f.url)
+            click.echo(redact_url(f.url))
         click.echo(f"{len(files)} files, {cached} already in {request.cache}", err=True)
         return
     report = run_fetch(request, opts["quiet"] or not sys.stderr.isatty())

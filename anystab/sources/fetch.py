@@ -28,6 +28,7 @@ The library never prints: progress goes to a callback, the outcome is a :class:`
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import os
@@ -35,6 +36,7 @@ import signal
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -49,6 +51,7 @@ from anystab.sources.registry import (
     archive_path,
     base_url,
     cache_path,
+    redact_url,
     resolve_collectors,
     rib_slot,
     update_slots,
@@ -151,7 +154,12 @@ class FetchReport:
             "bytes_downloaded": self.bytes_downloaded,
             "notes": self.notes,
             "files": [
-                {"url": o.file.url, "path": o.file.path, "collector": o.file.collector, "kind": o.file.kind}
+                {
+                    "url": redact_url(o.file.url),
+                    "path": o.file.path,
+                    "collector": o.file.collector,
+                    "kind": o.file.kind,
+                }
                 | {"status": o.status, "bytes": o.bytes, "attempts": o.attempts, "error": o.error}
                 for o in self.outcomes
             ],
@@ -231,7 +239,12 @@ class _MissingRecord:
         return entry is not None and float(entry.get("checked", 0)) - remote.time >= MISSING_SETTLED_S
 
     def add(self, remote: RemoteFile, status: int) -> None:
-        entry = {"url": remote.url, "collector": remote.collector, "kind": remote.kind, "time": remote.time}
+        entry = {
+            "url": redact_url(remote.url),
+            "collector": remote.collector,
+            "kind": remote.kind,
+            "time": remote.time,
+        }
         with self.lock:
             self.added[remote.path] = entry | {"status": status, "checked": int(time.time())}
             self.removed.discard(remote.path)
@@ -380,8 +393,21 @@ def _describe(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+def _credentials(url: str) -> tuple[str, dict[str, str]]:
+    """The URL without ``user:password@`` and, if it had them, a Basic Authorization header."""
+    parts = urllib.parse.urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, {}
+    user = urllib.parse.unquote(parts.username or "")
+    secret = urllib.parse.unquote(parts.password or "")
+    token = base64.b64encode(f"{user}:{secret}".encode()).decode()
+    bare = parts._replace(netloc=parts.netloc.rpartition("@")[2])
+    return urllib.parse.urlunsplit(bare), {"Authorization": f"Basic {token}"}
+
+
 def _open(ctx: _Context, url: str, have: int) -> Any:
-    headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
+    url, auth = _credentials(url)
+    headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", **auth}
     if have:
         headers["Range"] = f"bytes={have}-"
     try:

@@ -36,6 +36,7 @@ import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from anystab.errors import ConfigError
 
@@ -50,9 +51,11 @@ CONFIG_ENV = "ANYSTAB_CONFIG"
 CACHE_ENV = "ANYSTAB_CACHE"
 ROUTEVIEWS2 = "route-views2"
 
-_RIS_NAME = re.compile(r"^rrc\d\d$")
-_ROUTEVIEWS_NAME = re.compile(r"^route-views[\w.\-]*$")
+_RIS_NAME = re.compile(r"rrc\d\d", re.ASCII)
+_ROUTEVIEWS_NAME = re.compile(r"route-views[\w.\-]*", re.ASCII)
 _URL = re.compile(r"^(https?|file)://", re.I)
+COLLECTOR_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}", re.ASCII)
+REDACTED = "***"
 
 
 @dataclass(frozen=True)
@@ -200,11 +203,31 @@ def _year_start(year: int) -> float:
 
 def project_of_name(name: str) -> str | None:
     """The project whose naming ``name`` follows (``rrcNN`` -> ris, ``route-views*`` -> routeviews)."""
-    if _RIS_NAME.match(name):
+    if _RIS_NAME.fullmatch(name):
         return "ris"
-    if _ROUTEVIEWS_NAME.match(name):
+    if _ROUTEVIEWS_NAME.fullmatch(name) and ".." not in name:
         return "routeviews"
     return None
+
+
+def check_collector_name(name: str) -> str:
+    """``name`` if it can be a collector name and a single folder name (letters, digits, ``_.-``, not
+    ``..``, at most 64 characters); else ConfigError. Names from outside never become paths unchecked."""
+    if not COLLECTOR_NAME.fullmatch(name) or ".." in name:
+        raise ConfigError(
+            f"not a collector name: {name!r} (letters, digits, '.', '-' and '_'; e.g. rrc00, route-views2)"
+        )
+    return name
+
+
+def redact_url(url: str) -> str:
+    """``url`` safe to print or store: a user name or password becomes ``***``, as does the query."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = f"{REDACTED}@{netloc.rpartition('@')[2]}"
+    query = REDACTED if parts.query else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def get_collector(name: str) -> Collector:
@@ -212,6 +235,7 @@ def get_collector(name: str) -> Collector:
     name = name.strip()
     if name in COLLECTORS:
         return COLLECTORS[name]
+    check_collector_name(name)
     project = project_of_name(name)
     if project is None:
         raise ConfigError(
@@ -297,7 +321,7 @@ def check_url(url: str) -> str:
     """A base URL, ending with '/'; ConfigError unless http, https or file."""
     url = url.strip()
     if not _URL.match(url):
-        raise ConfigError(f"not an http(s) or file URL: {url!r}")
+        raise ConfigError(f"not an http(s) or file URL: {redact_url(url)!r}")
     return url if url.endswith("/") else url + "/"
 
 
