@@ -33,10 +33,10 @@ import hashlib
 import json
 import subprocess
 import time
-import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+from http.client import HTTPException
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -46,10 +46,12 @@ from anystab import __version__
 from anystab.monitor import dataset
 from anystab.monitor.config import AlertRules, Notify, Thresholds
 from anystab.pipeline import VP_KEY
+from anystab.sources.registry import url_credentials
 from anystab.timeline import UNROUTED, to_seconds
 
 MAX_ATTEMPTS = 96
 MAX_DELIVERY_LOG = 500
+MIN_SECRET_CHARS = 4  # shorter URL parts ("/", "a") are not masked inside error texts
 LEVEL_RANK = {"ok": 0, "warning": 1, "critical": 2}
 VP_FIELDS = ("collector", "peer_asn", "peer_ip")
 
@@ -294,9 +296,10 @@ class DeliveryOutcome:
 
 
 def _post(url: str, body: bytes, timeout: float) -> None:
+    url, auth = url_credentials(url)
     request = urllib.request.Request(
         url, data=body, method="POST",
-        headers={"Content-Type": "application/json", "User-Agent": f"anystab/{__version__}"},
+        headers={"Content-Type": "application/json", "User-Agent": f"anystab/{__version__}", **auth},
     )  # fmt: skip
     with urllib.request.urlopen(request, timeout=timeout) as response:
         response.read()
@@ -317,9 +320,14 @@ def _send(channel: str, message: dict[str, Any], notify: Notify) -> None:
 
 
 def _error_text(exc: BaseException, notify: Notify) -> str:
+    """The error for the outbox and logs, with the webhook URL and each of its secret parts masked."""
     text = f"{type(exc).__name__}: {exc}"
     if notify.webhook:
         text = text.replace(notify.webhook, mask_url(notify.webhook))
+        parts = urlsplit(notify.webhook)
+        secrets = [parts.netloc.rpartition("@")[0], parts.password, parts.path.strip("/"), parts.query]
+        for secret in sorted({s for s in secrets if s and len(s) >= MIN_SECRET_CHARS}, key=len, reverse=True):
+            text = text.replace(secret, "***")
     return text
 
 
@@ -341,7 +349,7 @@ def deliver(outbox: list[dict[str, Any]], notify: Notify) -> tuple[list[dict[str
         entry = {**entry, "attempts": entry["attempts"] + 1, "time": _iso(time.time())}
         try:
             _send(entry["channel"], entry["message"], notify)
-        except (OSError, urllib.error.URLError, subprocess.SubprocessError, RuntimeError, ValueError) as exc:
+        except (OSError, HTTPException, subprocess.SubprocessError, RuntimeError, ValueError) as exc:
             entry["last_error"] = _error_text(exc, notify)
             (outcome.dropped if entry["attempts"] >= MAX_ATTEMPTS else remaining).append(entry)
             outcome.failed.append(entry)

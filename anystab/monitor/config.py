@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from anystab.errors import ConfigError
 from anystab.params import DEFAULT_RESYNC_S, DEFAULT_SESSIONS_S, SITE_STRATEGIES, AnalysisParams, SiteMap
@@ -298,12 +299,24 @@ def _alerts(doc: dict[str, Any], where: str) -> AlertRules:
 def _notify(doc: dict[str, Any], where: str) -> Notify:
     _check_keys(doc, _NOTIFY_KEYS, where)
     webhook = doc.get("webhook")
-    if webhook is not None and (
-        not isinstance(webhook, str) or not webhook.startswith(("http://", "https://"))
-    ):
-        raise ConfigError(f"{where} webhook: must be an http:// or https:// URL")
+    if webhook is not None and not _web_url(webhook):
+        raise ConfigError(
+            f"{where} webhook: must be an http:// or https:// URL with a host (and a numeric port)"
+        )
     command = _strings(doc.get("command", []), f"{where} command")
     return Notify(webhook or None, command, parse_duration(doc.get("timeout", 10), f"{where} timeout"))
+
+
+def _web_url(value: Any) -> bool:
+    """Whether ``value`` is an http(s) URL urllib can send to: a host, a numeric port if any, no spaces."""
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+        return False
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError:
+        return False
+    return bool(parts.hostname) and not any(c.isspace() or ord(c) < 32 for c in value)
 
 
 def _sources(doc: dict[str, Any], base: Path, where: str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from pathlib import Path
 from types import TracebackType
 
 from anystab.errors import AnystabError
+from anystab.monitor.state import PRIVATE_FILE, make_private_dir
 
 POLL_S = 0.1
 LOCK_NAME = "lock"
@@ -36,8 +37,8 @@ class RunLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        make_private_dir(self.path.parent)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
         deadline = time.monotonic() + self.wait_s
         while True:
             try:

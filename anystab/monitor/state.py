@@ -16,6 +16,7 @@ Steps and guarantees:
    (a file that grew or changed is read again and its entry replaced).
 2. Every write goes to a hidden temporary file in the same folder, is flushed to disk, then renamed over
    its place (:func:`atomic_write_bytes`): a kill leaves either the old or the new file, never a torn one.
+   Files are created user-only (0600) and a new state folder 0700: the outbox may name alert receivers.
 3. The cache, not the archive folder, is the record of what was read: files later removed from the archive
    keep their elements, so the monitored period never shrinks.
 4. The checkpoint is written last in a run; a run killed before it is simply redone by the next run.
@@ -41,13 +42,23 @@ CHECKPOINT_NAME = "checkpoint.json"
 FILES_DIR = "files"
 META_KEY = b"anystab.monitor.file"
 CHECKPOINT_VERSION = 2
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+
+
+def make_private_dir(path: Path) -> None:
+    """Create the state folder (and missing parents) readable by its owner only; an existing one is kept as
+    it is. The checkpoint holds the alert outbox, so the folder and its files are user-only (0700/0600)."""
+    if not path.is_dir():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=PRIVATE_DIR, exist_ok=True)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` whole or not at all (hidden temporary file, fsync, rename)."""
     tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
     try:
-        with open(tmp, "wb") as fh:
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE), "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
@@ -94,8 +105,9 @@ class ElementCache:
     """The per-file element cache of a state folder."""
 
     def __init__(self, state_dir: Path) -> None:
+        make_private_dir(Path(state_dir))
         self.dir = Path(state_dir) / FILES_DIR
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir.mkdir(mode=PRIVATE_DIR, exist_ok=True)
 
     def keys(self) -> dict[str, FileKey]:
         """Archive path -> key of its cached version (metadata only, elements not read)."""

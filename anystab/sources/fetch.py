@@ -28,7 +28,6 @@ The library never prints: progress goes to a callback, the outcome is a :class:`
 
 from __future__ import annotations
 
-import base64
 import http.client
 import json
 import os
@@ -36,7 +35,6 @@ import signal
 import threading
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -55,6 +53,7 @@ from anystab.sources.registry import (
     resolve_collectors,
     rib_slot,
     update_slots,
+    url_credentials,
 )
 
 USER_AGENT = f"anystab/{__version__}"
@@ -393,20 +392,8 @@ def _describe(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _credentials(url: str) -> tuple[str, dict[str, str]]:
-    """The URL without ``user:password@`` and, if it had them, a Basic Authorization header."""
-    parts = urllib.parse.urlsplit(url)
-    if "@" not in parts.netloc:
-        return url, {}
-    user = urllib.parse.unquote(parts.username or "")
-    secret = urllib.parse.unquote(parts.password or "")
-    token = base64.b64encode(f"{user}:{secret}".encode()).decode()
-    bare = parts._replace(netloc=parts.netloc.rpartition("@")[2])
-    return urllib.parse.urlunsplit(bare), {"Authorization": f"Basic {token}"}
-
-
 def _open(ctx: _Context, url: str, have: int) -> Any:
-    url, auth = _credentials(url)
+    url, auth = url_credentials(url)
     headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", **auth}
     if have:
         headers["Range"] = f"bytes={have}-"

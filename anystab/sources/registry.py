@@ -27,6 +27,7 @@ window outside them; a file the archive does not have is recorded as missing whe
 
 from __future__ import annotations
 
+import base64
 import calendar
 import math
 import os
@@ -36,7 +37,7 @@ import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from anystab.errors import ConfigError
 
@@ -218,6 +219,16 @@ def check_collector_name(name: str) -> str:
             f"not a collector name: {name!r} (letters, digits, '.', '-' and '_'; e.g. rrc00, route-views2)"
         )
     return name
+
+
+def url_credentials(url: str) -> tuple[str, dict[str, str]]:
+    """``url`` without ``user:password@`` and, if it had them, a Basic ``Authorization`` header."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, {}
+    pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
+    bare = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    return bare, {"Authorization": "Basic " + base64.b64encode(pair.encode()).decode()}
 
 
 def redact_url(url: str) -> str:
