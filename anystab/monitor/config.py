@@ -222,7 +222,13 @@ def _inline_service(entry: dict[str, Any], where: str) -> Service:
         if not isinstance(t, dict) or not isinstance(t.get("prefix"), str):
             raise ConfigError(f'{where}: target {i} needs prefix = "..."')
         _check_keys(t, {"prefix", "address", "name"}, f"{where} target {i}")
-        targets.append(make_target(t["prefix"], t.get("address"), t.get("name")))
+        address, name = t.get("address"), t.get("name")
+        if not isinstance(address, str | None) or not isinstance(name, str | None):
+            raise ConfigError(f"{where} target {i}: address and name must be text")
+        try:
+            targets.append(make_target(t["prefix"], address, name))
+        except ConfigError as exc:
+            raise ConfigError(f"{where} target {i}: {exc}") from None
     site_by = entry.get("site_by")
     if site_by is not None and site_by not in SITE_STRATEGIES:
         raise ConfigError(f"{where}: site_by must be one of {', '.join(SITE_STRATEGIES)}")
@@ -337,7 +343,7 @@ def load_config(path: str | Path) -> MonitorConfig:
         doc = tomllib.loads(path.read_text())
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     _check_keys(doc, _TOP_KEYS | _TOP_TABLES, str(path))
     base = path.resolve().parent

@@ -382,9 +382,17 @@ def load_config(path: Path | None = None) -> Settings:
     cache = data.get("cache")
     if cache is not None and not isinstance(cache, str):
         raise ConfigError(f"{path}: cache must be a folder path")
-    return Settings(
-        Path(cache).expanduser() if cache else None, {k: check_url(str(v)) for k, v in mirrors.items()}
-    )
+    return Settings(Path(cache).expanduser() if cache else None, _mirror_urls(mirrors, path))
+
+
+def _mirror_urls(mirrors: Mapping[str, object], path: Path) -> dict[str, str]:
+    out = {}
+    for project, url in mirrors.items():
+        try:
+            out[project] = check_url(url if isinstance(url, str) else "")
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: [mirrors] {project}: {exc}") from None
+    return out
 
 
 def default_cache(settings: Settings | None = None) -> Path:
