@@ -37,6 +37,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -44,7 +45,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from anystab.errors import BadInputError, ConfigError
+from anystab.events import build_events
 from anystab.monitor import alerts, dataset
+from anystab.monitor.carry import CarryMiss, Snapshot, carry_timeline, cut_time
 from anystab.monitor.config import MonitorConfig
 from anystab.monitor.intervals import ESTIMATES_ORDER, STATS_ORDER, interval_tables
 from anystab.monitor.state import (
@@ -52,10 +55,21 @@ from anystab.monitor.state import (
     Checkpoint,
     ElementCache,
     FileKey,
+    atomic_write_bytes,
+    carry_dir,
     load_checkpoint,
+    remove_unnamed_carry,
     save_checkpoint,
 )
-from anystab.pipeline import AnalysisResult, choose_window, run_stages, select_elements
+from anystab.params import AnalysisParams
+from anystab.pipeline import (
+    AnalysisResult,
+    VpTables,
+    choose_window,
+    order_vp_tables,
+    run_stages,
+    select_elements,
+)
 from anystab.service import Service
 from anystab.sources import FileResult, SourceFile, describe, discover, missing_intervals, read_files
 from anystab.sources.parallel import worker_count
@@ -75,6 +89,8 @@ class RunReport:
     files_read: int = 0
     files_cached: int = 0
     recomputed: bool = False
+    carried: list[str] = field(default_factory=list)
+    files_loaded: int = 0
     horizon: str | None = None
     partitions_written: int = 0
     partitions_deleted: int = 0
@@ -153,8 +169,13 @@ def _for_service(result: FileResult, targets: TargetSet) -> FileResult:
     return FileResult(**{**vars(result), "elements": table.filter(mask)})
 
 
-def analyse_service(config: MonitorConfig, service: Service, cached: Sequence[CachedFile]) -> AnalysisResult:
-    """Step 4: the stages over every cached file, as one analysis of the whole period."""
+def analyse_service(
+    config: MonitorConfig, service: Service, cached: Sequence[CachedFile], carried: Snapshot | None = None
+) -> tuple[AnalysisResult, Snapshot]:
+    """Step 6: the stages as one analysis of the whole period, and the VP walks at this run's cut.
+
+    With ``carried`` (walks saved at a cut before the change horizon), only the elements at or after its
+    cut are walked (:mod:`anystab.monitor.carry`); ``cached`` need hold only those files' elements."""
     params = config.params(service)
     targets = params.targets.with_mode("any")
     files = [c.source for c in cached]
@@ -165,7 +186,17 @@ def analyse_service(config: MonitorConfig, service: Service, cached: Sequence[Ca
         {"collector": c, "start": s, "end": e, "reason": r}
         for c, s, e, r in missing_intervals(list(zip(files, results, strict=True)), *window)
     ]
-    return run_stages(elements, records_frame("gaps", rows), params, window, files, results)
+    gaps = records_frame("gaps", rows)
+    if carried is not None:
+        times = elements["time"].dt.as_unit("us").astype("int64").to_numpy() / 1e6
+        elements = elements[times >= carried.cut].reset_index(drop=True)
+    cut = cut_time(window, config.interval_s)
+    timeline, snapshot = carry_timeline(elements, params, window, gaps, cut, carried)
+
+    def stage(_e: pd.DataFrame, _g: pd.DataFrame, p: AnalysisParams, _w: tuple[float, float]) -> VpTables:
+        return order_vp_tables(timeline, *build_events(timeline, p))
+
+    return run_stages(elements, gaps, params, window, files, results, vp_stage=stage), snapshot
 
 
 def service_summary(result: AnalysisResult) -> dict[str, Any]:
@@ -228,12 +259,54 @@ class ServiceRun:
     horizon: float
     tables: dict[str, pd.DataFrame]
     first_interval: float | None
+    snapshot: Snapshot | None = None
+    carried: bool = False
+
+
+class Inputs:
+    """The cached files, loaded with the elements at or after ``since`` only until all are needed."""
+
+    def __init__(self, cache: ElementCache, since: float) -> None:
+        self.cache, self.since = cache, since
+        self.files = cache.load(since)
+
+    def full(self) -> list[CachedFile]:
+        if self.since > -math.inf:
+            self.files, self.since = self.cache.load(), -math.inf
+        return self.files
+
+
+def load_carried(state_dir: Path, checkpoint: Checkpoint, name: str) -> Snapshot | None:
+    """The service's saved walks the checkpoint names, None when there are none (or unreadable)."""
+    file = checkpoint.carry.get(name)
+    path = carry_dir(state_dir) / file if file else None
+    if path is None or not path.is_file():
+        return None
+    try:
+        return Snapshot.from_bytes(path.read_bytes())
+    except (OSError, ValueError, KeyError, EOFError):
+        return None
+
+
+def _analysed(
+    config: MonitorConfig, service: Service, inputs: Inputs, horizon: float, carried: Snapshot | None
+) -> tuple[AnalysisResult, Snapshot, bool]:
+    """The carried analysis when the saved walks are usable (cut before H, same window start), else full."""
+    if carried is not None and carried.cut < horizon and carried.cut >= inputs.since:
+        try:
+            result, snapshot = analyse_service(config, service, inputs.files, carried)
+            if result.window[0] == carried.w0:
+                return result, snapshot, True
+        except CarryMiss:
+            pass
+    result, snapshot = analyse_service(config, service, inputs.full())
+    return result, snapshot, False
 
 
 def _service_run(
-    config: MonitorConfig, service: Service, cached: Sequence[CachedFile], horizon: float
+    config: MonitorConfig, service: Service, inputs: Inputs, horizon: float, carried: Snapshot | None
 ) -> ServiceRun:
-    result = analyse_service(config, service, cached)
+    result, snapshot, used = _analysed(config, service, inputs, horizon, carried)
     h = horizon - result.params.min_dwell_s if horizon > -math.inf else -math.inf
     timeline = result.tables["timeline"]
     stats, estimates, plan = interval_tables(timeline, result.params, result.window, config.interval_s, h)
@@ -243,7 +316,7 @@ def _service_run(
         "vp_stats": stats,
         "estimates": estimates,
     }
-    return ServiceRun(service.name, result, h, tables, plan.first)
+    return ServiceRun(service.name, result, h, tables, plan.first, snapshot, used)
 
 
 def _days_from(manifest: dataset.Manifest, name: str, since: float) -> set[str]:
@@ -323,18 +396,42 @@ def _with_service(run: ServiceRun) -> dict[str, pd.DataFrame]:
     return out
 
 
-def recompute(
-    config: MonitorConfig, cached: Sequence[CachedFile], checkpoint: Checkpoint, report: RunReport
-) -> None:
+def _inputs(config: MonitorConfig, cache: ElementCache, checkpoint: Checkpoint) -> tuple[Inputs, dict]:
+    """The cached files (elements from the earliest usable cut on) and each service's saved walks."""
+    carried = {s.name: load_carried(config.state_dir, checkpoint, s.name) for s in config.services}
+    cuts = [c.cut for c in carried.values() if c is not None]
+    usable = checkpoint.fingerprint == config.fingerprint() and len(cuts) == len(carried)
+    return Inputs(cache, min(cuts) if usable and cuts else -math.inf), carried
+
+
+def save_carried(state_dir: Path, runs: Sequence[ServiceRun], checkpoint: Checkpoint) -> None:
+    """Write each service's walks at this run's cut (before the checkpoint that names them)."""
+    checkpoint.carry = {}
+    for run in runs:
+        if run.snapshot is None:
+            continue
+        data = run.snapshot.to_bytes()
+        name = f"{hashlib.sha1(run.name.encode()).hexdigest()[:12]}-{run.snapshot.digest(data)}.json.gz"
+        path = carry_dir(state_dir) / name
+        if not path.is_file():
+            atomic_write_bytes(path, data)
+        checkpoint.carry[run.name] = name
+
+
+def recompute(config: MonitorConfig, cache: ElementCache, checkpoint: Checkpoint, report: RunReport) -> None:
     """Steps 5 to 8 (checkpoint updated in memory; the caller saves it, then publishes)."""
-    horizon = change_horizon(config, cached, checkpoint)
+    inputs, carried = _inputs(config, cache, checkpoint)
+    horizon = change_horizon(config, inputs.files, checkpoint)
     runs = []
     checkpoint.windows, checkpoint.summaries = {}, {}
     for service in config.services:
         try:
-            runs.append(_service_run(config, service, cached, horizon))
+            runs.append(_service_run(config, service, inputs, horizon, carried[service.name]))
         except BadInputError as exc:
             report.notes.append(f"{service.name}: not enough data yet ({exc})")
+    report.carried = [r.name for r in runs if r.carried]
+    report.files_loaded = cache.loaded
+    save_carried(config.state_dir, runs, checkpoint)
     manifest = checkpoint.manifest if horizon > -math.inf else {}
     days = touched_days(runs, checkpoint.manifest)
     merge_stored(config, runs, days, manifest)
@@ -387,11 +484,12 @@ def run_monitor(config: MonitorConfig, progress: ReadProgress | None = None) -> 
     keys = cache.keys()
     report.files_cached = len(keys)
     if not checkpoint.reflects(config.fingerprint(), keys):
-        recompute(config, cache.load(), checkpoint, report)
+        recompute(config, cache, checkpoint, report)
         checkpoint.fingerprint = config.fingerprint()
         checkpoint.files = {p: [k.size, k.mtime_ns, k.targets] for p, k in keys.items()}
         checkpoint.runs += 1
         save_checkpoint(config.state_dir, checkpoint)
+        remove_unnamed_carry(config.state_dir, set(checkpoint.carry.values()))
         dataset.publish(config.output_dir, checkpoint.manifest)
     if checkpoint.outbox:
         checkpoint.outbox, outcome = alerts.deliver(checkpoint.outbox, config.notify)

@@ -8,6 +8,8 @@ Layout::
     <state>/checkpoint.json                what the dataset reflects (files, settings, the manifest of
                                            the dataset's current partition files), alert episodes,
                                            the outbox
+    <state>/carry/<name>                   each service's VP walks at the cut of the last run
+                                           (:mod:`anystab.monitor.carry`), named by the checkpoint
     <state>/lock                           see :mod:`anystab.monitor.lock`
 
 Steps and guarantees:
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -40,6 +43,7 @@ from anystab.sources import FileResult, Problem, SourceFile
 
 CHECKPOINT_NAME = "checkpoint.json"
 FILES_DIR = "files"
+CARRY_DIR = "carry"
 META_KEY = b"anystab.monitor.file"
 CHECKPOINT_VERSION = 2
 PRIVATE_DIR = 0o700
@@ -132,13 +136,20 @@ class ElementCache:
         table = table.replace_schema_metadata({**(table.schema.metadata or {}), META_KEY: json.dumps(meta)})
         atomic_write_bytes(self.dir / cache_name(key.path), parquet_bytes(table))
 
-    def load(self) -> list[CachedFile]:
-        """Every cached file, ordered by archive path."""
+    def load(self, since: float = -math.inf) -> list[CachedFile]:
+        """Every cached file, ordered by archive path; elements only of files with records at or after
+        ``since`` (or of unknown extent), the others with none."""
         out = []
+        self.loaded = 0
         for entry in self._entries():
-            table = pq.read_table(entry)
-            meta = json.loads(table.schema.metadata[META_KEY])
-            elements = table.cast(schemas.ELEMENTS)
+            meta = json.loads(pq.read_schema(entry).metadata[META_KEY])
+            last = meta["result"].get("last_time")
+            before = last is not None and last < since
+            if since > -math.inf and (before or meta["result"].get("records") == 0):
+                elements = schemas.ELEMENTS.empty_table()
+            else:
+                elements = pq.read_table(entry).cast(schemas.ELEMENTS)
+                self.loaded += 1
             result = FileResult(
                 elements=elements, problems=[Problem(**p) for p in meta["problems"]], **meta["result"]
             )
@@ -159,6 +170,7 @@ class Checkpoint:
     deliveries: list[dict[str, Any]] = field(default_factory=list)
     summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
     manifest: dict[str, dict[str, Any]] = field(default_factory=dict)
+    carry: dict[str, str] = field(default_factory=dict)
     version: int = CHECKPOINT_VERSION
 
     def reflects(self, fingerprint: str, keys: dict[str, FileKey]) -> bool:
@@ -186,3 +198,16 @@ def load_checkpoint(state_dir: Path) -> Checkpoint:
 def save_checkpoint(state_dir: Path, checkpoint: Checkpoint) -> None:
     text = json.dumps(asdict(checkpoint), indent=1, sort_keys=True, default=str) + "\n"
     atomic_write_bytes(checkpoint_path(state_dir), text.encode())
+
+
+def carry_dir(state_dir: Path) -> Path:
+    path = Path(state_dir) / CARRY_DIR
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def remove_unnamed_carry(state_dir: Path, named: set[str]) -> None:
+    """Delete the saved walks the checkpoint no longer names (after it is saved)."""
+    for path in carry_dir(state_dir).iterdir():
+        if path.is_file() and not path.name.startswith(".") and path.name not in named:
+            path.unlink(missing_ok=True)

@@ -1,0 +1,36 @@
+"""The VP walks carried between runs: after a history long against the cut's lag, a run adding one file
+resumes from the saved walks, reads the elements of only the files at or after the cut, and the dataset
+equals one clean run over every file."""
+
+import dataclasses
+
+from monitor_support import SCENARIO, assert_same_dataset, dataset_tables, grow, write_config
+
+from anystab.generate.scenario import write_archive
+from anystab.monitor import load_config, run_monitor
+from anystab.monitor.carry import SNAPSHOT_LAG_S
+
+HOURS = 5
+EXTRA = 'sessions = ["10s", "10m"]\nmin_dwell = "20s"'
+
+
+def test_runs_after_a_long_history_resume_from_the_cut_and_equal_a_clean_run(tmp_path):
+    scenario = dataclasses.replace(SCENARIO, duration_s=HOURS * 3600)
+    source = tmp_path / "source"
+    files = sorted(write_archive(scenario, source), key=lambda p: (p.name.split(".")[1:3], str(p)))
+    archive = tmp_path / "grown" / "archive"
+    config = write_config(tmp_path / "grown", archive, extra=EXTRA)
+    grow(files, source, archive, len(files) - 3)
+    first = run_monitor(load_config(config))
+    assert first.carried == [] and first.files_loaded == len(files) - 3
+    for count in range(len(files) - 2, len(files) + 1):
+        grow(files, source, archive, count)
+        report = run_monitor(load_config(config))
+        assert report.carried == ["dns"]
+        # the cut is 2 h before the window's end: the files of the last ~2 h (and a little) only
+        assert 0 < report.files_loaded < len(files) * (SNAPSHOT_LAG_S + 1800) / (HOURS * 3600)
+    clean_config = write_config(tmp_path / "clean", source, extra=EXTRA)
+    assert run_monitor(load_config(clean_config)).carried == []
+    assert_same_dataset(
+        dataset_tables(tmp_path / "grown" / "dataset"), dataset_tables(tmp_path / "clean" / "dataset")
+    )
