@@ -81,6 +81,7 @@ static int vec_push(Vec *a, int64_t x) {
 
 typedef struct {
     uint8_t pairs[PAIRS]; /* index (length byte << 8) | first address byte */
+    uint64_t pair_bits[PAIRS / 64]; /* the same as bits: small enough for the L1 cache */
     uint64_t len_mask[MASKS];
     uint64_t *covers; /* sorted */
     Py_ssize_t ncovers;
@@ -119,6 +120,8 @@ static PyObject *make_tables(PyObject *self, PyObject *args) {
         goto done;
     }
     memcpy(t->pairs, pairs.buf, PAIRS);
+    for (int i = 0; i < PAIRS; i++)
+        if (t->pairs[i]) t->pair_bits[i >> 6] |= 1ULL << (i & 63);
     memcpy(t->len_mask, masks.buf, sizeof(t->len_mask));
     t->covers = copy_u64(&covers, &t->ncovers);
     t->more = copy_u64(&more, &t->nmore);
@@ -269,39 +272,37 @@ static void message_regions(const Bytes *b, int64_t s, int64_t e, unsigned type,
     if (p != r->aend) r->bad = 1;
 }
 
-static int inside_lists(const Regions *r, int64_t h) {
-    if (r->bad) return 1;
-    if (!r->update) return 0;
-    if ((h >= r->wstart && h < r->wend) || (h >= r->aend && h < r->end)) return 1;
-    for (int k = 0; k < r->nranges; k++)
-        if (h >= r->lo[k] && h < r->hi[k]) return 1;
-    return 0;
-}
-
-/* Step 4-6 for one scanned record: push its hits; return how many (-1: out of memory). */
-static Py_ssize_t scan_record(const Bytes *b, const Tables *t, int64_t s, int64_t e, unsigned type, unsigned sub,
-                              Vec *hits) {
-    Py_ssize_t first = hits->n;
-    int64_t last = e < b->end ? e : b->end - 1; /* positions before `last` have a real next byte */
-    for (int64_t p = s; p < last; p++) {
+/* Step 4 over positions [from, to): push the hits. */
+static int scan_range(const Bytes *b, const Tables *t, int64_t from, int64_t to, Vec *hits) {
+    int64_t last = to < b->end ? to : b->end - 1; /* positions before `last` have a real next byte */
+    for (int64_t p = from; p < last; p++) {
         const uint8_t *q = b->buf + p;
-        if (t->pairs[(unsigned)q[0] << 8 | q[1]] && match_window(t, q[0], window_at(b, p)))
+        unsigned pair = (unsigned)q[0] << 8 | q[1];
+        if ((t->pair_bits[pair >> 6] >> (pair & 63) & 1) && match_window(t, q[0], window_at(b, p)))
             if (vec_push(hits, p) < 0) return -1;
     }
-    for (int64_t p = last > s ? last : s; p < e; p++) {
+    for (int64_t p = last > from ? last : from; p < to; p++) {
         unsigned len = byte_at(b, p);
         if (t->pairs[len << 8 | byte_at(b, p + 1)] && match_window(t, len, window_at(b, p)))
             if (vec_push(hits, p) < 0) return -1;
     }
-    if (hits->n == first || !((type == BGP4MP || type == BGP4MP_ET) && is_message_subtype(sub)))
-        return hits->n - first;
-    Regions r;
-    message_regions(b, s, e, type, sub, &r);
-    Py_ssize_t out = first;
-    for (Py_ssize_t i = first; i < hits->n; i++)
-        if (inside_lists(&r, hits->v[i])) hits->v[out++] = hits->v[i];
-    hits->n = out;
-    return out - first;
+    return 0;
+}
+
+/* Steps 4-6 for one scanned record: push its hits; return how many (-1: out of memory). In a well-framed
+ * BGP4MP message only the NLRI lists are scanned: a hit elsewhere would not count (step 5). */
+static Py_ssize_t scan_record(const Bytes *b, const Tables *t, int64_t s, int64_t e, unsigned type, unsigned sub,
+                              Vec *hits) {
+    Py_ssize_t first = hits->n;
+    Regions r = {.bad = 1};
+    if ((type == BGP4MP || type == BGP4MP_ET) && is_message_subtype(sub)) message_regions(b, s, e, type, sub, &r);
+    if (r.bad) return scan_range(b, t, s, e, hits) < 0 ? -1 : hits->n - first;
+    if (!r.update) return 0;
+    if (scan_range(b, t, r.wstart, r.wend, hits) < 0) return -1;
+    for (int k = 0; k < r.nranges; k++)
+        if (r.lo[k] < r.hi[k] && scan_range(b, t, r.lo[k], r.hi[k], hits) < 0) return -1;
+    if (scan_range(b, t, r.aend, e, hits) < 0) return -1;
+    return hits->n - first;
 }
 
 /* Step 3: a RIB record's one prefix, read where it is written. */
@@ -680,21 +681,30 @@ static int plan_lists(Rec *r, int64_t msg, const int64_t *hits, Py_ssize_t nhits
     }
     unsigned sub = (unsigned)r->rec[6] << 8 | r->rec[7];
     int add_path = sub >= 8 && sub <= 11, walk_irregular = 0;
+    Py_ssize_t at_hits = 0;
     PyObject *probes = PyList_New(0), *walked = PyList_New(lists.n);
     for (Py_ssize_t i = 0; probes && walked && i < lists.n; i++) {
         PyObject *one = NULL;
         if (add_probes(r, &lists.v[i], hits, nhits, probes) == 0)
             one = walk_list(r, &lists.v[i], add_path, hits, nhits, &walk_irregular);
-        if (one)
+        if (one) {
+            at_hits += PyList_GET_SIZE(PyTuple_GET_ITEM(one, 2));
             PyList_SET_ITEM(walked, i, one);
-        else
+        } else {
             Py_CLEAR(walked);
+        }
     }
     free(lists.v);
     if (!probes || !walked) {
         Py_XDECREF(probes);
         Py_XDECREF(walked);
         return -1;
+    }
+    if (!walk_irregular && at_hits == 0) { /* no entry starts at a hit: nothing can match (step 5) */
+        Py_DECREF(probes);
+        Py_DECREF(walked);
+        *out = Py_NewRef(Py_None);
+        return 0;
     }
     *out = Py_BuildValue("(LNON)", (long long)msg, probes, walk_irregular ? Py_True : Py_False, walked);
     return *out ? 0 : -1;

@@ -3,10 +3,13 @@
 Steps:
 
 1. ``jobs=0`` means one worker per core; ``jobs=1`` (or a single file) reads in this process.
-2. Otherwise submit one task per file to a ``ProcessPoolExecutor`` (processes, not threads: mrtparse keeps
-   per-record flags in module-level globals).
-3. Report progress as each file finishes (``progress(1)`` per file, suited to a progress bar's advance),
-   and return results in the order of ``files``: the same as reading them one by one.
+2. Otherwise split the files into batches of about ``total bytes / (workers x TASKS_PER_WORKER)``, larger
+   files first (a file takes milliseconds: one task per file would spend more on passing tasks and
+   results between processes than on reading), and submit one task per batch to a
+   ``ProcessPoolExecutor`` (processes, not threads: mrtparse keeps per-record flags in module-level
+   globals).
+3. Report progress as each batch finishes (``progress(1)`` per file of it, suited to a progress bar's
+   advance), and return results in the order of ``files``: the same as reading them one by one.
 
 An error that stops a file (missing or unreadable path) is raised here as in a serial read.
 """
@@ -21,9 +24,37 @@ from anystab.sources.archive import SourceFile
 from anystab.sources.mrt import FileResult, read_mrt_file
 from anystab.targets import TargetSet
 
+TASKS_PER_WORKER = 8
+
 
 def _read(source: SourceFile, targets: TargetSet | None) -> FileResult:
     return read_mrt_file(source.path, targets, source.collector)
+
+
+def _read_batch(sources: list[SourceFile], targets: TargetSet | None) -> list[FileResult]:
+    return [_read(source, targets) for source in sources]
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:  # reported by the read itself
+        return 0
+
+
+def batches(files: Sequence[SourceFile], workers: int) -> list[list[int]]:
+    """Indexes of ``files`` in batches of about equal bytes, larger files first (step 2)."""
+    sizes = [max(_size(f.path), 1) for f in files]
+    target = sum(sizes) / max(1, workers * TASKS_PER_WORKER)
+    out: list[list[int]] = []
+    filled = 0.0
+    for i in sorted(range(len(files)), key=lambda i: (-sizes[i], i)):
+        if not out or filled >= target:
+            out.append([])
+            filled = 0.0
+        out[-1].append(i)
+        filled += sizes[i]
+    return out
 
 
 def worker_count(jobs: int, files: int) -> int:
@@ -49,9 +80,13 @@ def read_files(
         return results
     slots: list[FileResult | None] = [None] * len(files)
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(_read, source, targets): i for i, source in enumerate(files)}
+        futures = {
+            pool.submit(_read_batch, [files[i] for i in batch], targets): batch
+            for batch in batches(files, workers)
+        }
         for future in as_completed(futures):
-            slots[futures[future]] = future.result()
-            if progress is not None:
-                progress(1)
+            for i, result in zip(futures[future], future.result(), strict=True):
+                slots[i] = result
+                if progress is not None:
+                    progress(1)
     return [r for r in slots if r is not None]

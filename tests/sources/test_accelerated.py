@@ -1,0 +1,252 @@
+"""The compiled scanner (``anystab/sources/_scan.c``) against the numpy reference it replaces.
+
+Both paths must keep the same records with the same hits and walk statistics, and cut kept UPDATEs to the
+same bytes, on random files (whole, split into random chunks, damaged), on random bytes and on every shared
+file. The Python path still reads every shared file as bgpdump does, in this process and with
+``ANYSTAB_PURE_PYTHON=1``; a package without the built extension falls back; ``setup.py`` builds the
+extension, and without a working compiler builds without it. Reading many small files in batches on two
+processes gives what one process gives.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from mrt_samples import MRT_DIR, MRT_FILES, filtered_reference, sampled_targets
+from random_mrt import mrt_file
+
+from anystab.sources import SourceFile, bgpdump_line, prefilter, read_files, read_mrt_file
+from anystab.sources.decompress import open_stream
+from anystab.sources.parallel import batches
+from anystab.sources.prefilter import Scanner, WalkStats, kept_records_with_hits
+from anystab.sources.slim import MESSAGE_SUBTYPES, Slimmer
+from anystab.targets import TargetSet, make_target, target_set
+
+ROOT = Path(__file__).resolve().parents[2]
+MODES = ("any", "exact", "more", "less")
+RANDOM = settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+SMALL_FILES = (
+    "ris.rrc06.updates.1401488100.gz",
+    "ris.bview.ipv4_unicast_add_path.gz",
+    "ris.updates.long_withdrawal.gz",
+    "ris.updates.nlri_mask_trailing_bits.gz",
+)
+
+Kept = list[tuple[int, bytes, list[int]]]
+
+
+def _walk(chunks: list[bytes], scanner: Scanner | None, compiled: bool) -> tuple[Kept, WalkStats]:
+    stats = WalkStats()
+    return list(kept_records_with_hits(iter(chunks), scanner, stats, compiled)), stats
+
+
+def _is_message(record: bytes) -> bool:
+    return (
+        record[4:6] in (b"\x00\x10", b"\x00\x11") and int.from_bytes(record[6:8], "big") in MESSAGE_SUBTYPES
+    )
+
+
+def _slimmed(kept: Kept, targets: TargetSet, compiled: bool) -> list[tuple[bool, bytes | None]]:
+    """Each kept message record slimmed: (returned the record itself, the bytes)."""
+    slimmer = Slimmer(targets, compiled)
+    out = []
+    for _offset, record, hits in kept:
+        if _is_message(record):
+            cut = slimmer.slim(record, hits)
+            out.append((cut is record, cut))
+    return out
+
+
+def assert_same_paths(chunks: list[bytes], targets: TargetSet | None) -> Kept:
+    """Both paths keep the same records, hits and stats, and slim the kept UPDATEs alike."""
+    scanner = None if targets is None else Scanner(targets)
+    reference, ref_stats = _walk(chunks, scanner, compiled=False)
+    kept, stats = _walk(chunks, scanner, compiled=True)
+    assert kept == reference
+    assert stats == ref_stats
+    if targets is not None:
+        assert _slimmed(kept, targets, True) == _slimmed(kept, targets, False)
+    return kept
+
+
+def _targets(prefixes: list[str], mode: str) -> TargetSet:
+    return target_set([make_target(p) for p in prefixes], mode)  # type: ignore[arg-type]
+
+
+def test_extension_is_built_and_used() -> None:
+    assert prefilter._scan is not None
+    assert prefilter.ACCELERATED
+    assert Slimmer(_targets(["192.0.2.0/24"], "any")).compiled
+
+
+@RANDOM
+@given(mrt_file(), st.lists(st.integers(1, 4000), max_size=6), st.booleans())
+def test_random_files_same_on_both_paths(case, cuts, scan) -> None:  # type: ignore[no-untyped-def]
+    prefixes, mode, data = case
+    bounds = sorted({0, len(data), *(c for c in cuts if c < len(data))})
+    chunks = [data[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    assert_same_paths(chunks, _targets(prefixes, mode) if scan else None)
+
+
+@RANDOM
+@given(mrt_file(), st.lists(st.tuples(st.integers(0, 1 << 16), st.integers(0, 255)), min_size=1, max_size=8))
+def test_damaged_files_same_on_both_paths(case, flips) -> None:  # type: ignore[no-untyped-def]
+    prefixes, mode, data = case
+    damaged = bytearray(data)
+    for at, value in flips:
+        damaged[at % len(damaged)] = value
+    cut = flips[0][0] % (len(damaged) + 1)
+    for variant in (bytes(damaged), bytes(damaged[:cut])):
+        assert_same_paths([variant], _targets(prefixes, mode))
+
+
+@RANDOM
+@given(st.binary(max_size=3000), st.sampled_from(MODES))
+def test_random_bytes_same_on_both_paths(data: bytes, mode: str) -> None:
+    assert_same_paths([data], _targets(["192.0.2.0/24", "8.0.0.0/8", "2001:db8::/32"], mode))
+
+
+@RANDOM
+@given(mrt_file(), st.data())
+def test_slimming_any_hits_same_on_both_paths(case, data) -> None:  # type: ignore[no-untyped-def]
+    """The slimming plan agrees for any sorted hit positions, not only those the scanner finds."""
+    prefixes, mode, raw = case
+    targets = _targets(prefixes, mode)
+    kept = assert_same_paths([raw], None)
+    for _offset, record, _hits in kept:
+        if not _is_message(record):
+            continue
+        hits = sorted(data.draw(st.sets(st.integers(0, len(record) - 1), max_size=40)))
+        by_python, compiled = (
+            Slimmer(targets, False).slim(record, hits),
+            Slimmer(targets, True).slim(record, hits),
+        )
+        assert (compiled is record, compiled) == (by_python is record, by_python)
+
+
+@pytest.mark.parametrize("name", MRT_FILES)
+def test_shared_files_same_on_both_paths(name: str) -> None:
+    chunks = list(open_stream(MRT_DIR / name))  # the reader's own chunks, joined into 1 MiB pieces
+    for mode, seed in zip(MODES, (1, 2, 3, 4), strict=True):
+        assert_same_paths(chunks, sampled_targets(name, seed=seed, mode=mode))
+    assert_same_paths(chunks, None)
+
+
+def test_python_path_reads_like_bgpdump(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(prefilter, "ACCELERATED", False)
+    for name in MRT_FILES:
+        targets = sampled_targets(name, seed=5)
+        assert not Slimmer(targets).compiled
+        rows = read_mrt_file(MRT_DIR / name, targets, "test").elements.to_pylist()
+        assert [bgpdump_line(r) for r in rows] == filtered_reference(name, targets), name
+
+
+_READ_LINES = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from mrt_samples import MRT_DIR, sampled_targets
+from anystab.sources import bgpdump_line, prefilter, read_mrt_file
+name = sys.argv[2]
+rows = read_mrt_file(MRT_DIR / name, sampled_targets(name), "test").elements.to_pylist()
+print(json.dumps({"accelerated": prefilter.ACCELERATED, "module": prefilter.__file__,
+                  "lines": [bgpdump_line(r) for r in rows]}))
+"""
+
+
+def _read_in_subprocess(name: str, env: dict[str, str], cwd: Path) -> dict[str, object]:
+    proc = subprocess.run(
+        [sys.executable, "-c", _READ_LINES, str(Path(__file__).parent), name],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(proc.stdout)  # type: ignore[no-any-return]
+
+
+def _lines_here(name: str) -> list[str]:
+    rows = read_mrt_file(MRT_DIR / name, sampled_targets(name), "test").elements.to_pylist()
+    return [bgpdump_line(r) for r in rows]
+
+
+def test_environment_variable_selects_the_python_path() -> None:
+    name = "ris.updates.20160811.1600.gz"
+    env = {**os.environ, prefilter.PURE_PYTHON_ENV: "1"}
+    got = _read_in_subprocess(name, env, ROOT)
+    assert got["accelerated"] is False
+    assert got["lines"] == _lines_here(name) and got["lines"]
+
+
+def test_package_without_the_extension_falls_back(tmp_path: Path) -> None:
+    """A copy of the package without the built module (as after an install without a C compiler)."""
+    shutil.copytree(
+        ROOT / "anystab", tmp_path / "anystab", ignore=shutil.ignore_patterns("*.so", "__pycache__")
+    )
+    env = {k: v for k, v in os.environ.items() if k != prefilter.PURE_PYTHON_ENV}
+    env["PYTHONPATH"] = str(tmp_path)
+    name = "ris.updates.20070211.0141.gz"
+    got = _read_in_subprocess(name, env, tmp_path)
+    assert str(got["module"]).startswith(str(tmp_path))
+    assert got["accelerated"] is False
+    assert got["lines"] == _lines_here(name) and got["lines"]
+
+
+def _build(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    args = ["setup.py", "-q", "build_ext", "--build-lib", str(tmp_path / "lib"), "--build-temp"]
+    return subprocess.run(
+        [sys.executable, *args, str(tmp_path / "tmp")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_setup_builds_the_extension(tmp_path: Path) -> None:
+    proc = _build(tmp_path, dict(os.environ))
+    assert proc.returncode == 0, proc.stderr
+    assert list((tmp_path / "lib" / "anystab" / "sources").glob("_scan*.so"))
+
+
+def test_setup_without_a_compiler_builds_without_the_extension(tmp_path: Path) -> None:
+    failing = tmp_path / "cc"
+    failing.write_text("#!/bin/sh\nexit 1\n")
+    failing.chmod(0o755)
+    proc = _build(tmp_path, {**os.environ, "CC": str(failing), "LDSHARED": f"{failing} -shared"})
+    assert proc.returncode == 0, proc.stderr
+    assert not list(tmp_path.rglob("_scan*.so"))
+    assert "_scan" in proc.stderr
+
+
+def test_batched_process_pool_equals_one_process(tmp_path: Path) -> None:
+    files = []
+    for i in range(24):
+        name = SMALL_FILES[i % len(SMALL_FILES)]
+        copy = tmp_path / f"{i:02d}-{name}"
+        shutil.copyfile(MRT_DIR / name, copy)
+        files.append(SourceFile(str(copy), f"c{i % 3}"))
+    groups = batches(files, 2)
+    assert sorted(i for group in groups for i in group) == list(range(len(files)))
+    assert 2 < len(groups) < len(files)
+    targets = sampled_targets(SMALL_FILES[0])
+    ticks: list[int] = []
+    serial = read_files(files, targets, jobs=1)
+    parallel = read_files(files, targets, jobs=2, progress=ticks.append)
+    assert ticks == [1] * len(files)
+    assert [r.path for r in parallel] == [f.path for f in files]
+    for a, b in zip(serial, parallel, strict=True):
+        assert (a.collector, a.kind, a.records, a.problems) == (b.collector, b.kind, b.records, b.problems)
+        assert a.elements.equals(b.elements)
+    assert sum(r.elements.num_rows for r in parallel) > 0
