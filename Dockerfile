@@ -26,7 +26,7 @@ FROM base AS bgpstream
 RUN apt-get update \
     && apt-get install -y --no-install-recommends curl ca-certificates gnupg lsb-release apt-transport-https \
     && curl -fsSL "https://pkg.caida.org/os/$(lsb_release -si | awk '{print tolower($0)}')/bootstrap.sh" | bash \
-    && apt-get install -y --no-install-recommends bgpstream libbgpstream2-dev gcc libc6-dev \
+    && apt-get install -y --no-install-recommends bgpstream gcc libc6-dev \
     && pip install --no-cache-dir "pybgpstream>=2.0" \
     && rm -rf /var/lib/apt/lists/* \
     && python -c "import pybgpstream"
