@@ -10,7 +10,8 @@ Steps:
    child's VmHWM (or its workers'), wall time of the work itself
    (interpreter start and imports excluded; for ``bgpdump`` the whole pipeline):
    plain decompression (Python gzip/bz2 in 1 MiB reads), anystab extraction (``read_files``, one job;
-   on the day also two jobs), anystab full analysis (the day only), ``bgpdump -m | grep`` for the
+   on the day also two jobs; ``anystab-numpy``: one job without the compiled scanner, as with
+   ``ANYSTAB_PURE_PYTHON=1``), anystab full analysis (the day only), ``bgpdump -m | grep`` for the
    targets, pybgpkit-parser with its own one-prefix filter and unfiltered, mrtparse (every record),
    pybgpstream when importable.
 3. Each measurement is the median of ``--runs`` runs. Peers slower than the rest by far (mrtparse and
@@ -18,7 +19,8 @@ Steps:
    marked ``est``.
 4. Print a table per input (wall time, elements/s and MB/s of decompressed data, peak RSS, ratio to
    decompression and of each peer to anystab's extraction) and write everything as JSON under
-   ``benchmarks/results/``.
+   ``benchmarks/results/``, with the load average before and after the runs (the machine may be shared)
+   and whether the compiled scanner was built.
 
 Run: ``python benchmarks/bench_read.py`` (about a quarter of an hour on two cores); ``--quick``: one run,
 shared files only.
@@ -63,6 +65,7 @@ RIB_PREFIXES, PEERS = 20_000, 16
 GZIP_LEVEL = 6
 READ_BYTES = 1 << 20
 SLOW_TOOLS = ("mrtparse", "bgpkit-all")
+PURE_PYTHON_ENV = "ANYSTAB_PURE_PYTHON"
 MB = 1e6
 
 
@@ -230,6 +233,7 @@ def child(tool: str, files: list[str]) -> None:
     work = {
         "decompress": lambda: _decompress(files),
         "anystab": lambda: _extract(files, 1),
+        "anystab-numpy": lambda: _extract(files, 1),
         "anystab-2jobs": lambda: _extract(files, 2),
         "anystab-analysis": lambda: _analyze(files, 1),
         "bgpkit-prefix": lambda: _bgpkit(files, True),
@@ -285,14 +289,27 @@ def measure(tool: str, files: list[str]) -> dict[str, float]:
     if tool == "bgpdump":
         seconds, count = _bgpdump(files)
         return {"seconds": seconds, "count": count, "rss_mb": float("nan")}
+    env = dict(os.environ)
+    env.pop(PURE_PYTHON_ENV, None)
+    if tool == "anystab-numpy":
+        env[PURE_PYTHON_ENV] = "1"
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--child", tool, "--files", str(list_file)], stdout=subprocess.PIPE
+        [sys.executable, __file__, "--child", tool, "--files", str(list_file)],
+        stdout=subprocess.PIPE,
+        env=env,
     )
     out, _ = proc.communicate()
     if proc.returncode != 0:
         raise RuntimeError(f"{tool} failed with status {proc.returncode}")
     data = json.loads(out)
     return {"seconds": data["seconds"], "count": data["count"], "rss_mb": data["rss_mb"]}
+
+
+def compiled_scanner() -> bool:
+    """Whether anystab's compiled scanner is built (the ``anystab`` rows use it)."""
+    from anystab.sources import prefilter
+
+    return prefilter._scan is not None
 
 
 def bgpstream_available() -> bool:
@@ -383,21 +400,28 @@ def main() -> None:
         child(args.child, Path(args.files).read_text().split("\n"))
         return
     RESULTS.mkdir(parents=True, exist_ok=True)
+    load_before = os.getloadavg()
     runs = 1 if args.quick else args.runs
     peers = ["bgpdump", "bgpkit-prefix", "bgpkit-all", "mrtparse"] + (
         ["bgpstream"] if bgpstream_available() else []
     )
     benches = []
     for path in sorted(p for p in SHARED.iterdir() if p.is_file()):
-        tools = ["decompress", "anystab", *peers]
+        tools = ["decompress", "anystab", "anystab-numpy", *peers]
         benches.append(bench_input(path.name, [str(path)], tools, runs, args.sample))
     if not args.quick:
         day = sorted(str(p) for p in generated_day(args.workdir).rglob("*.gz"))
-        tools = ["decompress", "anystab", "anystab-2jobs", "anystab-analysis", *peers]
+        tools = ["decompress", "anystab", "anystab-2jobs", "anystab-numpy", "anystab-analysis", *peers]
         benches.append(bench_input("generated day", day, tools, runs, args.sample))
     report = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load": os.getloadavg()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_before": load_before,
+            "load": os.getloadavg(),
+        },
+        "compiled_scanner": compiled_scanner(),
         "targets": list(TARGETS),
         "runs": runs,
         "pybgpstream": "available" if bgpstream_available() else "not available",
@@ -408,6 +432,8 @@ def main() -> None:
     (RESULTS / ".files.txt").unlink(missing_ok=True)
     for bench in benches:
         print(table(bench) + "\n")
+    load = " ".join(f"{x:.1f}" for x in load_before) + " -> " + " ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"compiled scanner: {report['compiled_scanner']}; load average (1, 5, 15 min): {load}")
     print(f"pybgpstream: {report['pybgpstream']}; written to {out.relative_to(REPO)}")
 
 

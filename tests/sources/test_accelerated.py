@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +24,7 @@ from hypothesis import strategies as st
 from mrt_samples import MRT_DIR, MRT_FILES, filtered_reference, sampled_targets
 from random_mrt import mrt_file
 
+from anystab.generate import mrtwrite as mw
 from anystab.sources import SourceFile, bgpdump_line, prefilter, read_files, read_mrt_file
 from anystab.sources.decompress import open_stream
 from anystab.sources.parallel import batches
@@ -132,6 +134,47 @@ def test_slimming_any_hits_same_on_both_paths(case, data) -> None:  # type: igno
             Slimmer(targets, True).slim(record, hits),
         )
         assert (compiled is record, compiled) == (by_python is record, by_python)
+
+
+@pytest.mark.parametrize("attributes", [62, 63, 64, 65])
+def test_attribute_walk_limit_same_on_both_paths(attributes: int) -> None:
+    """Past MAX_ATTRIBUTES the framing counts as broken: every hit in the record counts."""
+    target = "192.0.2.0/24"
+    filler = b"".join(mw._attr(mw.FLAG_OPTIONAL, 99, bytes([24, 192, 0, 2])) for _ in range(attributes - 2))
+    mp = mw._attr(
+        mw.FLAG_OPTIONAL, mw.ATTR_MP_UNREACH, struct.pack("!HB", 2, 1) + mw.encode_prefix("2001:db8::/32")
+    )
+    attrs = filler + mp + mw._attr(mw.FLAG_TRANSITIVE, mw.ATTR_NEXT_HOP, bytes([10, 0, 0, 1]))
+    head = struct.pack("!HHHH", 64500, 64512, 0, 1) + bytes([192, 0, 2, 9]) + bytes(4)
+    update = mw.bgp_update(b"", attrs, mw.encode_prefix("10.0.0.0/8"))
+    record = mw.mrt_record(1_700_000_000_000_000, mw.MRT_BGP4MP, 1, head + update)
+    kept = assert_same_paths([record], _targets([target], "any"))
+    assert len(kept) == (1 if attributes > prefilter.MAX_ATTRIBUTES else 0)
+
+
+@pytest.mark.parametrize("repeat", [False, True])
+def test_hit_between_entries_same_on_both_paths(repeat: bool) -> None:
+    """A wanted prefix read across two withdrawn entries (24.192.0.0/24, then 64.0.0.0/2): no entry
+    starts there, so the record is dropped, unless a repeated entry makes the list irregular (whole)."""
+    withdrawn = bytes([24, 24, 192, 0, 2, 64]) + (bytes([2, 64]) if repeat else b"")
+    head = struct.pack("!HHHH", 64500, 64512, 0, 1) + bytes([192, 0, 2, 9]) + bytes(4)
+    update = mw.bgp_update(withdrawn, b"", b"")
+    record = mw.mrt_record(1_700_000_000_000_000, mw.MRT_BGP4MP, 1, head + update)
+    kept = assert_same_paths([record], _targets(["192.0.2.0/24"], "any"))
+    assert [hits for _offset, _record, hits in kept] == [[len(record) - len(withdrawn) - 2 + 1]]
+    cut = Slimmer(_targets(["192.0.2.0/24"], "any")).slim(record, kept[0][2])
+    assert cut is (record if repeat else None)
+
+
+@pytest.mark.parametrize("bgp_type", [1, 2, 3])
+def test_only_updates_hold_hits_same_on_both_paths(bgp_type: int) -> None:
+    """The same bytes framed as an UPDATE (its NLRI: 192.0.2.0/24) or as an OPEN or a NOTIFICATION."""
+    body = bytes([0, 4, 8, 10, 8, 11, 0, 0, 24, 192, 0, 2])
+    message = b"\xff" * 16 + struct.pack("!HB", 19 + len(body), bgp_type) + body
+    head = struct.pack("!HHHH", 64500, 64512, 0, 1) + bytes([192, 0, 2, 9]) + bytes(4)
+    record = mw.mrt_record(1_700_000_000_000_000, mw.MRT_BGP4MP, 1, head + message)
+    kept = assert_same_paths([record], _targets(["192.0.2.0/24"], "any"))
+    assert len(kept) == (1 if bgp_type == 2 else 0)
 
 
 @pytest.mark.parametrize("name", MRT_FILES)
