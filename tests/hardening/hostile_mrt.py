@@ -61,11 +61,11 @@ def huge_length(path: Path, declared: int = (1 << 32) - 1, good_records: int = 3
     return path
 
 
-def bomb(path: Path, kind: str, gib: int = 1) -> Path:
-    """``gib`` GiB of zero bytes compressed as ``kind`` (gzip: ~1 MiB per GiB, bzip2: under 1 KiB)."""
+def bomb(path: Path, kind: str, mib: int = 1024) -> Path:
+    """``mib`` MiB of zero bytes compressed as ``kind`` (gzip: ~1 KiB per MiB, bzip2: under 1 KiB in all)."""
     comp = zlib.compressobj(9, zlib.DEFLATED, 31) if kind == "gzip" else bz2.BZ2Compressor(9)
     with path.open("wb") as out:
-        for _ in range(gib * 64):
+        for _ in range(mib // 16):
             out.write(comp.compress(ZERO_CHUNK))
         out.write(comp.flush())
     return path
