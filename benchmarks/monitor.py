@@ -3,9 +3,9 @@
 For each history length H (hours of a generated archive): a first run over all files but the last, then a
 run that adds the last file (the cron case: one new 5-minute file), then a run with nothing new. The
 per-interval tables are recomputed only where the change horizon reaches (up to the longest session
-length, 1 day by default, back), the stages still run over the whole period.
+length, 1 day by default, back); the route walk resumes from the state saved at the previous run's cut.
 
-Usage: python benchmarks/monitor.py [HOURS ...]   (default: 1 6 24; 10-minute intervals, default sessions)
+Usage: python benchmarks/monitor.py [HOURS ...]   (default: 1 6 24 48; 10-minute intervals, default sessions)
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def measure(hours: int) -> str:
 
 
 def main() -> None:
-    hours = [int(h) for h in sys.argv[1:]] or [1, 6, 24]
+    hours = [int(h) for h in sys.argv[1:]] or [1, 6, 24, 48]
     print("| history | files | first run | +1 file | partitions written | nothing new |")
     print("| --- | --- | --- | --- | --- | --- |")
     for h in hours:

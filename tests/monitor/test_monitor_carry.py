@@ -34,3 +34,22 @@ def test_runs_after_a_long_history_resume_from_the_cut_and_equal_a_clean_run(tmp
     assert_same_dataset(
         dataset_tables(tmp_path / "grown" / "dataset"), dataset_tables(tmp_path / "clean" / "dataset")
     )
+
+
+def test_a_late_file_before_the_cut_falls_back_to_the_whole_recomputation(tmp_path):
+    scenario = dataclasses.replace(SCENARIO, duration_s=3 * 3600)
+    source = tmp_path / "source"
+    files = sorted(write_archive(scenario, source), key=lambda p: (p.name.split(".")[1:3], str(p)))
+    archive = tmp_path / "grown" / "archive"
+    config = write_config(tmp_path / "grown", archive, extra=EXTRA)
+    late = next(f for f in files[len(files) // 4 :] if f.stat().st_size > 100 and "pdates" in f.name)
+    grow([f for f in files if f != late], source, archive, len(files) - 1)
+    run_monitor(load_config(config))
+    grow(files, source, archive, len(files))  # a lagging collector's file, from before the saved cut
+    report = run_monitor(load_config(config))
+    assert report.carried == [] and report.files_loaded > len(files) // 2
+    clean_config = write_config(tmp_path / "clean", source, extra=EXTRA)
+    run_monitor(load_config(clean_config))
+    assert_same_dataset(
+        dataset_tables(tmp_path / "grown" / "dataset"), dataset_tables(tmp_path / "clean" / "dataset")
+    )
