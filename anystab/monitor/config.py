@@ -154,7 +154,10 @@ class MonitorConfig:
             if t and t.warning is not None and t.critical is not None and t.warning > t.critical:
                 raise ConfigError(f"{self.path}: [alerts.{name}] warning is above critical")
         for service in self.services:
-            self.params(service).validate()
+            try:
+                self.params(service).validate()
+            except ConfigError as exc:
+                raise ConfigError(f"{self.path}: service {service.name}: {exc}") from None
 
     def params(self, service: Service) -> AnalysisParams:
         """The analysis parameters of one service."""
@@ -202,6 +205,13 @@ def _table(doc: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
     value = doc.get(key, {})
     if not isinstance(value, dict):
         raise ConfigError(f"{where}: [{key}] must be a table")
+    return value
+
+
+def _session_values(doc: Mapping[str, Any], where: str) -> list[Any]:
+    value = doc.get("sessions", list(DEFAULT_SESSIONS_S))
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: sessions must be a list of durations")
     return value
 
 
@@ -361,9 +371,7 @@ def load_config(path: str | Path) -> MonitorConfig:
         state_dir=base / doc["state_dir"],
         output_dir=base / doc["output_dir"],
         services=tuple(_service(e, i, base, str(path)) for i, e in enumerate(services, 1)),
-        sessions_s=tuple(
-            parse_duration(v, f"{path} sessions") for v in doc.get("sessions", DEFAULT_SESSIONS_S)
-        ),
+        sessions_s=tuple(parse_duration(v, f"{path} sessions") for v in _session_values(doc, str(path))),
         min_dwell_s=parse_duration(doc.get("min_dwell", 0), f"{path} min_dwell"),
         resync_s=parse_duration(doc.get("resync", DEFAULT_RESYNC_S), f"{path} resync"),
         interval_s=parse_duration(doc.get("interval", DEFAULT_INTERVAL_S), f"{path} interval"),
