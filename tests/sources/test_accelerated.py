@@ -177,6 +177,15 @@ def test_only_updates_hold_hits_same_on_both_paths(bgp_type: int) -> None:
     assert len(kept) == (1 if bgp_type == 2 else 0)
 
 
+@pytest.mark.parametrize(("mrt_type", "subtype", "body"), [(13, 2, 4), (13, 2, 5), (12, 1, 8), (12, 1, 9)])
+def test_short_rib_records_same_on_both_paths(mrt_type: int, subtype: int, body: int) -> None:
+    """A RIB record too short for its prefix is kept for the decoder to report, on both paths."""
+    record = mw.mrt_record(1_700_000_000_000_000, mrt_type, subtype, bytes(range(1, body + 1)))
+    other = mw.mrt_record(1_700_000_000_000_000, mrt_type, subtype, bytes(40))
+    kept = assert_same_paths([record + other], _targets(["192.0.2.0/24"], "exact"))
+    assert [offset for offset, _record, _hits in kept] == ([0] if body in (4, 8) else [])
+
+
 @pytest.mark.parametrize("name", MRT_FILES)
 def test_shared_files_same_on_both_paths(name: str) -> None:
     chunks = list(open_stream(MRT_DIR / name))  # the reader's own chunks, joined into 1 MiB pieces
