@@ -21,12 +21,14 @@ ENTRIES_PER_RECORD = 60_000  # a TABLE_DUMP_V2 RIB record counts its entries in 
 ZERO_CHUNK = bytes(1 << 24)
 
 _READ_SCRIPT = """
-import json, resource, sys
+import json, sys
 from anystab.sources import read_mrt_file
 from anystab.targets import make_target, target_set
 targets = target_set([make_target(p) for p in json.loads(sys.argv[2])]) if sys.argv[2] != "null" else None
 result = read_mrt_file(sys.argv[1], targets, "hostile")
-peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+# VmHWM is this process's own peak; ru_maxrss would include the parent's size at fork
+with open("/proc/self/status") as status:
+    peak_kib = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
 print(json.dumps({
     "peak_mib": peak_kib / 1024,
     "rows": result.elements.num_rows,
@@ -72,7 +74,8 @@ def bomb(path: Path, kind: str, mib: int = 1024) -> Path:
 
 
 def read_in_child(path: Path, prefixes: list[str] | None, timeout_s: float = 300.0) -> dict[str, object]:
-    """Read ``path`` in a fresh interpreter; its peak resident memory (MiB), rows, records and problems."""
+    """Read ``path`` in a fresh interpreter; its peak resident memory (MiB, ``VmHWM``), rows, records and
+    problems."""
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     done = subprocess.run(
         [sys.executable, "-c", _READ_SCRIPT, str(path), json.dumps(prefixes)],
