@@ -136,10 +136,13 @@ class _Decompressor:
 
     def feed(self, data: bytes) -> Iterator[bytes]:
         """What ``data`` decompresses to, in bounded pieces (step 6)."""
-        if self._gzip:
-            while data and not self._dec.eof:
-                yield self._dec.decompress(data, READ_SIZE)
+        if self._gzip:  # a full piece may leave output pending inside zlib even when all input was taken
+            while not self._dec.eof:
+                piece = self._dec.decompress(data, READ_SIZE)
+                yield piece
                 data = self._dec.unconsumed_tail
+                if not data and len(piece) < READ_SIZE:
+                    return
             return
         yield self._dec.decompress(data, READ_SIZE)
         while not self._dec.eof and not self._dec.needs_input:

@@ -1,0 +1,65 @@
+"""Fuzzing the bounded decompression: any data, split in any gzip members or bzip2 streams, comes out
+whole and in order with no problem, also when pieces end exactly on the :data:`READ_SIZE` boundary, and
+any cut of the compressed bytes gives a prefix of the data with a problem."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import tempfile
+from pathlib import Path
+
+from fuzzing import bounded, fuzz
+from hypothesis import given
+from hypothesis import strategies as st
+
+from anystab.sources import open_stream
+from anystab.sources.decompress import READ_SIZE
+
+READER = "decompress"
+_SIZES = st.sampled_from((0, 1, READ_SIZE - 1, READ_SIZE, READ_SIZE + 1, 2 * READ_SIZE)) | st.integers(
+    0, 5000
+)
+
+
+@st.composite
+def members(draw: st.DrawFn) -> list[bytes]:
+    """Data for each member: zeros (compresses far), random bytes, or a repeated pattern."""
+    out = []
+    for size in draw(st.lists(_SIZES, min_size=1, max_size=3)):
+        kind = draw(st.sampled_from(("zeros", "random", "pattern")))
+        if kind == "zeros":
+            out.append(bytes(size))
+        elif kind == "random":
+            out.append(draw(st.binary(min_size=min(size, 2000), max_size=min(size, 2000))))
+        else:
+            out.append((draw(st.binary(min_size=1, max_size=7)) * size)[:size])
+    return out
+
+
+def _stream(packed: bytes, suffix: str) -> tuple[bytes, str | None]:
+    with tempfile.TemporaryDirectory(prefix="anystab-fuzz-") as tmp:
+        path = Path(tmp) / f"case{suffix}"
+        path.write_bytes(packed)
+        with bounded(READER):
+            stream = open_stream(path)
+            data = b"".join(stream)
+    assert stream.decompressed_bytes == len(data)
+    return data, stream.problem
+
+
+@fuzz(60)
+@given(parts=members(), suffix=st.sampled_from((".gz", ".bz2")), cut=st.none() | st.floats(0, 1))
+def test_members_come_out_whole_or_as_a_reported_prefix(
+    parts: list[bytes], suffix: str, cut: float | None
+) -> None:
+    compress = (lambda b: gzip.compress(b, mtime=0)) if suffix == ".gz" else bz2.compress
+    packed = b"".join(compress(p) for p in parts)
+    whole = b"".join(parts)
+    if cut is None:
+        assert _stream(packed, suffix) == (whole, None)
+        return
+    data, problem = _stream(packed[: int(cut * len(packed))], suffix)
+    assert whole.startswith(data)
+    if 2 < int(cut * len(packed)) < len(packed):
+        assert problem is not None and problem.startswith(("truncated", "corrupt"))
