@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from anystab.pipeline import AnalysisResult
 
 MANIFEST = "manifest.json"
+PRIVATE_FILE = 0o600
 
 
 def _check_target(out: Path) -> None:
@@ -79,12 +80,15 @@ def _swap(tmp: Path, out: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Write a text file whole or not at all (temporary file, then rename)."""
+def atomic_write_text(path: str | os.PathLike[str], text: str, private: bool = False) -> None:
+    """Write a text file whole or not at all (temporary file, then rename); ``private``: mode 0600, for a
+    file that may come to hold secrets (a config with a webhook URL)."""
     path = Path(path)
     tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
     try:
-        tmp.write_text(text)
+        mode = PRIVATE_FILE if private else 0o666
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode), "w") as fh:
+            fh.write(text)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)

@@ -56,7 +56,7 @@ def init(path: Path, force: bool) -> None:
 
     if path.exists() and not force:
         raise click.ClickException(f"{path} exists; use --force to overwrite it")
-    atomic_write_text(path, EXAMPLE_CONFIG)
+    atomic_write_text(path, EXAMPLE_CONFIG, private=True)  # it will hold the webhook URL
     click.echo(f"wrote {path}; edit it, then run: anystab monitor --config {path}", err=True)
 
 

@@ -161,3 +161,14 @@ def test_state_folder_and_files_are_user_only(tmp_path: Path) -> None:
     assert stat.S_IMODE((state / "files").stat().st_mode) == 0o700
     for name in ("checkpoint.json", "lock"):
         assert stat.S_IMODE((state / name).stat().st_mode) == 0o600, name
+
+
+def test_init_writes_the_config_user_only(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from anystab.cli.main import cli
+
+    path = tmp_path / "monitor.toml"
+    result = CliRunner().invoke(cli, ["init", str(path)])
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
