@@ -5,9 +5,10 @@ Steps:
 1. ``jobs=0`` means one worker per core; ``jobs=1`` (or a single file) reads in this process.
 2. Otherwise split the files into batches of about ``total bytes / (workers x TASKS_PER_WORKER)``, larger
    files first (a file takes milliseconds: one task per file would spend more on passing tasks and
-   results between processes than on reading), and submit one task per batch to a
-   ``ProcessPoolExecutor`` (processes, not threads: mrtparse keeps per-record flags in module-level
-   globals).
+   results between processes than on reading). ``workers - 1`` processes of a ``ProcessPoolExecutor``
+   take batches from the front, at most :data:`AHEAD` each at a time, and this process reads batches from
+   the back (the smallest) meanwhile, so that ``workers`` processes read and none waits idle (processes,
+   not threads: mrtparse keeps per-record flags in module-level globals).
 3. Report progress as each batch finishes (``progress(1)`` per file of it, suited to a progress bar's
    advance), and return results in the order of ``files``: the same as reading them one by one.
 
@@ -17,14 +18,16 @@ An error that stops a file (missing or unreadable path) is raised here as in a s
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
 from anystab.sources.archive import SourceFile
 from anystab.sources.mrt import FileResult, read_mrt_file
 from anystab.targets import TargetSet
 
 TASKS_PER_WORKER = 8
+AHEAD = 2
 
 
 def _read(source: SourceFile, targets: TargetSet | None) -> FileResult:
@@ -79,14 +82,36 @@ def read_files(
                 progress(1)
         return results
     slots: list[FileResult | None] = [None] * len(files)
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = {
-            pool.submit(_read_batch, [files[i] for i in batch], targets): batch
-            for batch in batches(files, workers)
-        }
-        for future in as_completed(futures):
-            for i, result in zip(futures[future], future.result(), strict=True):
-                slots[i] = result
-                if progress is not None:
-                    progress(1)
+
+    def store(batch: list[int], results: list[FileResult]) -> None:
+        for i, result in zip(batch, results, strict=True):
+            slots[i] = result
+            if progress is not None:
+                progress(1)
+
+    _read_shared(files, targets, workers, store)
     return [r for r in slots if r is not None]
+
+
+def _read_shared(
+    files: Sequence[SourceFile],
+    targets: TargetSet | None,
+    workers: int,
+    store: Callable[[list[int], list[FileResult]], None],
+) -> None:
+    """Step 2: batches from the front on ``workers - 1`` processes, from the back in this one."""
+    queue = deque(batches(files, workers))
+    running: dict[Future[list[FileResult]], list[int]] = {}
+    with ProcessPoolExecutor(max_workers=workers - 1) as pool:
+        while queue or running:
+            while queue and len(running) < (workers - 1) * AHEAD:
+                batch = queue.popleft()
+                running[pool.submit(_read_batch, [files[i] for i in batch], targets)] = batch
+            if queue:
+                batch = queue.pop()
+                store(batch, _read_batch([files[i] for i in batch], targets))
+                done = {f for f in running if f.done()}
+            else:
+                done = wait(running, return_when=FIRST_COMPLETED).done
+            for future in done:
+                store(running.pop(future), future.result())
