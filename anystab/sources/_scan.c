@@ -14,7 +14,8 @@
  *    length, are a wanted cover key or start with a target's first L bits (more-specifics).
  * 5. In BGP4MP message records, a hit counts only inside the withdrawn routes, the NLRI after the
  *    attributes or the NLRI part of an MP_REACH / MP_UNREACH attribute (at most MAX_ATTRIBUTES walked);
- *    a record whose framing does not add up keeps every hit, a well-framed non-UPDATE none.
+ *    a record whose framing does not add up keeps every hit, a well-framed non-UPDATE none. So the
+ *    framing is read first and only those lists are scanned (the same hits, fewer bytes).
  * 6. A record with a hit left is kept, with its hits as offsets from its first byte.
  *
  * The walk and the scan run without the GIL; Python objects are built afterwards.
@@ -23,7 +24,8 @@
  * returns None for a well-framed message that is not an UPDATE, the record itself when its framing is
  * irregular, else (msg offset, probes, walk_irregular, lists) where probes are the (version, start,
  * stop) NLRI readings at hits inside a list (step 3) and lists hold (version, entry count, entries at a
- * hit as (entry start, length byte offset, stop)). The exact per-prefix test stays in Python.
+ * hit as (entry start, length byte offset, stop)). The exact per-prefix test stays in Python. A regular
+ * UPDATE in which no list entry starts at a hit gives None at once: steps 3-5 would drop it.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
