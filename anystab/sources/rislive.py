@@ -52,6 +52,8 @@ OPEN_TIMEOUT_S = 15.0
 MAX_FRAME_BYTES = 16 * 1024 * 1024
 EXCERPT_CHARS = 80
 US = 1_000_000
+MAX_TIME_S = 2**63 // US - 1  # the ELEMENTS table holds times as int64 microseconds
+MAX_U32 = 2**32 - 1  # AS numbers and MED are 32-bit in BGP
 
 
 @dataclass
@@ -102,13 +104,29 @@ def as_path_text(path: Sequence[Any]) -> str:
     return " ".join(parts)
 
 
+def _bounded_int(value: Any, top: int, name: str) -> int:
+    """An integer in [0, top]; anything else is a ValueError (the frame is malformed)."""
+    number = int(value)
+    if not 0 <= number <= top:
+        raise ValueError(f"{name} out of range: {number}")
+    return number
+
+
+def _time_us(value: Any) -> int:
+    """RIS Live's float seconds as integer microseconds, refusing what the table cannot hold."""
+    seconds = float(value)
+    if not 0 <= seconds <= MAX_TIME_S:  # also refuses nan and infinities
+        raise ValueError(f"timestamp out of range: {value!r}")
+    return round(seconds * US)
+
+
 def _row(data: dict[str, Any], kind: str, time_us: int) -> dict[str, Any]:
     row = dict.fromkeys(ELEMENTS.names)
     row.update(
         time=time_us,
         elem_type=kind,
         collector=str(data["host"]),
-        peer_asn=int(data["peer_asn"]),
+        peer_asn=_bounded_int(data["peer_asn"], MAX_U32, "peer_asn"),
         peer_ip=str(data["peer"]),
         source=SOURCE_NAME,
     )
@@ -123,7 +141,7 @@ def _route_values(data: dict[str, Any], next_hop: str | None) -> dict[str, Any]:
         "bgp_origin": ORIGINS.get(str(origin).lower(), str(origin).upper()) if origin else None,
         "next_hop": next_hop.split(",")[0].strip() if next_hop else None,
         "local_pref": 0,
-        "med": int(data.get("med") or 0),
+        "med": _bounded_int(data.get("med") or 0, MAX_U32, "med"),
         "communities": [f"{int(a)}:{int(v)}" for a, v in data.get("community") or []],
         "atomic_aggregate": bool(data.get("atomic_aggregate", False)),
         "aggregator": str(aggregator).replace(":", " ", 1) if aggregator else None,
@@ -154,7 +172,7 @@ def message_rows(data: dict[str, Any], targets: TargetSet) -> list[dict[str, Any
     Raises KeyError, TypeError or ValueError when a field the type needs is missing or malformed.
     """
     kind = data.get("type")
-    time_us = round(float(data["timestamp"]) * US)
+    time_us = _time_us(data["timestamp"])
     if kind == "UPDATE":
         return _update_rows(data, time_us, targets)
     if kind == "RIS_PEER_STATE":
@@ -182,7 +200,15 @@ def parse_frame(text: str | bytes, targets: TargetSet, at: float = 0.0) -> LiveI
         if frame.get("type") != "ris_message":
             return LiveItem("rows", at=at)
         return LiveItem("rows", message_rows(frame["data"], targets), at=at)
-    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
+    except (
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        UnicodeDecodeError,
+        RecursionError,
+        OverflowError,
+    ) as exc:
         shown = text if isinstance(text, str) else repr(text)
         return LiveItem("malformed", note=f"{type(exc).__name__}: {exc} in {_excerpt(shown)!r}", at=at)
 
