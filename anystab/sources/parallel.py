@@ -5,10 +5,10 @@ Steps:
 1. ``jobs=0`` means one worker per core; ``jobs=1`` (or a single file) reads in this process.
 2. Otherwise split the files into batches of about ``total bytes / (workers x TASKS_PER_WORKER)``, larger
    files first (a file takes milliseconds: one task per file would spend more on passing tasks and
-   results between processes than on reading). ``workers - 1`` processes of a ``ProcessPoolExecutor``
-   take batches from the front, at most :data:`AHEAD` each at a time, and this process reads batches from
-   the back (the smallest) meanwhile, so that ``workers`` processes read and none waits idle (processes,
-   not threads: mrtparse keeps per-record flags in module-level globals).
+   results between processes than on reading). All batches go to ``workers - 1`` processes of a
+   ``ProcessPoolExecutor``, largest first; meanwhile this process takes the batches none has started
+   from the back (the smallest) and reads them itself, so that ``workers`` processes read until the end
+   (processes, not threads: mrtparse keeps per-record flags in module-level globals).
 3. Report progress as each batch finishes (``progress(1)`` per file of it, suited to a progress bar's
    advance), and return results in the order of ``files``: the same as reading them one by one.
 
@@ -20,14 +20,13 @@ from __future__ import annotations
 import os
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import ProcessPoolExecutor
 
 from anystab.sources.archive import SourceFile
 from anystab.sources.mrt import FileResult, read_mrt_file
 from anystab.targets import TargetSet
 
-TASKS_PER_WORKER = 8
-AHEAD = 2
+TASKS_PER_WORKER = 16
 
 
 def _read(source: SourceFile, targets: TargetSet | None) -> FileResult:
@@ -99,19 +98,24 @@ def _read_shared(
     workers: int,
     store: Callable[[list[int], list[FileResult]], None],
 ) -> None:
-    """Step 2: batches from the front on ``workers - 1`` processes, from the back in this one."""
-    queue = deque(batches(files, workers))
-    running: dict[Future[list[FileResult]], list[int]] = {}
+    """Step 2: every batch goes to ``workers - 1`` processes in order; meanwhile this process takes the
+    batches none has started from the back (cancelling them there) and reads them itself."""
     with ProcessPoolExecutor(max_workers=workers - 1) as pool:
-        while queue or running:
-            while queue and len(running) < (workers - 1) * AHEAD:
-                batch = queue.popleft()
-                running[pool.submit(_read_batch, [files[i] for i in batch], targets)] = batch
-            if queue:
-                batch = queue.pop()
+        submitted = [
+            (pool.submit(_read_batch, [files[i] for i in batch], targets), batch)
+            for batch in batches(files, workers)
+        ]
+        pending = deque(submitted)
+        try:
+            while pending and pending[-1][0].cancel():
+                _future, batch = pending.pop()
                 store(batch, _read_batch([files[i] for i in batch], targets))
-                done = {f for f in running if f.done()}
-            else:
-                done = wait(running, return_when=FIRST_COMPLETED).done
-            for future in done:
-                store(running.pop(future), future.result())
+                while pending and pending[0][0].done():
+                    future, batch = pending.popleft()
+                    store(batch, future.result())
+            for future, batch in pending:
+                store(batch, future.result())
+        except BaseException:  # an unreadable file: do not read the rest before raising
+            for future, _batch in pending:
+                future.cancel()
+            raise

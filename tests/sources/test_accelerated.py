@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from mrt_samples import MRT_DIR, MRT_FILES, filtered_reference, sampled_targets
 from random_mrt import mrt_file
 
+from anystab.errors import BadInputError
 from anystab.generate import mrtwrite as mw
 from anystab.sources import SourceFile, bgpdump_line, prefilter, read_files, read_mrt_file
 from anystab.sources.decompress import open_stream
@@ -302,3 +303,7 @@ def test_batched_process_pool_equals_one_process(tmp_path: Path) -> None:
         assert (a.collector, a.kind, a.records, a.problems) == (b.collector, b.kind, b.records, b.problems)
         assert a.elements.equals(b.elements)
     assert sum(r.elements.num_rows for r in parallel) > 0
+    missing = SourceFile(str(tmp_path / "updates.20240101.0000.gz"), "c0")
+    for at in (0, len(files)):
+        with pytest.raises(BadInputError, match="no such file"):
+            read_files([*files[:at], missing, *files[at:]], targets, jobs=2)
