@@ -24,6 +24,12 @@ def _json(value: Any) -> str:
     return json.dumps(value, indent=2, default=lambda o: o.item() if hasattr(o, "item") else str(o))
 
 
+class PluginUsageError(click.UsageError):
+    """A usage error with the plugin convention's own-failure status."""
+
+    exit_code = FAILURE_STATUS
+
+
 class PluginCommand(click.Command):
     """A command whose usage errors exit with :data:`FAILURE_STATUS` instead of 2 (= critical)."""
 
@@ -31,8 +37,7 @@ class PluginCommand(click.Command):
         try:
             return super().make_context(*args, **kwargs)
         except click.UsageError as exc:
-            exc.exit_code = FAILURE_STATUS
-            raise
+            raise PluginUsageError(exc.format_message(), exc.ctx) from exc
 
 
 def config_option(func: Any) -> Any:
