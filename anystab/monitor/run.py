@@ -66,6 +66,7 @@ from anystab.pipeline import (
     AnalysisResult,
     VpTables,
     choose_window,
+    gaps_table,
     order_vp_tables,
     run_stages,
     select_elements,
@@ -74,7 +75,6 @@ from anystab.service import Service
 from anystab.sources import FileResult, SourceFile, describe, discover, missing_intervals, read_files
 from anystab.sources.parallel import worker_count
 from anystab.targets import TargetSet, target_set
-from anystab.timeline import records_frame
 
 READ_BATCH = 4
 STATUS = {"ok": 0, "warning": 1, "critical": 2}
@@ -182,11 +182,7 @@ def analyse_service(
     results = [_for_service(c.result, targets) for c in cached]
     window = choose_window(files, results, None, None)
     elements = select_elements(files, results, window[0])
-    rows = [
-        {"collector": c, "start": s, "end": e, "reason": r}
-        for c, s, e, r in missing_intervals(list(zip(files, results, strict=True)), *window)
-    ]
-    gaps = records_frame("gaps", rows)
+    gaps = gaps_table(files, results, window)
     if carried is not None:
         times = elements["time"].dt.as_unit("us").astype("int64").to_numpy() / 1e6
         elements = elements[times >= carried.cut].reset_index(drop=True)
