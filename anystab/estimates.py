@@ -160,26 +160,37 @@ def bootstrap_ci(values: np.ndarray, resamples: int, seed: int) -> tuple[float, 
     return float(low), float(high)
 
 
-def _aggregate(per_vp: pd.DataFrame, stats: pd.DataFrame, params: AnalysisParams) -> dict:
-    """One ESTIMATES row's numbers from the per-VP figures of one scope, target and D."""
-    p = per_vp["p"].dropna().to_numpy(dtype=float)
-    poisson = per_vp["poisson_p"].dropna().to_numpy(dtype=float)
-    breaks = (stats["switches"] + stats["withdraws"]).to_numpy()
-    observed_s = float(stats["observed_s"].sum())
+def _aggregate(
+    p: np.ndarray, poisson: np.ndarray, breaks: np.ndarray, observed: np.ndarray, params: AnalysisParams
+) -> dict:
+    """One ESTIMATES row's numbers: the defined P and Poisson figures of the scope's VPs for one target and
+    D, and the breaks and observed seconds of every VP of the scope (VP_STATS rows)."""
+    p, poisson = p[~np.isnan(p)], poisson[~np.isnan(poisson)]
+    observed_s = float(observed.sum())
     low, high = bootstrap_ci(p, params.bootstrap, params.seed)
     has_p = len(p) > 0
+    median, p90, p99 = (float(q) for q in np.percentile(p, [50, 90, 99])) if has_p else (None, None, None)
     return {
-        "vps": len(stats),
+        "vps": len(breaks),
         "vps_defined": len(p),
         "mean_p": float(p.mean()) if has_p else None,
-        "median_p": float(np.percentile(p, 50)) if has_p else None,
-        "p90_p": float(np.percentile(p, 90)) if has_p else None,
-        "p99_p": float(np.percentile(p, 99)) if has_p else None,
-        "share_with_break": float((breaks > 0).mean()) if len(stats) else None,
+        "median_p": median,
+        "p90_p": p90,
+        "p99_p": p99,
+        "share_with_break": float((breaks > 0).mean()) if len(breaks) else None,
         "ci_low": None if math.isnan(low) else low,
         "ci_high": None if math.isnan(high) else high,
         "poisson_mean_p": float(poisson.mean()) if len(poisson) else None,
         "breaks_per_vp_day": float(breaks.sum()) / (observed_s / SECONDS_PER_DAY) if observed_s > 0 else None,
+    }
+
+
+def _group_rows(frame: pd.DataFrame, keys: list[str]) -> dict[tuple, np.ndarray]:
+    """Row positions of each group of ``frame`` (ascending, so the rows keep their order)."""
+    if frame.empty:
+        return {}
+    return {
+        k if isinstance(k, tuple) else (k,): v for k, v in frame.groupby(keys, sort=False).indices.items()
     }
 
 
@@ -195,19 +206,33 @@ def build_estimates(
 
     ``per_vp``: the per-VP figures (columns of :func:`vp_break_probabilities`) when the caller computed
     them itself (the monitor restricts them to an interval); ``timeline`` and ``events`` are then unused.
+    Only the per-VP rows of pairs in ``vp_stats`` count, in their own order (the bootstrap resamples them).
     """
     if per_vp is None:
         per_vp = vp_break_probabilities(timeline, events, vp_stats, params, window)
+    per_vp = per_vp.merge(vp_stats[PAIR_KEYS], on=PAIR_KEYS)
+    p = per_vp["p"].to_numpy(dtype=float, na_value=np.nan)
+    poisson = per_vp["poisson_p"].to_numpy(dtype=float, na_value=np.nan)
+    breaks = (vp_stats["switches"] + vp_stats["withdraws"]).to_numpy()
+    observed = vp_stats["observed_s"].to_numpy(dtype=float)
+    stats_rows = {
+        "all": _group_rows(vp_stats, ["target"]),
+        "collector": _group_rows(vp_stats, ["collector", "target"]),
+    }
+    vp_rows = {
+        "all": _group_rows(per_vp, ["target", "session_s"]),
+        "collector": _group_rows(per_vp, ["collector", "target", "session_s"]),
+    }
+    none = np.zeros(0, dtype=np.intp)
     records = []
-    scopes = ["all", *sorted(vp_stats["collector"].unique())]
-    for scope in scopes:
-        in_scope = vp_stats if scope == "all" else vp_stats[vp_stats["collector"] == scope]
+    for scope in ["all", *sorted(vp_stats["collector"].unique())]:
+        kind, prefix = ("all", ()) if scope == "all" else ("collector", (scope,))
         for target in [t.text for t in params.targets]:
-            stats = in_scope[in_scope["target"] == target]
-            if stats.empty:
+            rows = stats_rows[kind].get((*prefix, target))
+            if rows is None:
                 continue
-            scoped = per_vp.merge(stats[PAIR_KEYS], on=PAIR_KEYS)
             for d in params.sessions_s:
-                figures = _aggregate(scoped[scoped["session_s"] == d], stats, params)
+                mine = vp_rows[kind].get((*prefix, target, d), none)
+                figures = _aggregate(p[mine], poisson[mine], breaks[rows], observed[rows], params)
                 records.append({"scope": scope, "target": target, "session_s": d, **figures})
     return records_frame("estimates", records)

@@ -20,9 +20,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from anystab import schemas
 from anystab.collectors import collector_view
@@ -245,28 +245,31 @@ def select_elements(files: Sequence[SourceFile], results: Sequence[FileResult], 
             rib_time[r.collector] = max(rib_time.get(r.collector, -math.inf), r.first_time)
     parts: list[pa.Table] = []
     ranks: list[int] = []
+    floors: list[int] = []  # per part: its elements' earliest kept time, in microseconds
     for r in sorted(results, key=lambda r: (r.collector, r.path)):
         t0 = rib_time.get(r.collector)
-        if r.kind == "rib":
-            if t0 is None or r.first_time != t0:
-                continue
-            table = r.elements
-        elif t0 is not None:
-            table = r.elements.filter(
-                pc.greater_equal(
-                    r.elements["time"], pa.scalar(pd.Timestamp(t0, unit="s", tz="UTC"), schemas.TS)
-                )
-            )
-        else:
-            table = r.elements
-        parts.append(table)
+        if r.kind == "rib" and (t0 is None or r.first_time != t0):
+            continue
+        if r.elements.num_rows == 0:
+            continue
+        table = r.elements
+        parts.append(table if table.schema.equals(schemas.ELEMENTS) else table.cast(schemas.ELEMENTS))
         ranks.append(0 if r.kind == "rib" else 1)
+        floors.append(_micros(t0) if r.kind != "rib" and t0 is not None else np.iinfo(np.int64).min)
     if not parts:
         return schemas.ELEMENTS.empty_table().to_pandas()
-    df = pa.concat_tables([p.cast(schemas.ELEMENTS) for p in parts]).to_pandas()
-    df["_rank"] = [rank for p, rank in zip(parts, ranks, strict=True) for _ in range(p.num_rows)]
+    df = pa.concat_tables(parts).to_pandas()
+    counts = [p.num_rows for p in parts]
+    times = df["time"].to_numpy(dtype="datetime64[us]").view(np.int64)
+    keep = times >= np.repeat(np.array(floors, dtype=np.int64), counts)
+    df = df.assign(_rank=np.repeat(np.array(ranks, dtype=np.int8), counts))[keep]
     df = df.sort_values(["time", "_rank"], kind="stable").drop(columns="_rank").reset_index(drop=True)
     return df
+
+
+def _micros(t: float) -> int:
+    """``t`` (seconds) as the elements' microsecond timestamps compare with it."""
+    return int(pa.scalar(pd.Timestamp(t, unit="s", tz="UTC"), schemas.TS).value)
 
 
 def files_table(files: Sequence[SourceFile], results: Sequence[FileResult]) -> pd.DataFrame:
