@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pickle
+
 from mrt_samples import MRT_DIR, sampled_targets
 
 from anystab.sources import SourceFile, read_files
-from anystab.sources.parallel import worker_count
+from anystab.sources.parallel import _read_batch, _read_packed, _unpack, worker_count
 
 NAMES = (
     "ris.rrc06.updates.1401488100.gz",
@@ -38,3 +40,22 @@ def test_worker_count() -> None:
     assert worker_count(4, 2) == 2
     assert worker_count(0, 100) >= 1
     assert worker_count(3, 0) == 1
+
+
+def test_batches_cross_processes_whole(tmp_path) -> None:
+    """A worker's batch, packed as it crosses to this process and unpacked, equals the batch read here:
+    elements, problems and every other field, also for a damaged and an empty file."""
+    damaged = tmp_path / "damaged.gz"
+    damaged.write_bytes((MRT_DIR / NAMES[0]).read_bytes()[:5000])
+    empty = tmp_path / "empty"
+    empty.write_bytes(b"")
+    files = [SourceFile(str(MRT_DIR / n), "c") for n in NAMES[:3]]
+    files += [SourceFile(str(damaged), "c"), SourceFile(str(empty), "c")]
+    read = _read_batch(files, None)
+    crossed = _unpack(pickle.loads(pickle.dumps(_read_packed(files, None))))
+    assert [r.problems for r in read][3] and [r.kind for r in read][4] == "empty"
+    for a, b in zip(read, crossed, strict=True):
+        assert a.elements.equals(b.elements)
+        assert {k: v for k, v in vars(a).items() if k != "elements"} == {
+            k: v for k, v in vars(b).items() if k != "elements"
+        }
