@@ -22,6 +22,7 @@ Steps (SPEC, "Session-break probability"; all sets are unions of intervals, meas
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from collections.abc import Sequence
 
 import numpy as np
@@ -163,8 +164,8 @@ def bootstrap_ci(values: np.ndarray, resamples: int, seed: int) -> tuple[float, 
 def _aggregate(
     p: np.ndarray, poisson: np.ndarray, breaks: np.ndarray, observed: np.ndarray, params: AnalysisParams
 ) -> dict:
-    """One ESTIMATES row's numbers: the defined P and Poisson figures of the scope's VPs for one target and
-    D, and the breaks and observed seconds of every VP of the scope (VP_STATS rows)."""
+    """One ESTIMATES row's numbers: the P and Poisson figures of the scope's VPs for one target and D
+    (NaN: undefined), and the breaks and observed seconds of every VP of the scope (VP_STATS rows)."""
     p, poisson = p[~np.isnan(p)], poisson[~np.isnan(poisson)]
     observed_s = float(observed.sum())
     low, high = bootstrap_ci(p, params.bootstrap, params.seed)
@@ -185,13 +186,42 @@ def _aggregate(
     }
 
 
-def _group_rows(frame: pd.DataFrame, keys: list[str]) -> dict[tuple, np.ndarray]:
-    """Row positions of each group of ``frame`` (ascending, so the rows keep their order)."""
-    if frame.empty:
-        return {}
-    return {
-        k if isinstance(k, tuple) else (k,): v for k, v in frame.groupby(keys, sort=False).indices.items()
-    }
+def estimate_records(
+    stats: Sequence[tuple], figures: Sequence[tuple], params: AnalysisParams, sessions: Sequence[float]
+) -> list[dict]:
+    """ESTIMATES rows (without interval columns) per scope ('all', then each collector), target and D.
+
+    ``stats``: per VP_STATS row, (collector, peer_asn, peer_ip, target, breaks, observed_s);
+    ``figures``: per VP and session length, (collector, peer_asn, peer_ip, target, session_s, p,
+    poisson_p), p and poisson_p None or NaN when undefined. Only figures of pairs in ``stats`` count, in
+    their own order (the bootstrap resamples them). Plain tuples, not frames: the monitor calls this for
+    every interval, where grouping small frames cost more than the figures themselves.
+    """
+    known = {row[:4] for row in stats}
+    per_scope: dict[tuple, list[tuple[int, float]]] = defaultdict(list)  # (collector or None, target)
+    for collector, _asn, _ip, target, breaks, observed_s in stats:
+        per_scope[None, target].append((breaks, observed_s))
+        per_scope[collector, target].append((breaks, observed_s))
+    per_d: dict[tuple, list[tuple[float | None, float | None]]] = defaultdict(list)
+    for collector, asn, ip, target, d, p, poisson in figures:
+        if (collector, asn, ip, target) in known:
+            per_d[None, target, d].append((p, poisson))
+            per_d[collector, target, d].append((p, poisson))
+    records = []
+    for scope in [None, *sorted({row[0] for row in stats})]:
+        for target in [t.text for t in params.targets]:
+            rows = per_scope.get((scope, target))
+            if not rows:
+                continue
+            breaks = np.array([b for b, _ in rows], dtype=np.int64)
+            observed = np.array([o for _, o in rows], dtype=float)
+            for d in sessions:
+                vps = per_d.get((scope, target, d), [])
+                p = np.array([v for v, _ in vps], dtype=float)
+                poisson = np.array([q for _, q in vps], dtype=float)
+                figures_row = _aggregate(p, poisson, breaks, observed, params)
+                records.append({"scope": scope or "all", "target": target, "session_s": d, **figures_row})
+    return records
 
 
 def build_estimates(
@@ -200,39 +230,14 @@ def build_estimates(
     vp_stats: pd.DataFrame,
     params: AnalysisParams,
     window: tuple[float, float],
-    per_vp: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """The ESTIMATES table: per scope ('all', then each collector), target and session length.
-
-    ``per_vp``: the per-VP figures (columns of :func:`vp_break_probabilities`) when the caller computed
-    them itself (the monitor restricts them to an interval); ``timeline`` and ``events`` are then unused.
-    Only the per-VP rows of pairs in ``vp_stats`` count, in their own order (the bootstrap resamples them).
-    """
-    if per_vp is None:
-        per_vp = vp_break_probabilities(timeline, events, vp_stats, params, window)
-    per_vp = per_vp.merge(vp_stats[PAIR_KEYS], on=PAIR_KEYS)
-    p = per_vp["p"].to_numpy(dtype=float, na_value=np.nan)
-    poisson = per_vp["poisson_p"].to_numpy(dtype=float, na_value=np.nan)
-    breaks = (vp_stats["switches"] + vp_stats["withdraws"]).to_numpy()
-    observed = vp_stats["observed_s"].to_numpy(dtype=float)
-    stats_rows = {
-        "all": _group_rows(vp_stats, ["target"]),
-        "collector": _group_rows(vp_stats, ["collector", "target"]),
-    }
-    vp_rows = {
-        "all": _group_rows(per_vp, ["target", "session_s"]),
-        "collector": _group_rows(per_vp, ["collector", "target", "session_s"]),
-    }
-    none = np.zeros(0, dtype=np.intp)
-    records = []
-    for scope in ["all", *sorted(vp_stats["collector"].unique())]:
-        kind, prefix = ("all", ()) if scope == "all" else ("collector", (scope,))
-        for target in [t.text for t in params.targets]:
-            rows = stats_rows[kind].get((*prefix, target))
-            if rows is None:
-                continue
-            for d in params.sessions_s:
-                mine = vp_rows[kind].get((*prefix, target, d), none)
-                figures = _aggregate(p[mine], poisson[mine], breaks[rows], observed[rows], params)
-                records.append({"scope": scope, "target": target, "session_s": d, **figures})
-    return records_frame("estimates", records)
+    """The ESTIMATES table: per scope ('all', then each collector), target and session length."""
+    per_vp = vp_break_probabilities(timeline, events, vp_stats, params, window)
+    stats = zip(
+        *(vp_stats[k].tolist() for k in PAIR_KEYS),
+        (vp_stats["switches"] + vp_stats["withdraws"]).tolist(),
+        vp_stats["observed_s"].tolist(),
+        strict=True,
+    )
+    figures = zip(*(per_vp[k].tolist() for k in [*PAIR_KEYS, "session_s", "p", "poisson_p"]), strict=True)
+    return records_frame("estimates", estimate_records(list(stats), list(figures), params, params.sessions_s))

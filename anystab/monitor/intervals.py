@@ -21,7 +21,7 @@ Steps of :func:`interval_tables`:
    in (i0 - D, i1 + D]: the measure is local, so leaving the other states and breaks out gives the same
    number, bit for bit. The Poisson figure is the interval's own: breaks in the interval over the routed
    seconds of its clipped filtered states. The aggregates are those of
-   :func:`anystab.estimates.build_estimates` over the interval's VP statistics (so ``share_with_break`` and
+   :func:`anystab.estimates.estimate_records` over the interval's VP statistics (so ``share_with_break`` and
    ``breaks_per_vp_day`` are the interval's).
 """
 
@@ -34,7 +34,7 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from anystab.estimates import break_probability, build_estimates, merge_intervals, poisson_probability
+from anystab.estimates import break_probability, estimate_records, merge_intervals, poisson_probability
 from anystab.events import (
     BREAK_KINDS,
     Row,
@@ -156,17 +156,18 @@ def interval_stats(pairs: Sequence[Pair], plan: Plan) -> Iterator[tuple[Span, Pa
                 yield span, pair, stats
 
 
-def _per_vp(span: Span, found: list[tuple[Pair, dict]], sessions: Sequence[float], w1: float) -> pd.DataFrame:
-    """Per pair and session length: P_v(D), the interval's Poisson figure and its breaks (step 4)."""
-    records = []
+def _figures(span: Span, found: list[tuple[Pair, dict]], sessions: Sequence[float], w1: float) -> list[tuple]:
+    """Per pair and session length: P_v(D) and the interval's Poisson figure (step 4), as
+    :func:`anystab.estimates.estimate_records` takes them."""
+    out = []
     for pair, stats in found:
         routed = [(s.start, s.end) for s in pair.states_in(*span) if not s.gap and s.site is not None]
         routed_s = sum(b - a for a, b in merge_intervals(routed))
         breaks = stats["switches"] + stats["withdraws"]
         for d in sessions:
             p = pair.p_break(span[0], min(span[1] + d, w1), d)
-            records.append((*pair.key, d, p, poisson_probability(breaks, routed_s, d), breaks))
-    return pd.DataFrame(records, columns=[*PAIR_KEYS, "session_s", "p", "poisson_p", "breaks"])
+            out.append((*pair.key, d, p, poisson_probability(breaks, routed_s, d)))
+    return out
 
 
 def interval_tables(
@@ -181,21 +182,17 @@ def interval_tables(
     stats_rows = [(span, {**dict(zip(PAIR_KEYS, p.key, strict=True)), **s}) for span, found in by_span.items()
                   for p, s in found]  # fmt: skip
     stats = _with_interval(records_frame("vp_stats", [r for _, r in stats_rows]), [s for s, _ in stats_rows])
-    parts = []
-    empty = pd.DataFrame()
+    records: list[dict] = []
+    spans: list[Span] = []
     for span, found in by_span.items():
         sessions = plan.sessions[span]
         if not found or not sessions:
             continue
-        group = records_frame(
-            "vp_stats", [{**dict(zip(PAIR_KEYS, p.key, strict=True)), **s} for p, s in found]
-        )
-        one = replace(params, sessions_s=sessions)
-        frame = build_estimates(empty, empty, group, one, window, _per_vp(span, found, sessions, window[1]))
-        parts.append(_with_interval(frame, [span] * len(frame)))
-    estimates = (
-        pd.concat(parts, ignore_index=True) if parts else _with_interval(records_frame("estimates", []), [])
-    )
+        numbers = [(*p.key, s["switches"] + s["withdraws"], s["observed_s"]) for p, s in found]
+        rows = estimate_records(numbers, _figures(span, found, sessions, window[1]), params, sessions)
+        records += rows
+        spans += [span] * len(rows)
+    estimates = _with_interval(records_frame("estimates", records), spans)
     return _ordered(stats, STATS_ORDER), _ordered(estimates, ESTIMATES_ORDER), plan
 
 
