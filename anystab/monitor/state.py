@@ -5,6 +5,7 @@ Layout::
     <state>/files/<sha1 of path>.parquet   elements kept from one archive file, with the file's
                                            SourceFile / FileResult metadata, size, mtime and the
                                            fingerprint of the targets it was read for
+    <state>/files/.index.json              a copy of every entry's metadata (step 5)
     <state>/checkpoint.json                what the dataset reflects (files, settings, the manifest of
                                            the dataset's current partition files), alert episodes,
                                            the outbox
@@ -22,6 +23,10 @@ Steps and guarantees:
 3. The cache, not the archive folder, is the record of what was read: files later removed from the archive
    keep their elements, so the monitored period never shrinks.
 4. The checkpoint is written last in a run; a run killed before it is simply redone by the next run.
+5. ``<state>/files/.index.json`` holds a copy of every entry's metadata with the entry's inode, size and
+   mtime, so that a run reads one small file instead of every entry's footer; it is only a shortcut: an
+   entry whose stamp differs (or a missing, unreadable index) is read from the entry itself, and the index
+   is rewritten atomically.
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ from anystab.sources import FileResult, Problem, SourceFile
 
 CHECKPOINT_NAME = "checkpoint.json"
 FILES_DIR = "files"
+INDEX_NAME = ".index.json"
+INDEX_VERSION = 1
 CARRY_DIR = "carry"
 META_KEY = b"anystab.monitor.file"
 CHECKPOINT_VERSION = 2
@@ -115,14 +122,38 @@ class ElementCache:
 
     def keys(self) -> dict[str, FileKey]:
         """Archive path -> key of its cached version (metadata only, elements not read)."""
-        out = {}
-        for entry in self._entries():
-            meta = json.loads(pq.read_schema(entry).metadata[META_KEY])
-            out[meta["key"]["path"]] = FileKey(**meta["key"])
-        return out
+        return {meta["key"]["path"]: FileKey(**meta["key"]) for _, meta in self._metadata()}
 
     def _entries(self) -> Iterator[Path]:
         return (p for p in sorted(self.dir.glob("*.parquet")) if not p.name.startswith("."))
+
+    def _metadata(self) -> list[tuple[Path, dict[str, Any]]]:
+        """Every entry with its metadata, read from the entry only when the index has no copy of it for
+        the entry's current inode, size and mtime (step 5); the index is then rewritten."""
+        index_path = self.dir / INDEX_NAME
+        try:
+            index = json.loads(index_path.read_text())
+            if not isinstance(index, dict) or index.get("version") != INDEX_VERSION:
+                index = {}
+        except (OSError, ValueError):
+            index = {}
+        known = index.get("entries", {}) if isinstance(index.get("entries"), dict) else {}
+        entries: dict[str, Any] = {}
+        out = []
+        for entry in self._entries():
+            st = entry.stat()
+            stamp = [st.st_ino, st.st_size, st.st_mtime_ns]
+            held = known.get(entry.name)
+            if isinstance(held, dict) and held.get("stat") == stamp:
+                meta = held["meta"]
+            else:
+                meta = json.loads(pq.read_schema(entry).metadata[META_KEY])
+            entries[entry.name] = {"stat": stamp, "meta": meta}
+            out.append((entry, meta))
+        if entries != known:
+            text = json.dumps({"version": INDEX_VERSION, "entries": entries}, separators=(",", ":"))
+            atomic_write_bytes(index_path, text.encode())
+        return out
 
     def store(self, source: SourceFile, result: FileResult, key: FileKey) -> None:
         """Write one file's elements and metadata atomically."""
@@ -141,8 +172,7 @@ class ElementCache:
         ``since`` (or of unknown extent), the others with none."""
         out = []
         self.loaded = 0
-        for entry in self._entries():
-            meta = json.loads(pq.read_schema(entry).metadata[META_KEY])
+        for entry, meta in self._metadata():
             last = meta["result"].get("last_time")
             before = last is not None and last < since
             if since > -math.inf and (before or meta["result"].get("records") == 0):
