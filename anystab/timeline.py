@@ -24,6 +24,10 @@ Steps:
 A (VP, target) pair gets rows when the VP is observed at all in the window and some element of that VP
 concerns the target (a prefix containing the target's address, down to ``min_cover``, or a more-specific
 inside the target prefix). Rows cover the whole window with state routed, unrouted or unobserved.
+
+The walk's parts (:class:`WalkContext`, :class:`WalkColumns`, :class:`VpWalk`, :func:`observation_start`,
+:func:`series_intervals`, :func:`append_interval`, :func:`collector_gaps`, :func:`add_rows`) are public
+so that the monitor can save a walk at a cut and resume it in a later run (:mod:`anystab.monitor.carry`).
 """
 
 from __future__ import annotations
@@ -127,7 +131,7 @@ def _net_text(version: int, net: int) -> str:
 
 
 @dataclass
-class _Context:
+class WalkContext:
     """What every VP walk shares: targets, parameters, prefix and state caches."""
 
     targets: tuple[Target, ...]
@@ -164,7 +168,7 @@ Route = tuple[str | None, str | None, tuple[str, ...]]
 
 
 @dataclass
-class _Columns:
+class WalkColumns:
     """The element columns the walk reads, as Python lists."""
 
     time: np.ndarray
@@ -177,7 +181,7 @@ class _Columns:
     new_state: list
 
     @classmethod
-    def of(cls, elements: pd.DataFrame) -> _Columns:
+    def of(cls, elements: pd.DataFrame) -> WalkColumns:
         comms = [
             tuple(c) if c is not None and not isinstance(c, float) else () for c in elements["communities"]
         ]
@@ -193,10 +197,10 @@ class _Columns:
         )
 
 
-class _VpWalk:
+class VpWalk:
     """One VP's route state through its elements, recording each target's state after every change."""
 
-    def __init__(self, ctx: _Context, obs_start: float) -> None:
+    def __init__(self, ctx: WalkContext, obs_start: float) -> None:
         self.ctx = ctx
         self.obs_start = obs_start
         self.start_due: float | None = obs_start if obs_start > -math.inf else None
@@ -241,7 +245,7 @@ class _VpWalk:
         if self.resume_at is not None and self.resume_at < before:
             self.resume_at = None
 
-    def walk(self, cols: _Columns, rows: np.ndarray) -> None:
+    def walk(self, cols: WalkColumns, rows: np.ndarray) -> None:
         for r in rows:
             t = float(cols.time[r])
             self.flush(t)
@@ -284,7 +288,7 @@ class _VpWalk:
         self.emit(t, info.covers)
 
 
-def _observation_start(cols: _Columns, rows: np.ndarray, window: tuple[float, float]) -> float | None:
+def observation_start(cols: WalkColumns, rows: np.ndarray, window: tuple[float, float]) -> float | None:
     """-inf when a RIB entry at or before the window start exists, else the first element in the window."""
     w0, w1 = window
     times = cols.time[rows]
@@ -295,7 +299,7 @@ def _observation_start(cols: _Columns, rows: np.ndarray, window: tuple[float, fl
     return float(inside[0]) if len(inside) else None
 
 
-def _intervals(
+def series_intervals(
     times: list[float], states: list[State], window: tuple[float, float], gaps: list[tuple[float, float]]
 ) -> list[tuple[float, float, State]]:
     """Series -> intervals clipped to the window, collector gaps overlaid, equal neighbours merged."""
@@ -311,18 +315,18 @@ def _intervals(
         for a, b in zip(cuts, cuts[1:], strict=False):
             k = bisect.bisect_right(gap_starts, a) - 1
             in_gap = k >= 0 and gaps[k][0] <= a < gaps[k][1]
-            _append(out, a, b, UNOBSERVED_STATE if in_gap else state)
+            append_interval(out, a, b, UNOBSERVED_STATE if in_gap else state)
     return out
 
 
-def _append(out: list[tuple[float, float, State]], start: float, end: float, state: State) -> None:
+def append_interval(out: list[tuple[float, float, State]], start: float, end: float, state: State) -> None:
     if out and out[-1][2] == state and out[-1][1] == start:
         out[-1] = (out[-1][0], end, state)
     else:
         out.append((start, end, state))
 
 
-def _collector_gaps(
+def collector_gaps(
     gaps: pd.DataFrame | None, window: tuple[float, float]
 ) -> dict[str, list[tuple[float, float]]]:
     """Collector -> sorted, merged unobserved intervals clipped to the window."""
@@ -359,28 +363,28 @@ def build_timeline(
     columns: dict[str, list] = {name: [] for name in TABLES["timeline"].names}
     if elements.empty:
         return make_frame("timeline", columns)
-    ctx = _Context(tuple(params.targets), params)
+    ctx = WalkContext(tuple(params.targets), params)
     ctx.build({p for p in elements["prefix"].dropna().unique()})
-    cols = _Columns.of(elements)
-    by_collector = _collector_gaps(gaps, window)
+    cols = WalkColumns.of(elements)
+    by_collector = collector_gaps(gaps, window)
     groups = elements.groupby(VP_KEYS, sort=False, dropna=False).indices
     for vp, rows in groups.items():
-        obs_start = _observation_start(cols, rows, window)
+        obs_start = observation_start(cols, rows, window)
         if obs_start is None:
             continue
-        walk = _VpWalk(ctx, obs_start)
+        walk = VpWalk(ctx, obs_start)
         walk.walk(cols, rows)
         relevant = sorted(
             {i for r in rows if cols.prefix[r] is not None for i in ctx.prefixes[cols.prefix[r]].relevant}
         )
         for i in relevant:
-            spans = _intervals(*walk.series[i], window, by_collector.get(str(vp[0]), []))
+            spans = series_intervals(*walk.series[i], window, by_collector.get(str(vp[0]), []))
             if any(state[0] != UNOBSERVED for _, _, state in spans):
-                _add_rows(columns, vp, ctx.targets[i].text, spans)
+                add_rows(columns, vp, ctx.targets[i].text, spans)
     return make_frame("timeline", columns)
 
 
-def _add_rows(
+def add_rows(
     columns: dict[str, list], vp: tuple, target: str, spans: list[tuple[float, float, State]]
 ) -> None:
     for start, end, state in spans:

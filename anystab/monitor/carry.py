@@ -36,15 +36,15 @@ from anystab.timeline import (
     UNOBSERVED_STATE,
     VP_KEYS,
     State,
-    _add_rows,
-    _append,
-    _collector_gaps,
-    _Columns,
-    _Context,
-    _intervals,
-    _observation_start,
-    _VpWalk,
+    VpWalk,
+    WalkColumns,
+    WalkContext,
+    add_rows,
+    append_interval,
+    collector_gaps,
     make_frame,
+    observation_start,
+    series_intervals,
 )
 
 SNAPSHOT_LAG_S = 2 * 3600.0
@@ -89,8 +89,8 @@ def _state(value: list) -> State:
     return (*value[:7], tuple(value[7]))  # type: ignore[return-value]
 
 
-def _restore(ctx: _Context, saved: dict[str, Any]) -> _VpWalk:
-    walk = _VpWalk(ctx, saved["obs_start"])
+def _restore(ctx: WalkContext, saved: dict[str, Any]) -> VpWalk:
+    walk = VpWalk(ctx, saved["obs_start"])
     walk.start_due, walk.down, walk.resume_at = saved["start_due"], saved["down"], saved["resume_at"]
     for prefix, path_id, as_path, next_hop, communities in saved["routes"]:
         key = ctx.prefixes[prefix].key
@@ -99,7 +99,7 @@ def _restore(ctx: _Context, saved: dict[str, Any]) -> _VpWalk:
     return walk
 
 
-def _save(walk: _VpWalk, relevant: set[int], head: dict[int, list[Span]]) -> dict[str, Any]:
+def _save(walk: VpWalk, relevant: set[int], head: dict[int, list[Span]]) -> dict[str, Any]:
     routes = [
         [prefix, path_id, *route[:2], list(route[2])]
         for entries in walk.routes.values()
@@ -118,7 +118,7 @@ def _save(walk: _VpWalk, relevant: set[int], head: dict[int, list[Span]]) -> dic
     }
 
 
-def _walk_rows(walk: _VpWalk, cols: _Columns, rows: np.ndarray, cut: float) -> dict[str, Any] | None:
+def _walk_rows(walk: VpWalk, cols: WalkColumns, rows: np.ndarray, cut: float) -> dict[str, Any] | None:
     """Walk rows before ``cut``, note the walk there (without head and relevance), walk the rest."""
     times = cols.time[rows]
     k = int(np.searchsorted(times, cut, side="left"))
@@ -132,7 +132,7 @@ def _walk_rows(walk: _VpWalk, cols: _Columns, rows: np.ndarray, cut: float) -> d
     return noted
 
 
-def _step(walk: _VpWalk, cols: _Columns, r: int) -> None:
+def _step(walk: VpWalk, cols: WalkColumns, r: int) -> None:
     t = float(cols.time[r])
     walk.flush(t)
     kind = cols.elem_type[r]
@@ -146,7 +146,7 @@ def _step(walk: _VpWalk, cols: _Columns, r: int) -> None:
 def _stitch(head: list[Span], spans: list[Span]) -> list[Span]:
     out = list(head)
     for a, b, s in spans:
-        _append(out, a, b, s)
+        append_interval(out, a, b, s)
     return out
 
 
@@ -164,10 +164,10 @@ def carry_timeline(
 ) -> tuple[pd.DataFrame, Snapshot]:
     """(timeline, the walks at ``cut``): with ``carried``, ``elements`` are those at or after its cut."""
     columns: dict[str, list] = {name: [] for name in TABLES["timeline"].names}
-    ctx = _Context(tuple(params.targets), params)
+    ctx = WalkContext(tuple(params.targets), params)
     ctx.build(set(elements["prefix"].dropna().unique()) | (carried.prefixes() if carried else set()))
-    cols = _Columns.of(elements)
-    by_collector = _collector_gaps(gaps, window)
+    cols = WalkColumns.of(elements)
+    by_collector = collector_gaps(gaps, window)
     groups = {
         k: np.asarray(v) for k, v in elements.groupby(VP_KEYS, sort=False, dropna=False).indices.items()
     }
@@ -182,12 +182,12 @@ def carry_timeline(
             i for r in rows if cols.prefix[r] is not None for i in ctx.prefixes[cols.prefix[r]].relevant
         }
         if old is None:
-            obs = _observation_start(cols, rows, window)
+            obs = observation_start(cols, rows, window)
             if obs is None:
                 if len(rows) and cols.time[rows[0]] < cut:
                     snapshot.vps[vp] = {"miss": True}
                 continue
-            walk, heads = _VpWalk(ctx, obs), {}
+            walk, heads = VpWalk(ctx, obs), {}
             if carried is not None:
                 heads = {i: [(window[0], start, UNOBSERVED_STATE)] for i in range(len(ctx.targets))}
         elif old.get("miss"):
@@ -204,10 +204,10 @@ def carry_timeline(
         noted = _walk_rows(walk, cols, rows, cut)
         finals = {}
         for i in sorted(relevant):
-            spans = _intervals(*walk.series[i], (start, window[1]), by_collector.get(str(vp[0]), []))
+            spans = series_intervals(*walk.series[i], (start, window[1]), by_collector.get(str(vp[0]), []))
             finals[i] = _stitch(heads.get(i, []), spans)
             if any(s[0] != UNOBSERVED for _, _, s in finals[i]):
-                _add_rows(columns, vp, ctx.targets[i].text, finals[i])
+                add_rows(columns, vp, ctx.targets[i].text, finals[i])
         if noted is not None:
             noted["relevant"] = sorted(relevant)
             noted["head"] = {
