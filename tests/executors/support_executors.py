@@ -4,6 +4,7 @@ slices have edges that events cross), requests, and a strict comparison of two a
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,7 +18,6 @@ from anystab.generate.scenario import (
     Prepend,
     Scenario,
     SessionReset,
-    Site,
     SiteDown,
     SiteUp,
     TargetSpec,
@@ -35,21 +35,13 @@ from anystab.targets import make_target, target_set
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "data"
-START = 1_748_822_400  # 2025-06-02 00:00 UTC
 US = 1_000_000
-ESTABLISHED = 6
 EDGES = (1200, 2400)  # seconds after START: RIB dumps inside the window, i.e. slice edges
 
-SITES = (
-    Site("ams", 64497, 64496, community="64496:1"),
-    Site("sin", 64498, 64496, prepend=1),
-    Site("iad", 64499, 64496),
-)
-A = ("rrc01", 64501, "198.51.100.1")
-B = ("rrc01", 4_200_000_001, "198.51.100.2")
-C = ("rrc01", 64502, "2001:db8:100::3")
-D = ("route-views3", 65536, "203.0.113.4")
-E = ("route-views3", 64503, "203.0.113.5")
+# the generated scenarios' sites and vantage points (A to E), shared with the generator tests
+sys.path.insert(0, str(REPO / "tests" / "generate"))
+from support_mrt import ESTABLISHED, SITES, START, A, B, C, D, E  # noqa: E402
+
 F = ("rrc05", 64505, "198.51.100.9")
 G = ("rrc05", 64506, "2001:db8:100::7")
 
