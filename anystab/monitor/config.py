@@ -64,10 +64,11 @@ def parse_duration(value: Any, where: str) -> float:
 
 
 def _time(value: Any, where: str) -> float:
+    """Unix seconds from text or a TOML date/time; UTC unless an offset is given (as on the command line)."""
     from anystab.cli.options import parse_time
 
     try:
-        return value.timestamp() if hasattr(value, "timestamp") else parse_time(str(value))
+        return parse_time(value.isoformat() if hasattr(value, "isoformat") else str(value))
     except ValueError as exc:
         raise ConfigError(f"{where}: {exc}") from None
 
