@@ -7,7 +7,7 @@ Steps of :func:`load_config`:
 3. Durations are seconds or text such as ``90s``, ``10m``, ``1h``, ``1d``.
 4. Services are inline tables (targets, site strategy, site names) or ``file = "service.toml"``.
 5. :meth:`MonitorConfig.validate` checks what spans several fields (no two services of one name, a start
-   time when collectors are fetched, warning thresholds not above critical ones).
+   time when collectors are fetched and an end after it, warning thresholds not above critical ones).
 
 :data:`EXAMPLE_CONFIG` is the commented example ``anystab init`` writes; a test loads it.
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 import tomllib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -26,6 +27,7 @@ from urllib.parse import urlsplit
 from anystab.errors import ConfigError
 from anystab.params import DEFAULT_RESYNC_S, DEFAULT_SESSIONS_S, SITE_STRATEGIES, AnalysisParams, SiteMap
 from anystab.service import Service, load_service, site_map_from_doc
+from anystab.sources.registry import parse_mirror
 from anystab.targets import Target, make_target, target_set
 
 DEFAULT_INTERVAL_S = 3600.0
@@ -37,7 +39,7 @@ LEVELS = ("warning", "critical")
 
 _TOP_KEYS = {"state_dir", "output_dir", "sessions", "min_dwell", "resync", "interval", "jobs"}
 _TOP_TABLES = {"sources", "services", "alerts", "notify"}
-_SOURCE_KEYS = {"archives", "collectors", "start", "cache", "mirrors"}
+_SOURCE_KEYS = {"archives", "collectors", "start", "end", "cache", "mirrors", "retries"}
 _SERVICE_KEYS = {"name", "file", "site_by", "min_dwell", "targets", "sites", "communities"}
 _ALERT_KEYS = {"lookback", "p_break", "switches", "site_loss", "unrouted"}
 _NOTIFY_KEYS = {"webhook", "command", "timeout"}
@@ -71,6 +73,10 @@ def _time(value: Any, where: str) -> float:
         return parse_time(value.isoformat() if hasattr(value, "isoformat") else str(value))
     except ValueError as exc:
         raise ConfigError(f"{where}: {exc}") from None
+
+
+def _iso(seconds: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
 @dataclass(frozen=True)
@@ -129,8 +135,10 @@ class MonitorConfig:
     archives: tuple[Path, ...] = ()
     collectors: tuple[str, ...] = ()
     fetch_start: float | None = None
+    fetch_end: float | None = None
     cache: Path | None = None
     mirrors: tuple[str, ...] = ()
+    fetch_retries: int | None = None
     sessions_s: tuple[float, ...] = DEFAULT_SESSIONS_S
     min_dwell_s: float = 0.0
     resync_s: float = DEFAULT_RESYNC_S
@@ -149,6 +157,11 @@ class MonitorConfig:
             raise ConfigError(f"{self.path}: [sources] needs archives (folders) or collectors (to fetch)")
         if self.collectors and self.fetch_start is None:
             raise ConfigError(f"{self.path}: [sources] start is needed to fetch collectors")
+        if self.fetch_end is not None and self.fetch_start is not None and self.fetch_end <= self.fetch_start:
+            raise ConfigError(
+                f"{self.path}: [sources] end ({_iso(self.fetch_end)}) must be after start "
+                f"({_iso(self.fetch_start)})"
+            )
         if self.interval_s <= 0 or self.jobs < 0:
             raise ConfigError(f"{self.path}: interval must be positive and jobs not negative")
         for name, t in (("p_break", self.alerts.p_break), ("switches", self.alerts.switches)):
@@ -336,14 +349,41 @@ def _web_url(value: Any) -> bool:
     return bool(parts.hostname) and not any(c.isspace() or ord(c) < 32 for c in value)
 
 
+def _mirrors(value: Any, where: str) -> tuple[str, ...]:
+    """``["URL" | "PROJECT=URL", ...]`` or ``{ PROJECT = "URL" }`` (as in the settings file's ``[mirrors]``),
+    checked now, as ``PROJECT=URL`` texts."""
+    if isinstance(value, dict):
+        if not all(isinstance(url, str) for url in value.values()):
+            raise ConfigError(f'{where}: takes PROJECT = "URL" entries')
+        texts = tuple(f"{project}={url}" for project, url in value.items())
+    else:
+        texts = _strings(value, where)
+    for text in texts:
+        try:
+            parse_mirror(text)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+    return texts
+
+
+def _retries(value: Any, where: str) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ConfigError(f"{where}: must be a whole number, 0 or more")
+    return value
+
+
 def _sources(doc: dict[str, Any], base: Path, where: str) -> dict[str, Any]:
     _check_keys(doc, _SOURCE_KEYS, where)
     return {
         "archives": tuple(base / p for p in _strings(doc.get("archives", []), f"{where} archives")),
         "collectors": _strings(doc.get("collectors", []), f"{where} collectors"),
         "fetch_start": _time(doc["start"], f"{where} start") if "start" in doc else None,
+        "fetch_end": _time(doc["end"], f"{where} end") if "end" in doc else None,
         "cache": base / str(doc["cache"]) if "cache" in doc else None,
-        "mirrors": _strings(doc.get("mirrors", []), f"{where} mirrors"),
+        "mirrors": _mirrors(doc.get("mirrors", []), f"{where} mirrors"),
+        "fetch_retries": _retries(doc.get("retries"), f"{where} retries"),
     }
 
 
@@ -401,8 +441,10 @@ jobs = 1                   # files read in parallel (0 = all cores)
 archives = ["archive"]     # local MRT folders (RIS or RouteViews layout), read as files appear
 # collectors = ["rrc00", "route-views2"]   # or fetch these collectors' files into the cache
 # start = "2025-06-02T00:00:00Z"          # first time to fetch (needed with collectors)
+# end = "2025-07-01T00:00:00Z"            # last time to fetch (default: keep following the archive)
 # cache = "cache"                          # default: $ANYSTAB_CACHE or ~/.cache/anystab
-# mirrors = ["ris=https://mirror.example/ris"]
+# mirrors = { ris = "https://mirror.example/ris/" }   # or ["URL"] for every project
+# retries = 4                              # more tries of a file after a network error or HTTP 5xx
 
 [[services]]
 name = "ns.example"

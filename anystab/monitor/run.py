@@ -4,8 +4,10 @@ Steps (the caller holds the run lock, :mod:`anystab.monitor.lock`):
 
 1. Publish the checkpoint's dataset manifest (:func:`anystab.monitor.dataset.publish`): this tidies up
    after a run killed between its checkpoint and its own publishing, or before its checkpoint.
-2. Sources: fetch the configured collectors' files from ``start`` to now into the cache
-   (:func:`anystab.sources.fetch.fetch`), and discover the files of the local archive folders.
+2. Sources: fetch the configured collectors' files into the cache (:func:`anystab.sources.fetch.fetch`),
+   per project from ``start`` to ``end`` or to the end of the project's last update slot that is over,
+   whichever is earlier (:func:`fetch_requests`: a slot still being written cannot be published yet), and
+   discover the files of the local archive folders.
 3. New files (not cached with this size, mtime and target set) are read in batches of
    :data:`READ_BATCH` per worker, only for the configured targets; each file's elements are cached
    atomically as soon as its batch is read, so a killed run loses at most one batch of reading.
@@ -73,11 +75,16 @@ from anystab.pipeline import (
 )
 from anystab.service import Service
 from anystab.sources import FileResult, SourceFile, describe, discover, missing_intervals, read_files
+from anystab.sources.fetch import DEFAULT_RETRIES, FetchRequest, FileOutcome, fetch
 from anystab.sources.parallel import worker_count
+from anystab.sources.registry import PROJECTS, Settings, default_cache, merge_mirrors, resolve_collectors
+from anystab.sources.registry import load_config as load_settings
 from anystab.targets import TargetSet, target_set
 
 READ_BATCH = 4
 STATUS = {"ok": 0, "warning": 1, "critical": 2}
+FETCH_STATUSES = ("downloaded", "cached", "missing", "known_missing", "failed")
+FAILED_FILES_NAMED = 5
 ReadProgress = Callable[[int, int], None]
 
 
@@ -85,6 +92,7 @@ ReadProgress = Callable[[int, int], None]
 class RunReport:
     """What one run did, for the terminal summary and ``--json``."""
 
+    fetched: dict[str, int] = field(default_factory=dict)
     files_seen: int = 0
     files_read: int = 0
     files_cached: int = 0
@@ -115,27 +123,64 @@ def targets_fingerprint(targets: TargetSet) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
-def gather_sources(config: MonitorConfig, notes: list[str]) -> list[SourceFile]:
-    """Step 1: fetched files of the configured collectors, then the archive folders' files."""
+def slots_over_by(project: str, now: float) -> float:
+    """The end of the project's last update slot that is over at ``now`` (its file can be published)."""
+    step = PROJECTS[project].update_cadence_s
+    return float(math.floor(now / step) * step)
+
+
+def fetch_requests(
+    config: MonitorConfig, settings: Settings, now: float, notes: list[str]
+) -> list[FetchRequest]:
+    """Step 2's fetches, one per project: from ``start`` to ``end`` or to :func:`slots_over_by` ``now``,
+    whichever is earlier. None for a project none of whose slots after ``start`` is over yet."""
+    assert config.fetch_start is not None
+    start, end = config.fetch_start, min(now, math.inf if config.fetch_end is None else config.fetch_end)
+    if end <= start:
+        notes.append("nothing fetched: [sources] start is still to come")
+        return []
+    projects: dict[str, list[str]] = {}
+    for collector in resolve_collectors(config.collectors, start, end):
+        projects.setdefault(collector.project, []).append(collector.name)
+    cache, mirrors = config.cache or default_cache(settings), merge_mirrors(settings, config.mirrors)
+    retries = DEFAULT_RETRIES if config.fetch_retries is None else config.fetch_retries
+    requests = []
+    for project, names in projects.items():
+        last = min(end, slots_over_by(project, now))
+        if last <= start:
+            notes.append(f"nothing fetched from {', '.join(names)} yet: no update slot after start is over")
+            continue
+        requests.append(FetchRequest(tuple(names), start, last, cache, mirrors=mirrors, retries=retries))
+    return requests
+
+
+def fetch_collectors(config: MonitorConfig, report: RunReport, now: float) -> list[Path]:
+    """Step 2's fetches; their counts, notes and failed files go into ``report``."""
+    fetched: list[Path] = []
+    failed: list[FileOutcome] = []
+    counts = dict.fromkeys(FETCH_STATUSES, 0)
+    for request in fetch_requests(config, load_settings(), now, report.notes):
+        outcome = fetch(request)
+        report.notes += outcome.notes
+        fetched += outcome.paths()
+        failed += outcome.failed
+        counts = {status: n + outcome.count(status) for status, n in counts.items()}
+    report.fetched = counts
+    report.notes += [
+        f"could not fetch {f.file.path}: {f.error} (attempts: {f.attempts}); the next run tries again"
+        for f in failed[:FAILED_FILES_NAMED]
+    ]
+    if len(failed) > FAILED_FILES_NAMED:
+        report.notes.append(f"... and {len(failed) - FAILED_FILES_NAMED} more files could not be fetched")
+    return fetched
+
+
+def gather_sources(config: MonitorConfig, report: RunReport, now: float | None = None) -> list[SourceFile]:
+    """Step 2: fetched files of the configured collectors (slots over at ``now``, default the clock's
+    time), then the archive folders' files."""
     found: list[SourceFile] = []
     if config.collectors:
-        from anystab.sources.fetch import FetchRequest, fetch
-        from anystab.sources.registry import default_cache, load_config, merge_mirrors
-
-        settings = load_config()
-        assert config.fetch_start is not None
-        request = FetchRequest(
-            collectors=config.collectors,
-            start=config.fetch_start,
-            end=time.time(),
-            cache=config.cache or default_cache(settings),
-            mirrors=merge_mirrors(settings, config.mirrors),
-        )
-        report = fetch(request)
-        notes += report.notes
-        if report.failed:
-            notes.append(f"{len(report.failed)} archive files could not be fetched; the next run retries")
-        found += [describe(p) for p in report.paths()]
+        found += [describe(p) for p in fetch_collectors(config, report, time.time() if now is None else now)]
     if config.archives:
         found += discover([str(p) for p in config.archives])
     return found
@@ -474,7 +519,7 @@ def run_monitor(config: MonitorConfig, progress: ReadProgress | None = None) -> 
     dataset.remove_stale_temporaries(config.state_dir)
     checkpoint = load_checkpoint(config.state_dir)
     dataset.publish(config.output_dir, checkpoint.manifest)
-    sources = gather_sources(config, report.notes)
+    sources = gather_sources(config, report)
     report.files_seen = len(sources)
     report.files_read = read_new(config, cache, sources, progress)
     keys = cache.keys()
