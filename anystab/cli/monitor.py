@@ -71,6 +71,10 @@ def _lines(report: Any) -> list[str]:
         f"({report.files_cached} processed in all), {report.partitions_written} partitions written, "
         f"{len(report.notifications)} new alerts, {report.delivered} delivered, {report.pending} pending"
     ]
+    if report.fetched:
+        lines.append(
+            "fetched: " + ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in report.fetched.items())
+        )
     for name, s in sorted(report.services.items()):
         lines.append(
             f"{name}: {s['window'][0]} .. {s['window'][1]}, {s['vantage_points']} VPs, "

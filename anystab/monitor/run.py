@@ -273,10 +273,11 @@ def change_horizon(config: MonitorConfig, cached: Sequence[CachedFile], checkpoi
     """Step 5: the earliest time the data can differ from what the checkpoint reflects (-inf: anything)."""
     if checkpoint.fingerprint != config.fingerprint() or not checkpoint.files or not checkpoint.manifest:
         return -math.inf
-    old = [
-        c for c in cached if checkpoint.files.get(c.key.path) == [c.key.size, c.key.mtime_ns, c.key.targets]
+    reflected = [
+        checkpoint.files.get(c.key.path) == [c.key.size, c.key.mtime_ns, c.key.targets] for c in cached
     ]
-    new = [c for c in cached if c not in old]
+    old = [c for c, seen in zip(cached, reflected, strict=True) if seen]
+    new = [c for c, seen in zip(cached, reflected, strict=True) if not seen]
     if len(old) != len(checkpoint.files):
         return -math.inf  # a reflected file left the cache
     try:

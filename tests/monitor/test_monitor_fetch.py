@@ -178,6 +178,9 @@ def test_a_run_with_nothing_new_asks_for_nothing_and_changes_nothing(tmp_path, s
     assert {f: (f.stat().st_mtime_ns, f.read_bytes()) for f in kept} == stamps
     assert not (tmp_path / "cache" / ".anystab-missing.json").exists()
 
+    text = run_cli("monitor", "--config", str(config))  # the terminal summary says what was fetched
+    assert f"fetched: 0 downloaded, {len(files)} cached, 0 missing, 0 known missing, 0 failed" in text.stdout
+
 
 def test_a_file_the_server_fails_is_noted_and_fetched_by_the_next_run(tmp_path, server, whole, clean):
     source, files = whole
