@@ -3,12 +3,15 @@
 Steps:
 
 1. ``jobs=0`` means one worker per core; ``jobs=1`` (or a single file) reads in this process.
-2. Otherwise split the files into batches of about ``total bytes / (workers x TASKS_PER_WORKER)``, larger
-   files first (a file takes milliseconds: one task per file would spend more on passing tasks and
-   results between processes than on reading). All batches go to ``workers - 1`` processes of a
-   ``ProcessPoolExecutor``, largest first; meanwhile this process takes the batches none has started
-   from the back (the smallest) and reads them itself, so that ``workers`` processes read until the end
-   (processes, not threads: mrtparse keeps per-record flags in module-level globals).
+2. Otherwise split the files into batches, larger files first, each about a ``4 x workers``-th of the
+   bytes not yet batched (guided scheduling: a file takes milliseconds, so one task per file would spend
+   more on passing tasks and results between processes than on reading, while big batches at the end
+   leave processes idle waiting for the last one), but not under ``1 / (workers x SMALLEST_SHARE)`` of
+   all bytes. Order them with the largest batches at both ends and the smallest in the middle. All go to
+   ``workers - 1`` processes of a ``ProcessPoolExecutor``, from the front; meanwhile this process takes
+   the batches none has started from the back and reads them itself, so that ``workers`` processes read
+   until they meet at the small batches (processes, not threads: mrtparse keeps per-record flags in
+   module-level globals). A worker sends its batch's elements back as one Arrow IPC stream.
 3. Report progress as each batch finishes (``progress(1)`` per file of it, suited to a progress bar's
    advance), and return results in the order of ``files``: the same as reading them one by one.
 
@@ -31,7 +34,7 @@ from anystab.sources.archive import SourceFile
 from anystab.sources.mrt import FileResult, read_mrt_file
 from anystab.targets import TargetSet
 
-TASKS_PER_WORKER = 16
+SMALLEST_SHARE = 64
 
 
 def _read(source: SourceFile, targets: TargetSet | None) -> FileResult:
@@ -81,18 +84,26 @@ def _size(path: str) -> int:
 
 
 def batches(files: Sequence[SourceFile], workers: int) -> list[list[int]]:
-    """Indexes of ``files`` in batches of about equal bytes, larger files first (step 2)."""
+    """Indexes of ``files`` in batches (step 2): larger files first, each batch about a ``4 x workers``-th
+    of the bytes still unbatched and at least ``1 / (workers x SMALLEST_SHARE)`` of all of them; then
+    ordered with the largest batches at both ends and the smallest in the middle, where the workers (from
+    the front) and this process (from the back) meet, so that no one waits long for the last batch."""
     sizes = [max(_size(f.path), 1) for f in files]
-    target = sum(sizes) / max(1, workers * TASKS_PER_WORKER)
+    remaining = float(sum(sizes))
+    floor = remaining / max(1, workers * SMALLEST_SHARE)
     out: list[list[int]] = []
+    current: list[int] = []
     filled = 0.0
     for i in sorted(range(len(files)), key=lambda i: (-sizes[i], i)):
-        if not out or filled >= target:
-            out.append([])
-            filled = 0.0
-        out[-1].append(i)
+        current.append(i)
         filled += sizes[i]
-    return out
+        if filled >= max(remaining / (4 * workers), floor):
+            out.append(current)
+            remaining -= filled
+            current, filled = [], 0.0
+    if current:
+        out.append(current)
+    return out[0::2] + out[1::2][::-1]
 
 
 def worker_count(jobs: int, files: int) -> int:

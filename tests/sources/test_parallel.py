@@ -7,7 +7,7 @@ import pickle
 from mrt_samples import MRT_DIR, sampled_targets
 
 from anystab.sources import SourceFile, read_files
-from anystab.sources.parallel import _read_batch, _read_packed, _unpack, worker_count
+from anystab.sources.parallel import _read_batch, _read_packed, _unpack, batches, worker_count
 
 NAMES = (
     "ris.rrc06.updates.1401488100.gz",
@@ -59,3 +59,22 @@ def test_batches_cross_processes_whole(tmp_path) -> None:
         assert {k: v for k, v in vars(a).items() if k != "elements"} == {
             k: v for k, v in vars(b).items() if k != "elements"
         }
+
+
+def test_batches_shrink_towards_the_middle(tmp_path) -> None:
+    """Guided batches: each index once, the biggest batches at both ends, the smallest where the pool
+    (from the front) and this process (from the back) meet, none under the floor but the last."""
+    sizes = [5000, 300, *([1000] * 200)]
+    files = []
+    for i, size in enumerate(sizes):
+        path = tmp_path / f"{i:03d}"
+        path.write_bytes(b"x" * size)
+        files.append(SourceFile(str(path), "c"))
+    groups = batches(files, 2)
+    assert sorted(i for g in groups for i in g) == list(range(len(files)))
+    assert groups[0][0] == 0  # the largest file leads the first batch
+    weight = [sum(sizes[i] for i in g) for g in groups]
+    low = weight.index(min(weight))
+    assert weight[:low] == sorted(weight[:low], reverse=True) and weight[low:] == sorted(weight[low:])
+    assert max(weight) <= sum(sizes) / 8 + 5000 and len(groups) < 40
+    assert batches(files[:1], 4) == [[0]] and batches([], 2) == []
