@@ -208,6 +208,8 @@ def read_new(
 def _for_service(result: FileResult, targets: TargetSet) -> FileResult:
     """The file's elements that one service's analysis would have kept (state changes always)."""
     table = result.elements
+    if table.num_rows == 0:
+        return result
     prefixes = pc.unique(table["prefix"]).drop_null().to_pylist()
     keep = pa.array([p for p in prefixes if targets.matches(p)], pa.string())
     mask = pc.or_(pc.equal(table["elem_type"], "S"), pc.fill_null(pc.is_in(table["prefix"], keep), False))

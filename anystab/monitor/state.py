@@ -35,7 +35,6 @@ import hashlib
 import json
 import math
 import os
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -119,25 +118,24 @@ class ElementCache:
         make_private_dir(Path(state_dir))
         self.dir = Path(state_dir) / FILES_DIR
         self.dir.mkdir(mode=PRIVATE_DIR, exist_ok=True)
+        self._index: dict[str, Any] | None = None
 
     def keys(self) -> dict[str, FileKey]:
         """Archive path -> key of its cached version (metadata only, elements not read)."""
         return {meta["key"]["path"]: FileKey(**meta["key"]) for _, meta in self._metadata()}
 
-    def _entries(self) -> Iterator[Path]:
-        return (p for p in sorted(self.dir.glob("*.parquet")) if not p.name.startswith("."))
+    def _entries(self) -> list[Path]:
+        with os.scandir(self.dir) as found:
+            names = sorted(
+                e.name for e in found if e.name.endswith(".parquet") and not e.name.startswith(".")
+            )
+        return [self.dir / name for name in names]
 
     def _metadata(self) -> list[tuple[Path, dict[str, Any]]]:
         """Every entry with its metadata, read from the entry only when the index has no copy of it for
         the entry's current inode, size and mtime (step 5); the index is then rewritten."""
         index_path = self.dir / INDEX_NAME
-        try:
-            index = json.loads(index_path.read_text())
-            if not isinstance(index, dict) or index.get("version") != INDEX_VERSION:
-                index = {}
-        except (OSError, ValueError):
-            index = {}
-        known = index.get("entries", {}) if isinstance(index.get("entries"), dict) else {}
+        known = self._index if self._index is not None else _read_index(index_path)
         entries: dict[str, Any] = {}
         out = []
         for entry in self._entries():
@@ -153,6 +151,7 @@ class ElementCache:
         if entries != known:
             text = json.dumps({"version": INDEX_VERSION, "entries": entries}, separators=(",", ":"))
             atomic_write_bytes(index_path, text.encode())
+        self._index = entries  # what the index file holds now (calls in one run share it)
         return out
 
     def store(self, source: SourceFile, result: FileResult, key: FileKey) -> None:
@@ -185,6 +184,18 @@ class ElementCache:
             )
             out.append(CachedFile(SourceFile(**meta["source"]), result, FileKey(**meta["key"])))
         return sorted(out, key=lambda c: c.key.path)
+
+
+def _read_index(path: Path) -> dict[str, Any]:
+    """The index's entries; empty when it is missing, unreadable or of another version."""
+    try:
+        index = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(index, dict) or index.get("version") != INDEX_VERSION:
+        return {}
+    entries = index.get("entries")
+    return entries if isinstance(entries, dict) else {}
 
 
 @dataclass
