@@ -4,30 +4,17 @@ and no user configuration."""
 from __future__ import annotations
 
 import signal
-import threading
 from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from fetch_server import ArchiveServer, Handler, build_archive
+from fetch_server import ArchiveServer, build_archive, serving
 
 
 @pytest.fixture
 def archive(tmp_path: Path) -> Iterator[ArchiveServer]:
-    state = ArchiveServer(build_archive(tmp_path / "archive"))
-    handler = type("BoundHandler", (Handler,), {"state": state})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/"
-    try:
+    with serving(ArchiveServer(build_archive(tmp_path / "archive"))) as state:
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 @pytest.fixture

@@ -16,8 +16,10 @@ import shutil
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -125,3 +127,20 @@ def build_archive(root: Path) -> Path:
         shutil.copytree(SAMPLE / sub, root / sub)
     shutil.copytree(SAMPLE / "route-views.linx" / "bgpdata", root / "bgpdata")
     return root
+
+
+@contextmanager
+def serving(state: ArchiveServer) -> Iterator[ArchiveServer]:
+    """Serve ``state.root`` on 127.0.0.1 (a free port, set as ``state.url``) until the block ends."""
+    handler = type("BoundHandler", (Handler,), {"state": state})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/"
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

@@ -10,10 +10,8 @@ import dataclasses
 import json
 import signal
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pandas as pd
@@ -33,7 +31,7 @@ from anystab.sources.registry import RIS_RIB_CADENCE_S, Settings
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fetch"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "generate"))
 
-from fetch_server import ArchiveServer, Handler  # noqa: E402
+from fetch_server import ArchiveServer, serving  # noqa: E402
 from support_mrt import small_scenario  # noqa: E402
 
 START = int(time.time() // RIS_RIB_CADENCE_S - 1) * RIS_RIB_CADENCE_S
@@ -66,20 +64,9 @@ def clean(tmp_path_factory, whole) -> dict[str, pd.DataFrame]:
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[ArchiveServer]:
     """A real archive server on 127.0.0.1 over an empty folder (``grow`` fills it)."""
-    state = ArchiveServer(tmp_path / "served")
-    state.root.mkdir()
-    handler = type("BoundHandler", (Handler,), {"state": state})
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{httpd.server_address[1]}/"
-    try:
+    (tmp_path / "served").mkdir()
+    with serving(ArchiveServer(tmp_path / "served")) as state:
         yield state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
 
 
 @pytest.fixture(autouse=True)
