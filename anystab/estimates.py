@@ -220,7 +220,14 @@ def estimate_records(
                 p = np.array([v for v, _ in vps], dtype=float)
                 poisson = np.array([q for _, q in vps], dtype=float)
                 figures_row = _aggregate(p, poisson, breaks, observed, params)
-                records.append({"scope": scope or "all", "target": target, "session_s": d, **figures_row})
+                records.append(
+                    {
+                        "scope": "all" if scope is None else scope,
+                        "target": target,
+                        "session_s": d,
+                        **figures_row,
+                    }
+                )
     return records
 
 
