@@ -8,9 +8,10 @@ Steps (the caller holds the run lock, :mod:`anystab.monitor.lock`):
    per project from ``start`` to ``end`` or to the end of the project's last update slot that is over,
    whichever is earlier (:func:`fetch_requests`: a slot still being written cannot be published yet), and
    discover the files of the local archive folders.
-3. New files (not cached with this size, mtime and target set) are read in batches of
-   :data:`READ_BATCH` per worker, only for the configured targets; each file's elements are cached
-   atomically as soon as its batch is read, so a killed run loses at most one batch of reading.
+3. New files (not cached with this size, mtime and target set) are read :data:`READ_CHUNK` at a time
+   (:func:`anystab.sources.read_files`, in parallel with ``jobs``), only for the configured targets; each
+   file's elements are cached atomically as soon as its batch is read, so a killed run loses at most the
+   batches in flight (a few files each at the end of a chunk, at most an eighth of a chunk at its start).
 4. If the checkpoint already reflects exactly the cached files and the same settings, the dataset is up
    to date: skip to step 9 (a re-run over a processed window changes nothing).
 5. The change horizon H (:func:`change_horizon`): the earliest time at which the data can differ from
@@ -76,12 +77,11 @@ from anystab.pipeline import (
 from anystab.service import Service
 from anystab.sources import FileResult, SourceFile, describe, discover, missing_intervals, read_files
 from anystab.sources.fetch import DEFAULT_RETRIES, FetchRequest, FileOutcome, fetch
-from anystab.sources.parallel import worker_count
 from anystab.sources.registry import PROJECTS, Settings, default_cache, merge_mirrors, resolve_collectors
 from anystab.sources.registry import load_config as load_settings
 from anystab.targets import TargetSet, target_set
 
-READ_BATCH = 4
+READ_CHUNK = 256
 STATUS = {"ok": 0, "warning": 1, "critical": 2}
 FETCH_STATUSES = ("downloaded", "cached", "missing", "known_missing", "failed")
 FAILED_FILES_NAMED = 5
@@ -194,14 +194,19 @@ def read_new(
     fingerprint = targets_fingerprint(targets)
     known = cache.keys()
     todo = [(s, k) for s in sources if known.get(s.path) != (k := FileKey.of(s, fingerprint))]
-    batch = READ_BATCH * worker_count(config.jobs, len(todo) or 1)
-    for first in range(0, len(todo), batch):
-        chunk = todo[first : first + batch]
-        results = read_files([s for s, _ in chunk], targets, config.jobs)
-        for (source, key), result in zip(chunk, results, strict=True):
-            cache.store(source, result, key)
+    done = 0
+
+    def keep(i: int, result: FileResult) -> None:
+        nonlocal done
+        source, key = chunk[i]
+        cache.store(source, result, key)
+        done += 1
         if progress:
-            progress(first + len(chunk), len(todo))
+            progress(done, len(todo))
+
+    for first in range(0, len(todo), READ_CHUNK):
+        chunk = todo[first : first + READ_CHUNK]
+        read_files([s for s, _ in chunk], targets, config.jobs, each=keep)
     return len(todo)
 
 

@@ -13,7 +13,8 @@ Steps:
    until they meet at the small batches (processes, not threads: mrtparse keeps per-record flags in
    module-level globals). A worker sends its batch's elements back as one Arrow IPC stream.
 3. Report progress as each batch finishes (``progress(1)`` per file of it, suited to a progress bar's
-   advance), and return results in the order of ``files``: the same as reading them one by one.
+   advance; ``each(index, result)`` for a caller that keeps results as they come), and return results in
+   the order of ``files``: the same as reading them one by one.
 
 An error that stops a file (missing or unreadable path) is raised here as in a serial read.
 """
@@ -117,25 +118,26 @@ def read_files(
     targets: TargetSet | None,
     jobs: int = 0,
     progress: Callable[[int], None] | None = None,
+    each: Callable[[int, FileResult], None] | None = None,
 ) -> list[FileResult]:
-    """Read every file (see the module docstring); ``progress`` is called with 1 as each file finishes."""
+    """Read every file (see the module docstring); ``progress`` is called with 1 as each file finishes,
+    ``each`` with the file's index in ``files`` and its result, as soon as it is read (in batch order)."""
     workers = worker_count(jobs, len(files))
-    if workers == 1:
-        results = []
-        for source in files:
-            results.append(_read(source, targets))
-            if progress is not None:
-                progress(1)
-        return results
     slots: list[FileResult | None] = [None] * len(files)
 
     def store(batch: list[int], results: list[FileResult]) -> None:
         for i, result in zip(batch, results, strict=True):
             slots[i] = result
+            if each is not None:
+                each(i, result)
             if progress is not None:
                 progress(1)
 
-    _read_shared(files, targets, workers, store)
+    if workers == 1:
+        for i, source in enumerate(files):
+            store([i], [_read(source, targets)])
+    else:
+        _read_shared(files, targets, workers, store)
     return [r for r in slots if r is not None]
 
 
