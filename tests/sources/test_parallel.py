@@ -30,9 +30,10 @@ def test_parallel_equals_serial() -> None:
         assert (a.collector, a.kind, a.records, a.problems) == (b.collector, b.kind, b.records, b.problems)
         assert a.elements.equals(b.elements) and a.elements.num_rows > 0
     for jobs in (1, 2):  # ``each`` hands over every result once, with its index, as it is read
-        seen: dict[int, object] = {}
-        kept = read_files(files, None, jobs=jobs, each=seen.__setitem__)
-        assert sorted(seen) == list(range(len(files))) and [seen[i] for i in range(len(files))] == kept
+        seen: list[tuple[int, object]] = []
+        kept = read_files(files, None, jobs=jobs, each=lambda *pair: seen.append(pair))  # noqa: B023
+        assert sorted(i for i, _ in seen) == list(range(len(files)))
+        assert [r for _, r in sorted(seen, key=lambda p: p[0])] == kept
     filtered = read_files(files, targets, jobs=0)
     assert [r.elements.num_rows for r in filtered] == [
         r.elements.num_rows for r in read_files(files, targets, 1)
