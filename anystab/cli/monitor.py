@@ -152,13 +152,25 @@ def _history_text(summary: dict[str, Any]) -> None:
             ["service", "collector", "peer_asn", "peer_ip", "target", "breaks"],
         ),
     ]
+    headers = {"session_s": "session", "mean_p": "mean P(break)", "max_p": "max P(break)"}
     for title, rows, columns in parts:
         table = Table(title=title)
         for column in columns:
-            table.add_column(column)
+            table.add_column(headers.get(column, column))
         for row in rows:
-            table.add_row(*[f"{row[c]:.4f}" if isinstance(row[c], float) else str(row[c]) for c in columns])
+            table.add_row(*[_history_cell(c, row[c]) for c in columns])
         console.print(table)
+
+
+def _history_cell(column: str, value: Any) -> str:
+    """A history table cell as the analysis report writes it (session lengths as 10s, 1h; P to 4 places)."""
+    from anystab.report.terminal import fmt_duration, fmt_p
+
+    if column == "session_s":
+        return fmt_duration(float(value))
+    if column in ("mean_p", "max_p"):
+        return fmt_p(None if value is None else float(value))
+    return str(value)
 
 
 @click.command()

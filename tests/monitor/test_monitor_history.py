@@ -30,5 +30,6 @@ def test_history_summarises_the_dataset(tmp_path, full_archive):
     assert days == {"2025-06-02"}
     text = CliRunner().invoke(cli, ["history", "--config", str(config)])
     assert text.exit_code == 0 and "Worst VPs" in text.output
+    assert "mean P(break)" in text.output and " 10m " in text.output and "600.0" not in text.output
     other = CliRunner().invoke(cli, ["history", "--config", str(config), "--service", "nope"])
     assert other.exit_code == 2 and "no service" in other.output
