@@ -16,7 +16,10 @@
  *    attributes or the NLRI part of an MP_REACH / MP_UNREACH attribute (at most MAX_ATTRIBUTES walked);
  *    a record whose framing does not add up keeps every hit, a well-framed non-UPDATE none. So the
  *    framing is read first and only those lists are scanned (the same hits, fewer bytes).
- * 6. A record with a hit left is kept, with its hits as offsets from its first byte.
+ * 6. A record with a hit left is kept, with its hits as offsets from its first byte,
+ * 7. unless it is a BGP4MP message record that slimming would drop at once (could_slim_keep, the twin of
+ *    slim.could_keep: a well-framed non-UPDATE, or a regular UPDATE in which no list entry starts at a
+ *    hit; prefilter.py step 7).
  *
  * The walk and the scan run without the GIL; Python objects are built afterwards.
  *
@@ -340,6 +343,8 @@ static int walk_headers(const Bytes *b, Py_ssize_t n, Piece *pc) {
     return 0;
 }
 
+static int could_slim_keep(const uint8_t *rec, Py_ssize_t n, const int64_t *hits, Py_ssize_t nhits, int64_t base);
+
 static int judge_record(const Bytes *b, const Tables *t, int64_t s, int64_t e, Piece *pc) {
     unsigned type = u16_at(b, s + 4), sub = u16_at(b, s + 6);
     int readable = type == TABLE_DUMP || type == TABLE_DUMP_V2 || type == BGP4MP || type == BGP4MP_ET;
@@ -358,6 +363,14 @@ static int judge_record(const Bytes *b, const Tables *t, int64_t s, int64_t e, P
         found = scan_record(b, t, s, e, type, sub, &pc->hits);
         if (found < 0) return -1;
         keep = found > 0;
+        if (keep && bgp4mp && is_message_subtype(sub)) { /* step 7: what slimming would drop at once */
+            int could = could_slim_keep(b->buf + s, (Py_ssize_t)(e - s), pc->hits.v + first_hit, found, s);
+            if (could < 0) return -1;
+            if (!could) {
+                keep = 0;
+                pc->hits.n = first_hit;
+            }
+        }
     }
     if (!keep) return 0;
     if (vec_push(&pc->kept, s) < 0 || vec_push(&pc->kept, e) < 0 || vec_push(&pc->kept, first_hit) < 0 ||
@@ -648,6 +661,67 @@ bad:
     *irregular = 1;
     free(entries);
     return found ? Py_BuildValue("(inN)", l->version, count, found) : NULL;
+}
+
+/* could_slim_keep for one list: 1 when an entry starts at a hit or the list does not walk (as walk_list
+ * judges it, repeats included), 0 when neither, -1 when out of memory. No Python objects: the scan runs
+ * without the GIL. */
+static int list_entry_hit(const Rec *r, const List *l, int add_path, const int64_t *hits, Py_ssize_t nhits,
+                          int64_t base) {
+    unsigned bits = l->version == 4 ? 32 : 128;
+    int skip = add_path ? PATH_ID_BYTES : 0, result = 0;
+    Entry *entries = NULL;
+    Py_ssize_t count = 0, cap = 0;
+    int64_t pos = l->start;
+    while (pos < l->stop) {
+        int64_t at = pos + skip;
+        if (at >= l->stop || r->rec[at] > bits) {
+            result = 1;
+            goto done;
+        }
+        int64_t stop = at + 1 + ((r->rec[at] + 7) >> 3);
+        if (stop > l->stop || hit_at(hits, nhits, base + at)) {
+            result = 1;
+            goto done;
+        }
+        if (!add_path) {
+            if (count == cap) {
+                cap = cap ? 2 * cap : 64;
+                Entry *grown = realloc(entries, (size_t)cap * sizeof(Entry));
+                if (!grown) {
+                    result = -1;
+                    goto done;
+                }
+                entries = grown;
+            }
+            entries[count++] = (Entry){0, pos, stop};
+        }
+        pos = stop;
+    }
+    if (!add_path && count > 1 && has_repeats(r->rec, entries, count)) result = 1;
+done:
+    free(entries);
+    return result;
+}
+
+/* Step 7 of the scan: whether slim_plan(record, its hits) could give anything but None. 0 only for a
+ * well-framed BGP4MP message that is not an UPDATE, or a regular UPDATE in which no list entry starts at
+ * a hit: slimming would drop both at once (slim.py steps 1-5), so the scan drops them instead of handing
+ * them to Python. ``hits`` are positions in the piece, the record starts at ``base``. -1: out of memory. */
+static int could_slim_keep(const uint8_t *rec, Py_ssize_t n, const int64_t *hits, Py_ssize_t nhits, int64_t base) {
+    Rec r = {rec, n, 0};
+    int64_t msg = message_offset(&r);
+    if (msg < 0) return 1;
+    if (rec[msg + BGP_TYPE_OFFSET] != BGP_UPDATE) return 0;
+    Lists lists = {0};
+    int rc = layout_lists(&r, msg + BGP_HEADER_LEN, &lists);
+    int keep = rc < 0 ? -1 : rc == IRREGULAR;
+    unsigned sub = (unsigned)rec[6] << 8 | rec[7];
+    int add_path = sub >= 8 && sub <= 11;
+    for (Py_ssize_t i = 0; rc == 0 && keep == 0 && i < lists.n; i++)
+        keep = list_entry_hit(&r, &lists.v[i], add_path, hits, nhits, base);
+    free(lists.v);
+    return keep;
 }
 
 static int64_t *hits_array(PyObject *obj, Py_ssize_t *n) {

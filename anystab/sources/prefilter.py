@@ -34,6 +34,10 @@ Steps, per piece of about :data:`SCAN_BYTES` decompressed bytes (plus the unfini
    A piece whose records all have fixed-place prefixes is not scanned at all.
 6. A record whose declared length runs past the end of the stream is a torn tail: reported by the caller
    from :class:`WalkStats`.
+7. A kept BGP4MP message record that slimming would drop at once is dropped here instead
+   (:func:`anystab.sources.slim.could_keep`): a well-framed non-UPDATE, or a regular UPDATE in which no
+   NLRI list entry starts at a hit (hits inside an entry's bytes, e.g. ``08 08`` in ``18 08 08 08``, are
+   most of the hits for short covering prefixes). Irregular framing keeps the record for the decoder.
 
 ``scanner=None`` keeps every record of a readable type.
 
@@ -458,6 +462,8 @@ def kept_records_with_hits(
     if ACCELERATED if compiled is None else compiled:
         yield from _kept_compiled(chunks, scanner, stats)
         return
+    from anystab.sources import slim  # slim reads this module's constants
+
     carry, base = b"", 0
     unpack = LENGTH.unpack_from
     for data in pieces(chunks):
@@ -468,7 +474,11 @@ def kept_records_with_hits(
         for i, start in enumerate(kept):
             stop = start + HEADER_LEN + unpack(buf, start + LENGTH_OFFSET)[0]
             inside = [h - start for h in hits[bounds[i] : bounds[i + 1]] if h < stop]
-            yield base + start, buf[start:stop], inside
+            record = buf[start:stop]
+            if inside and _message_record(record) and not slim.could_keep(record, inside):
+                stats.kept -= 1  # step 7
+                continue
+            yield base + start, record, inside
         if stats.not_mrt or stats.bad_length_offset is not None:
             return
         carry, base = buf[end:], base + end
@@ -515,6 +525,12 @@ def _kept_compiled(
             return
         carry, base = buf[end:], base + end
     _finish(carry, base, stats)
+
+
+def _message_record(record: bytes) -> bool:
+    """A BGP4MP / BGP4MP_ET message record (the records step 7 judges)."""
+    mtype, subtype = HEADER.unpack_from(record)[1:3]
+    return mtype in (BGP4MP, BGP4MP_ET) and subtype in MESSAGE_SUBTYPES
 
 
 def _mrt_start(buf: bytes) -> bool:

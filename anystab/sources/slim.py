@@ -189,6 +189,43 @@ class Slimmer:
                 raise Irregular
 
 
+def could_keep(rec: bytes, hits: Sequence[int]) -> bool:
+    """Whether :meth:`Slimmer.slim` could give anything but ``None`` for a BGP4MP message record, whatever
+    the targets: ``False`` only for a well-framed message that is not an UPDATE (step 1), or a regular
+    UPDATE in which no list entry starts at a hit (steps 2-5; irregular lists, repeats without ADD-PATH
+    included, keep it). The pre-filter drops such records before they reach Python (step 7 of
+    ``prefilter``; ``could_slim_keep`` in ``_scan.c`` is the compiled twin)."""
+    try:
+        msg = _message_offset(rec)
+        if rec[msg + BGP_TYPE_OFFSET] != BGP_UPDATE:
+            return False
+        segments = _layout(rec, msg + BGP_HEADER_LEN)
+    except (Irregular, IndexError, struct.error):
+        return True
+    add_path = _U16.unpack_from(rec, 6)[0] in ADDPATH_SUBTYPES
+    hit_set = frozenset(hits)
+    return any(_entry_at_hit(rec, seg, hit_set, add_path) for seg in segments if seg.kind == "list")
+
+
+def _entry_at_hit(rec: bytes, seg: _Segment, hits: frozenset[int], add_path: bool) -> bool:
+    """:meth:`Slimmer._walk` without the per-prefix test: whether an entry starts at a hit, or the list
+    is irregular."""
+    bits = 32 if seg.version == 4 else 128
+    skip = PATH_ID_BYTES if add_path else 0
+    entries: list[bytes] = []
+    pos, end = seg.start, seg.stop
+    while pos < end:
+        at = pos + skip
+        if at >= end or rec[at] > bits:
+            return True
+        stop = at + 1 + ((rec[at] + 7) >> 3)
+        if stop > end or at in hits:
+            return True
+        entries.append(rec[pos:stop])
+        pos = stop
+    return not add_path and len(entries) > 1 and len(set(entries)) != len(entries)
+
+
 def _message_offset(rec: bytes) -> int:
     """Step 1: where the BGP message of a BGP4MP message record starts (its length checked)."""
     mtype, subtype = _U16.unpack_from(rec, 4)[0], _U16.unpack_from(rec, 6)[0]

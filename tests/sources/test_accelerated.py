@@ -30,7 +30,7 @@ from anystab.sources import SourceFile, bgpdump_line, prefilter, read_files, rea
 from anystab.sources.decompress import open_stream
 from anystab.sources.parallel import batches
 from anystab.sources.prefilter import Scanner, WalkStats, kept_records_with_hits
-from anystab.sources.slim import MESSAGE_SUBTYPES, Slimmer
+from anystab.sources.slim import MESSAGE_SUBTYPES, Slimmer, could_keep
 from anystab.targets import TargetSet, make_target, target_set
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -139,7 +139,8 @@ def test_slimming_any_hits_same_on_both_paths(case, data) -> None:  # type: igno
 
 @pytest.mark.parametrize("attributes", [62, 63, 64, 65])
 def test_attribute_walk_limit_same_on_both_paths(attributes: int) -> None:
-    """Past MAX_ATTRIBUTES the framing counts as broken: every hit in the record counts."""
+    """Past MAX_ATTRIBUTES the framing counts as broken: every hit in the record counts (here the filler
+    attributes' bytes too, beside the NLRI entry that keeps the record through step 7)."""
     target = "192.0.2.0/24"
     filler = b"".join(mw._attr(mw.FLAG_OPTIONAL, 99, bytes([24, 192, 0, 2])) for _ in range(attributes - 2))
     mp = mw._attr(
@@ -147,24 +148,29 @@ def test_attribute_walk_limit_same_on_both_paths(attributes: int) -> None:
     )
     attrs = filler + mp + mw._attr(mw.FLAG_TRANSITIVE, mw.ATTR_NEXT_HOP, bytes([10, 0, 0, 1]))
     head = struct.pack("!HHHH", 64500, 64512, 0, 1) + bytes([192, 0, 2, 9]) + bytes(4)
-    update = mw.bgp_update(b"", attrs, mw.encode_prefix("10.0.0.0/8"))
+    update = mw.bgp_update(b"", attrs, mw.encode_prefix("10.0.0.0/8") + mw.encode_prefix(target))
     record = mw.mrt_record(1_700_000_000_000_000, mw.MRT_BGP4MP, 1, head + update)
     kept = assert_same_paths([record], _targets([target], "any"))
-    assert len(kept) == (1 if attributes > prefilter.MAX_ATTRIBUTES else 0)
+    assert len(kept) == 1
+    assert len(kept[0][2]) == (attributes - 1 if attributes > prefilter.MAX_ATTRIBUTES else 1)
 
 
 @pytest.mark.parametrize("repeat", [False, True])
 def test_hit_between_entries_same_on_both_paths(repeat: bool) -> None:
     """A wanted prefix read across two withdrawn entries (24.192.0.0/24, then 64.0.0.0/2): no entry
-    starts there, so the record is dropped, unless a repeated entry makes the list irregular (whole)."""
+    starts there, so slimming would drop the record and the scan drops it already (step 7), unless a
+    repeated entry makes the list irregular: then it is kept, and slimming leaves it whole."""
     withdrawn = bytes([24, 24, 192, 0, 2, 64]) + (bytes([2, 64]) if repeat else b"")
     head = struct.pack("!HHHH", 64500, 64512, 0, 1) + bytes([192, 0, 2, 9]) + bytes(4)
     update = mw.bgp_update(withdrawn, b"", b"")
     record = mw.mrt_record(1_700_000_000_000_000, mw.MRT_BGP4MP, 1, head + update)
-    kept = assert_same_paths([record], _targets(["192.0.2.0/24"], "any"))
-    assert [hits for _offset, _record, hits in kept] == [[len(record) - len(withdrawn) - 2 + 1]]
-    cut = Slimmer(_targets(["192.0.2.0/24"], "any")).slim(record, kept[0][2])
-    assert cut is (record if repeat else None)
+    targets = _targets(["192.0.2.0/24"], "any")
+    kept = assert_same_paths([record], targets)
+    hit = len(record) - len(withdrawn) - 2 + 1
+    for compiled in (True, False):
+        assert Slimmer(targets, compiled).slim(record, [hit]) is (record if repeat else None)
+        assert could_keep(record, [hit]) is repeat
+    assert [hits for _offset, _record, hits in kept] == ([[hit]] if repeat else [])
 
 
 @pytest.mark.parametrize("bgp_type", [1, 2, 3])
