@@ -9,7 +9,8 @@ Steps:
 2. Tools, each run in its own child process, peak RSS as the
    child's VmHWM (or its workers'), wall time of the work itself
    (interpreter start and imports excluded; for ``bgpdump`` the whole pipeline):
-   plain decompression (Python gzip/bz2 in 1 MiB reads), anystab extraction (``read_files``, one job;
+   plain decompression (Python gzip/bz2 in 1 MiB reads; on the day also split over two processes, what
+   two processes can gain on this machine at all), anystab extraction (``read_files``, one job;
    on the day also two jobs; ``anystab-numpy``: one job without the compiled scanner, as with
    ``ANYSTAB_PURE_PYTHON=1``), anystab full analysis (the day only), ``bgpdump -m | grep`` for the
    targets, pybgpkit-parser with its own one-prefix filter and unfiltered, mrtparse (every record),
@@ -175,6 +176,16 @@ def _decompress(files: list[str]) -> int:
     return total
 
 
+def _decompress_2jobs(files: list[str]) -> int:
+    """Plain decompression split over two processes, as ``--jobs 2`` splits anystab's reading: how much
+    faster two processes can be on this machine at all."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1) as pool:
+        other = pool.submit(_decompress, files[1::2])
+        return _decompress(files[0::2]) + other.result()
+
+
 def _extract(files: list[str], jobs: int) -> int:
     from anystab.sources import SourceFile, read_files
     from anystab.targets import make_target, target_set
@@ -232,6 +243,7 @@ def child(tool: str, files: list[str]) -> None:
     """Run one tool over the files and print ``{"seconds", "count"}``."""
     work = {
         "decompress": lambda: _decompress(files),
+        "decompress-2jobs": lambda: _decompress_2jobs(files),
         "anystab": lambda: _extract(files, 1),
         "anystab-numpy": lambda: _extract(files, 1),
         "anystab-2jobs": lambda: _extract(files, 2),
@@ -387,6 +399,17 @@ def table(bench: dict[str, object]) -> str:
     return "\n".join(lines)
 
 
+def two_jobs(bench: dict[str, object]) -> str:
+    """How much faster two processes were than one, for anystab and for plain decompression (a line, or
+    nothing when the input was not read both ways)."""
+    tools: dict[str, dict[str, float]] = bench["tools"]  # type: ignore[assignment]
+    if "anystab-2jobs" not in tools or "decompress-2jobs" not in tools:
+        return ""
+    ours = tools["anystab"]["seconds"] / tools["anystab-2jobs"]["seconds"]
+    plain = tools["decompress"]["seconds"] / tools["decompress-2jobs"]["seconds"]
+    return f"two processes: anystab {ours:.2f}x faster than one; plain decompression {plain:.2f}x\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--child")
@@ -411,7 +434,15 @@ def main() -> None:
         benches.append(bench_input(path.name, [str(path)], tools, runs, args.sample))
     if not args.quick:
         day = sorted(str(p) for p in generated_day(args.workdir).rglob("*.gz"))
-        tools = ["decompress", "anystab", "anystab-2jobs", "anystab-numpy", "anystab-analysis", *peers]
+        tools = [
+            "decompress",
+            "decompress-2jobs",
+            "anystab",
+            "anystab-2jobs",
+            "anystab-numpy",
+            "anystab-analysis",
+        ]
+        tools += peers
         benches.append(bench_input("generated day", day, tools, runs, args.sample))
     report = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -432,6 +463,7 @@ def main() -> None:
     (RESULTS / ".files.txt").unlink(missing_ok=True)
     for bench in benches:
         print(table(bench) + "\n")
+        print(two_jobs(bench))
     load = " ".join(f"{x:.1f}" for x in load_before) + " -> " + " ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"compiled scanner: {report['compiled_scanner']}; load average (1, 5, 15 min): {load}")
     print(f"pybgpstream: {report['pybgpstream']}; written to {out.relative_to(REPO)}")
