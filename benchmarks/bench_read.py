@@ -15,9 +15,10 @@ Steps:
    ``ANYSTAB_PURE_PYTHON=1``), anystab full analysis (the day only), ``bgpdump -m | grep`` for the
    targets, pybgpkit-parser with its own one-prefix filter and unfiltered, mrtparse (every record),
    pybgpstream when importable.
-3. Each measurement is the median of ``--runs`` runs. Peers slower than the rest by far (mrtparse and
-   unfiltered pybgpkit-parser on the day) run on ``--sample`` of the day's files, scaled up by bytes,
-   marked ``est``.
+3. Each measurement is the median of ``--runs`` runs, taken round robin (the first run of every tool,
+   then the second...), so that a slower spell of a shared machine hits every tool alike. Peers slower
+   than the rest by far (mrtparse and unfiltered pybgpkit-parser on the day) run once, on ``--sample``
+   of the day's files, scaled up by bytes, marked ``est``.
 4. Print a table per input (wall time, elements/s and MB/s of decompressed data, peak RSS, ratio to
    decompression and of each peer to anystab's extraction) and write everything as JSON under
    ``benchmarks/results/``, with the load average before and after the runs (the machine may be shared)
@@ -336,7 +337,10 @@ def bgpstream_available() -> bool:
 
 
 def median_of(tool: str, files: list[str], runs: int) -> dict[str, float]:
-    samples = [measure(tool, files) for _ in range(runs)]
+    return summary([measure(tool, files) for _ in range(runs)])
+
+
+def summary(samples: list[dict[str, float]]) -> dict[str, float]:
     return {
         "seconds": statistics.median(s["seconds"] for s in samples),
         "all_seconds": [s["seconds"] for s in samples],  # type: ignore[dict-item]
@@ -358,13 +362,23 @@ def element_count(files: list[str]) -> int:
 def bench_input(name: str, files: list[str], tools: list[str], runs: int, sample: int) -> dict[str, object]:
     size = decompressed_size(files)
     elements = element_count(files)
-    rows: dict[str, dict[str, object]] = {}
+    plan = {}
     for tool in tools:
         use, scale, est = files, 1.0, False
         if tool in SLOW_TOOLS and len(files) > sample:
             use = files[:: max(1, len(files) // sample)][:sample]
             scale, est = size / decompressed_size(use), True
-        result = median_of(tool, use, 1 if est else runs)
+        plan[tool] = (use, scale, est)
+    # round robin: run k of every tool, then run k + 1, so that a slower spell of a shared machine
+    # falls on every tool alike instead of on the ones measured during it
+    samples: dict[str, list[dict[str, float]]] = {tool: [] for tool in tools}
+    for k in range(runs):
+        for tool, (use, _scale, est) in plan.items():
+            if k == 0 or not est:
+                samples[tool].append(measure(tool, use))
+    rows: dict[str, dict[str, object]] = {}
+    for tool, (_use, scale, est) in plan.items():
+        result: dict[str, object] = dict(summary(samples[tool]))
         result["seconds"] = float(result["seconds"]) * scale  # type: ignore[arg-type]
         result["estimated"] = est
         rows[tool] = result
