@@ -167,26 +167,13 @@ class Slimmer:
 
     def _walk(self, rec: bytes, seg: _Segment, hits: frozenset[int], add_path: bool) -> None:
         """Step 4: validate one NLRI list and collect its matching entries."""
-        bits = 32 if seg.version == 4 else 128
-        skip = PATH_ID_BYTES if add_path else 0
-        starts: list[int] = []
-        pos, end = seg.start, seg.stop
-        while pos < end:
-            at = pos + skip
-            if at >= end or rec[at] > bits:
-                raise Irregular
-            stop = at + 1 + ((rec[at] + 7) >> 3)
-            if stop > end:
-                raise Irregular
-            starts.append(pos)
-            if at in hits and self.wanted(seg.version, rec[at:stop]):
-                seg.kept.append(rec[pos:stop])
-            pos = stop
-        seg.total = len(starts)
-        if not add_path and len(starts) > 1:
-            bounds = starts + [end]
-            if len({rec[a:b] for a, b in zip(bounds, bounds[1:], strict=False)}) != len(starts):
-                raise Irregular
+        entries = _entries(rec, seg, add_path)
+        seg.total = len(entries)
+        seg.kept = [
+            rec[pos:stop]
+            for pos, at, stop in entries
+            if at in hits and self.wanted(seg.version, rec[at:stop])
+        ]
 
 
 def could_keep(rec: bytes, hits: Sequence[int]) -> bool:
@@ -208,22 +195,34 @@ def could_keep(rec: bytes, hits: Sequence[int]) -> bool:
 
 
 def _entry_at_hit(rec: bytes, seg: _Segment, hits: frozenset[int], add_path: bool) -> bool:
-    """:meth:`Slimmer._walk` without the per-prefix test: whether an entry starts at a hit, or the list
-    is irregular."""
+    """Whether an entry of the list starts at a hit, or the list is irregular (step 4 without the
+    per-prefix test)."""
+    try:
+        return any(at in hits for _pos, at, _stop in _entries(rec, seg, add_path))
+    except Irregular:
+        return True
+
+
+def _entries(rec: bytes, seg: _Segment, add_path: bool) -> list[tuple[int, int, int]]:
+    """Step 4's walk of one NLRI list: (entry start, length byte offset, stop) of every entry. Irregular:
+    an entry past the list's end, a prefix longer than the family allows, or, without ADD-PATH, the same
+    entry twice."""
     bits = 32 if seg.version == 4 else 128
     skip = PATH_ID_BYTES if add_path else 0
-    entries: list[bytes] = []
+    out: list[tuple[int, int, int]] = []
     pos, end = seg.start, seg.stop
     while pos < end:
         at = pos + skip
         if at >= end or rec[at] > bits:
-            return True
+            raise Irregular
         stop = at + 1 + ((rec[at] + 7) >> 3)
-        if stop > end or at in hits:
-            return True
-        entries.append(rec[pos:stop])
+        if stop > end:
+            raise Irregular
+        out.append((pos, at, stop))
         pos = stop
-    return not add_path and len(entries) > 1 and len(set(entries)) != len(entries)
+    if not add_path and len(out) > 1 and len({rec[a:b] for a, _at, b in out}) != len(out):
+        raise Irregular
+    return out
 
 
 def _message_offset(rec: bytes) -> int:
