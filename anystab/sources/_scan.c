@@ -621,85 +621,70 @@ static int has_repeats(const uint8_t *rec, Entry *entries, Py_ssize_t n) {
     return 0;
 }
 
-/* slim.py step 4 for one list: (version, entry count, [(entry start, at, stop) at hits]); *irregular set
- * when the list does not walk. Returns NULL with an exception set on failure. */
-static PyObject *walk_list(const Rec *r, const List *l, int add_path, const int64_t *hits, Py_ssize_t nhits,
-                           int *irregular) {
+/* slim.py _entries: walk one list, *entries holding (start, stop) of every entry walked, in order (the
+ * caller frees them). Returns 0, IRREGULAR (an entry past the list's end or a prefix longer than the family
+ * allows; repeats are judged by the caller, as has_repeats reorders), or -1 when out of memory. */
+static int walk_entries(const Rec *r, const List *l, int add_path, Entry **entries, Py_ssize_t *count) {
     unsigned bits = l->version == 4 ? 32 : 128;
     int skip = add_path ? PATH_ID_BYTES : 0;
-    PyObject *found = PyList_New(0);
-    Entry *entries = NULL;
-    Py_ssize_t count = 0, cap = 0;
+    Py_ssize_t cap = 0;
+    *entries = NULL;
+    *count = 0;
     int64_t pos = l->start;
-    while (found && pos < l->stop) {
+    while (pos < l->stop) {
         int64_t at = pos + skip;
-        if (at >= l->stop || r->rec[at] > bits) goto bad;
+        if (at >= l->stop || r->rec[at] > bits) return IRREGULAR;
         int64_t stop = at + 1 + ((r->rec[at] + 7) >> 3);
-        if (stop > l->stop) goto bad;
-        if (count == cap) {
+        if (stop > l->stop) return IRREGULAR;
+        if (*count == cap) {
             cap = cap ? 2 * cap : 64;
-            Entry *grown = realloc(entries, (size_t)cap * sizeof(Entry));
-            if (!grown) {
-                PyErr_NoMemory();
-                Py_CLEAR(found);
-                break;
-            }
-            entries = grown;
+            Entry *grown = realloc(*entries, (size_t)cap * sizeof(Entry));
+            if (!grown) return -1;
+            *entries = grown;
         }
-        entries[count++] = (Entry){0, pos, stop};
-        if (hit_at(hits, nhits, at)) {
-            PyObject *item = Py_BuildValue("(LLL)", (long long)pos, (long long)at, (long long)stop);
-            if (!item || PyList_Append(found, item) < 0) Py_CLEAR(found);
-            Py_XDECREF(item);
-        }
+        (*entries)[(*count)++] = (Entry){0, pos, stop};
         pos = stop;
     }
-    if (found && !add_path && count > 1 && has_repeats(r->rec, entries, count)) goto bad;
-    free(entries);
-    return found ? Py_BuildValue("(inN)", l->version, count, found) : NULL;
-bad:
-    *irregular = 1;
+    return 0;
+}
+
+/* has_repeats for a walked list, which only counts without ADD-PATH. */
+static int repeated(const Rec *r, int add_path, Entry *entries, Py_ssize_t count) {
+    return !add_path && count > 1 && has_repeats(r->rec, entries, count);
+}
+
+/* slim.py step 4 for one list: (version, entry count, entries at a hit as (entry start, length byte
+ * offset, stop)); *irregular set when the list does not walk. Returns NULL with an exception set on
+ * failure. */
+static PyObject *walk_list(const Rec *r, const List *l, int add_path, const int64_t *hits, Py_ssize_t nhits,
+                           int *irregular) {
+    int skip = add_path ? PATH_ID_BYTES : 0;
+    Entry *entries;
+    Py_ssize_t count;
+    int rc = walk_entries(r, l, add_path, &entries, &count);
+    PyObject *found = rc < 0 ? PyErr_NoMemory() : PyList_New(0);
+    for (Py_ssize_t i = 0; found && i < count; i++) {
+        int64_t at = entries[i].start + skip;
+        if (!hit_at(hits, nhits, at)) continue;
+        PyObject *item = Py_BuildValue("(LLL)", (long long)entries[i].start, (long long)at, (long long)entries[i].stop);
+        if (!item || PyList_Append(found, item) < 0) Py_CLEAR(found);
+        Py_XDECREF(item);
+    }
+    if (found && (rc == IRREGULAR || repeated(r, add_path, entries, count))) *irregular = 1;
     free(entries);
     return found ? Py_BuildValue("(inN)", l->version, count, found) : NULL;
 }
 
 /* could_slim_keep for one list: 1 when an entry starts at a hit or the list does not walk (as walk_list
- * judges it, repeats included), 0 when neither, -1 when out of memory. No Python objects: the scan runs
- * without the GIL. */
+ * judges it), 0 when neither, -1 when out of memory. No Python objects: the scan runs without the GIL. */
 static int list_entry_hit(const Rec *r, const List *l, int add_path, const int64_t *hits, Py_ssize_t nhits,
                           int64_t base) {
-    unsigned bits = l->version == 4 ? 32 : 128;
-    int skip = add_path ? PATH_ID_BYTES : 0, result = 0;
-    Entry *entries = NULL;
-    Py_ssize_t count = 0, cap = 0;
-    int64_t pos = l->start;
-    while (pos < l->stop) {
-        int64_t at = pos + skip;
-        if (at >= l->stop || r->rec[at] > bits) {
-            result = 1;
-            goto done;
-        }
-        int64_t stop = at + 1 + ((r->rec[at] + 7) >> 3);
-        if (stop > l->stop || hit_at(hits, nhits, base + at)) {
-            result = 1;
-            goto done;
-        }
-        if (!add_path) {
-            if (count == cap) {
-                cap = cap ? 2 * cap : 64;
-                Entry *grown = realloc(entries, (size_t)cap * sizeof(Entry));
-                if (!grown) {
-                    result = -1;
-                    goto done;
-                }
-                entries = grown;
-            }
-            entries[count++] = (Entry){0, pos, stop};
-        }
-        pos = stop;
-    }
-    if (!add_path && count > 1 && has_repeats(r->rec, entries, count)) result = 1;
-done:
+    int skip = add_path ? PATH_ID_BYTES : 0;
+    Entry *entries;
+    Py_ssize_t count;
+    int rc = walk_entries(r, l, add_path, &entries, &count), result = rc < 0 ? -1 : rc == IRREGULAR;
+    for (Py_ssize_t i = 0; result == 0 && i < count; i++) result = hit_at(hits, nhits, base + entries[i].start + skip);
+    if (result == 0 && repeated(r, add_path, entries, count)) result = 1;
     free(entries);
     return result;
 }
