@@ -3,12 +3,11 @@ and no user configuration."""
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fetch_server import ArchiveServer, build_archive, serving
+from fetch_server import ArchiveServer, build_archive, isolate_settings, serving, sigpipe_ignored
 
 
 @pytest.fixture
@@ -25,15 +24,10 @@ def cache(tmp_path: Path) -> Path:
 @pytest.fixture(autouse=True)
 def _no_user_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never read the developer's own config file or cache."""
-    monkeypatch.setenv("ANYSTAB_CONFIG", str(tmp_path / "no-config.toml"))
-    monkeypatch.delenv("ANYSTAB_CACHE", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    isolate_settings(monkeypatch, tmp_path)
 
 
 @pytest.fixture(autouse=True)
 def _sigpipe_ignored() -> Iterator[None]:
-    """The server writes to sockets that clients close; mrtparse's import turned SIGPIPE's default
-    (killing) action back on, so the test process ignores it as Python normally does."""
-    saved = signal.signal(signal.SIGPIPE, signal.SIG_IGN)
-    yield
-    signal.signal(signal.SIGPIPE, saved)
+    with sigpipe_ignored():
+        yield

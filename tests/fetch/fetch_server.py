@@ -13,6 +13,7 @@ half of the file, with a matching length: only decompression can tell), ``403``,
 from __future__ import annotations
 
 import shutil
+import signal
 import threading
 import time
 from collections import defaultdict, deque
@@ -21,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -144,3 +146,21 @@ def serving(state: ArchiveServer) -> Iterator[ArchiveServer]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def isolate_settings(monkeypatch: Any, folder: Path) -> None:
+    """Make this process and its subprocesses read no user settings or cache: only ``folder``'s."""
+    monkeypatch.setenv("ANYSTAB_CONFIG", str(folder / "no-config.toml"))
+    monkeypatch.delenv("ANYSTAB_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(folder / "xdg-cache"))
+
+
+@contextmanager
+def sigpipe_ignored() -> Iterator[None]:
+    """The server writes to sockets that clients close; mrtparse's import turned SIGPIPE's default
+    (killing) action back on, so the test process ignores it as Python normally does."""
+    saved = signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGPIPE, saved)

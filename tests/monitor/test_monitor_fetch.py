@@ -8,7 +8,6 @@ yet is asked for again by the next run (the record of missing files settles only
 
 import dataclasses
 import json
-import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -31,7 +30,7 @@ from anystab.sources.registry import RIS_RIB_CADENCE_S, Settings
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fetch"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "generate"))
 
-from fetch_server import ArchiveServer, serving  # noqa: E402
+from fetch_server import ArchiveServer, isolate_settings, serving, sigpipe_ignored  # noqa: E402
 from support_mrt import small_scenario  # noqa: E402
 
 START = int(time.time() // RIS_RIB_CADENCE_S - 1) * RIS_RIB_CADENCE_S
@@ -72,17 +71,13 @@ def server(tmp_path: Path) -> Iterator[ArchiveServer]:
 @pytest.fixture(autouse=True)
 def _no_user_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Neither the monitor subprocesses nor this process read the developer's own settings or cache."""
-    monkeypatch.setenv("ANYSTAB_CONFIG", str(tmp_path / "no-config.toml"))
-    monkeypatch.delenv("ANYSTAB_CACHE", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    isolate_settings(monkeypatch, tmp_path)
 
 
 @pytest.fixture(autouse=True)
 def _sigpipe_ignored() -> Iterator[None]:
-    """The server writes to sockets that clients close (see tests/fetch/conftest.py)."""
-    saved = signal.signal(signal.SIGPIPE, signal.SIG_IGN)
-    yield
-    signal.signal(signal.SIGPIPE, saved)
+    with sigpipe_ignored():
+        yield
 
 
 def fetch_config(folder: Path, url: str, *, end: float | None = START + HOUR, extra: str = "") -> Path:
