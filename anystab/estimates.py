@@ -128,14 +128,15 @@ def _break_times(events: pd.DataFrame) -> dict[tuple, list[float]]:
     return {key: [float(times[i]) for i in idx] for key, idx in breaks.groupby(PAIR_KEYS).indices.items()}
 
 
-def vp_break_probabilities(
+def vp_figures(
     timeline: pd.DataFrame,
     events: pd.DataFrame,
     vp_stats: pd.DataFrame,
     params: AnalysisParams,
     window: tuple[float, float],
-) -> pd.DataFrame:
-    """Per VP_STATS row and session length: P_v(D) (``p``), the Poisson figure (``poisson_p``), breaks."""
+) -> list[tuple]:
+    """Per VP_STATS row and session length: (collector, peer_asn, peer_ip, target, session_s, P_v(D), the
+    Poisson figure), as :func:`estimate_records` takes them (None: undefined)."""
     states = pair_states(timeline, params.min_dwell_s)
     breaks = _break_times(events)
     records = []
@@ -145,9 +146,8 @@ def vp_break_probabilities(
         routed_s = measure(merge_intervals(routed))
         for d in params.sessions_s:
             p = break_probability(observed, routed, times, window, d)
-            q = poisson_probability(len(times), routed_s, d)
-            records.append((*key, d, p, q, len(times)))
-    return pd.DataFrame(records, columns=[*PAIR_KEYS, "session_s", "p", "poisson_p", "breaks"])
+            records.append((*key, d, p, poisson_probability(len(times), routed_s, d)))
+    return records
 
 
 def bootstrap_ci(values: np.ndarray, resamples: int, seed: int) -> tuple[float, float]:
@@ -239,12 +239,11 @@ def build_estimates(
     window: tuple[float, float],
 ) -> pd.DataFrame:
     """The ESTIMATES table: per scope ('all', then each collector), target and session length."""
-    per_vp = vp_break_probabilities(timeline, events, vp_stats, params, window)
+    figures = vp_figures(timeline, events, vp_stats, params, window)
     stats = zip(
         *(vp_stats[k].tolist() for k in PAIR_KEYS),
         (vp_stats["switches"] + vp_stats["withdraws"]).tolist(),
         vp_stats["observed_s"].tolist(),
         strict=True,
     )
-    figures = zip(*(per_vp[k].tolist() for k in [*PAIR_KEYS, "session_s", "p", "poisson_p"]), strict=True)
-    return records_frame("estimates", estimate_records(list(stats), list(figures), params, params.sessions_s))
+    return records_frame("estimates", estimate_records(list(stats), figures, params, params.sessions_s))
