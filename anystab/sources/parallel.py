@@ -11,7 +11,13 @@ Steps:
    ``workers - 1`` processes of a ``ProcessPoolExecutor``, from the front; meanwhile this process takes
    the batches none has started from the back and reads them itself, so that ``workers`` processes read
    until they meet at the small batches (processes, not threads: mrtparse keeps per-record flags in
-   module-level globals). A worker sends its batch's elements back as one Arrow IPC stream.
+   module-level globals, and most of the time outside decompression and the scan holds the GIL).
+   Who reads a batch is settled by a flag per batch in shared memory, set once under its lock by whoever
+   comes first: the pool hands each worker its next batches before it has finished the current one, so
+   a batch already handed over can still be taken by this process (the worker then skips it), and no
+   process waits on batches another has merely reserved. The files and targets reach the workers once,
+   as they start; a task names a batch by its number. A worker sends its batch's elements back as one
+   Arrow IPC stream.
 3. Report progress as each batch finishes (``progress(1)`` per file of it, suited to a progress bar's
    advance; ``each(index, result)`` for a caller that keeps results as they come), and return results in
    the order of ``files``: the same as reading them one by one.
@@ -22,11 +28,13 @@ An error that stops a file (missing or unreadable path) is raised here as in a s
 from __future__ import annotations
 
 import itertools
+import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
+from typing import Any
 
 import pyarrow as pa
 
@@ -141,30 +149,76 @@ def read_files(
     return [r for r in slots if r is not None]
 
 
+@dataclass
+class _Shared:
+    """What every worker of one read holds from its start: the files, the targets and the claim flags."""
+
+    files: Sequence[SourceFile]
+    targets: TargetSet | None
+    claims: Any  # multiprocessing.Array of one byte per batch, with its lock
+
+
+_shared: _Shared | None = None  # in a worker process: the read it serves
+
+
+def _serve(shared: _Shared) -> None:
+    global _shared
+    _shared = shared
+
+
+def _claim(claims: Any, number: int) -> bool:
+    """Take batch ``number`` unless another process has: True for the first caller only."""
+    with claims.get_lock():
+        if claims[number]:
+            return False
+        claims[number] = 1
+        return True
+
+
+def _read_claimed(number: int, batch: list[int]) -> _Packed | None:
+    """In a worker: read batch ``number`` unless this process of the caller took it first (``None``)."""
+    assert _shared is not None, "a worker of read_files starts with _serve"
+    if not _claim(_shared.claims, number):
+        return None
+    return _read_packed([_shared.files[i] for i in batch], _shared.targets)
+
+
 def _read_shared(
     files: Sequence[SourceFile],
     targets: TargetSet | None,
     workers: int,
     store: Callable[[list[int], list[FileResult]], None],
 ) -> None:
-    """Step 2: every batch goes to ``workers - 1`` processes in order; meanwhile this process takes the
-    batches none has started from the back (cancelling them there) and reads them itself."""
-    with ProcessPoolExecutor(max_workers=workers - 1) as pool:
-        submitted = [
-            (pool.submit(_read_packed, [files[i] for i in batch], targets), batch)
-            for batch in batches(files, workers)
-        ]
-        pending = deque(submitted)
+    """Step 2: every batch goes to ``workers - 1`` processes in order; meanwhile this process claims the
+    batches from the back and reads them itself until it meets one a worker has claimed."""
+    order = batches(files, workers)
+    context = multiprocessing.get_context()
+    shared = _Shared(list(files), targets, context.Array("b", len(order)))
+    with ProcessPoolExecutor(workers - 1, context, initializer=_serve, initargs=(shared,)) as pool:
+        pending: deque[tuple[Future[_Packed | None], int, list[int]]] = deque(
+            (pool.submit(_read_claimed, number, batch), number, batch) for number, batch in enumerate(order)
+        )
         try:
-            while pending and pending[-1][0].cancel():
-                _future, batch = pending.pop()
+            while pending and _claim(shared.claims, pending[-1][1]):
+                future, _number, batch = pending.pop()
+                future.cancel()  # saves the worker a task when it has not reached it yet
                 store(batch, _read_batch([files[i] for i in batch], targets))
                 while pending and pending[0][0].done():
-                    future, batch = pending.popleft()
-                    store(batch, _unpack(future.result()))
-            for future, batch in pending:
-                store(batch, _unpack(future.result()))
+                    _collect(pending.popleft(), store)
+            while pending:
+                _collect(pending.popleft(), store)
         except BaseException:  # an unreadable file: do not read the rest before raising
-            for future, _batch in pending:
+            for future, _number, _batch in pending:
                 future.cancel()
             raise
+
+
+def _collect(
+    item: tuple[Future[_Packed | None], int, list[int]], store: Callable[[list[int], list[FileResult]], None]
+) -> None:
+    """Store a batch a worker read (it claimed every batch left in ``pending``: this process stopped at
+    the first one it could not claim, and workers claim in order)."""
+    future, _number, batch = item
+    packed = future.result()
+    assert packed is not None, "a batch left to the workers was claimed by one"
+    store(batch, _unpack(packed))

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import pickle
 
 from mrt_samples import MRT_DIR, sampled_targets
 
 from anystab.sources import SourceFile, read_files
-from anystab.sources.parallel import _read_batch, _read_packed, _unpack, batches, worker_count
+from anystab.sources.parallel import (
+    _claim,
+    _read_batch,
+    _read_claimed,
+    _read_packed,
+    _Shared,
+    _unpack,
+    batches,
+    worker_count,
+)
 
 NAMES = (
     "ris.rrc06.updates.1401488100.gz",
@@ -83,3 +93,31 @@ def test_batches_shrink_towards_the_middle(tmp_path) -> None:
     assert weight[:low] == sorted(weight[:low], reverse=True) and weight[low:] == sorted(weight[low:])
     assert max(weight) <= sum(sizes) / 8 + 5000 and len(groups) < 40
     assert batches(files[:1], 4) == [[0]] and batches([], 2) == []
+
+
+def test_many_batches_equal_serial() -> None:
+    """Enough files for many batches, so that this process takes batches the pool has already handed to
+    its worker: every file is still read once, results in input order, equal to a serial read."""
+    files = [SourceFile(str(MRT_DIR / n), f"c{i}") for i in range(8) for n in NAMES]
+    targets = sampled_targets(NAMES[0])
+    assert len(batches(files, 2)) > 6
+    seen: list[int] = []
+    serial = read_files(files, targets, jobs=1)
+    parallel = read_files(files, targets, jobs=2, each=lambda i, _r: seen.append(i))
+    assert sorted(seen) == list(range(len(files)))
+    assert [r.path for r in parallel] == [f.path for f in files]
+    for a, b in zip(serial, parallel, strict=True):
+        assert (a.collector, a.records, a.problems) == (b.collector, b.records, b.problems)
+        assert a.elements.equals(b.elements)
+
+
+def test_a_batch_is_read_by_whoever_claims_it_first(monkeypatch) -> None:
+    """The claim flags: the first claim of a batch wins, and a worker skips a batch already claimed."""
+    files = [SourceFile(str(MRT_DIR / n), "c") for n in NAMES[:2]]
+    claims = multiprocessing.get_context().Array("b", 2)
+    monkeypatch.setattr("anystab.sources.parallel._shared", _Shared(files, None, claims))  # as _serve does
+    assert _claim(claims, 0) and not _claim(claims, 0)
+    assert _read_claimed(0, [0]) is None
+    packed = _read_claimed(1, [1])
+    assert packed is not None and list(claims) == [1, 1]
+    assert _unpack(packed)[0].elements.equals(_read_batch(files[1:], None)[0].elements)
