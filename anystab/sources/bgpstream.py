@@ -27,12 +27,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-import pyarrow as pa
-
 from anystab.errors import BadInputError, SourceUnavailableError
-from anystab.schemas import ELEMENTS
 from anystab.sources.archive import SourceFile
-from anystab.sources.mrt import FileResult, Problem
+from anystab.sources.mrt import FileResult, Problem, elements_table
 from anystab.targets import TargetSet
 
 if TYPE_CHECKING:
@@ -206,7 +203,7 @@ def to_file_result(file: SourceFile, read: _FileRead, problems: list[Problem]) -
         collector=file.collector,
         kind=kind,
         records=read.records,
-        elements=pa.Table.from_pylist(read.rows, schema=ELEMENTS),
+        elements=elements_table(read.rows),
         problems=_merge_problems(problems) if problems else [],
         first_time=read.first,
         last_time=read.last,

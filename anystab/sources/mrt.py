@@ -77,6 +77,8 @@ MAX_PATHS_PER_PREFIX = 1024
 RIB_CUT = f"RIB record with more than {MAX_RIB_ENTRIES} entries; the rest of it ignored"
 PATHS_CUT = f"more than {MAX_PATHS_PER_PREFIX} ADD-PATH routes for one prefix from one peer; the rest ignored"
 MAX_STATE_CODE = (1 << 15) - 1  # the state columns are int16; BGP's FSM has 6 states (7, 8 non-standard)
+ONE_BATCH_ROWS = 1 << 20
+_NO_ELEMENTS = ELEMENTS.empty_table()
 _MESSAGE_TYPES = frozenset(t.to_bytes(2, "big") for t in (prefilter.BGP4MP, prefilter.BGP4MP_ET))
 _MESSAGE_SUBTYPES = frozenset(t.to_bytes(2, "big") for t in MESSAGE_SUBTYPES)
 _US = 1_000_000
@@ -475,9 +477,24 @@ def _kind(stats: prefilter.WalkStats) -> str:
 
 
 @functools.lru_cache(maxsize=SCANNER_CACHE)
-def _scanner(targets: TargetSet) -> prefilter.Scanner:
+def _built_scanner(targets: TargetSet) -> prefilter.Scanner:
     """One scanner per target set (its tables take milliseconds to build; files are many)."""
     return prefilter.Scanner(targets)
+
+
+_last_scanner: tuple[TargetSet, prefilter.Scanner] | None = None
+
+
+def _scanner(targets: TargetSet) -> prefilter.Scanner:
+    """:func:`_built_scanner`, answered at once when asked for the same target set object as last time,
+    as every file of a read does (the cache hashes the set, and that walks every target: ~60 us a file)."""
+    global _last_scanner
+    last = _last_scanner
+    if last is not None and last[0] is targets:
+        return last[1]
+    scanner = _built_scanner(targets)
+    _last_scanner = (targets, scanner)
+    return scanner
 
 
 def read_mrt_file(path: str | os.PathLike[str], targets: TargetSet | None, collector: str) -> FileResult:
@@ -498,12 +515,23 @@ def read_mrt_file(path: str | os.PathLike[str], targets: TargetSet | None, colle
         collector=collector,
         kind=_kind(stats),
         records=stats.records,
-        elements=pa.Table.from_pylist(ctx.rows, schema=ELEMENTS),
+        elements=elements_table(ctx.rows),
         problems=problems,
         first_time=stats.first_time,
         last_time=stats.last_time,
         decompressed_bytes=stream.decompressed_bytes,
     )
+
+
+def elements_table(rows: list[dict[str, Any]]) -> pa.Table:
+    """Element rows as a table of schema :data:`ELEMENTS`. Most files of a filtered read give a few rows or
+    none, so the per-call cost counts: ``Table.from_pylist`` costs ~250 us whatever the rows, one record
+    batch ~70 us for a few, and a file with none shares one empty table (tables are immutable)."""
+    if not rows:
+        return _NO_ELEMENTS
+    if len(rows) > ONE_BATCH_ROWS:  # a batch's string columns hold at most 2 GiB
+        return pa.Table.from_pylist(rows, schema=ELEMENTS)
+    return pa.Table.from_batches([pa.RecordBatch.from_pylist(rows, schema=ELEMENTS)])
 
 
 def _format_time(time: Any) -> str:

@@ -1,11 +1,14 @@
-"""AS path text, the AS4_PATH merge and the bgpdump line formatter on hand-made values."""
+"""AS path text, the AS4_PATH merge, the bgpdump line formatter and the elements table on hand-made values."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pyarrow as pa
+
+from anystab.schemas import ELEMENTS
 from anystab.sources import bgpdump_line
-from anystab.sources.mrt import format_as_path, merge_as4_path
+from anystab.sources.mrt import elements_table, format_as_path, merge_as4_path
 
 
 def _seg(kind: int, *asns: int) -> dict[str, object]:
@@ -58,3 +61,19 @@ def test_bgpdump_line_shapes() -> None:
         bgpdump_line(rib)
         == "1452168107|B|192.0.2.1|64500|10.0.0.0/24|7|1|INCOMPLETE|255.255.255.255|0|0||NAG||"
     )
+
+
+def test_elements_table_equals_from_pylist(monkeypatch) -> None:
+    """Every way elements_table builds a table (none, one record batch, many rows) gives what
+    ``Table.from_pylist`` gives, schema and metadata included."""
+    full = dict.fromkeys(ELEMENTS.names)
+    full.update(_row(prefix="192.0.2.0/24", as_path="64500 64501", communities=["64500:1"]))
+    full.update(elem_type="A", collector="rrc00", source="f.gz")
+    state = dict.fromkeys(ELEMENTS.names)
+    state.update(_row(), elem_type="S", old_state=6, new_state=1, collector="rrc00", source="f.gz")
+    for rows in ([], [full], [full, state] * 3):
+        expected = pa.Table.from_pylist(rows, schema=ELEMENTS)
+        assert elements_table(rows).equals(expected, check_metadata=True)
+        monkeypatch.setattr("anystab.sources.mrt.ONE_BATCH_ROWS", 1)
+        assert elements_table(rows).equals(expected, check_metadata=True)
+        monkeypatch.undo()

@@ -123,3 +123,17 @@ def test_scanner_finds_every_matching_nlri(case: tuple[str, str, str, int, bytes
     hits = Scanner(targets).hits(arr, len(data)).tolist()
     if targets.matches(prefix):
         assert len(before) in hits
+
+
+def test_one_scanner_per_target_set() -> None:
+    """The scanner is built once per target set: asked again for the same set, or for an equal one, the
+    same scanner comes back; another set gets its own."""
+    from anystab.sources.mrt import _scanner
+    from anystab.targets import make_target, target_set
+
+    one = target_set([make_target("192.0.2.0/24")], "any")
+    again = target_set([make_target("192.0.2.0/24")], "any")
+    other = target_set([make_target("198.51.100.0/24")], "any")
+    first = _scanner(one)
+    assert _scanner(one) is first and _scanner(again) is first
+    assert _scanner(other) is not first and _scanner(one) is first
