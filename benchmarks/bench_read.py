@@ -9,10 +9,12 @@ Steps:
 2. Tools, each run in its own child process, peak RSS as the
    child's VmHWM (or its workers'), wall time of the work itself
    (interpreter start and imports excluded; for ``bgpdump`` the whole pipeline):
-   plain decompression (Python gzip/bz2 in 1 MiB reads; on the day also split over two processes, what
+   plain decompression (Python gzip/bz2 in 1 MiB reads, the base of the ratios; ``decompress-zlibng``:
+   zlib-ng's gzip module, which anystab inflates with; on the day also split over two processes, what
    two processes can gain on this machine at all), anystab extraction (``read_files``, one job;
    on the day also two jobs; ``anystab-numpy``: one job without the compiled scanner, as with
-   ``ANYSTAB_PURE_PYTHON=1``), anystab full analysis (the day only), ``bgpdump -m | grep`` for the
+   ``ANYSTAB_PURE_PYTHON=1``; ``anystab-zlib``: one job inflating with Python's zlib, as with
+   ``ANYSTAB_STDLIB_ZLIB=1``), anystab full analysis (the day only), ``bgpdump -m | grep`` for the
    targets, pybgpkit-parser with its own one-prefix filter and unfiltered, mrtparse (every record),
    pybgpstream when importable.
 3. Each measurement is the median of ``--runs`` runs, taken round robin (the first run of every tool,
@@ -68,6 +70,7 @@ GZIP_LEVEL = 6
 READ_BYTES = 1 << 20
 SLOW_TOOLS = ("mrtparse", "bgpkit-all")
 PURE_PYTHON_ENV = "ANYSTAB_PURE_PYTHON"
+STDLIB_ZLIB_ENV = "ANYSTAB_STDLIB_ZLIB"
 MB = 1e6
 
 
@@ -167,10 +170,12 @@ def generated_day(workdir: Path) -> Path:
 # --- the tools, each in a child process ---------------------------------------------------------------
 
 
-def _decompress(files: list[str]) -> int:
+def _decompress(files: list[str], zlib_ng: bool = False) -> int:
+    from zlib_ng import gzip_ng
+
     total = 0
     for f in files:
-        opener = bz2.open if f.endswith(".bz2") else gzip.open
+        opener = bz2.open if f.endswith(".bz2") else gzip_ng.open if zlib_ng else gzip.open
         with opener(f, "rb") as fh:
             while chunk := fh.read(READ_BYTES):
                 total += len(chunk)
@@ -244,9 +249,11 @@ def child(tool: str, files: list[str]) -> None:
     """Run one tool over the files and print ``{"seconds", "count"}``."""
     work = {
         "decompress": lambda: _decompress(files),
+        "decompress-zlibng": lambda: _decompress(files, zlib_ng=True),
         "decompress-2jobs": lambda: _decompress_2jobs(files),
         "anystab": lambda: _extract(files, 1),
         "anystab-numpy": lambda: _extract(files, 1),
+        "anystab-zlib": lambda: _extract(files, 1),
         "anystab-2jobs": lambda: _extract(files, 2),
         "anystab-analysis": lambda: _analyze(files, 1),
         "bgpkit-prefix": lambda: _bgpkit(files, True),
@@ -283,6 +290,8 @@ def _preload(tool: str) -> None:
         import pybgpkit_parser  # noqa: F401
     elif tool == "mrtparse":
         import mrtparse  # noqa: F401
+    elif tool.startswith("decompress"):
+        from zlib_ng import gzip_ng  # noqa: F401
 
 
 def _bgpdump(files: list[str]) -> tuple[float, int]:
@@ -304,8 +313,11 @@ def measure(tool: str, files: list[str]) -> dict[str, float]:
         return {"seconds": seconds, "count": count, "rss_mb": float("nan")}
     env = dict(os.environ)
     env.pop(PURE_PYTHON_ENV, None)
+    env.pop(STDLIB_ZLIB_ENV, None)
     if tool == "anystab-numpy":
         env[PURE_PYTHON_ENV] = "1"
+    if tool == "anystab-zlib":
+        env[STDLIB_ZLIB_ENV] = "1"
     proc = subprocess.Popen(
         [sys.executable, __file__, "--child", tool, "--files", str(list_file)],
         stdout=subprocess.PIPE,
@@ -444,15 +456,17 @@ def main() -> None:
     )
     benches = []
     for path in sorted(p for p in SHARED.iterdir() if p.is_file()):
-        tools = ["decompress", "anystab", "anystab-numpy", *peers]
+        tools = ["decompress", "decompress-zlibng", "anystab", "anystab-zlib", "anystab-numpy", *peers]
         benches.append(bench_input(path.name, [str(path)], tools, runs, args.sample))
     if not args.quick:
         day = sorted(str(p) for p in generated_day(args.workdir).rglob("*.gz"))
         tools = [
             "decompress",
+            "decompress-zlibng",
             "decompress-2jobs",
             "anystab",
             "anystab-2jobs",
+            "anystab-zlib",
             "anystab-numpy",
             "anystab-analysis",
         ]
