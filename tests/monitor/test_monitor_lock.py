@@ -3,6 +3,7 @@
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 from monitor_support import assert_same_dataset, dataset_tables, popen_monitor, run_cli, write_config
@@ -58,11 +59,25 @@ def test_two_runs_started_together_do_not_interleave(tmp_path, full_archive):
     assert reads == [0, 18]  # the second waited, then found everything done
 
 
-def test_two_runs_started_together_without_waiting(tmp_path, full_archive):
+def test_a_run_meeting_a_running_one_without_waiting_exits_3(tmp_path, full_archive):
+    """A second run with ``--wait 0`` while a real run holds the lock exits 3 at once; the first then
+    finishes normally. The first is stopped (SIGSTOP) while it holds the lock, so that it cannot finish
+    before the second has tried: two runs merely started together may not overlap at all."""
     config = write_config(tmp_path, full_archive[0])
-    first, second = popen_monitor(config, "--wait", "0"), popen_monitor(config, "--wait", "0")
-    outs = [p.communicate(timeout=300) for p in (first, second)]
-    codes = sorted([first.returncode, second.returncode])
-    assert codes[1] == 3 and codes[0] in (0, 1, 2), outs  # one ran, the other exited cleanly
-    assert "giving up" in (outs[0][1] + outs[1][1])
+    first = popen_monitor(config, "--wait", "0")
+    lock = tmp_path / "state" / "lock"
+    deadline = time.monotonic() + 120
+    while not (lock.exists() and lock.read_text().strip() == str(first.pid)):
+        assert first.poll() is None and time.monotonic() < deadline, first.communicate()
+        time.sleep(0.002)
+    first.send_signal(signal.SIGSTOP)
+    try:
+        with pytest.raises(LockBusyError):  # still held: the first had not finished when stopped
+            RunLock(tmp_path / "state", 0).acquire()
+        second = run_cli("monitor", "--config", str(config), "--wait", "0")
+    finally:
+        first.send_signal(signal.SIGCONT)
+    out = first.communicate(timeout=300)
+    assert second.returncode == 3 and second.stdout == "" and "giving up" in second.stderr
+    assert first.returncode in (0, 1, 2), out
     assert run_cli("monitor", "--config", str(config), "--json").returncode in (0, 1, 2)
