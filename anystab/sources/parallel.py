@@ -217,8 +217,8 @@ def _read_shared(
 def _collect(
     item: tuple[Future[_Packed | None], int, list[int]], store: Callable[[list[int], list[FileResult]], None]
 ) -> None:
-    """Store a batch a worker read (it claimed every batch left in ``pending``: this process stopped at
-    the first one it could not claim, and workers claim in order)."""
+    """Store a batch a worker read (every batch left in ``pending`` is a worker's: this process claims
+    only from the back, stops at the first batch it cannot claim, and the workers run every task)."""
     future, _number, batch = item
     packed = future.result()
     assert packed is not None, "a batch left to the workers was claimed by one"
