@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import pickle
 
+import pytest
 from mrt_samples import MRT_DIR, sampled_targets
 
 from anystab.sources import SourceFile, read_files
@@ -95,15 +96,17 @@ def test_batches_shrink_towards_the_middle(tmp_path) -> None:
     assert batches(files[:1], 4) == [[0]] and batches([], 2) == []
 
 
-def test_many_batches_equal_serial() -> None:
+@pytest.mark.parametrize("jobs", [2, 3])
+def test_many_batches_equal_serial(jobs: int) -> None:
     """Enough files for many batches, so that this process takes batches the pool has already handed to
-    its worker: every file is still read once, results in input order, equal to a serial read."""
+    a worker: every file is still read once, results in input order, equal to a serial read (also with
+    two workers taking tasks from one queue)."""
     files = [SourceFile(str(MRT_DIR / n), f"c{i}") for i in range(8) for n in NAMES]
     targets = sampled_targets(NAMES[0])
     assert len(batches(files, 2)) > 6
     seen: list[int] = []
     serial = read_files(files, targets, jobs=1)
-    parallel = read_files(files, targets, jobs=2, each=lambda i, _r: seen.append(i))
+    parallel = read_files(files, targets, jobs=jobs, each=lambda i, _r: seen.append(i))
     assert sorted(seen) == list(range(len(files)))
     assert [r.path for r in parallel] == [f.path for f in files]
     for a, b in zip(serial, parallel, strict=True):
