@@ -247,15 +247,19 @@ class VpWalk:
 
     def walk(self, cols: WalkColumns, rows: np.ndarray) -> None:
         for r in rows:
-            t = float(cols.time[r])
-            self.flush(t)
-            kind = cols.elem_type[r]
-            if kind == "S":
-                self.state_change(t, cols.new_state[r])
-            elif kind in ("A", "R", "W") and cols.prefix[r] is not None:
-                route = (cols.as_path[r], cols.next_hop[r], cols.communities[r])
-                self.route_change(t, kind, cols.prefix[r], cols.path_id[r], route)
+            self.step(cols, r)
         self.flush(math.inf)
+
+    def step(self, cols: WalkColumns, r: int) -> None:
+        """Take element row ``r``: a state change or a route change, after what was due before it."""
+        t = float(cols.time[r])
+        self.flush(t)
+        kind = cols.elem_type[r]
+        if kind == "S":
+            self.state_change(t, cols.new_state[r])
+        elif kind in ("A", "R", "W") and cols.prefix[r] is not None:
+            route = (cols.as_path[r], cols.next_hop[r], cols.communities[r])
+            self.route_change(t, kind, cols.prefix[r], cols.path_id[r], route)
 
     def state_change(self, t: float, new_state: int | None) -> None:
         if new_state is None:

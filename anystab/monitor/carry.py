@@ -123,24 +123,13 @@ def _walk_rows(walk: VpWalk, cols: WalkColumns, rows: np.ndarray, cut: float) ->
     times = cols.time[rows]
     k = int(np.searchsorted(times, cut, side="left"))
     for r in rows[:k]:
-        _step(walk, cols, int(r))
+        walk.step(cols, int(r))
     walk.flush(cut)
     noted = _save(walk, set(), {})
     for r in rows[k:]:
-        _step(walk, cols, int(r))
+        walk.step(cols, int(r))
     walk.flush(math.inf)
     return noted
-
-
-def _step(walk: VpWalk, cols: WalkColumns, r: int) -> None:
-    t = float(cols.time[r])
-    walk.flush(t)
-    kind = cols.elem_type[r]
-    if kind == "S":
-        walk.state_change(t, cols.new_state[r])
-    elif kind in ("A", "R", "W") and cols.prefix[r] is not None:
-        route = (cols.as_path[r], cols.next_hop[r], cols.communities[r])
-        walk.route_change(t, kind, cols.prefix[r], cols.path_id[r], route)
 
 
 def _stitch(head: list[Span], spans: list[Span]) -> list[Span]:
