@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -50,6 +51,25 @@ def grow(files: list[Path], source: Path, archive: Path, count: int) -> None:
         tmp = dest.parent / f".{dest.name}.part"
         shutil.copy2(f, tmp)
         os.replace(tmp, dest)
+
+
+class Growing(NamedTuple):
+    """A scenario's files (in the order they would arrive) under ``source``, and a monitor config over
+    ``archive``, which :func:`grow` fills from them."""
+
+    files: list[Path]
+    source: Path
+    archive: Path
+    config: Path
+
+
+def growing_archive(tmp_path: Path, hours: float, extra: str) -> Growing:
+    """The scenario over ``hours`` written whole to ``tmp_path/source``; the config in ``tmp_path/grown``."""
+    source = tmp_path / "source"
+    scenario = dataclasses.replace(SCENARIO, duration_s=int(hours * 3600))
+    files = sorted(write_archive(scenario, source), key=lambda p: (p.name.split(".")[1:3], str(p)))
+    archive = tmp_path / "grown" / "archive"
+    return Growing(files, source, archive, write_config(tmp_path / "grown", archive, extra=extra))
 
 
 def write_config(folder: Path, archive: Path, *, alerts: str = "", notify: str = "", extra: str = "") -> Path:

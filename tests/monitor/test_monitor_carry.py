@@ -2,11 +2,8 @@
 resumes from the saved walks, reads the elements of only the files at or after the cut, and the dataset
 equals one clean run over every file."""
 
-import dataclasses
+from monitor_support import assert_same_dataset, dataset_tables, grow, growing_archive, write_config
 
-from monitor_support import SCENARIO, assert_same_dataset, dataset_tables, grow, write_config
-
-from anystab.generate.scenario import write_archive
 from anystab.monitor import load_config, run_monitor
 from anystab.monitor.carry import SNAPSHOT_LAG_S
 
@@ -15,11 +12,7 @@ EXTRA = 'sessions = ["10s", "10m"]\nmin_dwell = "20s"'
 
 
 def test_runs_after_a_long_history_resume_from_the_cut_and_equal_a_clean_run(tmp_path):
-    scenario = dataclasses.replace(SCENARIO, duration_s=HOURS * 3600)
-    source = tmp_path / "source"
-    files = sorted(write_archive(scenario, source), key=lambda p: (p.name.split(".")[1:3], str(p)))
-    archive = tmp_path / "grown" / "archive"
-    config = write_config(tmp_path / "grown", archive, extra=EXTRA)
+    files, source, archive, config = growing_archive(tmp_path, HOURS, EXTRA)
     grow(files, source, archive, len(files) - 3)
     first = run_monitor(load_config(config))
     assert first.carried == [] and first.files_loaded == len(files) - 3
@@ -37,11 +30,7 @@ def test_runs_after_a_long_history_resume_from_the_cut_and_equal_a_clean_run(tmp
 
 
 def test_a_late_file_before_the_cut_falls_back_to_the_whole_recomputation(tmp_path):
-    scenario = dataclasses.replace(SCENARIO, duration_s=3 * 3600)
-    source = tmp_path / "source"
-    files = sorted(write_archive(scenario, source), key=lambda p: (p.name.split(".")[1:3], str(p)))
-    archive = tmp_path / "grown" / "archive"
-    config = write_config(tmp_path / "grown", archive, extra=EXTRA)
+    files, source, archive, config = growing_archive(tmp_path, 3, EXTRA)
     late = next(f for f in files[len(files) // 4 :] if f.stat().st_size > 100 and "pdates" in f.name)
     grow([f for f in files if f != late], source, archive, len(files) - 1)
     run_monitor(load_config(config))

@@ -3,12 +3,9 @@
 clean run and one ``analyze`` of the whole period. The transient filter is on, so the change horizon's
 reach back by ``min_dwell`` is exercised."""
 
-import dataclasses
-
 import pandas as pd
-from monitor_support import SCENARIO, assert_same_dataset, dataset_tables, grow, write_config
+from monitor_support import assert_same_dataset, dataset_tables, grow, growing_archive, write_config
 
-from anystab.generate.scenario import write_archive
 from anystab.monitor import load_config, run_monitor
 from anystab.pipeline import AnalysisRequest, analyze
 
@@ -21,11 +18,7 @@ def _canonical(frame, keys):
 
 
 def test_long_archive_in_many_steps_equals_one_analysis(tmp_path):
-    scenario = dataclasses.replace(SCENARIO, duration_s=HOURS * 3600)
-    source = tmp_path / "source"
-    files = sorted(write_archive(scenario, source), key=lambda p: (p.name.split(".")[1:3], str(p)))
-    archive = tmp_path / "grown" / "archive"
-    config = write_config(tmp_path / "grown", archive, extra=EXTRA)
+    files, source, archive, config = growing_archive(tmp_path, HOURS, EXTRA)
     steps = [4, 30, 60, 75, *range(len(files) - 4, len(files) + 1)]
     horizons = []
     for count in steps:
