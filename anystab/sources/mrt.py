@@ -49,7 +49,7 @@ import pyarrow as pa
 from anystab.schemas import ELEMENTS
 from anystab.sources import prefilter
 from anystab.sources.decompress import open_stream
-from anystab.sources.slim import MESSAGE_SUBTYPES, Slimmer
+from anystab.sources.slim import Slimmer
 from anystab.targets import TargetSet
 
 AS_TRANS = "23456"
@@ -79,8 +79,6 @@ PATHS_CUT = f"more than {MAX_PATHS_PER_PREFIX} ADD-PATH routes for one prefix fr
 MAX_STATE_CODE = (1 << 15) - 1  # the state columns are int16; BGP's FSM has 6 states (7, 8 non-standard)
 ONE_BATCH_ROWS = 1 << 20
 _NO_ELEMENTS = ELEMENTS.empty_table()
-_MESSAGE_TYPES = frozenset(t.to_bytes(2, "big") for t in (prefilter.BGP4MP, prefilter.BGP4MP_ET))
-_MESSAGE_SUBTYPES = frozenset(t.to_bytes(2, "big") for t in MESSAGE_SUBTYPES)
 _US = 1_000_000
 _EPOCH = datetime(1970, 1, 1)
 
@@ -398,7 +396,7 @@ def _slimmed(
 ) -> Iterator[tuple[int, bytes]]:
     """Kept records, BGP4MP UPDATEs cut to their matching NLRI; records holding none are left out."""
     for offset, record, hits in records:
-        if slimmer is None or record[4:6] not in _MESSAGE_TYPES or record[6:8] not in _MESSAGE_SUBTYPES:
+        if slimmer is None or not prefilter.message_record(record):
             yield offset, record
             continue
         cut = slimmer.slim(record, hits)

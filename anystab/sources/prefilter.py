@@ -475,7 +475,7 @@ def kept_records_with_hits(
             stop = start + HEADER_LEN + unpack(buf, start + LENGTH_OFFSET)[0]
             inside = [h - start for h in hits[bounds[i] : bounds[i + 1]] if h < stop]
             record = buf[start:stop]
-            if inside and _message_record(record) and not slim.could_keep(record, inside):
+            if inside and message_record(record) and not slim.could_keep(record, inside):
                 stats.kept -= 1  # step 7
                 continue
             yield base + start, record, inside
@@ -527,7 +527,7 @@ def _kept_compiled(
     _finish(carry, base, stats)
 
 
-def _message_record(record: bytes) -> bool:
+def message_record(record: bytes) -> bool:
     """A BGP4MP / BGP4MP_ET message record (the records step 7 judges)."""
     mtype, subtype = HEADER.unpack_from(record)[1:3]
     return mtype in (BGP4MP, BGP4MP_ET) and subtype in MESSAGE_SUBTYPES

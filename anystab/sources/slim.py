@@ -40,11 +40,11 @@ from dataclasses import dataclass, field
 from anystab.sources import prefilter
 from anystab.targets import TargetSet
 
-HEADER_LEN = 12
+HEADER_LEN = prefilter.HEADER_LEN
 ET_BYTES = 4
-BGP4MP, BGP4MP_ET = 16, 17
-MESSAGE_SUBTYPES = frozenset({1, 4, 6, 7, 8, 9, 10, 11})
-AS4_SUBTYPES = frozenset({4, 7, 9, 11})
+BGP4MP_ET = prefilter.BGP4MP_ET
+MESSAGE_SUBTYPES = frozenset(prefilter.MESSAGE_SUBTYPES)
+AS4_SUBTYPES = frozenset(prefilter.AS4_MESSAGE_SUBTYPES)
 ADDPATH_SUBTYPES = frozenset({8, 9, 10, 11})
 AFI_ADDRESS_BYTES = {1: 4, 2: 16}
 AFI_VERSION = {1: 4, 2: 6}
@@ -227,9 +227,9 @@ def _entries(rec: bytes, seg: _Segment, add_path: bool) -> list[tuple[int, int, 
 
 def _message_offset(rec: bytes) -> int:
     """Step 1: where the BGP message of a BGP4MP message record starts (its length checked)."""
-    mtype, subtype = _U16.unpack_from(rec, 4)[0], _U16.unpack_from(rec, 6)[0]
-    if mtype not in (BGP4MP, BGP4MP_ET) or subtype not in MESSAGE_SUBTYPES:
+    if not prefilter.message_record(rec):
         raise Irregular
+    mtype, subtype = _U16.unpack_from(rec, 4)[0], _U16.unpack_from(rec, 6)[0]
     pos = HEADER_LEN + (ET_BYTES if mtype == BGP4MP_ET else 0)
     pos += (8 if subtype in AS4_SUBTYPES else 4) + 2
     addr = AFI_ADDRESS_BYTES.get(_U16.unpack_from(rec, pos)[0])
