@@ -118,7 +118,7 @@ def _save(walk: VpWalk, relevant: set[int], head: dict[int, list[Span]]) -> dict
     }
 
 
-def _walk_rows(walk: VpWalk, cols: WalkColumns, rows: np.ndarray, cut: float) -> dict[str, Any] | None:
+def _walk_rows(walk: VpWalk, cols: WalkColumns, rows: np.ndarray, cut: float) -> dict[str, Any]:
     """Walk rows before ``cut``, note the walk there (without head and relevance), walk the rest."""
     times = cols.time[rows]
     k = int(np.searchsorted(times, cut, side="left"))
@@ -197,10 +197,7 @@ def carry_timeline(
             finals[i] = _stitch(heads.get(i, []), spans)
             if any(s[0] != UNOBSERVED for _, _, s in finals[i]):
                 add_rows(columns, vp, ctx.targets[i].text, finals[i])
-        if noted is not None:
-            noted["relevant"] = sorted(relevant)
-            noted["head"] = {
-                str(i): [[a, b, list(s)] for a, b, s in _clip(f, cut)] for i, f in finals.items()
-            }
-            snapshot.vps[vp] = noted
+        noted["relevant"] = sorted(relevant)
+        noted["head"] = {str(i): [[a, b, list(s)] for a, b, s in _clip(f, cut)] for i, f in finals.items()}
+        snapshot.vps[vp] = noted
     return make_frame("timeline", columns), snapshot
