@@ -36,6 +36,7 @@ import argparse
 import bz2
 import gzip
 import json
+import multiprocessing
 import os
 import platform
 import random
@@ -183,13 +184,17 @@ def _decompress(files: list[str], zlib_ng: bool = False) -> int:
 
 
 def _decompress_2jobs(files: list[str]) -> int:
-    """Plain decompression split over two processes, as ``--jobs 2`` splits anystab's reading: how much
-    faster two processes can be on this machine at all."""
-    from concurrent.futures import ProcessPoolExecutor
+    """Plain decompression split over two processes, as ``--jobs 2`` splits anystab's reading (a second
+    process started the same way, its count back through a queue): how much faster two processes can
+    be on this machine at all."""
+    results: multiprocessing.Queue[int] = multiprocessing.Queue()
+    other = multiprocessing.Process(target=_decompress_into, args=(files[1::2], results), daemon=True)
+    other.start()
+    return _decompress(files[0::2]) + results.get()
 
-    with ProcessPoolExecutor(1) as pool:
-        other = pool.submit(_decompress, files[1::2])
-        return _decompress(files[0::2]) + other.result()
+
+def _decompress_into(files: list[str], results: multiprocessing.Queue[int]) -> None:
+    results.put(_decompress(files))
 
 
 def _extract(files: list[str], jobs: int) -> int:

@@ -1,4 +1,4 @@
-"""Read many MRT files in a process pool, results in input order.
+"""Read many MRT files in parallel processes, results in input order.
 
 Steps:
 
@@ -7,22 +7,25 @@ Steps:
    bytes not yet batched (guided scheduling: a file takes milliseconds, so one task per file would spend
    more on passing tasks and results between processes than on reading, while big batches at the end
    leave processes idle waiting for the last one), but not under ``1 / (workers x SMALLEST_SHARE)`` of
-   all bytes. Order them with the largest batches at both ends and the smallest in the middle. All go to
-   ``workers - 1`` processes of a ``ProcessPoolExecutor``, from the front; meanwhile this process takes
-   the batches none has started from the back and reads them itself, so that ``workers`` processes read
-   until they meet at the small batches (processes, not threads: mrtparse keeps per-record flags in
-   module-level globals, and most of the time outside decompression and the scan holds the GIL).
-   Who reads a batch is settled by a flag per batch in shared memory, set once under its lock by whoever
-   comes first: the pool hands each worker its next batches before it has finished the current one, so
-   a batch already handed over can still be taken by this process (the worker then skips it), and no
-   process waits on batches another has merely reserved. The files and targets reach the workers once,
-   as they start; a task names a batch by its number. A worker sends its batch's elements back as one
-   Arrow IPC stream.
-3. Report progress as each batch finishes (``progress(1)`` per file of it, suited to a progress bar's
-   advance; ``each(index, result)`` for a caller that keeps results as they come), and return results in
-   the order of ``files``: the same as reading them one by one.
+   all bytes. Order them with the largest batches at both ends and the smallest in the middle.
+   Start ``workers - 1`` worker processes (processes, not threads: mrtparse keeps per-record flags in
+   module-level globals, and most of the time outside decompression and the scan holds the GIL). Each
+   worker claims batches from the front and reads them; meanwhile this process claims batches from the
+   back and reads them itself, until it meets one a worker has claimed: ``workers`` processes read until
+   they meet at the small batches. A claim is a flag per batch in shared memory, set once under one lock
+   by whoever comes first, so no batch is read twice and no process waits on a batch another has merely
+   reserved. The files, targets and batches reach each worker once, as it starts. A worker puts each
+   batch it read on one results queue (its elements as one Arrow IPC stream), and last a "done" note
+   that carries its error if it stopped at one.
+3. Report progress as each batch is stored (``progress(1)`` per file of it, suited to a progress bar's
+   advance; ``each(index, result)`` for a caller that keeps results as they come): this process takes
+   the workers' batches off the queue between its own and, once it meets them, until every worker is
+   done. Return results in the order of ``files``: the same as reading them one by one. The workers are
+   not waited for as they exit (a few milliseconds each); ``multiprocessing`` reaps them.
 
-An error that stops a file (missing or unreadable path) is raised here as in a serial read.
+An error that stops a file (missing or unreadable path) is raised here as in a serial read, wherever the
+file was read; the other processes stop after their current batch. A worker that exits without its
+"done" note (killed, crashed) is an error too, noticed within :data:`POLL_SECONDS`.
 """
 
 from __future__ import annotations
@@ -30,10 +33,10 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
-from collections import deque
+import pickle
+import queue
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pyarrow as pa
@@ -44,6 +47,8 @@ from anystab.sources.mrt import FileResult, read_mrt_file
 from anystab.targets import TargetSet
 
 SMALLEST_SHARE = 64
+START_METHOD: str | None = None  # how worker processes start; None: the platform's default
+POLL_SECONDS = 0.05  # waiting for the workers' results: how often to check that they are still alive
 
 
 def _read(source: SourceFile, targets: TargetSet | None) -> FileResult:
@@ -150,37 +155,72 @@ def read_files(
 
 
 @dataclass
-class _Shared:
-    """What every worker of one read holds from its start: the files, the targets and the claim flags."""
+class _Claims:
+    """One flag per batch in shared memory, each set once, under one lock, by the first process to claim
+    the batch."""
 
-    files: Sequence[SourceFile]
+    flags: Any  # multiprocessing RawArray of one byte per batch
+    lock: Any  # multiprocessing Lock
+
+    def take(self, number: int) -> bool:
+        """Claim batch ``number``: True for the first caller only."""
+        with self.lock:
+            if self.flags[number]:
+                return False
+            self.flags[number] = 1
+            return True
+
+    def take_all(self) -> None:
+        """Claim every batch left, so that every process stops after the batch it is reading."""
+        with self.lock:
+            self.flags[:] = [1] * len(self.flags)
+
+
+@dataclass
+class _Done:
+    """A worker's last message: it has claimed every batch it could, or it stopped at ``error``."""
+
+    worker: int
+    error: BaseException | None = None
+
+
+def _sendable(exc: BaseException) -> BaseException:
+    """``exc`` if it survives pickling (as the results queue will pickle it), else its type and text as a
+    RuntimeError."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:  # e.g. an attribute that cannot be pickled
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+    return exc
+
+
+@dataclass
+class _Job:
+    """One parallel read, as each of its processes sees it."""
+
+    files: list[SourceFile]
     targets: TargetSet | None
-    claims: Any  # multiprocessing.Array of one byte per batch, with its lock
+    order: list[list[int]]  # the batches, as indexes of ``files``
+    claims: _Claims
+    results: Any  # multiprocessing Queue: ``(batch number, _Packed)`` per batch a worker read; its _Done
+
+    def read(self, number: int) -> list[FileResult]:
+        return _read_batch([self.files[i] for i in self.order[number]], self.targets)
 
 
-_shared: _Shared | None = None  # in a worker process: the read it serves
-
-
-def _serve(shared: _Shared) -> None:
-    global _shared
-    _shared = shared
-
-
-def _claim(claims: Any, number: int) -> bool:
-    """Take batch ``number`` unless another process has: True for the first caller only."""
-    with claims.get_lock():
-        if claims[number]:
-            return False
-        claims[number] = 1
-        return True
-
-
-def _read_claimed(number: int, batch: list[int]) -> _Packed | None:
-    """In a worker: read batch ``number`` unless this process of the caller took it first (``None``)."""
-    assert _shared is not None, "a worker of read_files starts with _serve"
-    if not _claim(_shared.claims, number):
-        return None
-    return _read_packed([_shared.files[i] for i in batch], _shared.targets)
+def _serve(job: _Job, worker: int) -> None:
+    """In worker process ``worker``: read every batch it can claim, from the front, putting
+    ``(number, packed)`` on the results queue for each, and last a :class:`_Done`. An error claims every
+    batch, so that all processes stop after their current one, and travels in the :class:`_Done`."""
+    error = None
+    try:
+        for number, batch in enumerate(job.order):
+            if job.claims.take(number):
+                job.results.put((number, _read_packed([job.files[i] for i in batch], job.targets)))
+    except BaseException as exc:  # handed to the caller, which raises it
+        job.claims.take_all()
+        error = _sendable(exc)
+    job.results.put(_Done(worker, error))
 
 
 def _read_shared(
@@ -189,37 +229,74 @@ def _read_shared(
     workers: int,
     store: Callable[[list[int], list[FileResult]], None],
 ) -> None:
-    """Step 2: every batch goes to ``workers - 1`` processes in order; meanwhile this process claims the
-    batches from the back and reads them itself until it meets one a worker has claimed."""
+    """Step 2: ``workers - 1`` processes claim batches from the front; this process claims them from the
+    back and reads them itself until it meets one a worker has claimed, then stores what the workers read."""
     order = batches(files, workers)
-    context = multiprocessing.get_context()
-    shared = _Shared(list(files), targets, context.Array("b", len(order)))
-    pool = ProcessPoolExecutor(workers - 1, context, initializer=_serve, initargs=(shared,))
-    pending: deque[tuple[Future[_Packed | None], int, list[int]]] = deque()
+    context: Any = multiprocessing.get_context(START_METHOD)  # typeshed: a BaseContext has no Process
+    claims = _Claims(context.RawArray("b", len(order)), context.Lock())
+    job = _Job(list(files), targets, order, claims, context.Queue())
+    processes = [context.Process(target=_serve, args=(job, w), daemon=True) for w in range(workers - 1)]
+    for process in processes:
+        process.start()
+    collect = _Collector(job, processes, store)
     try:
-        pending.extend((pool.submit(_read_claimed, n, batch), n, batch) for n, batch in enumerate(order))
-        while pending and _claim(shared.claims, pending[-1][1]):
-            future, _number, batch = pending.pop()
-            future.cancel()  # saves the worker a task when it has not reached it yet
-            store(batch, _read_batch([files[i] for i in batch], targets))
-            while pending and pending[0][0].done():
-                _collect(pending.popleft(), store)
-        while pending:
-            _collect(pending.popleft(), store)
-    except BaseException:  # an unreadable file: the workers skip every batch they have not started
-        for number in range(len(order)):
-            _claim(shared.claims, number)
+        number = len(order) - 1
+        while number >= 0 and claims.take(number):
+            store(order[number], job.read(number))
+            number -= 1
+            collect.ready()
+        collect.rest()
+    except BaseException:  # the workers stop after their current batch, which nobody needs any more
+        claims.take_all()
+        for process in processes:
+            process.terminate()
+            process.join()
         raise
-    finally:  # waits for the workers to exit (~6 ms; not waiting races with CPython 3.11's exit hook)
-        pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _collect(
-    item: tuple[Future[_Packed | None], int, list[int]], store: Callable[[list[int], list[FileResult]], None]
-) -> None:
-    """Store a batch a worker read (every batch left in ``pending`` is a worker's: this process claims
-    only from the back, stops at the first batch it cannot claim, and the workers run every task)."""
-    future, _number, batch = item
-    packed = future.result()
-    assert packed is not None, "a batch left to the workers was claimed by one"
-    store(batch, _unpack(packed))
+@dataclass
+class _Collector:
+    """This process's end of the results queue: stores each batch a worker read, notes each worker's
+    :class:`_Done` and raises its error, and notices a worker that exited without one."""
+
+    job: _Job
+    processes: list[Any]  # multiprocessing Process
+    store: Callable[[list[int], list[FileResult]], None]
+    done: set[int] = field(default_factory=set)
+
+    def ready(self) -> None:
+        """Take every message already waiting, without blocking."""
+        while self._take(block=False):
+            pass
+
+    def rest(self) -> None:
+        """Take messages until every worker is done (step 3: no wait for the workers to exit)."""
+        while len(self.done) < len(self.processes):
+            if not self._take(block=True):
+                self._check_alive()
+
+    def _take(self, block: bool) -> bool:
+        try:
+            message = self.job.results.get(block, POLL_SECONDS)
+        except queue.Empty:
+            return False
+        if isinstance(message, _Done):
+            self.done.add(message.worker)
+            if message.error is not None:
+                raise message.error
+        else:
+            number, packed = message
+            self.store(self.job.order[number], _unpack(packed))
+        return True
+
+    def _check_alive(self) -> None:
+        """A worker that exited has put everything it sent into the queue's pipe first: take what is
+        there, and if its :class:`_Done` is still missing, it was killed or crashed."""
+        gone = [w for w, p in enumerate(self.processes) if w not in self.done and p.exitcode is not None]
+        if not gone:
+            return
+        self.ready()
+        for w in gone:
+            if w not in self.done:
+                code = self.processes[w].exitcode
+                raise RuntimeError(f"a process reading MRT files stopped unexpectedly (exit code {code})")

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import pickle
+import queue
+import threading
 
 import pytest
 from mrt_samples import MRT_DIR, sampled_targets
 
+from anystab.errors import BadInputError
 from anystab.sources import SourceFile, read_files
 from anystab.sources.parallel import (
-    _claim,
+    _Claims,
+    _Done,
+    _Job,
     _read_batch,
-    _read_claimed,
     _read_packed,
-    _Shared,
+    _sendable,
+    _serve,
     _unpack,
     batches,
     worker_count,
@@ -114,13 +120,91 @@ def test_many_batches_equal_serial(jobs: int) -> None:
         assert a.elements.equals(b.elements)
 
 
-def test_a_batch_is_read_by_whoever_claims_it_first(monkeypatch) -> None:
-    """The claim flags: the first claim of a batch wins, and a worker skips a batch already claimed."""
-    files = [SourceFile(str(MRT_DIR / n), "c") for n in NAMES[:2]]
-    claims = multiprocessing.get_context().Array("b", 2)
-    monkeypatch.setattr("anystab.sources.parallel._shared", _Shared(files, None, claims))  # as _serve does
-    assert _claim(claims, 0) and not _claim(claims, 0)
-    assert _read_claimed(0, [0]) is None
-    packed = _read_claimed(1, [1])
-    assert packed is not None and list(claims) == [1, 1]
-    assert _unpack(packed)[0].elements.equals(_read_batch(files[1:], None)[0].elements)
+def _claims(count: int) -> _Claims:
+    context = multiprocessing.get_context()
+    return _Claims(context.RawArray("b", count), context.Lock())
+
+
+def test_a_batch_is_read_by_whoever_claims_it_first() -> None:
+    """The claim flags: the first claim of a batch wins; a worker reads the batches it can claim, from
+    the front, puts each on the results queue, and last its "done" note; every flag is then set."""
+    claims = _claims(3)
+    assert claims.take(2) and not claims.take(2)  # this process took the last batch
+    files = [SourceFile(str(MRT_DIR / n), "c") for n in NAMES[:3]]
+    job = _Job(files, None, [[0], [1], [2]], claims, queue.Queue())
+    _serve(job, 5)  # in this process, as a worker would
+    messages = [job.results.get_nowait() for _ in range(job.results.qsize())]
+    assert [m[0] for m in messages[:2]] == [0, 1] and messages[2] == _Done(5, None)
+    assert _unpack(messages[1][1])[0].elements.equals(_read_batch(files[1:2], None)[0].elements)
+    assert list(claims.flags) == [1, 1, 1]
+    other = _claims(4)
+    other.take_all()
+    assert not any(other.take(n) for n in range(4))
+
+
+def test_a_worker_error_stops_every_process(monkeypatch) -> None:
+    """An error in a worker claims every batch left and travels to its "done" note; one that does not
+    survive pickling travels as its type and text."""
+    files = [SourceFile(str(MRT_DIR / n), "c") for n in NAMES[:3]]
+
+    def fail(sources: list[SourceFile], targets: object) -> object:
+        raise BadInputError(f"cannot read {sources[0].path}")
+
+    monkeypatch.setattr("anystab.sources.parallel._read_packed", fail)
+    job = _Job(files, None, [[0], [1], [2]], _claims(3), queue.Queue())
+    _serve(job, 0)
+    done = job.results.get_nowait()
+    assert job.results.empty() and isinstance(done.error, BadInputError) and list(job.claims.flags) == [1] * 3
+    unpicklable = ValueError("bad value")
+    unpicklable.hook = threading.Lock()  # type: ignore[attr-defined]
+    sent = _sendable(unpicklable)
+    assert type(sent) is RuntimeError and str(sent) == "ValueError: bad value"
+    assert _sendable(done.error) is done.error
+
+
+@pytest.fixture
+def forked(monkeypatch):
+    """Worker processes forked from this one, so that they run this test's patches."""
+    monkeypatch.setattr("anystab.sources.parallel.START_METHOD", "fork")
+
+
+def _many_files() -> list[SourceFile]:
+    return [SourceFile(str(MRT_DIR / n), f"c{i}") for i in range(4) for n in NAMES]
+
+
+def test_an_error_in_a_worker_is_raised_here(monkeypatch, forked) -> None:
+    """A worker's error is raised in this process, as in a serial read, and no worker is left running."""
+    original = _read_packed
+
+    def fail_on_third(sources: list[SourceFile], targets: object) -> object:
+        if sources[0].path == str(MRT_DIR / NAMES[2]):
+            raise BadInputError(f"cannot read {sources[0].path}")
+        return original(sources, targets)
+
+    monkeypatch.setattr("anystab.sources.parallel._read_packed", fail_on_third)
+    monkeypatch.setattr("anystab.sources.parallel._Claims.take", _worker_claims_only)
+    with pytest.raises(BadInputError, match="cannot read"):
+        read_files(_many_files(), None, jobs=2)
+    assert multiprocessing.active_children() == []
+
+
+def _worker_claims_only(self: _Claims, number: int) -> bool:
+    """A claim that this test's process never wins, so that every batch is a worker's."""
+    if os.getpid() == _TEST_PROCESS:
+        return False
+    with self.lock:
+        if self.flags[number]:
+            return False
+        self.flags[number] = 1
+        return True
+
+
+_TEST_PROCESS = os.getpid()
+
+
+def test_a_worker_that_dies_is_an_error_not_a_hang(monkeypatch, forked) -> None:
+    """A worker killed mid-read (no "done" note) makes the read fail with its exit code."""
+    monkeypatch.setattr("anystab.sources.parallel._read_packed", lambda s, t: os._exit(7))
+    with pytest.raises(RuntimeError, match=r"stopped unexpectedly \(exit code 7\)"):
+        read_files(_many_files(), None, jobs=2)
+    assert multiprocessing.active_children() == []
