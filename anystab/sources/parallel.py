@@ -24,8 +24,8 @@ Steps:
    not waited for as they exit (a few milliseconds each); ``multiprocessing`` reaps them.
 
 An error that stops a file (missing or unreadable path) is raised here as in a serial read, wherever the
-file was read; the other processes stop after their current batch. A worker that exits without its
-"done" note (killed, crashed) is an error too, noticed within :data:`POLL_SECONDS`.
+file was read, and the other processes are stopped. A worker that exits without its "done" note (killed,
+crashed) is an :class:`~anystab.errors.AnystabError`, noticed within :data:`POLL_SECONDS`.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from anystab.errors import AnystabError
 from anystab.schemas import ELEMENTS
 from anystab.sources.archive import SourceFile
 from anystab.sources.mrt import FileResult, read_mrt_file
@@ -246,7 +247,7 @@ def _read_shared(
             number -= 1
             collect.ready()
         collect.rest()
-    except BaseException:  # the workers stop after their current batch, which nobody needs any more
+    except BaseException:  # nobody needs the workers' batches any more: stop them now
         claims.take_all()
         for process in processes:
             process.terminate()
@@ -299,4 +300,5 @@ class _Collector:
         for w in gone:
             if w not in self.done:
                 code = self.processes[w].exitcode
-                raise RuntimeError(f"a process reading MRT files stopped unexpectedly (exit code {code})")
+                how = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+                raise AnystabError(f"a process reading MRT files stopped unexpectedly ({how})")

@@ -11,7 +11,7 @@ import threading
 import pytest
 from mrt_samples import MRT_DIR, sampled_targets
 
-from anystab.errors import BadInputError
+from anystab.errors import AnystabError, BadInputError
 from anystab.sources import SourceFile, read_files
 from anystab.sources.parallel import (
     _Claims,
@@ -162,30 +162,7 @@ def test_a_worker_error_stops_every_process(monkeypatch) -> None:
     assert _sendable(done.error) is done.error
 
 
-@pytest.fixture
-def forked(monkeypatch):
-    """Worker processes forked from this one, so that they run this test's patches."""
-    monkeypatch.setattr("anystab.sources.parallel.START_METHOD", "fork")
-
-
-def _many_files() -> list[SourceFile]:
-    return [SourceFile(str(MRT_DIR / n), f"c{i}") for i in range(4) for n in NAMES]
-
-
-def test_an_error_in_a_worker_is_raised_here(monkeypatch, forked) -> None:
-    """A worker's error is raised in this process, as in a serial read, and no worker is left running."""
-    original = _read_packed
-
-    def fail_on_third(sources: list[SourceFile], targets: object) -> object:
-        if sources[0].path == str(MRT_DIR / NAMES[2]):
-            raise BadInputError(f"cannot read {sources[0].path}")
-        return original(sources, targets)
-
-    monkeypatch.setattr("anystab.sources.parallel._read_packed", fail_on_third)
-    monkeypatch.setattr("anystab.sources.parallel._Claims.take", _worker_claims_only)
-    with pytest.raises(BadInputError, match="cannot read"):
-        read_files(_many_files(), None, jobs=2)
-    assert multiprocessing.active_children() == []
+_TEST_PROCESS = os.getpid()
 
 
 def _worker_claims_only(self: _Claims, number: int) -> bool:
@@ -199,12 +176,39 @@ def _worker_claims_only(self: _Claims, number: int) -> bool:
         return True
 
 
-_TEST_PROCESS = os.getpid()
+@pytest.fixture
+def workers_read_all(monkeypatch):
+    """Worker processes forked from this one, so that they run this test's patches, and every batch read
+    by them."""
+    monkeypatch.setattr("anystab.sources.parallel.START_METHOD", "fork")
+    monkeypatch.setattr("anystab.sources.parallel._Claims.take", _worker_claims_only)
 
 
-def test_a_worker_that_dies_is_an_error_not_a_hang(monkeypatch, forked) -> None:
-    """A worker killed mid-read (no "done" note) makes the read fail with its exit code."""
+def _many_files() -> list[SourceFile]:
+    return [SourceFile(str(MRT_DIR / n), f"c{i}") for i in range(4) for n in NAMES]
+
+
+def test_an_error_in_a_worker_is_raised_here(monkeypatch, workers_read_all) -> None:
+    """A worker's error is raised in this process, as in a serial read, and no worker is left running."""
+    original = _read_packed
+
+    def fail_on_third(sources: list[SourceFile], targets: object) -> object:
+        if any(s.path == str(MRT_DIR / NAMES[2]) for s in sources):
+            raise BadInputError(f"cannot read {MRT_DIR / NAMES[2]}")
+        return original(sources, targets)
+
+    monkeypatch.setattr("anystab.sources.parallel._read_packed", fail_on_third)
+    with pytest.raises(BadInputError, match="cannot read"):
+        read_files(_many_files(), None, jobs=2)
+    assert multiprocessing.active_children() == []
+
+
+def test_a_worker_that_dies_is_an_error_not_a_hang(monkeypatch, workers_read_all) -> None:
+    """A worker that exits mid-read (no "done" note) makes the read fail with its exit code or signal."""
     monkeypatch.setattr("anystab.sources.parallel._read_packed", lambda s, t: os._exit(7))
-    with pytest.raises(RuntimeError, match=r"stopped unexpectedly \(exit code 7\)"):
+    with pytest.raises(AnystabError, match=r"stopped unexpectedly \(exit code 7\)"):
+        read_files(_many_files(), None, jobs=2)
+    monkeypatch.setattr("anystab.sources.parallel._read_packed", lambda s, t: os.kill(os.getpid(), 9))
+    with pytest.raises(AnystabError, match=r"stopped unexpectedly \(killed by signal 9\)"):
         read_files(_many_files(), None, jobs=2)
     assert multiprocessing.active_children() == []
