@@ -26,6 +26,7 @@ Steps:
 An error that stops a file (missing or unreadable path) is raised here as in a serial read, wherever the
 file was read, and the other processes are stopped. A worker that exits without its "done" note (killed,
 crashed) is an :class:`~anystab.errors.AnystabError`, noticed within :data:`POLL_SECONDS`.
+A worker whose calling process was killed stops after its current batch, without waiting to send it.
 """
 
 from __future__ import annotations
@@ -212,10 +213,15 @@ class _Job:
 def _serve(job: _Job, worker: int) -> None:
     """In worker process ``worker``: read every batch it can claim, from the front, putting
     ``(number, packed)`` on the results queue for each, and last a :class:`_Done`. An error claims every
-    batch, so that all processes stop after their current one, and travels in the :class:`_Done`."""
+    batch, so that all processes stop after their current one, and travels in the :class:`_Done`. When
+    the calling process has died, stop after the current batch."""
     error = None
+    caller = os.getppid()
     try:
         for number, batch in enumerate(job.order):
+            if os.getppid() != caller:  # it was killed: nobody will take the results, don't wait to send them
+                job.results.cancel_join_thread()
+                return
             if job.claims.take(number):
                 job.results.put((number, _read_packed([job.files[i] for i in batch], job.targets)))
     except BaseException as exc:  # handed to the caller, which raises it

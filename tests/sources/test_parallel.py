@@ -6,7 +6,12 @@ import multiprocessing
 import os
 import pickle
 import queue
+import signal
+import subprocess
+import sys
 import threading
+import time
+from pathlib import Path
 
 import pytest
 from mrt_samples import MRT_DIR, sampled_targets
@@ -212,3 +217,50 @@ def test_a_worker_that_dies_is_an_error_not_a_hang(monkeypatch, workers_read_all
     with pytest.raises(AnystabError, match=r"stopped unexpectedly \(killed by signal 9\)"):
         read_files(_many_files(), None, jobs=2)
     assert multiprocessing.active_children() == []
+
+
+ORPHAN_SCRIPT = """
+import sys, time
+from anystab.sources import SourceFile, parallel
+parallel.START_METHOD = "fork"
+original = parallel._read_packed
+def slow(sources, targets):
+    time.sleep(0.2)
+    return original(sources, targets)
+parallel._read_packed = slow
+files = [SourceFile(path, "c") for path in sys.argv[1:]]
+parallel.read_files(files, None, jobs=2)
+"""
+
+
+def test_workers_stop_when_the_calling_process_is_killed(tmp_path) -> None:
+    """A calling process killed mid-read (OOM killer, a cron timeout) leaves no worker running on."""
+    script = tmp_path / "orphan.py"
+    script.write_text(ORPHAN_SCRIPT)
+    paths = [str(MRT_DIR / n) for _ in range(20) for n in NAMES[2:]]
+    caller = subprocess.Popen([sys.executable, str(script), *paths])
+    children = Path(f"/proc/{caller.pid}/task/{caller.pid}/children")
+    deadline = time.monotonic() + 60
+    while not children.read_text().split() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    workers = [int(pid) for pid in children.read_text().split()]
+    assert len(workers) == 1
+    time.sleep(0.1)  # the worker is inside its first batch
+    caller.kill()
+    caller.wait()
+    deadline = time.monotonic() + 10
+    while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = [pid for pid in workers if _running(pid)]
+    for pid in left:  # not to leave it behind when the test fails
+        os.kill(pid, signal.SIGKILL)
+    assert not left
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a process that has not exited (a zombie, not yet reaped, has exited)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
