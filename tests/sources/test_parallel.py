@@ -125,6 +125,21 @@ def test_many_batches_equal_serial(jobs: int) -> None:
         assert a.elements.equals(b.elements)
 
 
+@pytest.mark.parametrize("method", ["spawn", "forkserver"])
+def test_workers_started_afresh_read_the_same(monkeypatch, method: str) -> None:
+    """Workers that start a new interpreter (macOS's default; forkserver is Python 3.14's on Linux) get
+    the files, targets, batches, claims and queue by pickling, and read the same as a serial read."""
+    monkeypatch.setattr("anystab.sources.parallel.START_METHOD", method)
+    files = [SourceFile(str(MRT_DIR / n), f"c{i}") for i in range(2) for n in NAMES]
+    targets = sampled_targets(NAMES[0])
+    serial = read_files(files, targets, jobs=1)
+    parallel = read_files(files, targets, jobs=3)
+    assert sum(r.elements.num_rows for r in parallel) > 0
+    for a, b in zip(serial, parallel, strict=True):
+        assert (a.path, a.records, a.problems) == (b.path, b.records, b.problems)
+        assert a.elements.equals(b.elements)
+
+
 def _claims(count: int) -> _Claims:
     context = multiprocessing.get_context()
     return _Claims(context.RawArray("b", count), context.Lock())
