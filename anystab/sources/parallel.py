@@ -206,8 +206,9 @@ class _Job:
     claims: _Claims
     results: Any  # multiprocessing Queue: ``(batch number, _Packed)`` per batch a worker read; its _Done
 
-    def read(self, number: int) -> list[FileResult]:
-        return _read_batch([self.files[i] for i in self.order[number]], self.targets)
+    def sources(self, number: int) -> list[SourceFile]:
+        """The files of batch ``number``."""
+        return [self.files[i] for i in self.order[number]]
 
 
 def _serve(job: _Job, worker: int) -> None:
@@ -218,12 +219,12 @@ def _serve(job: _Job, worker: int) -> None:
     error = None
     caller = os.getppid()
     try:
-        for number, batch in enumerate(job.order):
+        for number in range(len(job.order)):
             if os.getppid() != caller:  # it was killed: nobody will take the results, don't wait to send them
                 job.results.cancel_join_thread()
                 return
             if job.claims.take(number):
-                job.results.put((number, _read_packed([job.files[i] for i in batch], job.targets)))
+                job.results.put((number, _read_packed(job.sources(number), job.targets)))
     except BaseException as exc:  # handed to the caller, which raises it
         job.claims.take_all()
         error = _sendable(exc)
@@ -249,7 +250,7 @@ def _read_shared(
     try:
         number = len(order) - 1
         while number >= 0 and claims.take(number):
-            store(order[number], job.read(number))
+            store(order[number], _read_batch(job.sources(number), targets))
             number -= 1
             collect.ready()
         collect.rest()
