@@ -183,17 +183,12 @@ def test_a_worker_error_stops_every_process(monkeypatch) -> None:
 
 
 _TEST_PROCESS = os.getpid()
+_take = _Claims.take
 
 
 def _worker_claims_only(self: _Claims, number: int) -> bool:
     """A claim that this test's process never wins, so that every batch is a worker's."""
-    if os.getpid() == _TEST_PROCESS:
-        return False
-    with self.lock:
-        if self.flags[number]:
-            return False
-        self.flags[number] = 1
-        return True
+    return os.getpid() != _TEST_PROCESS and _take(self, number)
 
 
 @pytest.fixture
@@ -262,7 +257,7 @@ def test_workers_stop_when_the_calling_process_is_killed(tmp_path) -> None:
     assert len(workers) == 1
     time.sleep(0.1)  # the worker is inside its first batch
     caller.kill()
-    caller.wait()
+    assert caller.wait() == -signal.SIGKILL  # killed mid-read, not finished
     deadline = time.monotonic() + 10
     while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
