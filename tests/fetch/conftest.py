@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fetch_server import ArchiveServer, build_archive, isolate_settings, serving, sigpipe_ignored
+from fetch_server import ArchiveServer, build_archive, serving
+from fetch_server import isolated as isolated  # autouse: no user config, SIGPIPE ignored
 
 
 @pytest.fixture
@@ -19,15 +20,3 @@ def archive(tmp_path: Path) -> Iterator[ArchiveServer]:
 @pytest.fixture
 def cache(tmp_path: Path) -> Path:
     return tmp_path / "cache"
-
-
-@pytest.fixture(autouse=True)
-def _no_user_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests never read the developer's own config file or cache."""
-    isolate_settings(monkeypatch, tmp_path)
-
-
-@pytest.fixture(autouse=True)
-def _sigpipe_ignored() -> Iterator[None]:
-    with sigpipe_ignored():
-        yield

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data"
 SLOW_S = 1.0
@@ -164,3 +166,12 @@ def sigpipe_ignored() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGPIPE, saved)
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Autouse wherever imported: no user settings or cache are read (:func:`isolate_settings`), and
+    SIGPIPE is ignored while the test runs (:func:`sigpipe_ignored`)."""
+    isolate_settings(monkeypatch, tmp_path)
+    with sigpipe_ignored():
+        yield

@@ -30,7 +30,8 @@ from anystab.sources.registry import RIS_RIB_CADENCE_S, Settings
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fetch"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "generate"))
 
-from fetch_server import ArchiveServer, isolate_settings, serving, sigpipe_ignored  # noqa: E402
+from fetch_server import ArchiveServer, serving  # noqa: E402
+from fetch_server import isolated as isolated  # noqa: E402 (autouse: no user config, SIGPIPE ignored)
 from support_mrt import small_scenario  # noqa: E402
 
 START = int(time.time() // RIS_RIB_CADENCE_S - 1) * RIS_RIB_CADENCE_S
@@ -66,18 +67,6 @@ def server(tmp_path: Path) -> Iterator[ArchiveServer]:
     (tmp_path / "served").mkdir()
     with serving(ArchiveServer(tmp_path / "served")) as state:
         yield state
-
-
-@pytest.fixture(autouse=True)
-def _no_user_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Neither the monitor subprocesses nor this process read the developer's own settings or cache."""
-    isolate_settings(monkeypatch, tmp_path)
-
-
-@pytest.fixture(autouse=True)
-def _sigpipe_ignored() -> Iterator[None]:
-    with sigpipe_ignored():
-        yield
 
 
 def fetch_config(folder: Path, url: str, *, end: float | None = START + HOUR, extra: str = "") -> Path:
