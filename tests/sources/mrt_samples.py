@@ -70,3 +70,13 @@ def sampled_targets(name: str, seed: int = SEED, mode: str = "any") -> TargetSet
 def read_everything(name: str) -> FileResult:
     """A shared file decoded without the pre-filter (cached: the large files take seconds)."""
     return read_mrt_file(MRT_DIR / name, None, "test")
+
+
+def assert_same_results(expected: list[FileResult], got: list[FileResult]) -> None:
+    """``got`` equals ``expected`` file by file, in order: every field of each result, and its elements."""
+    assert [r.path for r in got] == [r.path for r in expected]
+    for a, b in zip(expected, got, strict=True):
+        assert {k: v for k, v in vars(a).items() if k != "elements"} == {
+            k: v for k, v in vars(b).items() if k != "elements"
+        }
+        assert a.elements.equals(b.elements)

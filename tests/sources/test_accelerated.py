@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from mrt_samples import MRT_DIR, MRT_FILES, filtered_reference, sampled_targets
+from mrt_samples import MRT_DIR, MRT_FILES, assert_same_results, filtered_reference, sampled_targets
 from random_mrt import mrt_file
 
 from anystab.errors import BadInputError
@@ -305,9 +305,7 @@ def test_batched_process_pool_equals_one_process(tmp_path: Path) -> None:
     parallel = read_files(files, targets, jobs=2, progress=ticks.append)
     assert ticks == [1] * len(files)
     assert [r.path for r in parallel] == [f.path for f in files]
-    for a, b in zip(serial, parallel, strict=True):
-        assert (a.collector, a.kind, a.records, a.problems) == (b.collector, b.kind, b.records, b.problems)
-        assert a.elements.equals(b.elements)
+    assert_same_results(serial, parallel)
     assert sum(r.elements.num_rows for r in parallel) > 0
     missing = SourceFile(str(tmp_path / "updates.20240101.0000.gz"), "c0")
     for at in (0, len(files)):

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from mrt_samples import MRT_DIR, sampled_targets
+from mrt_samples import MRT_DIR, assert_same_results, sampled_targets
 
 from anystab.errors import AnystabError, BadInputError
 from anystab.sources import SourceFile, read_files
@@ -48,9 +48,8 @@ def test_parallel_equals_serial() -> None:
     parallel = read_files(files, None, jobs=2, progress=ticks.append)
     assert ticks == [1] * (2 * len(files))
     assert [r.path for r in parallel] == [f.path for f in files]
-    for a, b in zip(serial, parallel, strict=True):
-        assert (a.collector, a.kind, a.records, a.problems) == (b.collector, b.kind, b.records, b.problems)
-        assert a.elements.equals(b.elements) and a.elements.num_rows > 0
+    assert_same_results(serial, parallel)
+    assert all(r.elements.num_rows > 0 for r in serial)
     for jobs in (1, 2):  # ``each`` hands over every result once, with its index, as it is read
         seen: list[tuple[int, object]] = []
         kept = read_files(files, None, jobs=jobs, each=lambda *pair: seen.append(pair))  # noqa: B023
@@ -81,11 +80,7 @@ def test_batches_cross_processes_whole(tmp_path) -> None:
     read = _read_batch(files, None)
     crossed = _unpack(pickle.loads(pickle.dumps(_read_packed(files, None))))
     assert [r.problems for r in read][3] and [r.kind for r in read][4] == "empty"
-    for a, b in zip(read, crossed, strict=True):
-        assert a.elements.equals(b.elements)
-        assert {k: v for k, v in vars(a).items() if k != "elements"} == {
-            k: v for k, v in vars(b).items() if k != "elements"
-        }
+    assert_same_results(read, crossed)
 
 
 def test_batches_shrink_towards_the_middle(tmp_path) -> None:
@@ -120,9 +115,7 @@ def test_many_batches_equal_serial(jobs: int) -> None:
     parallel = read_files(files, targets, jobs=jobs, each=lambda i, _r: seen.append(i))
     assert sorted(seen) == list(range(len(files)))
     assert [r.path for r in parallel] == [f.path for f in files]
-    for a, b in zip(serial, parallel, strict=True):
-        assert (a.collector, a.records, a.problems) == (b.collector, b.records, b.problems)
-        assert a.elements.equals(b.elements)
+    assert_same_results(serial, parallel)
 
 
 @pytest.mark.parametrize("method", ["spawn", "forkserver"])
@@ -135,9 +128,7 @@ def test_workers_started_afresh_read_the_same(monkeypatch, method: str) -> None:
     serial = read_files(files, targets, jobs=1)
     parallel = read_files(files, targets, jobs=3)
     assert sum(r.elements.num_rows for r in parallel) > 0
-    for a, b in zip(serial, parallel, strict=True):
-        assert (a.path, a.records, a.problems) == (b.path, b.records, b.problems)
-        assert a.elements.equals(b.elements)
+    assert_same_results(serial, parallel)
 
 
 def _claims(count: int) -> _Claims:
