@@ -164,6 +164,11 @@ class _Claims:
     flags: Any  # multiprocessing RawArray of one byte per batch
     lock: Any  # multiprocessing Lock
 
+    @classmethod
+    def none_taken(cls, context: Any, count: int) -> _Claims:
+        """Flags for ``count`` batches, none claimed, shared with processes that ``context`` starts."""
+        return cls(context.RawArray("b", count), context.Lock())
+
     def take(self, number: int) -> bool:
         """Claim batch ``number``: True for the first caller only."""
         with self.lock:
@@ -241,7 +246,7 @@ def _read_shared(
     back and reads them itself until it meets one a worker has claimed, then stores what the workers read."""
     order = batches(files, workers)
     context: Any = multiprocessing.get_context(START_METHOD)  # typeshed: a BaseContext has no Process
-    claims = _Claims(context.RawArray("b", len(order)), context.Lock())
+    claims = _Claims.none_taken(context, len(order))
     job = _Job(list(files), targets, order, claims, context.Queue())
     processes = [context.Process(target=_serve, args=(job, w), daemon=True) for w in range(workers - 1)]
     for process in processes:

@@ -132,8 +132,7 @@ def test_workers_started_afresh_read_the_same(monkeypatch, method: str) -> None:
 
 
 def _claims(count: int) -> _Claims:
-    context = multiprocessing.get_context()
-    return _Claims(context.RawArray("b", count), context.Lock())
+    return _Claims.none_taken(multiprocessing.get_context(), count)
 
 
 def test_a_batch_is_read_by_whoever_claims_it_first() -> None:
