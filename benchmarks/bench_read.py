@@ -353,10 +353,6 @@ def bgpstream_available() -> bool:
 # --- the runs and the table ---------------------------------------------------------------------------
 
 
-def median_of(tool: str, files: list[str], runs: int) -> dict[str, float]:
-    return summary([measure(tool, files) for _ in range(runs)])
-
-
 def summary(samples: list[dict[str, float]]) -> dict[str, float]:
     return {
         "seconds": statistics.median(s["seconds"] for s in samples),
