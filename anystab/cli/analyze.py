@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import click
@@ -19,8 +18,9 @@ from anystab.cli.executor_options import (
 )
 from anystab.cli.fetch import build_request, cache_options, raise_on_failures, run_fetch
 from anystab.cli.options import DURATION, SESSIONS, target_options, window_options
+from anystab.cli.paths import OutputDir, OutputFile, OutputPathError
 from anystab.cli.render import stderr_console, stdout_console
-from anystab.errors import SourceUnavailableError
+from anystab.errors import ConfigError, SourceUnavailableError
 from anystab.params import DEFAULT_RESYNC_S, DEFAULT_SESSIONS_S, AnalysisParams, SiteMap
 from anystab.pipeline import AnalysisRequest, AnalysisResult
 from anystab.pipeline import analyze as run_analysis
@@ -151,14 +151,14 @@ def _run(request: AnalysisRequest, quiet: bool, source: Source, dask: str | None
 )
 @click.option(
     "--out",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=OutputDir(beside=True),
     default=None,
     metavar="DIR",
     help="Write every table as DIR/<table>.parquet (all or nothing).",
 )
 @click.option(
     "--html",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputFile(),
     default=None,
     metavar="FILE",
     help="Also write the self-contained HTML report to FILE (needs the [report] extra).",
@@ -185,6 +185,13 @@ def analyze(sources: tuple[str, ...], **opts: Any) -> None:
     vantage point's route moved to another site.
     """
     params = build_params(opts)
+    if opts["out"]:
+        from anystab.output import check_target
+
+        try:  # a folder that is not ours is refused before the long part
+            check_target(opts["out"])
+        except ConfigError as exc:
+            raise OutputPathError(str(exc), param_hint="'--out'") from None
     if opts["html"]:
         from anystab.report.html import load_plots
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from anystab.cli.options import TIME
+from anystab.cli.paths import OutputDir, dir_problem
 from anystab.cli.render import stderr_console
 from anystab.errors import ConfigError, SourceUnavailableError
 from anystab.sources.fetch import (
@@ -51,7 +51,7 @@ def cache_options(func: F) -> F:
     )(func)
     func = click.option(
         "--cache",
-        type=click.Path(file_okay=False, path_type=Path),
+        type=OutputDir(),
         default=None,
         metavar="DIR",
         help="Cache folder (default: $ANYSTAB_CACHE, the config file's cache, or ~/.cache/anystab).",
@@ -62,11 +62,17 @@ def cache_options(func: F) -> F:
 def build_request(collectors: Sequence[str], start: float, end: float, opts: dict[str, Any]) -> FetchRequest:
     """A fetch request from options, filled in from the config file."""
     settings = load_config()
+    cache = opts.get("cache")
+    if cache is None:
+        cache = default_cache(settings)
+        problem = dir_problem(cache)
+        if problem:
+            raise ConfigError(f"cannot use the cache {cache} ($ANYSTAB_CACHE or the config file): {problem}")
     return FetchRequest(
         collectors=tuple(collectors),
         start=start,
         end=end,
-        cache=opts.get("cache") or default_cache(settings),
+        cache=cache,
         ribs=opts.get("ribs", True),
         mirrors=merge_mirrors(settings, opts.get("mirrors", ())),
         jobs=opts.get("fetch_jobs") or DEFAULT_JOBS,

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from anystab.cli.analyze import build_params
 from anystab.cli.options import DURATION, target_options
+from anystab.cli.paths import OutputDir
 from anystab.cli.render import stderr_console, stdout_console
 from anystab.live import (
     DEFAULT_BATCH_S,
@@ -132,7 +133,7 @@ def _url(ctx: click.Context, param: click.Parameter, value: str) -> str:
 )
 @click.option(
     "--out",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=OutputDir(),
     default=None,
     metavar="DIR",
     help="Append events to DIR/events/part-<n>.parquet, one file per batch.",

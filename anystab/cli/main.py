@@ -12,13 +12,18 @@ from anystab.errors import AnystabError
 
 
 class AnystabGroup(click.Group):
-    """A click group that reports :class:`AnystabError` as a one-line error with exit status 1."""
+    """A click group that reports :class:`AnystabError`, and an operating system error on a named file, as
+    a one-line error with exit status 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except AnystabError as exc:
             raise click.ClickException(str(exc)) from None
+        except OSError as exc:  # a full disk, a folder removed under a run: one line, never a traceback
+            if exc.filename is None:
+                raise
+            raise click.ClickException(f"{exc.filename}: {exc.strerror or exc}") from None
 
 
 @click.group(cls=AnystabGroup, context_settings={"help_option_names": ["-h", "--help"]})

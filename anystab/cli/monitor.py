@@ -14,7 +14,8 @@ from typing import Any
 import click
 
 from anystab.cli.options import DURATION, TIME
-from anystab.errors import AnystabError
+from anystab.cli.paths import OutputFile, dir_problem
+from anystab.errors import AnystabError, ConfigError
 
 FAILURE_STATUS = 3
 LEVEL_WORDS = {0: "OK", 1: "WARNING", 2: "CRITICAL"}
@@ -52,7 +53,7 @@ def config_option(func: Any) -> Any:
 
 
 @click.command()
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), default="anystab-monitor.toml")
+@click.argument("path", type=OutputFile(), default="anystab-monitor.toml")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def init(path: Path, force: bool) -> None:
     """Write a commented example monitoring config to PATH (default anystab-monitor.toml)."""
@@ -88,6 +89,17 @@ def _lines(report: Any) -> list[str]:
     return lines
 
 
+def check_folders(config: Any) -> None:
+    """The folders a run writes, checked before it takes the lock: one line naming the folder otherwise."""
+    folders = [("state_dir", config.state_dir), ("output_dir", config.output_dir)]
+    if config.cache is not None:
+        folders.append(("cache", config.cache))
+    for key, folder in folders:
+        problem = dir_problem(folder)
+        if problem:
+            raise ConfigError(f"{key} {folder}: {problem}")
+
+
 @click.command(cls=PluginCommand)
 @config_option
 @click.option(
@@ -112,6 +124,7 @@ def monitor(ctx: click.Context, config_path: Path, wait: float, as_json: bool) -
 
     try:
         config = load_config(config_path)
+        check_folders(config)
         with RunLock(config.state_dir, wait):
             report = run_monitor(config)
     except AnystabError as exc:
