@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from anystab.times import iso_utc
+
 if TYPE_CHECKING:
     from anystab.pipeline import AnalysisResult
 
@@ -23,7 +25,7 @@ def _clean(value: Any) -> Any:
     if value is None:
         return None
     if isinstance(value, pd.Timestamp):
-        return None if pd.isna(value) else value.isoformat().replace("+00:00", "Z")
+        return None if pd.isna(value) else iso_utc(value)
     if hasattr(value, "item") and not isinstance(value, list | tuple | dict):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -38,7 +40,7 @@ def records(df: pd.DataFrame, columns: list[str] | None = None) -> list[dict[str
 
 
 def _iso(seconds: float) -> str:
-    return pd.Timestamp(seconds, unit="s", tz="UTC").isoformat().replace("+00:00", "Z")
+    return iso_utc(seconds)
 
 
 def read_summary(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:

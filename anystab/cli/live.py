@@ -12,9 +12,8 @@ from typing import Any
 
 import click
 import pandas as pd
-from rich.console import Console
+from rich.console import Console, Group
 from rich.live import Live
-from rich.table import Table
 
 from anystab.cli.analyze import build_params
 from anystab.cli.options import DURATION, target_options
@@ -28,7 +27,9 @@ from anystab.live import (
     LiveStats,
     run_live,
 )
+from anystab.report.terminal import Grid
 from anystab.sources.rislive import DEFAULT_URL, LiveItem, RisLiveSource, check_url
+from anystab.times import iso_utc
 
 SHOWN_EVENTS = 20
 BREAKS = ("switch", "withdraw")
@@ -42,7 +43,7 @@ def event_records(events: pd.DataFrame) -> list[dict[str, Any]]:
         out: dict[str, Any] = {}
         for key, value in row.items():
             if isinstance(value, pd.Timestamp):
-                out[key] = value.isoformat().replace("+00:00", "Z")
+                out[key] = iso_utc(value)
             elif value is None or (isinstance(value, float) and value != value):
                 out[key] = None
             elif hasattr(value, "item"):
@@ -89,14 +90,15 @@ class TerminalSink:
         for record in records:
             self.console.print("  ".join("-" if record[c] is None else str(record[c]) for c in COLUMNS))
 
-    def _table(self) -> Table:
-        table = Table(title="anystab live: latest events", expand=False)
+    def _table(self) -> Group:
+        """The latest events, split by columns (time first in each part) where the terminal is narrow."""
+        table = Grid([], title="anystab live: latest events", options={"expand": False})
         for column in COLUMNS:
             table.add_column(column)
         for record in self.recent:
             style = "bold red" if record["kind"] in BREAKS else None
             table.add_row(*("-" if record[c] is None else str(record[c]) for c in COLUMNS), style=style)
-        return table
+        return Group(*table.parts(self.console.width))
 
     def notice(self, item: LiveItem) -> None:
         if self.quiet and item.kind in ("connected", "disconnected"):

@@ -141,12 +141,17 @@ def monitor(ctx: click.Context, config_path: Path, wait: float, as_json: bool) -
     ctx.exit(report.status)
 
 
-def _history_text(summary: dict[str, Any]) -> None:
-    from rich.table import Table
-
+def _history_text(summary: dict[str, Any], since: float | None) -> None:
     from anystab.cli.render import stdout_console
+    from anystab.report.terminal import Grid, print_grid
 
     console = stdout_console()
+    if summary["from"] is None:
+        from anystab.times import iso_utc
+
+        why = "run anystab monitor first" if since is None else f"none from {iso_utc(since)} on"
+        console.print(f"history of {summary['dataset']}: no monitoring results ({why})")
+        return
     console.print(f"history of {summary['dataset']}: {summary['from']} .. {summary['until']}")
     parts = [
         (
@@ -167,12 +172,12 @@ def _history_text(summary: dict[str, Any]) -> None:
     ]
     headers = {"session_s": "session", "mean_p": "mean P(break)", "max_p": "max P(break)"}
     for title, rows, columns in parts:
-        table = Table(title=title)
+        table = Grid([], title=title, keep=3 if "day" in columns else 5)
         for column in columns:
             table.add_column(headers.get(column, column))
         for row in rows:
             table.add_row(*[_history_cell(c, row[c]) for c in columns])
-        console.print(table)
+        print_grid(table, console)
 
 
 def _history_cell(column: str, value: Any) -> str:
@@ -204,5 +209,5 @@ def history(config_path: Path, since: float | None, service: str | None, as_json
     if as_json:
         click.echo(_json(summary))
     else:
-        _history_text(summary)
+        _history_text(summary, since)
     sys.stdout.flush()

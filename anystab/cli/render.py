@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import cache
 
 from rich.console import Console
@@ -16,8 +17,8 @@ REPORT_WIDTH = 120
 
 
 def stdout_console() -> Console:
-    """The report console: the terminal's width, or 120 columns into a pipe or file."""
+    """The report console: the terminal's width, or into a pipe or file $COLUMNS (120 when unset)."""
     console = Console(soft_wrap=False)
-    if not console.is_terminal:
+    if not console.is_terminal and not os.environ.get("COLUMNS", "").isdigit():
         console = Console(soft_wrap=False, width=REPORT_WIDTH)
     return console

@@ -5,13 +5,90 @@ It renders only the summary (never the stages' internals), so ``--json`` and the
 
 from __future__ import annotations
 
+import io
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 SPARK = " ▁▂▃▄▅▆▇█"
+ELLIPSIS = "…"
+
+
+@dataclass
+class Grid:
+    """A table's content, printed by :func:`print_grid` as one table, or split by columns where one would
+    not fit the console: no cell is ever cut to "…"."""
+
+    columns: list[tuple[str, dict[str, Any]]]
+    title: str | None = None
+    caption: str | None = None
+    keep: int = 1
+    options: dict[str, Any] = field(default_factory=dict)
+    rows: list[tuple[Sequence[str], str | None]] = field(default_factory=list)
+
+    def add_column(self, header: str, **options: Any) -> None:
+        self.columns.append((header, options))
+
+    def add_row(self, *cells: str, style: str | None = None) -> None:
+        self.rows.append((cells, style))
+
+    def table(self, indices: Sequence[int], first: bool = True, last: bool = True) -> Table:
+        """A rich table of the columns ``indices`` (the title on the first part, the caption on the last)."""
+        title = self.options.get("title_justify")
+        table = Table(
+            title=self.title if first else None,
+            caption=self.caption if last else None,
+            **({"title_justify": title, "caption_justify": title} if title else {}),
+            **{k: v for k, v in self.options.items() if k != "title_justify"},
+        )
+        for i in indices:
+            header, options = self.columns[i]
+            table.add_column(header, **options)
+        for cells, style in self.rows:
+            table.add_row(*(cells[i] for i in indices), style=style)
+        return table
+
+    def parts(self, width: int) -> list[Table]:
+        """The tables to print at ``width``: the first ``keep`` columns (the row's name) in each, the other
+        columns in as few tables as fit."""
+        head = list(range(min(self.keep, len(self.columns))))
+        groups: list[list[int]] = [[]]
+        for i in range(len(head), len(self.columns)):
+            if groups[-1] and _cut(self.table(head + groups[-1] + [i]), width):
+                groups.append([])
+            groups[-1].append(i)
+        parts = []
+        for n, g in enumerate(groups):
+            table = self.table(head + g, first=n == 0, last=n == len(groups) - 1)
+            if len(g) == 1 and _cut(table, width):
+                table = self.stacked(g[0], first=n == 0, last=n == len(groups) - 1)
+            parts.append(table)
+        return parts
+
+    def stacked(self, index: int, first: bool, last: bool) -> Table:
+        """One column too wide to share a line with the row's name: the name above the value."""
+        headers = [h for h, _ in self.columns[: self.keep]] + [self.columns[index][0]]
+        narrow = Grid([(" / ".join(headers), {})], self.title, self.caption, options=self.options)
+        for cells, style in self.rows:
+            narrow.add_row(" ".join(cells[: self.keep]) + "\n  " + cells[index], style=style)
+        return narrow.table([0], first, last)
+
+
+def _cut(table: Table, width: int) -> bool:
+    """Whether rich would cut a cell of ``table`` to "…" at ``width`` columns."""
+    probe = Console(file=io.StringIO(), width=width, color_system=None, soft_wrap=False)
+    probe.print(table)
+    return ELLIPSIS in probe.file.getvalue()  # type: ignore[attr-defined]
+
+
+def print_grid(grid: Grid, console: Console) -> None:
+    """Print ``grid`` whole if it fits the console, else split by columns (see :meth:`Grid.parts`)."""
+    for table in grid.parts(console.width):
+        console.print(table)
 
 
 def fmt_duration(seconds: float) -> str:
@@ -75,11 +152,11 @@ def _estimates_section(s: dict[str, Any], console: Console) -> None:
         by_target[row["target"]].append(row)
     sessions = s["parameters"]["sessions_s"]
     for target, rows in by_target.items():
-        table = Table(
+        table = Grid(
+            [],
             title=f"P(a TCP session to {target} breaks): mean over VPs, 95% interval below",
-            title_justify="left",
             caption="curve: one bar per session length; – : window shorter than the session",
-            caption_justify="left",
+            options={"title_justify": "left"},
         )
         table.add_column("scope", no_wrap=True)
         table.add_column("VPs", justify="right")
@@ -107,21 +184,22 @@ def _estimates_section(s: dict[str, Any], console: Console) -> None:
                 fmt_pct(hour["poisson_mean_p"]) if hour else "–",
                 "–" if bpd is None else f"{bpd:.2f}",
             )
-        console.print(table)
+        print_grid(table, console)
 
 
 def _sites_section(s: dict[str, Any], console: Console) -> None:
-    table = Table(title="Sites and catchment share (time-weighted, all collectors)", title_justify="left")
+    title = "Sites and catchment share (time-weighted, all collectors)"
+    table = Grid([], title=title, options={"title_justify": "left"})
     for col in ("target", "site", "share"):
         table.add_column(col, justify="right" if col == "share" else "left")
     for row in s["sites"]:
         if row["scope"] == "all":
             table.add_row(row["target"], row["site"], "–" if row["share"] is None else f"{row['share']:.1%}")
-    console.print(table)
+    print_grid(table, console)
 
 
 def _vp_section(s: dict[str, Any], console: Console) -> None:
-    table = Table(title="Least stable vantage points", title_justify="left")
+    table = Grid([], title="Least stable vantage points", keep=2, options={"title_justify": "left"})
     for col in ("collector", "peer", "target", "breaks", "switches", "before filter", "sites", "mean dwell"):
         table.add_column(col)
     for row in s["least_stable"]:
@@ -136,11 +214,11 @@ def _vp_section(s: dict[str, Any], console: Console) -> None:
             str(row["sites"]),
             "–" if dwell is None else fmt_duration(round(dwell)),
         )
-    console.print(table)
+    print_grid(table, console)
 
 
 def _collector_section(s: dict[str, Any], console: Console) -> None:
-    table = Table(title="Per collector", title_justify="left")
+    table = Grid([], title="Per collector", keep=2, options={"title_justify": "left"})
     for col in ("collector", "target", "VPs", "sites", "switches", "origin changes", "path changes", "MOAS"):
         table.add_column(col)
     for row in s["collectors"]:
@@ -159,7 +237,7 @@ def _collector_section(s: dict[str, Any], console: Console) -> None:
             str(row["path_changes"]),
             moas,
         )
-    console.print(table)
+    print_grid(table, console)
 
 
 def render_summary(s: dict[str, Any], console: Console) -> None:

@@ -23,6 +23,7 @@ from anystab.params import AnalysisParams
 from anystab.pipeline import AnalysisRequest, analyze
 from anystab.sources.rislive import record_frames
 from anystab.targets import make_target, target_set
+from anystab.times import iso_utc
 
 KEY = ["time", "collector", "peer_asn", "peer_ip", "target", "kind"]
 TARGET_ARGS = ["--prefix", "192.0.2.0/24", "--address", "192.0.2.53",
@@ -79,7 +80,7 @@ def test_live_reports_the_events_analyze_finds_in_the_same_updates(replay, tmp_p
     printed = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(printed) == len(expected)
     assert sorted((p["time"], p["peer_ip"], p["target"], p["kind"]) for p in printed) == sorted(
-        (t.isoformat().replace("+00:00", "Z"), ip, target, kind)
+        (iso_utc(t), ip, target, kind)
         for t, ip, target, kind in expected[["time", "peer_ip", "target", "kind"]].itertuples(index=False)
     )
     assert "malformed frame" in result.stderr and "simulated error" in result.stderr
