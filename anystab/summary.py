@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from anystab.times import iso_utc
+from anystab.text import iso_utc
 
 if TYPE_CHECKING:
     from anystab.pipeline import AnalysisResult

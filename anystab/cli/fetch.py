@@ -24,6 +24,7 @@ from anystab.sources.fetch import (
 )
 from anystab.sources.fetch import fetch as fetch_files
 from anystab.sources.registry import default_cache, load_config, merge_mirrors, parse_mirror, redact_url
+from anystab.text import plural
 
 F = TypeVar("F", bound=Callable[..., Any])
 MAX_LISTED_PROBLEMS = 20
@@ -128,8 +129,8 @@ def raise_on_failures(report: FetchReport) -> None:
     if report.failed:
         first = report.failed[0]
         raise SourceUnavailableError(
-            f"{len(report.failed)} files could not be fetched (first: {redact_url(first.file.url)}: "
-            f"{first.error}); run again to resume"
+            f"{plural(len(report.failed), 'file')} could not be fetched "
+            f"(first: {redact_url(first.file.url)}: {first.error}); run again to resume"
         )
 
 
@@ -192,7 +193,7 @@ def fetch(collectors: tuple[str, ...], start: float, end: float, **opts: Any) ->
         cached = sum(1 for f in files if (request.cache / f.path).is_file())
         for f in files:
             click.echo(redact_url(f.url))
-        click.echo(f"{len(files)} files, {cached} already in {request.cache}", err=True)
+        click.echo(f"{plural(len(files), 'file')}, {cached} already in {request.cache}", err=True)
         return
     report = run_fetch(request, opts["quiet"] or not sys.stderr.isatty())
     if opts["as_json"]:

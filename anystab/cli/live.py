@@ -29,7 +29,7 @@ from anystab.live import (
 )
 from anystab.report.terminal import Grid
 from anystab.sources.rislive import DEFAULT_URL, LiveItem, RisLiveSource, check_url
-from anystab.times import iso_utc
+from anystab.text import iso_utc, plural
 
 SHOWN_EVENTS = 20
 BREAKS = ("switch", "withdraw")
@@ -109,11 +109,12 @@ class TerminalSink:
 
 def _summary(stats: LiveStats, out: Path | None) -> str:
     text = (
-        f"live: {stats.frames} frames, {stats.elements} elements, {stats.events} events, "
-        f"{stats.malformed} malformed, {stats.ris_errors} ris_error, {stats.disconnections} disconnections"
+        f"live: {plural(stats.frames, 'frame')}, {plural(stats.elements, 'element')}, "
+        f"{plural(stats.events, 'event')}, {stats.malformed} malformed, {stats.ris_errors} ris_error, "
+        f"{plural(stats.disconnections, 'disconnection')}"
     )
     if out is not None:
-        text += f"; {len(stats.parts)} event files in {out / 'events'}"
+        text += f"; {plural(len(stats.parts), 'event file')} in {out / 'events'}"
     return text
 
 

@@ -52,6 +52,16 @@ def _register() -> None:
     cli.add_command(monitor_commands.init)
     cli.add_command(monitor_commands.monitor)
     cli.add_command(monitor_commands.history)
+    _add_exit_status(cli)
+
+
+def _add_exit_status(command: click.Command) -> None:
+    """End every command's --help with its exit statuses (monitor's are the monitoring-plugin ones)."""
+    from anystab.cli.options import EXIT_STATUS, MONITOR_EXIT_STATUS, exit_epilog
+
+    command.epilog = exit_epilog(MONITOR_EXIT_STATUS if command.name == "monitor" else EXIT_STATUS)
+    for sub in getattr(command, "commands", {}).values():
+        _add_exit_status(sub)
 
 
 _register()

@@ -16,6 +16,7 @@ import click
 from anystab.cli.options import DURATION, TIME
 from anystab.cli.paths import OutputFile, dir_problem
 from anystab.errors import AnystabError, ConfigError
+from anystab.text import plural
 
 FAILURE_STATUS = 3
 LEVEL_WORDS = {0: "OK", 1: "WARNING", 2: "CRITICAL"}
@@ -68,9 +69,11 @@ def init(path: Path, force: bool) -> None:
 
 def _lines(report: Any) -> list[str]:
     lines = [
-        f"{LEVEL_WORDS[report.status]}: {report.files_read} new files read "
-        f"({report.files_cached} processed in all), {report.partitions_written} partitions written, "
-        f"{len(report.notifications)} new alerts, {report.delivered} delivered, {report.pending} pending"
+        f"{LEVEL_WORDS[report.status]}: {plural(report.files_read, 'new file')} read "
+        f"({report.files_cached} processed in all), "
+        f"{plural(report.partitions_written, 'partition')} written, "
+        f"{plural(len(report.notifications), 'new alert')}, {report.delivered} delivered, "
+        f"{report.pending} pending"
     ]
     if report.fetched:
         lines.append(
@@ -78,13 +81,13 @@ def _lines(report: Any) -> list[str]:
         )
     for name, s in sorted(report.services.items()):
         lines.append(
-            f"{name}: {s['window'][0]} .. {s['window'][1]}, {s['vantage_points']} VPs, "
-            f"{s['switches']} switches, {s['withdraws']} withdrawals"
+            f"{name}: {s['window'][0]} .. {s['window'][1]}, {plural(s['vantage_points'], 'VP')}, "
+            f"{plural(s['switches'], 'switch', 'switches')}, {plural(s['withdraws'], 'withdrawal')}"
         )
     for ep in report.open_episodes:
         where = ", ".join(f"{k}={v}" for k, v in ep["subject"].items())
         lines.append(f"{ep['level'].upper()} {ep['service']} {ep['rule']}: {ep['what']} ({where})")
-    lines += [f"delivery failed ({f['channel']}): {f['last_error']}" for f in report.failed]
+    lines += _delivery_failures(report.failed)
     lines += [f"note: {note}" for note in report.notes]
     return lines
 
@@ -98,6 +101,18 @@ def check_folders(config: Any) -> None:
         problem = dir_problem(folder)
         if problem:
             raise ConfigError(f"{key} {folder}: {problem}")
+
+
+def _delivery_failures(failed: list[dict[str, Any]]) -> list[str]:
+    """One line per channel and error, with how many alerts it did not deliver (the alerts are in --json)."""
+    counts: dict[tuple[str, str], int] = {}
+    for entry in failed:
+        key = (entry["channel"], entry["last_error"])
+        counts[key] = counts.get(key, 0) + 1
+    return [
+        f"delivery failed ({channel}): {plural(n, 'alert')} not delivered: {error}"
+        for (channel, error), n in counts.items()
+    ]
 
 
 @click.command(cls=PluginCommand)
@@ -115,8 +130,8 @@ def check_folders(config: Any) -> None:
 def monitor(ctx: click.Context, config_path: Path, wait: float, as_json: bool) -> None:
     """Process the archive files not yet processed, update the dataset, raise and deliver alerts.
 
-    Meant for cron: exit status 0 OK, 1 warning, 2 critical (an alert episode is going on, or an alert
-    could not be delivered), 3 for a failure of the run itself (bad config, busy lock, unreadable data).
+    Meant for cron: the exit status is the level of the alert episodes going on, as monitoring plugins
+    report it (an alert that could not be delivered makes the run at least a warning).
     """
     from dataclasses import asdict
 
@@ -147,10 +162,10 @@ def _history_text(summary: dict[str, Any], since: float | None) -> None:
 
     console = stdout_console()
     if summary["from"] is None:
-        from anystab.times import iso_utc
+        from anystab.text import iso_utc
 
         why = "run anystab monitor first" if since is None else f"none from {iso_utc(since)} on"
-        console.print(f"history of {summary['dataset']}: no monitoring results ({why})")
+        click.echo(f"history of {summary['dataset']}: no monitoring results ({why})")
         return
     console.print(f"history of {summary['dataset']}: {summary['from']} .. {summary['until']}")
     parts = [

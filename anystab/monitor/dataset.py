@@ -37,7 +37,7 @@ import pyarrow.parquet as pq
 
 from anystab import schemas
 from anystab.monitor.state import atomic_write_bytes, parquet_bytes
-from anystab.times import iso_utc
+from anystab.text import iso_utc
 
 PARTITION_COLUMN = {
     "timeline": "start",

@@ -20,7 +20,7 @@ import pandas as pd
 
 from anystab.monitor.dataset import read_dataset
 from anystab.pipeline import VP_KEY
-from anystab.times import iso_utc
+from anystab.text import iso_utc
 
 WORST_VPS = 10
 SECONDS_PER_DAY = 86400.0

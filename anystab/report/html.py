@@ -32,6 +32,7 @@ import pandas as pd
 from anystab import __version__
 from anystab.errors import BadInputError, SourceUnavailableError
 from anystab.report.terminal import fmt_p
+from anystab.text import pip_install, plural
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -47,7 +48,7 @@ REPORT_TABLES = (
     "gaps",
 )  # fmt: skip
 VP_KEYS = ["collector", "peer_asn", "peer_ip"]
-INSTALL_HINT = "the HTML report needs matplotlib: pip install 'anystab[report]'"
+INSTALL_HINT = f"the HTML report needs matplotlib: {pip_install('report')}"
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 LIMITS = (
@@ -244,14 +245,16 @@ def _header(s: Mapping[str, Any]) -> str:
     facts = [
         ("Targets", targets),
         ("Window", f"{_utc(w['start'])} → {_utc(w['end'])} ({human_duration(w['seconds'])})"),
-        ("Data read", f"{r['files']} files ({escape(kinds)}) from {len(r['collectors'])} collectors "
-         f"({escape(', '.join(r['collectors']))}); {r['records']:,} MRT records, {r['elements']:,} elements "
-         f"kept; {s['vantage_points']} vantage points"),
+        ("Data read", f"{plural(r['files'], 'file')} ({escape(kinds)}) from "
+         f"{plural(len(r['collectors']), 'collector')} ({escape(', '.join(r['collectors']))}); "
+         f"{plural(r['records'], 'MRT record')}, {plural(r['elements'], 'element')} kept; "
+         f"{plural(s['vantage_points'], 'vantage point')}"),
         ("Skipped", _skipped(r)),
         ("Method", f"sites by {escape(p['site_by'])}, transient filter (min dwell) "
          f"{human_duration(p['min_dwell_s']) if p['min_dwell_s'] else 'off'}, resync "
          f"{human_duration(p['resync_s'])}, session lengths {sessions}"),
-        ("Events", f"{ev['switches']} switches, {ev['withdraws']} withdrawals (before the transient filter: "
+        ("Events", f"{plural(ev['switches'], 'switch', 'switches')}, {plural(ev['withdraws'], 'withdrawal')} "
+         "(before the transient filter: "
          f"{ev['switches_before_filter']}, {ev['withdraws_before_filter']})"),
     ]  # fmt: skip
     dl = "\n".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in facts)

@@ -14,6 +14,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from anystab.text import plural
+
 SPARK = " ▁▂▃▄▅▆▇█"
 ELLIPSIS = "…"
 
@@ -116,13 +118,16 @@ def _read_section(s: dict[str, Any], console: Console) -> None:
     r = s["read"]
     kinds = ", ".join(f"{n} {k}" for k, n in r["files_by_kind"].items())
     console.print(
-        f"[bold]Read[/]: {r['files']} files ({kinds}) from {len(r['collectors'])} collectors "
-        f"({', '.join(r['collectors'])}); {r['records']:,} records, {r['elements']:,} elements kept"
+        f"[bold]Read[/]: {plural(r['files'], 'file')} ({kinds}) from "
+        f"{plural(len(r['collectors']), 'collector')} ({', '.join(r['collectors'])}); "
+        f"{plural(r['records'], 'record')}, "
+        f"{plural(r['elements'], 'element')} kept"
     )
-    line = f"  skipped: {r['skipped']:,} ({r['problems_total']} problems)"
+    line = f"  skipped: {r['skipped']:,} ({plural(r['problems_total'], 'problem')})"
     if r["missing_intervals"]:
         line += (
-            f"; missing files: {r['missing_intervals']} intervals, {r['missing_s'] / 60:.0f} min unobserved"
+            f"; missing files: {plural(r['missing_intervals'], 'interval')}, "
+            f"{r['missing_s'] / 60:.0f} min unobserved"
         )
     console.print(line)
     for p in r["problems"]:
@@ -249,12 +254,14 @@ def render_summary(s: dict[str, Any], console: Console) -> None:
     )
     console.print(f"[bold]anystab[/] {s['window']['start']} → {s['window']['end']}  targets: {targets}")
     console.print(
-        f"  sites by {p['site_by']}, min_dwell {p['min_dwell_s']:g}s, {s['vantage_points']} vantage points"
+        f"  sites by {p['site_by']}, min_dwell {p['min_dwell_s']:g}s, "
+        f"{plural(s['vantage_points'], 'vantage point')}"
     )
     _read_section(s, console)
     ev = s["events"]
     console.print(
-        f"[bold]Events[/]: {ev['switches']} switches, {ev['withdraws']} withdrawals "
+        f"[bold]Events[/]: {plural(ev['switches'], 'switch', 'switches')}, "
+        f"{plural(ev['withdraws'], 'withdrawal')} "
         f"(before the min_dwell filter: {ev['switches_before_filter']}, {ev['withdraws_before_filter']})"
     )
     _estimates_section(s, console)

@@ -39,9 +39,10 @@ from urllib.parse import urlsplit
 from anystab.errors import ConfigError, SourceUnavailableError
 from anystab.schemas import ELEMENTS
 from anystab.targets import TargetSet
+from anystab.text import pip_install
 
 DEFAULT_URL = "wss://ris-live.ripe.net/v1/ws/?client=anystab"
-INSTALL_HINT = "anystab live needs the websockets package: pip install 'anystab[live]'"
+INSTALL_HINT = f"anystab live needs the websockets package: {pip_install('live')}"
 SOURCE_NAME = "ris-live"
 IDLE, ESTABLISHED = 1, 6
 PEER_STATES = {"down": IDLE, "connected": ESTABLISHED}

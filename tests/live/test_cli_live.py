@@ -23,7 +23,7 @@ from anystab.params import AnalysisParams
 from anystab.pipeline import AnalysisRequest, analyze
 from anystab.sources.rislive import record_frames
 from anystab.targets import make_target, target_set
-from anystab.times import iso_utc
+from anystab.text import iso_utc
 
 KEY = ["time", "collector", "peer_asn", "peer_ip", "target", "kind"]
 TARGET_ARGS = ["--prefix", "192.0.2.0/24", "--address", "192.0.2.53",
