@@ -28,7 +28,7 @@ from anystab.live import (
     run_live,
 )
 from anystab.report.terminal import Grid
-from anystab.sources.rislive import DEFAULT_URL, LiveItem, RisLiveSource, check_url
+from anystab.sources.rislive import DEFAULT_URL, LiveItem, ReplaySource, RisLiveSource, check_url
 from anystab.text import iso_utc, plural
 
 SHOWN_EVENTS = 20
@@ -104,7 +104,9 @@ class TerminalSink:
         if self.quiet and item.kind in ("connected", "disconnected"):
             return
         label = {"malformed": "malformed frame", "ris_error": "ris_error"}.get(item.kind, item.kind)
-        stderr_console().print(f"[bold]{label}[/bold]: {item.note}", markup=True, highlight=False)
+        stderr_console().print(
+            f"[bold]{label}[/bold]: {item.note}", markup=True, highlight=False, soft_wrap=True
+        )
 
 
 def _summary(stats: LiveStats, out: Path | None) -> str:
@@ -133,6 +135,13 @@ def _url(ctx: click.Context, param: click.Parameter, value: str) -> str:
     show_default=True,
     callback=_url,
     help="RIS Live websocket URL (or another server speaking its protocol).",
+)
+@click.option(
+    "--replay",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE.jsonl",
+    help="Read a recorded stream instead (RIS Live frames, one a line, gzip allowed), at full speed.",
 )
 @click.option(
     "--out",
@@ -178,12 +187,14 @@ def _url(ctx: click.Context, param: click.Parameter, value: str) -> str:
     help="Gap kept after a peer session comes back while it re-sends its table (default 300).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No connection notices on stderr.")
-def live(**opts: Any) -> None:
+@click.pass_context
+def live(ctx: click.Context, **opts: Any) -> None:
     """Follow RIS Live and report site switches of the targets as they happen.
 
     Subscribes to every target prefix with its more- and less-specifics, rebuilds each vantage point's
     route state with the same stages as analyze, and prints each event once it is final. Reconnects with
-    backoff; malformed frames and ris_error messages are reported on stderr and skipped.
+    backoff; malformed frames and ris_error messages are reported on stderr and skipped. With --replay,
+    the same analysis runs on a recorded stream, as fast as it can be read.
     """
     params = build_params({**opts, "sessions": None})
     config = LiveConfig(
@@ -196,7 +207,12 @@ def live(**opts: Any) -> None:
         out=opts["out"],
     )
     config.validate()
-    source = RisLiveSource(params.targets, opts["url"])
+    if opts["replay"] is not None:
+        if ctx.get_parameter_source("url") is not click.core.ParameterSource.DEFAULT:
+            raise click.UsageError("--replay reads a recording: leave out --url")
+        source: RisLiveSource | ReplaySource = ReplaySource(params.targets, opts["replay"])
+    else:
+        source = RisLiveSource(params.targets, opts["url"])
     stats = LiveStats()
     sink = TerminalSink(stdout_console(), opts["as_json"], opts["quiet"])
     # Ctrl-C ends a live run; the events still pending are written first
