@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -22,12 +22,13 @@ from anystab.cli.paths import OutputDir, OutputFile, OutputPathError
 from anystab.cli.render import stderr_console, stdout_console
 from anystab.errors import ConfigError, SourceUnavailableError
 from anystab.params import DEFAULT_RESYNC_S, DEFAULT_SESSIONS_S, AnalysisParams, SiteMap
-from anystab.pipeline import AnalysisRequest, AnalysisResult
-from anystab.pipeline import analyze as run_analysis
 from anystab.service import load_service, load_site_map
-from anystab.sources.bgpstream import Source, analyze_with, make_source
 from anystab.sources.registry import check_collector_name
 from anystab.targets import IPAddress, IPNetwork, Target, target_set
+
+if TYPE_CHECKING:
+    from anystab.pipeline import AnalysisRequest, AnalysisResult
+    from anystab.sources.bgpstream import Source
 
 
 def build_targets(
@@ -92,6 +93,9 @@ def resolve_sources(
 
 def _run(request: AnalysisRequest, quiet: bool, source: Source, dask: str | None = None) -> AnalysisResult:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from anystab.pipeline import analyze as run_analysis
+    from anystab.sources.bgpstream import analyze_with
 
     console = stderr_console()
     with Progress(
@@ -198,6 +202,9 @@ def analyze(sources: tuple[str, ...], **opts: Any) -> None:
         load_plots()  # a missing optional extra fails before the long part, not after it
     quiet = opts["quiet"] or not sys.stderr.isatty()
     check_source_choice(sources, opts["dask"], opts["source_name"])
+    from anystab.pipeline import AnalysisRequest
+    from anystab.sources.bgpstream import make_source
+
     source = make_source(opts["source_name"])
     sources, collector = resolve_sources(sources, opts, quiet)
     request = AnalysisRequest(

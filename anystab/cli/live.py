@@ -8,28 +8,25 @@ import json
 import sys
 from collections import deque
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import pandas as pd
 from rich.console import Console, Group
-from rich.live import Live
 
 from anystab.cli.analyze import build_params
 from anystab.cli.options import DURATION, target_options
 from anystab.cli.paths import OutputDir
 from anystab.cli.render import stderr_console, stdout_console
-from anystab.live import (
-    DEFAULT_BATCH_S,
-    DEFAULT_RETENTION_S,
-    DEFAULT_SETTLE_S,
-    LiveConfig,
-    LiveStats,
-    run_live,
-)
+from anystab.params import DEFAULT_BATCH_S, DEFAULT_RETENTION_S, DEFAULT_SETTLE_S
 from anystab.report.terminal import Grid
 from anystab.sources.rislive import DEFAULT_URL, LiveItem, ReplaySource, RisLiveSource, check_url
 from anystab.text import iso_utc, plural
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from rich.live import Live
+
+    from anystab.live import LiveStats
 
 SHOWN_EVENTS = 20
 BREAKS = ("switch", "withdraw")
@@ -38,6 +35,8 @@ COLUMNS = ["time", "collector", "peer_asn", "peer_ip", "target", "kind", "old_si
 
 def event_records(events: pd.DataFrame) -> list[dict[str, Any]]:
     """Events as JSON-ready dicts (times as ISO 8601 UTC, missing values as null)."""
+    import pandas as pd
+
     records = []
     for row in events.to_dict("records"):
         out: dict[str, Any] = {}
@@ -65,6 +64,8 @@ class TerminalSink:
         self.recent: deque[dict[str, Any]] = deque(maxlen=SHOWN_EVENTS)
         self.live: Live | None = None
         if not as_json and console.is_terminal:
+            from rich.live import Live
+
             self.live = Live(self._table(), console=console, auto_refresh=False)
 
     def __enter__(self) -> TerminalSink:
@@ -196,6 +197,8 @@ def live(ctx: click.Context, **opts: Any) -> None:
     backoff; malformed frames and ris_error messages are reported on stderr and skipped. With --replay,
     the same analysis runs on a recorded stream, as fast as it can be read.
     """
+    from anystab.live import LiveConfig, LiveStats, run_live
+
     params = build_params({**opts, "sessions": None})
     config = LiveConfig(
         params=params,

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from anystab.cli.paths import OutputFile, check_output_file
-from anystab.report.html import MAX_TIMELINE_VPS
+from anystab.params import MAX_TIMELINE_VPS
 
 
 @click.command()

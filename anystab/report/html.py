@@ -31,13 +31,13 @@ import pandas as pd
 
 from anystab import __version__
 from anystab.errors import BadInputError, SourceUnavailableError
+from anystab.params import MAX_TIMELINE_VPS
 from anystab.report.terminal import fmt_p
 from anystab.text import pip_install, plural
 
 if TYPE_CHECKING:
     from types import ModuleType
 
-MAX_TIMELINE_VPS = 60
 LEAST_STABLE_ROWS = 20
 MAX_CURVE_SCOPES = 8
 MAX_SEQUENCE_STEPS = 8

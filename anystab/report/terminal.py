@@ -13,6 +13,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from anystab.text import plural
 
@@ -54,21 +55,37 @@ class Grid:
             table.add_row(*(cells[i] for i in indices), style=style)
         return table
 
+    def fits(self, indices: Sequence[int], width: int) -> bool:
+        """Whether the columns ``indices`` print at ``width`` with every word of every cell and header whole
+        (rich squeezes a column to "…", or to nothing, when a table is too wide)."""
+        probe = Console(file=io.StringIO(), width=width, color_system=None, soft_wrap=False)
+        probe.print(self.table(indices))
+        shown = probe.file.getvalue()  # type: ignore[attr-defined]
+        if ELLIPSIS in shown:
+            return False
+        texts = [self.columns[i][0] for i in indices]
+        texts += [cells[i] for cells, _ in self.rows for i in indices]
+        return all(word in shown for text in texts for word in Text.from_markup(text).plain.split())
+
     def parts(self, width: int) -> list[Table]:
         """The tables to print at ``width``: the first ``keep`` columns (the row's name) in each, the other
-        columns in as few tables as fit."""
-        head = list(range(min(self.keep, len(self.columns))))
+        columns in as few tables as fit; a column too wide even so is stacked under the row's name."""
+        everything = list(range(len(self.columns)))
+        if self.fits(everything, width):
+            return [self.table(everything)]
+        head = everything[: self.keep]
         groups: list[list[int]] = [[]]
-        for i in range(len(head), len(self.columns)):
-            if groups[-1] and _cut(self.table(head + groups[-1] + [i]), width):
+        for i in everything[len(head) :]:
+            if groups[-1] and not self.fits(head + groups[-1] + [i], width):
                 groups.append([])
             groups[-1].append(i)
         parts = []
         for n, g in enumerate(groups):
-            table = self.table(head + g, first=n == 0, last=n == len(groups) - 1)
-            if len(g) == 1 and _cut(table, width):
-                table = self.stacked(g[0], first=n == 0, last=n == len(groups) - 1)
-            parts.append(table)
+            first, last = n == 0, n == len(groups) - 1
+            if len(g) == 1 and not self.fits(head + g, width):
+                parts.append(self.stacked(g[0], first, last))
+            else:
+                parts.append(self.table(head + g, first, last))
         return parts
 
     def stacked(self, index: int, first: bool, last: bool) -> Table:
@@ -78,13 +95,6 @@ class Grid:
         for cells, style in self.rows:
             narrow.add_row(" ".join(cells[: self.keep]) + "\n  " + cells[index], style=style)
         return narrow.table([0], first, last)
-
-
-def _cut(table: Table, width: int) -> bool:
-    """Whether rich would cut a cell of ``table`` to "…" at ``width`` columns."""
-    probe = Console(file=io.StringIO(), width=width, color_system=None, soft_wrap=False)
-    probe.print(table)
-    return ELLIPSIS in probe.file.getvalue()  # type: ignore[attr-defined]
 
 
 def print_grid(grid: Grid, console: Console) -> None:

@@ -31,6 +31,7 @@ a scenario through a local server.
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
 import random
@@ -38,12 +39,12 @@ import time
 import zlib
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from anystab.errors import ConfigError, SourceUnavailableError
-from anystab.schemas import ELEMENTS
 from anystab.targets import TargetSet
 from anystab.text import pip_install
 
@@ -129,8 +130,15 @@ def _time_us(value: Any) -> int:
     return round(seconds * US)
 
 
+@cache
+def _element_columns() -> tuple[str, ...]:
+    from anystab.schemas import ELEMENTS  # pyarrow: loaded with the first frame, not with the command line
+
+    return tuple(ELEMENTS.names)
+
+
 def _row(data: dict[str, Any], kind: str, time_us: int) -> dict[str, Any]:
-    row = dict.fromkeys(ELEMENTS.names)
+    row = dict.fromkeys(_element_columns())
     row.update(
         time=time_us,
         elem_type=kind,
@@ -323,11 +331,13 @@ class ReplaySource:
             yield LiveItem("ended", note=note, at=time.time())
 
 
-def _open_recording(path: Path) -> IO[bytes]:
+def _open_recording(path: Path) -> io.BufferedIOBase:
     """The recording's lines as bytes; gzip told by its magic number, not by the name."""
     with open(path, "rb") as fh:
         magic = fh.read(2)
-    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
+    if magic == b"\x1f\x8b":
+        return gzip.open(path, "rb")
+    return open(path, "rb")  # noqa: SIM115 (the caller closes it)
 
 
 def _route_frames(update: Any, host: str) -> list[dict[str, Any]]:
