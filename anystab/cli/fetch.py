@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -13,18 +13,20 @@ from anystab.cli.options import TIME
 from anystab.cli.paths import OutputDir, dir_problem
 from anystab.cli.render import stderr_console
 from anystab.errors import ConfigError, SourceUnavailableError
-from anystab.sources.fetch import (
+from anystab.sources.registry import (
     DEFAULT_JOBS,
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT_S,
-    FetchProgress,
-    FetchReport,
-    FetchRequest,
-    planned_files,
+    default_cache,
+    load_config,
+    merge_mirrors,
+    parse_mirror,
+    redact_url,
 )
-from anystab.sources.fetch import fetch as fetch_files
-from anystab.sources.registry import default_cache, load_config, merge_mirrors, parse_mirror, redact_url
 from anystab.text import plural
+
+if TYPE_CHECKING:
+    from anystab.sources.fetch import FetchReport, FetchRequest
 
 F = TypeVar("F", bound=Callable[..., Any])
 MAX_LISTED_PROBLEMS = 20
@@ -62,6 +64,8 @@ def cache_options(func: F) -> F:
 
 def build_request(collectors: Sequence[str], start: float, end: float, opts: dict[str, Any]) -> FetchRequest:
     """A fetch request from options, filled in from the config file."""
+    from anystab.sources.fetch import FetchRequest
+
     settings = load_config()
     cache = opts.get("cache")
     if cache is None:
@@ -87,6 +91,9 @@ def run_fetch(request: FetchRequest, quiet: bool) -> FetchReport:
     """Fetch with a progress bar (files and bytes) on stderr."""
     from rich.filesize import decimal
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from anystab.sources.fetch import FetchProgress
+    from anystab.sources.fetch import fetch as fetch_files
 
     with Progress(
         TextColumn("fetching"),
@@ -187,6 +194,8 @@ def fetch(collectors: tuple[str, ...], start: float, end: float, **opts: Any) ->
     into place atomically, in the archive's own layout. Files already cached are not downloaded again;
     files the archive lacks (404) are recorded in the cache so that analysis knows the gap.
     """
+    from anystab.sources.fetch import planned_files
+
     request = build_request(collectors, start, end, opts)
     if opts["dry_run"]:
         files = planned_files(request)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import sys
@@ -11,19 +10,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console, Group
 
 from anystab.cli.analyze import build_params
 from anystab.cli.options import DURATION, target_options
 from anystab.cli.paths import OutputDir
 from anystab.cli.render import stderr_console, stdout_console
 from anystab.params import DEFAULT_BATCH_S, DEFAULT_RETENTION_S, DEFAULT_SETTLE_S
-from anystab.report.terminal import Grid
 from anystab.sources.rislive import DEFAULT_URL, LiveItem, ReplaySource, RisLiveSource, check_url
 from anystab.text import iso_utc, plural
 
 if TYPE_CHECKING:
     import pandas as pd
+    from rich.console import Console, Group
     from rich.live import Live
 
     from anystab.live import LiveStats
@@ -93,6 +91,10 @@ class TerminalSink:
 
     def _table(self) -> Group:
         """The latest events, split by columns (time first in each part) where the terminal is narrow."""
+        from rich.console import Group
+
+        from anystab.report.terminal import Grid
+
         table = Grid([], title="anystab live: latest events", options={"expand": False})
         for column in COLUMNS:
             table.add_column(column)
@@ -197,6 +199,8 @@ def live(ctx: click.Context, **opts: Any) -> None:
     backoff; malformed frames and ris_error messages are reported on stderr and skipped. With --replay,
     the same analysis runs on a recorded stream, as fast as it can be read.
     """
+    import asyncio
+
     from anystab.live import LiveConfig, LiveStats, run_live
 
     params = build_params({**opts, "sessions": None})

@@ -45,7 +45,10 @@ from typing import Any
 from anystab import __version__
 from anystab.errors import ConfigError
 from anystab.sources.decompress import open_stream
-from anystab.sources.registry import (
+from anystab.sources.registry import (  # noqa: F401 (re-exported)
+    DEFAULT_JOBS,
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT_S,
     archive_path,
     base_url,
     cache_path,
@@ -61,9 +64,6 @@ CHUNK_SIZE = 1 << 16
 MISSING_FILE = ".anystab-missing.json"
 MISSING_SETTLED_S = 2 * 86400
 RIB_FALLBACK_STEPS = 3
-DEFAULT_JOBS = 4
-DEFAULT_RETRIES = 4
-DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_BACKOFF_S = 1.0
 MAX_BACKOFF_S = 60.0
 GONE_STATUS = frozenset({404, 410})
