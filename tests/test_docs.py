@@ -105,3 +105,15 @@ def test_exit_statuses_are_what_the_commands_do(tmp_path):
     assert code == 2 and "does not exist" in lines[-1]
     assert _status("analyze", data, "--prefix", "192.0.2.0/33")[0] == 2
     assert _status("analyze", data, "--service", service, "--out", str(not_mrt / "out"))[0] == 2
+
+
+def test_readme_sample_report_is_what_analyze_prints():
+    """The README's sample is the report as a pipe gets it (120 columns when $COLUMNS is unset)."""
+    readme = (ROOT / "README.md").read_text()
+    command, shown = re.search(
+        r"<!-- sample report: begin -->\n`anystab (.*?)` on the sample archive prints:\n\n```text\n(.*?)```",
+        readme,
+        flags=re.S,
+    ).groups()
+    r = CliRunner(env={"COLUMNS": None}).invoke(cli, [*command.split(), "-q"])
+    assert r.exit_code == 0 and r.stdout == shown
