@@ -6,8 +6,9 @@ Steps:
    covering prefix down to ``min_cover`` (filter mode ``any``).
 3. Choose the window: the user's, or the data's extent (earliest RIB dump or update-file slot to the end
    of the last update file's slot).
-4. Per collector, keep the latest RIB dump at or before the window start (later dumps are not used:
-   re-reading a table mid-window would look like routing change) and the update elements after it.
+4. Per collector, keep the latest RIB dump at or before the window start, or else its first RIB dump after
+   the window start (a collector whose archive starts later), and the update elements at or after that
+   dump's time. Later dumps are not used: re-reading a table mid-window would look like routing change.
 5. Order elements by time, RIB entries first at equal times, file order kept.
 6. Collector gaps from missing update files and from window parts outside the data.
 7. timeline -> events -> estimates -> per-collector view.
@@ -118,7 +119,7 @@ def analyze(
 
     results = (reader or read_files)(files, request.params.targets.with_mode("any"), request.jobs, tick)
     window = choose_window(files, results, request.start, request.end)
-    elements = select_elements(files, results, window[0])
+    elements = select_elements(files, results, window)
     gaps = gaps_table(files, results, window)
     return run_stages(elements, gaps, request.params, window, files, results)
 
@@ -237,12 +238,11 @@ def choose_window(
     return float(start), float(end)
 
 
-def select_elements(files: Sequence[SourceFile], results: Sequence[FileResult], w0: float) -> pd.DataFrame:
+def select_elements(
+    files: Sequence[SourceFile], results: Sequence[FileResult], window: tuple[float, float]
+) -> pd.DataFrame:
     """Steps 4 and 5: the RIB dump each collector starts from, the updates after it, in order."""
-    rib_time: dict[str, float] = {}
-    for r in results:
-        if r.kind == "rib" and r.first_time is not None and r.first_time <= w0:
-            rib_time[r.collector] = max(rib_time.get(r.collector, -math.inf), r.first_time)
+    rib_time = rib_times(results, window)
     parts: list[pa.Table] = []
     ranks: list[int] = []
     floors: list[int] = []  # per part: its elements' earliest kept time, in microseconds
@@ -265,6 +265,22 @@ def select_elements(files: Sequence[SourceFile], results: Sequence[FileResult], 
     df = df.assign(_rank=np.repeat(np.array(ranks, dtype=np.int8), counts))[keep]
     df = df.sort_values(["time", "_rank"], kind="stable").drop(columns="_rank").reset_index(drop=True)
     return df
+
+
+def rib_times(results: Sequence[FileResult], window: tuple[float, float]) -> dict[str, float]:
+    """Step 4: per collector, the time of the RIB dump it starts from: the latest at or before the window
+    start, else its first dump inside the window (its VPs are then observed from that dump's time)."""
+    w0, w1 = window
+    before: dict[str, float] = {}
+    after: dict[str, float] = {}
+    for r in results:
+        if r.kind != "rib" or r.first_time is None or r.first_time > w1:
+            continue
+        if r.first_time <= w0:
+            before[r.collector] = max(before.get(r.collector, -math.inf), r.first_time)
+        else:
+            after[r.collector] = min(after.get(r.collector, math.inf), r.first_time)
+    return {**after, **before}
 
 
 def _micros(t: float) -> int:

@@ -144,3 +144,23 @@ def test_events_after_the_filter_come_from_the_filtered_timeline(tmp_path: Path)
     assert _pair_events(filtered, "198.51.100.1", target) == [("path_change", "ams", "ams", p1, p2)]
     stats = filtered.tables["vp_stats"].set_index(["peer_ip", "target"]).loc[("198.51.100.1", target)]
     assert (stats["path_changes"], stats["switches"], stats["switches_raw"]) == (1, 0, 2)
+
+
+def test_a_collectors_first_rib_dump_counts_when_it_comes_after_the_window_start(tmp_path: Path) -> None:
+    # the archives start at the scenario's start; the window starts 10 minutes earlier
+    scenario = small_scenario()
+    write_archive(scenario, tmp_path)
+    early = AnalysisRequest(sources=(str(tmp_path),), params=_params(scenario), start=scenario.start - 600.0)
+    result = analyze(early)
+    assert _rows(result.tables["events"]) == _expected(expected_events(scenario))
+    elements = result.tables["elements"]
+    ribs = elements[elements["elem_type"] == "R"]
+    assert set(ribs["collector"]) == {"rrc01", "route-views3"}
+    # the VPs are observed from the dump's time, with the dump's routes
+    stats = result.tables["vp_stats"]
+    assert stats["observed_s"].max() == scenario.duration_s
+    first = result.tables["timeline"].groupby(["peer_ip", "target"]).first()
+    assert set(first["state"]) == {"unobserved"}
+    observed = result.tables["timeline"][result.tables["timeline"]["state"] != "unobserved"]
+    starts = observed.groupby(["peer_ip", "target"])["start"].min()
+    assert set(starts.astype("int64") // 1_000_000) == {scenario.start}
