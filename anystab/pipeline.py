@@ -11,7 +11,8 @@ Steps:
    dump's time. Later dumps are not used: re-reading a table mid-window would look like routing change.
 5. Order elements by time, RIB entries first at equal times, file order kept.
 6. Collector gaps from missing update files and from window parts outside the data.
-7. timeline -> events -> estimates -> per-collector view.
+7. timeline -> events -> estimates -> per-collector view, and the VPs left out with their reasons
+   (:mod:`anystab.coverage`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import pyarrow as pa
 
 from anystab import schemas
 from anystab.collectors import collector_view
+from anystab.coverage import build_coverage
 from anystab.errors import BadInputError, ConfigError
 from anystab.estimates import build_estimates
 from anystab.events import build_events
@@ -167,6 +169,7 @@ def run_stages(
         "files": files_table(files, results),
         "problems": problems_table(results),
         "gaps": gaps,
+        "coverage": build_coverage(elements, gaps, vp_stats, window),
     }
     return result
 
@@ -211,7 +214,8 @@ def _update_slot(f: SourceFile, r: FileResult) -> tuple[float | None, float | No
 def choose_window(
     files: Sequence[SourceFile], results: Sequence[FileResult], start: float | None, end: float | None
 ) -> tuple[float, float]:
-    """The user's window, with missing ends taken from the data's extent."""
+    """The user's window, with missing ends taken from the data's extent. A window that does not meet the
+    data at all is an error naming the data's extent."""
     starts: list[float] = []
     ends: list[float] = []
     for f, r in zip(files, results, strict=True):
@@ -222,20 +226,41 @@ def choose_window(
             if s is not None and e is not None:
                 starts.append(s)
                 ends.append(e)
+    if not starts:
+        raise BadInputError("the sources hold no readable MRT records: " + _unreadable(results))
     if start is None:
-        if not starts:
-            raise BadInputError("the sources hold no readable MRT records: nothing to analyse")
         start = min(starts)
     if end is None:
         if not ends:
             raise BadInputError("no update records: name --end to analyse RIB dumps alone")
         end = max(ends)
+    covers = f"{_iso(min(starts))} .. {_iso(max(starts + ends))}"
     if not (math.isfinite(start) and math.isfinite(end)) or end <= start:
-        raise ConfigError(
-            f"empty window: {_ts(start)} .. {_ts(end)} (the data covers {_ts(min(starts, default=None))}"
-            f" .. {_ts(max(ends, default=None))})"
+        raise ConfigError(f"empty window: {_iso(start)} .. {_iso(end)} (the data covers {covers})")
+    if end < min(starts) or start > max(starts + ends):
+        raise BadInputError(
+            f"the window {_iso(start)} .. {_iso(end)} is outside the data: the files read cover {covers}"
         )
     return float(start), float(end)
+
+
+def _iso(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return str(seconds)
+    return pd.Timestamp(seconds, unit="s", tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+MAX_NAMED_FILES = 10
+
+
+def _unreadable(results: Sequence[FileResult]) -> str:
+    """Each file with why it gave nothing (at most :data:`MAX_NAMED_FILES`)."""
+    parts = []
+    for r in results[:MAX_NAMED_FILES]:
+        reason = "; ".join(dict.fromkeys(p.reason for p in r.problems)) or f"{r.kind} file"
+        parts.append(f"{r.path} ({reason})")
+    more = len(results) - MAX_NAMED_FILES
+    return ", ".join(parts) + (f" and {more} more files" if more > 0 else "")
 
 
 def select_elements(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 TS = pa.timestamp("us", tz="UTC")
 
@@ -220,6 +220,21 @@ GAPS = _schema(
     ],
 )
 
+COVERAGE = _schema(
+    "coverage",
+    [
+        ("collector", pa.string(), "collector"),
+        ("peer_asn", pa.int64(), "vantage point's AS"),
+        ("peer_ip", pa.string(), "vantage point's address"),
+        (
+            "reason",
+            pa.string(),
+            "why a VP that sent elements counts for no target: collector_unobserved, no_route, "
+            "not_in_window or session (docs/method.md)",
+        ),
+    ],
+)
+
 TABLES: dict[str, pa.Schema] = {
     "elements": ELEMENTS,
     "timeline": TIMELINE,
@@ -232,6 +247,7 @@ TABLES: dict[str, pa.Schema] = {
     "files": FILES,
     "problems": PROBLEMS,
     "gaps": GAPS,
+    "coverage": COVERAGE,
 }
 
 

@@ -11,11 +11,15 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from anystab.coverage import explain, target_shortfall
+from anystab.timeline import VP_KEYS
+
 if TYPE_CHECKING:
     from anystab.pipeline import AnalysisResult
 
 LEAST_STABLE_ROWS = 10
 PROBLEM_ROWS = 20
+NOTED_TARGETS = 10
 
 
 def _clean(value: Any) -> Any:
@@ -99,10 +103,48 @@ def least_stable(vp_stats: pd.DataFrame, n: int = LEAST_STABLE_ROWS) -> list[dic
     return records(df.head(n), cols)
 
 
+def coverage_summary(result: AnalysisResult) -> dict[str, Any]:
+    """Which VPs the numbers stand on: VPs that sent elements, VPs counted, the others with their reasons,
+    and per target the VPs counted and those that sent nothing about it (:mod:`anystab.coverage`)."""
+    t = result.tables
+    elements, vp = t["elements"], t["vp_stats"]
+    coverage = t.get("coverage", pd.DataFrame(columns=["collector", "peer_asn", "peer_ip", "reason"]))
+    return {
+        "vps_with_elements": int(len(elements.drop_duplicates(VP_KEYS))) if len(elements) else 0,
+        "vps_counted": int(len(vp.drop_duplicates(VP_KEYS))) if len(vp) else 0,
+        "left_out": explain(coverage, t["gaps"], result.params.resync_s),
+        "targets": target_shortfall(vp, [tg.text for tg in result.params.targets]),
+    }
+
+
+def notes(summary: dict[str, Any]) -> list[str]:
+    """Why a result is empty or thin, one sentence each, for the reports (from the summary alone)."""
+    cov = summary.get("coverage")
+    if not cov:
+        return []
+    out = [e["why"] + (f"; {e['hint']}" if e["hint"] else "") for e in cov["left_out"]]
+    counted = cov["vps_counted"]
+    if cov["vps_with_elements"] == 0:
+        out.append("no element of the sources concerns the targets: no VP sent a route for them")
+    short = [t for t in cov["targets"] if t["without_route"] > 0]
+    for t in short[:NOTED_TARGETS]:
+        if t["vps"] == 0:
+            others = f"the {counted} VPs counted for other targets"
+            out.append(f"{t['target']}: no VP counted; {others} sent no route for it")
+        else:
+            out.append(
+                f"{t['target']}: {t['vps']} of {counted} VPs; {t['without_route']} sent no route for it "
+                "(partial feeds or the other address family)"
+            )
+    if len(short) > NOTED_TARGETS:
+        out.append(f"... and {len(short) - NOTED_TARGETS} more targets with VPs that sent no route for them")
+    return out
+
+
 def build_summary(result: AnalysisResult) -> dict[str, Any]:
     t = result.tables
     vp = t["vp_stats"]
-    return {
+    summary = {
         "window": {
             "start": _iso(result.window[0]),
             "end": _iso(result.window[1]),
@@ -129,4 +171,7 @@ def build_summary(result: AnalysisResult) -> dict[str, Any]:
         "sites": site_shares(t["site_share"]),
         "least_stable": least_stable(vp),
         "collectors": records(t["collector_stats"]),
+        "coverage": coverage_summary(result),
     }
+    summary["notes"] = notes(summary)
+    return summary
