@@ -245,7 +245,7 @@ def vp_stats_row(
 ) -> dict:
     """The VP_STATS numbers of one (VP, target), without its key columns: counts of the filtered ``events``,
     and the switches and withdrawals of the ``raw`` ones (before the filter)."""
-    dwell = [s.length for s in states if not s.gap and s.site is not None]
+    dwell = [s.length for s in states if not s.gap and s.site is not None and s.length > 0]
     return {
         "observed_s": sum(r.end - r.start for r in rows if r.observed),
         "routed_s": sum(r.end - r.start for r in rows if r.observed and r.site is not None),

@@ -64,15 +64,20 @@ def read_summary(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
 
 
 def site_shares(site_share: pd.DataFrame) -> list[dict[str, Any]]:
-    """Time-weighted mean catchment share of each site, per scope and target."""
+    """Time-weighted mean catchment share of each site, per scope and target (the mean over instants for a
+    snapshot)."""
     if site_share.empty:
         return []
     df = site_share.assign(dur=(site_share["end"] - site_share["start"]).dt.total_seconds())
     out = []
     for (scope, target), g in df.groupby(["scope", "target"], sort=True):
-        total = g.drop_duplicates(["start", "end"])["dur"].sum()
+        pieces = g.drop_duplicates(["start", "end"])
+        total = pieces["dur"].sum()
         for site, s in g.groupby("site", sort=True):
-            share = float((s["share"] * s["dur"]).sum() / total) if total > 0 else float("nan")
+            # a snapshot (instants only, a RIB dump alone) weighs each instant the same
+            share = float(
+                (s["share"] * s["dur"]).sum() / total if total > 0 else s["share"].sum() / len(pieces)
+            )
             out.append({"scope": scope, "target": target, "site": site, "share": _clean(share)})
     return sorted(out, key=lambda r: (r["scope"] != "all", r["scope"], r["target"], -(r["share"] or 0)))
 
@@ -114,7 +119,18 @@ def coverage_summary(result: AnalysisResult) -> dict[str, Any]:
         "vps_counted": int(len(vp.drop_duplicates(VP_KEYS))) if len(vp) else 0,
         "left_out": explain(coverage, t["gaps"], result.params.resync_s),
         "targets": target_shortfall(vp, [tg.text for tg in result.params.targets]),
+        "snapshots": snapshots(t["timeline"]),
     }
+
+
+def snapshots(timeline: pd.DataFrame) -> list[dict[str, Any]]:
+    """Collectors seen only at instants (zero-length timeline rows: a RIB dump and no update file), with the
+    first such instant."""
+    if timeline.empty:
+        return []
+    instants = timeline[timeline["start"] == timeline["end"]]
+    first = instants.groupby("collector", sort=True)["start"].min()
+    return [{"collector": str(c), "time": _clean(t)} for c, t in first.items()]
 
 
 def notes(summary: dict[str, Any]) -> list[str]:
@@ -122,7 +138,12 @@ def notes(summary: dict[str, Any]) -> list[str]:
     cov = summary.get("coverage")
     if not cov:
         return []
-    out = [e["why"] + (f"; {e['hint']}" if e["hint"] else "") for e in cov["left_out"]]
+    out = [
+        f"{snap['collector']}: a RIB dump alone, so sites and catchment are those at {snap['time']} (one "
+        "instant); no update file covers the window, so no session can be measured (P(break) undefined)"
+        for snap in cov.get("snapshots", [])
+    ]
+    out += [e["why"] + (f"; {e['hint']}" if e["hint"] else "") for e in cov["left_out"]]
     counted = cov["vps_counted"]
     if cov["vps_with_elements"] == 0:
         out.append("no element of the sources concerns the targets: no VP sent a route for them")

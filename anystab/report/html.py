@@ -381,8 +381,9 @@ def _estimates_table(est: pd.DataFrame, scopes: Sequence[str], sessions: Sequenc
             continue
         first = part.iloc[0]
         cells = [_p_cell(part.loc[d] if d in part.index else None, scope, d) for d in sessions]
+        bpd = first["breaks_per_vp_day"]
         rows.append([escape(scope), str(int(first["vps"])), *cells, f"{first['share_with_break']:.1%}",
-                     f"{first['breaks_per_vp_day']:.2f}"])  # fmt: skip
+                     "–" if pd.isna(bpd) else f"{bpd:.2f}"])  # fmt: skip
     head = ["scope", "VPs", *(f"D = {human_duration(d)}" for d in sessions), "VPs with a break",
             "breaks / VP-day"]  # fmt: skip
     legend = (
