@@ -13,7 +13,8 @@ exactly one of these reasons, the first that applies:
    ``resync`` period after the session comes back) for the whole window.
 
 The COVERAGE table has one row per left-out VP. The VPs that count for some target but sent nothing about a
-given one (a partial feed, the other address family) are counted per target by the summary, from VP_STATS.
+given one are counted per target by the summary, from VP_STATS: a partial feed (the VP counts for another
+target of the same address family) or the other address family (it counts only for targets of the other).
 """
 
 from __future__ import annotations
@@ -114,15 +115,21 @@ def _words(
     )
 
 
+def _family(target: str) -> int:
+    return 6 if ":" in target else 4
+
+
 def target_shortfall(vp_stats: pd.DataFrame, targets: list[str]) -> list[dict]:
-    """Per target: VPs counted, and VPs counted for another target that sent nothing about this one."""
+    """Per target: VPs counted; ``partial_feed``, VPs counted for another target of its address family but
+    not for it; ``other_family``, VPs counted only for targets of the other address family."""
     if vp_stats.empty:
-        return [{"target": t, "vps": 0, "without_route": 0} for t in targets]
-    everyone = vp_stats.drop_duplicates(VP_KEYS)
-    total = len(everyone)
-    per = vp_stats.groupby("target", sort=False).size()
+        return [{"target": t, "vps": 0, "partial_feed": 0, "other_family": 0} for t in targets]
+    pairs = vp_stats[[*VP_KEYS, "target"]].assign(family=[_family(str(t)) for t in vp_stats["target"]])
+    total = len(pairs.drop_duplicates(VP_KEYS))
+    per_family = pairs.drop_duplicates([*VP_KEYS, "family"]).groupby("family").size()
+    per_target = pairs.groupby("target", sort=False).size()
     out = []
     for t in targets:
-        n = int(per.get(t, 0))
-        out.append({"target": t, "vps": n, "without_route": total - n})
+        n, same = int(per_target.get(t, 0)), int(per_family.get(_family(t), 0))
+        out.append({"target": t, "vps": n, "partial_feed": same - n, "other_family": total - same})
     return out

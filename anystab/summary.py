@@ -147,15 +147,15 @@ def notes(summary: dict[str, Any]) -> list[str]:
     counted = cov["vps_counted"]
     if cov["vps_with_elements"] == 0:
         out.append("no element of the sources concerns the targets: no VP sent a route for them")
-    short = [t for t in cov["targets"] if t["without_route"] > 0]
+    short = [t for t in cov["targets"] if t["partial_feed"] > 0 or (t["vps"] == 0 and counted > 0)]
     for t in short[:NOTED_TARGETS]:
         if t["vps"] == 0:
-            others = f"the {counted} VPs counted for other targets"
-            out.append(f"{t['target']}: no VP counted; {others} sent no route for it")
+            out.append(f"{t['target']}: no VP counted; none of the {counted} VPs counted sent a route for it")
         else:
+            same = t["vps"] + t["partial_feed"]
             out.append(
-                f"{t['target']}: {t['vps']} of {counted} VPs; {t['without_route']} sent no route for it "
-                "(partial feeds or the other address family)"
+                f"{t['target']}: {t['vps']} of the {same} VPs of its address family; {t['partial_feed']} "
+                "sent no route for it (partial feeds)"
             )
     if len(short) > NOTED_TARGETS:
         out.append(f"... and {len(short) - NOTED_TARGETS} more targets with VPs that sent no route for them")

@@ -76,15 +76,18 @@ def test_a_collector_with_a_rib_dump_alone_is_explained_as_such():
     assert "update files are missing" in entry["why"]
 
 
-def test_shortfall_per_target_counts_vps_that_sent_nothing_about_it():
+def test_shortfall_per_target_tells_partial_feeds_from_the_other_address_family():
+    v6 = ("rrc01", 64505, "2001:db8::5")
     rows = [
         elem(-5, "R", T, "1 2 10", vp=COUNTED),
         elem(-5, "R", T, "1 2 10", vp=OTHER),
         elem(-5, "R", U, "1 2 20", vp=OTHER),
+        elem(-5, "R", "2001:db8:53::/48", "1 2 30", vp=v6),
     ]
-    r = run(rows, params(T, U), W)
-    assert target_shortfall(r.vp_stats, [T, U, "203.0.113.0/24"]) == [
-        {"target": T, "vps": 2, "without_route": 0},
-        {"target": U, "vps": 1, "without_route": 1},
-        {"target": "203.0.113.0/24", "vps": 0, "without_route": 2},
+    r = run(rows, params(T, U, "2001:db8:53::/48"), W)
+    assert target_shortfall(r.vp_stats, [T, U, "203.0.113.0/24", "2001:db8:53::/48"]) == [
+        {"target": T, "vps": 2, "partial_feed": 0, "other_family": 1},
+        {"target": U, "vps": 1, "partial_feed": 1, "other_family": 1},
+        {"target": "203.0.113.0/24", "vps": 0, "partial_feed": 2, "other_family": 1},
+        {"target": "2001:db8:53::/48", "vps": 1, "partial_feed": 0, "other_family": 2},
     ]

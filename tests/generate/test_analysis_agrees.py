@@ -4,6 +4,7 @@ events the scenario script implies (computed independently of the analysis code)
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from anystab.generate.scenario import (
     Scenario,
     Transient,
     expected_events,
+    expected_segments,
+    simulate,
     write_archive,
 )
 from anystab.params import AnalysisParams, SiteMap
@@ -164,3 +167,39 @@ def test_a_collectors_first_rib_dump_counts_when_it_comes_after_the_window_start
     observed = result.tables["timeline"][result.tables["timeline"]["state"] != "unobserved"]
     starts = observed.groupby(["peer_ip", "target"])["start"].min()
     assert set(starts.astype("int64") // 1_000_000) == {scenario.start}
+
+
+def test_a_rib_dump_alone_is_a_snapshot_of_the_sites(tmp_path: Path) -> None:
+    scenario = small_scenario()
+    written = write_archive(scenario, tmp_path)
+    for path in written:
+        if "rib" not in path.name and "bview" not in path.name:
+            path.unlink()
+    end = scenario.start + 3600.0
+    result = analyze(AnalysisRequest(sources=(str(tmp_path),), params=_params(scenario), end=end))
+    stats = result.tables["vp_stats"]
+    assert len(stats) > 0 and (stats["observed_s"] == 0).all()
+    assert result.tables["events"].empty
+    estimates = result.tables["estimates"]
+    assert estimates["mean_p"].isna().all() and (estimates["vps"] > 0).all()
+    # each VP's site is the one the scenario gives it at the dump's time
+    runs = simulate(scenario)
+    expected = {}
+    for run in runs:
+        for target in scenario.targets:
+            if target.version == run.vp.version:
+                site = expected_segments(scenario, run, target, 300.0)[0].site
+                expected[(run.vp.collector, run.vp.peer_ip, target.prefix)] = site
+    timeline = result.tables["timeline"]
+    assert (timeline["start"] == timeline["end"]).all()
+    got = {(r.collector, r.peer_ip, r.target): r.site for r in timeline.itertuples()}
+    assert got == {k: v for k, v in expected.items() if k in got}
+    assert {k for k, v in expected.items() if v is not None} <= set(got)
+    # catchment share at that instant, per collector
+    share = result.tables["site_share"]
+    rrc01 = share[(share["scope"] == "rrc01") & (share["target"] == "192.0.2.0/24")]
+    sites = [v for (c, _, t), v in got.items() if c == "rrc01" and t == "192.0.2.0/24" and v is not None]
+    assert dict(zip(rrc01["site"], rrc01["vps"], strict=True)) == dict(Counter(sites))
+    summary = result.summary()
+    assert [s["collector"] for s in summary["coverage"]["snapshots"]] == ["route-views3", "rrc01"]
+    assert any("a RIB dump alone" in note for note in summary["notes"])
