@@ -29,6 +29,7 @@ NO_ROUTE = "no_route"
 NOT_IN_WINDOW = "not_in_window"
 SESSION = "session"
 REASONS = (COLLECTOR_UNOBSERVED, NO_ROUTE, NOT_IN_WINDOW, SESSION)
+WINDOW_GAPS = ("missing_file", "outside_data")
 
 
 def _unobserved_collectors(gaps: pd.DataFrame, window: tuple[float, float]) -> set[str]:
@@ -91,7 +92,10 @@ def _words(
     reason: str, n: int, collectors: list[str], gaps: pd.DataFrame, resync_s: float
 ) -> tuple[str, str | None]:
     if reason == COLLECTOR_UNOBSERVED:
-        kinds = set(gaps[gaps["collector"].isin(collectors)]["reason"]) if len(gaps) else set()
+        inside = (
+            gaps[gaps["collector"].isin(collectors) & gaps["reason"].isin(WINDOW_GAPS)] if len(gaps) else gaps
+        )
+        kinds = set(inside["reason"]) if len(inside) else set()
         what = (
             "their collector's update files are missing"
             if kinds == {"missing_file"}

@@ -10,7 +10,9 @@ Steps:
    the window start (a collector whose archive starts later), and the update elements at or after that
    dump's time. Later dumps are not used: re-reading a table mid-window would look like routing change.
 5. Order elements by time, RIB entries first at equal times, file order kept.
-6. Collector gaps from missing update files and from window parts outside the data.
+6. Collector gaps from missing update files and from window parts outside the data; before the window,
+   the parts between each collector's RIB dump and the window start that no update file covers (the
+   update files there, fetched as the warm-up, are replayed so the state at the window start is exact).
 7. timeline -> events -> estimates -> per-collector view, and the VPs left out with their reasons
    (:mod:`anystab.coverage`).
 """
@@ -33,7 +35,7 @@ from anystab.errors import BadInputError, ConfigError
 from anystab.estimates import build_estimates
 from anystab.events import build_events
 from anystab.params import AnalysisParams
-from anystab.sources import FileResult, SourceFile, discover, missing_intervals, read_files
+from anystab.sources import FileResult, SourceFile, discover, missing_intervals, read_files, warm_up_holes
 from anystab.targets import TargetSet
 from anystab.timeline import build_timeline
 
@@ -129,13 +131,13 @@ def analyze(
 def gaps_table(
     files: Sequence[SourceFile], results: Sequence[FileResult], window: tuple[float, float]
 ) -> pd.DataFrame:
-    """Step 6: the GAPS table, from missing update files and window parts outside the data."""
+    """Step 6: the GAPS table, from missing update files and window parts outside the data, and the parts
+    between a collector's RIB dump and the window start that no update file covers (``warm_up_missing``:
+    the state at the window start may be stale; the timeline ignores gaps outside the window)."""
+    pairs = list(zip(files, results, strict=True))
+    holes = warm_up_holes(pairs, rib_times(results, window), window[0]) + missing_intervals(pairs, *window)
     return _frame(
-        [
-            {"collector": c, "start": _ts(s), "end": _ts(e), "reason": r}
-            for c, s, e, r in missing_intervals(list(zip(files, results, strict=True)), *window)
-        ],
-        "gaps",
+        [{"collector": c, "start": _ts(s), "end": _ts(e), "reason": r} for c, s, e, r in holes], "gaps"
     )
 
 

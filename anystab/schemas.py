@@ -216,7 +216,12 @@ GAPS = _schema(
         ("collector", pa.string(), "collector unobserved"),
         ("start", TS, "start of the missing interval"),
         ("end", TS, "end of the missing interval"),
-        ("reason", pa.string(), "missing_file, or outside_data when the window reaches past the files read"),
+        (
+            "reason",
+            pa.string(),
+            "missing_file, or outside_data when the window reaches past the files read, or warm_up_missing "
+            "before the window start: no update file between the RIB dump and the window (stale state)",
+        ),
     ],
 )
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from anystab.coverage import explain, target_shortfall
+from anystab.sources.archive import WARM_UP_MISSING
 from anystab.timeline import VP_KEYS
 
 if TYPE_CHECKING:
@@ -120,7 +121,53 @@ def coverage_summary(result: AnalysisResult) -> dict[str, Any]:
         "left_out": explain(coverage, t["gaps"], result.params.resync_s),
         "targets": target_shortfall(vp, [tg.text for tg in result.params.targets]),
         "snapshots": snapshots(t["timeline"]),
+        "stale": stale_states(t["files"], t["gaps"], result.window[0]),
     }
+
+
+def stale_states(files: pd.DataFrame, gaps: pd.DataFrame, w0: float) -> list[dict[str, Any]]:
+    """Collectors whose state at the window start is stale: their RIB dump, how long before the window start
+    the replay of update files stops (the state's age), and how much time between no update file covers."""
+    holes = gaps[gaps["reason"] == WARM_UP_MISSING] if len(gaps) else gaps
+    if holes.empty:
+        return []
+    start = pd.Timestamp(w0, unit="s", tz="UTC")
+    ribs = files[(files["kind"] == "rib") & (files["first_time"] <= start)]
+    out = []
+    for collector, part in holes.groupby("collector", sort=True):
+        dumps = ribs[ribs["collector"] == collector]["first_time"]
+        exact_until = part["start"].min()
+        out.append(
+            {
+                "collector": str(collector),
+                "rib_time": _clean(dumps.max()) if len(dumps) else None,
+                "exact_until": _clean(exact_until),
+                "age_s": float((start - exact_until).total_seconds()),
+                "invisible_s": float((part["end"] - part["start"]).dt.total_seconds().sum()),
+            }
+        )
+    return out
+
+
+def _stale_note(st: dict[str, Any]) -> str:
+    return (
+        f"{st['collector']}: the state at the window start is {_span(st['age_s'])} old: it comes from "
+        f"the RIB dump of {st['rib_time']} with update files replayed up to {st['exact_until']}; no update "
+        f"file covers {_span(st['invisible_s'])} between the dump and the window, so route changes there "
+        "are invisible (fetch without --no-warm-up to replay them)"
+    )
+
+
+def _span(seconds: float) -> str:
+    """A duration for people: '45 s', '12 min', '7 h 55 min', '2 d 3 h'."""
+    s = round(seconds)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min"
+    if s < 86400:
+        return f"{s // 3600} h" + (f" {s % 3600 // 60} min" if s % 3600 >= 60 else "")
+    return f"{s // 86400} d" + (f" {s % 86400 // 3600} h" if s % 86400 >= 3600 else "")
 
 
 def snapshots(timeline: pd.DataFrame) -> list[dict[str, Any]]:
@@ -143,6 +190,7 @@ def notes(summary: dict[str, Any]) -> list[str]:
         "instant); no update file covers the window, so no session can be measured (P(break) undefined)"
         for snap in cov.get("snapshots", [])
     ]
+    out += [_stale_note(st) for st in cov.get("stale", [])]
     out += [e["why"] + (f"; {e['hint']}" if e["hint"] else "") for e in cov["left_out"]]
     counted = cov["vps_counted"]
     if cov["vps_with_elements"] == 0:
