@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -255,6 +256,12 @@ def _collector_section(s: dict[str, Any], console: Console) -> None:
     print_grid(table, console)
 
 
+def _notes_section(s: dict[str, Any], console: Console) -> None:
+    """Why the result is empty or thin: one line per note of the summary."""
+    for note in s.get("notes") or []:
+        console.print(f"  [yellow]![/] {escape(note)}")
+
+
 def render_summary(s: dict[str, Any], console: Console) -> None:
     """Print the whole report."""
     p = s["parameters"]
@@ -267,6 +274,7 @@ def render_summary(s: dict[str, Any], console: Console) -> None:
         f"  sites by {p['site_by']}, min_dwell {p['min_dwell_s']:g}s, "
         f"{plural(s['vantage_points'], 'vantage point')}"
     )
+    _notes_section(s, console)
     _read_section(s, console)
     ev = s["events"]
     console.print(

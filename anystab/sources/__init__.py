@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING
 from anystab.lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from anystab.sources.archive import SourceFile, describe, discover, expected_cadence, missing_intervals
+    from anystab.sources.archive import (
+        SourceFile,
+        describe,
+        discover,
+        expected_cadence,
+        missing_intervals,
+        warm_up_holes,
+    )
     from anystab.sources.decompress import Stream, detect_format, open_stream
     from anystab.sources.mrt import FileResult, Problem, bgpdump_line, read_mrt_file
     from anystab.sources.parallel import read_files
@@ -29,6 +36,7 @@ _WHERE = {
     "open_stream": "anystab.sources.decompress",
     "read_files": "anystab.sources.parallel",
     "read_mrt_file": "anystab.sources.mrt",
+    "warm_up_holes": "anystab.sources.archive",
 }
 
 __getattr__ = lazy_exports(__name__, _WHERE)
@@ -44,6 +52,7 @@ __all__ = [
     "discover",
     "expected_cadence",
     "missing_intervals",
+    "warm_up_holes",
     "open_stream",
     "read_files",
     "read_mrt_file",
