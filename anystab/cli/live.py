@@ -87,7 +87,8 @@ class TerminalSink:
             self.live.update(self._table(), refresh=True)
             return
         for record in records:
-            self.console.print("  ".join("-" if record[c] is None else str(record[c]) for c in COLUMNS))
+            line = "  ".join("-" if record[c] is None else str(record[c]) for c in COLUMNS)
+            self.console.print(line, soft_wrap=True, markup=False, highlight=False)  # one line an event
 
     def _table(self) -> Group:
         """The latest events, split by columns (time first in each part) where the terminal is narrow."""

@@ -111,3 +111,14 @@ def test_the_live_table_shows_every_value_whole(width):
     expected = {"2025-06-02T00:05:00.123Z", "route-views.linx", "4200000007", "64501", "switch", "restore"}
     expected |= {"2001:db8:ffff:ffff:ffff:ffff:ffff:fffe", "2001:db8:53::/48", "64510", "64511", "sin"}
     assert expected <= words, expected - words
+
+
+def test_live_lines_into_a_pipe_are_one_an_event_however_narrow():
+    out = io.StringIO()
+    with TerminalSink(Console(file=out, width=80), as_json=False, quiet=True) as sink:
+        sink.events(_events())
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2 and all(
+        line.startswith("2025-06-02T00:05:00.123Z  route-views.linx") for line in lines
+    )
+    assert all("2001:db8:ffff:ffff:ffff:ffff:ffff:fffe" in line for line in lines)
