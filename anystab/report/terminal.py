@@ -13,6 +13,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -60,7 +61,11 @@ class Grid:
         """Whether the columns ``indices`` print at ``width`` with every word of every cell and header whole
         (rich squeezes a column to "…", or to nothing, when a table is too wide)."""
         probe = Console(file=io.StringIO(), width=width, color_system=None, soft_wrap=False)
-        probe.print(self.table(indices))
+        table = self.table(indices)
+        natural = Measurement.get(probe, probe.options.update(max_width=10 * width), table).maximum
+        if natural <= width:
+            return True  # printed at its natural width: nothing is squeezed
+        probe.print(table)
         shown = probe.file.getvalue()  # type: ignore[attr-defined]
         if ELLIPSIS in shown:
             return False
