@@ -18,14 +18,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 # What each exit status means; docs/cli.md shows the same tables and every command's --help ends with one.
 EXIT_STATUS = {
     0: "success",
-    1: "an error, told in one line on stderr (input that cannot be read, a bad file)",
-    2: "a usage error: a bad option or argument, or an output that cannot be written",
+    1: "an error, told in one line on stderr (unreadable input, a bad file)",
+    2: "a usage error: a bad option or argument, or an unwritable output",
 }
 MONITOR_EXIT_STATUS = {
     0: "OK",
-    1: "warning: a warning episode is going on, or an alert could not be delivered",
+    1: "warning: a warning episode, or an alert that could not be delivered",
     2: "critical: a critical alert episode is going on",
-    3: "unknown: the run itself failed (bad config, busy lock, unreadable data, usage error)",
+    3: "unknown: the run failed (bad config, lock held, bad data, usage error)",
 }
 
 
