@@ -66,7 +66,10 @@ class Grid:
         if natural <= width:
             return True  # printed at its natural width: nothing is squeezed
         probe.print(table)
-        shown = probe.file.getvalue()  # type: ignore[attr-defined]
+        return self.shows(indices, probe.file.getvalue())  # type: ignore[attr-defined]
+
+    def shows(self, indices: Sequence[int], shown: str) -> bool:
+        """Whether the text ``shown`` (a rendering of the columns ``indices``) holds every word whole."""
         if ELLIPSIS in shown:
             return False
         texts = [self.columns[i][0] for i in indices]
@@ -105,6 +108,13 @@ class Grid:
 
 def print_grid(grid: Grid, console: Console) -> None:
     """Print ``grid`` whole if it fits the console, else split by columns (see :meth:`Grid.parts`)."""
+    everything = range(len(grid.columns))
+    with console.capture() as capture:  # rendered once: printed as it is when every word shows whole
+        console.print(grid.table(everything))
+    rendered = capture.get()
+    if grid.shows(everything, Text.from_ansi(rendered).plain):
+        console.file.write(rendered)
+        return
     for table in grid.parts(console.width):
         console.print(table)
 
