@@ -24,7 +24,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
+from needs import BGPDUMP, need_bgpdump
 
 from anystab.targets import TargetSet, make_target, prefix_key, target_set
 
@@ -46,7 +46,6 @@ SAMPLED_FROM_LINES = 30_000
 POOL_SIZE = 200
 POOL_SEED = 20240521
 MIN_POOL_LENGTH = 8
-BGPDUMP_INSTALL = "needs bgpdump: apt-get install bgpdump"
 
 
 @dataclass(frozen=True)
@@ -62,10 +61,7 @@ class Reference:
 
 def bgpdump_output(path: Path) -> str:
     """``bgpdump -m`` of ``path`` (skips the calling test where bgpdump is not installed)."""
-    program = shutil.which("bgpdump")
-    if program is None:
-        pytest.skip(BGPDUMP_INSTALL)
-    done = subprocess.run([program, "-m", str(path)], capture_output=True, text=True, check=True)
+    done = subprocess.run([need_bgpdump(), "-m", str(path)], capture_output=True, text=True, check=True)
     return done.stdout
 
 
@@ -133,7 +129,7 @@ def write_samples() -> None:
     """Run ``bgpdump -m`` on every file of :data:`SAMPLED_FROM_LINES` lines or more and write its sample."""
     program = shutil.which("bgpdump")
     if program is None:
-        sys.exit(BGPDUMP_INSTALL)
+        sys.exit(BGPDUMP)
     for name in MRT_FILES:
         if whole_path(name).exists():
             continue
