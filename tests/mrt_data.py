@@ -19,6 +19,7 @@ import gzip
 import hashlib
 import random
 import shutil
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from needs import BGPDUMP, need_bgpdump
 
-from anystab.targets import TargetSet, make_target, prefix_key, target_set
+from anystab.targets import TargetSet, make_target, target_set
 
 DATA = Path(__file__).resolve().parent / "data"
 MRT_DIR = DATA / "mrt"
@@ -74,10 +75,19 @@ def line_prefix(line: str) -> str | None:
 def draw_pool(lines: tuple[str, ...]) -> tuple[str, ...]:
     """:data:`POOL_SIZE` distinct prefixes of /8 or longer, drawn with :data:`POOL_SEED`, sorted."""
     distinct = sorted({p for line in lines if (p := line_prefix(line)) is not None})
-    usable = [p for p in distinct if prefix_key(p)[2] >= MIN_POOL_LENGTH]
+    usable = [p for p in distinct if int(p.rpartition("/")[2]) >= MIN_POOL_LENGTH]
     if len(usable) <= POOL_SIZE:
         return tuple(usable)
     return tuple(sorted(random.Random(POOL_SEED).sample(usable, POOL_SIZE)))
+
+
+def _key(prefix: str) -> tuple[int, int, int]:
+    """``(version, masked network, length)`` of a prefix as bgpdump prints it."""
+    address, _, length_text = prefix.partition("/")
+    version, family, bits = (6, socket.AF_INET6, 128) if ":" in address else (4, socket.AF_INET, 32)
+    length = int(length_text)
+    shift = bits - length
+    return version, int.from_bytes(socket.inet_pton(family, address)) >> shift << shift, length
 
 
 def pool_targets(pool: tuple[str, ...]) -> TargetSet:
@@ -90,7 +100,7 @@ def reference_of(text: str) -> Reference:
     lines = tuple(text.splitlines())
     pool = draw_pool(lines)
     keep = pool_targets(pool)
-    kept = {p: keep.matches(p) for p in {line_prefix(line) for line in lines} if p is not None}
+    kept = {p: keep.matches_key(*_key(p)) for p in {line_prefix(line) for line in lines} if p is not None}
     sample = tuple(line for line in lines if (p := line_prefix(line)) is None or kept[p])
     digest = hashlib.sha256(text.encode()).hexdigest()
     return Reference(len(lines), digest, pool, sample, whole=False)

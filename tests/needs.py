@@ -34,6 +34,8 @@ NAMESPACES = (
 LAB_PACKAGES = {"gobgpd": "gobgpd", "gobgp": "gobgpd", "bgpd": "frr", "vtysh": "frr", "bird": "bird2"}
 LAB_PACKAGES |= {"birdc": "bird2", "ip": "iproute2", "unshare": "util-linux"}
 NAMESPACE_PROBE_TIMEOUT_S = 30.0
+# where Debian puts ip and bird, off a normal user's PATH
+SBIN = ("/usr/sbin", "/sbin")
 
 
 def need_bgpdump() -> str:
@@ -81,6 +83,9 @@ def _namespaces_work() -> bool:
 def need_lab() -> None:
     """The lab's daemons (GoBGP, FRR, BIRD 2) and tools, and namespaces to run them in."""
     missing = missing_programs(PROGRAMS)
+    off_path = [p for p in missing if any(os.access(Path(d) / p, os.X_OK) for d in SBIN)]
+    if off_path:
+        pytest.skip(f"needs {', '.join(off_path)} on PATH for the lab: add {':'.join(SBIN)} to PATH")
     if missing:
         packages = sorted({LAB_PACKAGES[Path(p).name] for p in missing})
         pytest.skip(f"needs {', '.join(missing)} for the lab: apt-get install {' '.join(packages)}")
