@@ -80,14 +80,24 @@ def _namespaces_work() -> bool:
     return done.returncode == 0
 
 
-def need_lab() -> None:
-    """The lab's daemons (GoBGP, FRR, BIRD 2) and tools, and namespaces to run them in."""
+def lab_lacks() -> str | None:
+    """What the lab lacks here and how to get it, in one line (``None``: nothing)."""
     missing = missing_programs(PROGRAMS)
     off_path = [p for p in missing if any(os.access(Path(d) / p, os.X_OK) for d in SBIN)]
+    absent = [p for p in missing if p not in off_path]
+    needs = []
+    if absent:
+        packages = sorted({LAB_PACKAGES[Path(p).name] for p in absent})
+        needs.append(f"needs {', '.join(absent)} for the lab: apt-get install {' '.join(packages)}")
     if off_path:
-        pytest.skip(f"needs {', '.join(off_path)} on PATH for the lab: add {':'.join(SBIN)} to PATH")
-    if missing:
-        packages = sorted({LAB_PACKAGES[Path(p).name] for p in missing})
-        pytest.skip(f"needs {', '.join(missing)} for the lab: apt-get install {' '.join(packages)}")
-    if not _namespaces_work():
-        pytest.skip(NAMESPACES)
+        needs.append(f"needs {', '.join(off_path)} on PATH for the lab: add {':'.join(SBIN)} to PATH")
+    if needs:
+        return "; ".join(needs)
+    return None if _namespaces_work() else NAMESPACES
+
+
+def need_lab() -> None:
+    """The lab's daemons (GoBGP, FRR, BIRD 2) and tools, and namespaces to run them in."""
+    lacks = lab_lacks()
+    if lacks is not None:
+        pytest.skip(lacks)
