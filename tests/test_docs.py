@@ -49,7 +49,7 @@ def test_readme_quick_start_matches_ci():
     ci = (ROOT / ".ci" / "run").read_text()
     assert test_command.strip() in ci
     assert "anystab analyze data/" in blocks[0]
-    install = next(line for line in blocks[1].splitlines() if line.startswith("apt-get install"))
-    packages = [word for word in install.split()[2:] if not word.startswith("-")]
+    install = next(line for line in blocks[1].splitlines() if "apt-get install" in line)
+    packages = [word for word in install.split("apt-get install", 1)[1].split() if not word.startswith("-")]
     assert re.search(r'^packages="(.*)"$', ci, flags=re.M).group(1).split() == packages  # type: ignore[union-attr]
     assert "\nexport ANYSTAB_REQUIRE_ALL=1\n" in ci
