@@ -13,7 +13,8 @@ Steps:
    (sorted). Its count and total seconds go to the collector table.
 4. Site share: per scope (each collector and ``all``) and target, the elementary intervals with their
    per-site counts, neighbours with identical counts joined; one row per (interval, site) with the site's
-   VPs and share of all routed VPs then.
+   VPs and share of all routed VPs then. A scope whose routed rows all have zero length (a snapshot: RIB
+   dumps alone) gets one zero-length row per instant instead.
 """
 
 from __future__ import annotations
@@ -86,9 +87,18 @@ def _labelled(rows: pd.DataFrame, label: str) -> list[tuple[float, float, str]]:
     ]
 
 
+def _pieces(rows: pd.DataFrame, label: str) -> list[Piece]:
+    """Step 4's pieces; a snapshot (only zero-length rows: a RIB dump alone) gives one piece per instant."""
+    if rows.empty or (rows["_end"] > rows["_start"]).any():
+        return join_equal(sweep(_labelled(rows, label)))
+    return [
+        (float(t), float(t), dict(Counter(map(str, g[label])))) for t, g in rows.groupby("_start", sort=True)
+    ]
+
+
 def _share_rows(scope: str, target: str, rows: pd.DataFrame) -> list[dict]:
     records = []
-    for start, end, counts in join_equal(sweep(_labelled(rows, "site"))):
+    for start, end, counts in _pieces(rows, "site"):
         total = sum(counts.values())
         for site in sorted(counts):
             share = {"site": site, "vps": counts[site], "share": counts[site] / total}

@@ -74,8 +74,8 @@ def resolve_sources(
     if sources:
         if len(collectors) > 1 or any("," in c for c in collectors):
             raise click.UsageError("with SOURCE files, --collector names the one collector of unnamed files")
-        if opts["cache"] or opts["mirrors"]:
-            raise click.UsageError("--cache and --mirror apply when fetching: name no SOURCE")
+        if opts["cache"] or opts["mirrors"] or opts["no_warm_up"]:
+            raise click.UsageError("--cache, --mirror and --no-warm-up apply when fetching: name no SOURCE")
         return sources, check_collector_name(collectors[0].strip()) if collectors else None
     if not collectors or opts["start"] is None or opts["end"] is None:
         raise click.UsageError(

@@ -257,9 +257,20 @@ def _header(s: Mapping[str, Any]) -> str:
     dl = "\n".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in facts)
     return (
         f'<header><h1>Anycast stability: {targets}</h1>\n<dl class="facts">{dl}</dl>\n'
+        f"{_notes(s)}"
         f'<p class="limits" id="limits"><strong>Limits.</strong> {escape(LIMITS)}</p>\n'
         f"{_problems(r)}</header>"
     )
+
+
+def _notes(s: Mapping[str, Any]) -> str:
+    """Why the result is empty or thin (the summary's notes), as a list; nothing when all is counted."""
+    notes = s.get("notes") or []
+    if not notes:
+        return ""
+    items = "".join(f"<li>{escape(n)}</li>" for n in notes)
+    title = "<h2>Why some data is not counted</h2>"
+    return f'<section class="notes" id="notes">{title}<ul>{items}</ul></section>\n'
 
 
 def _skipped(r: Mapping[str, Any]) -> str:
@@ -370,8 +381,9 @@ def _estimates_table(est: pd.DataFrame, scopes: Sequence[str], sessions: Sequenc
             continue
         first = part.iloc[0]
         cells = [_p_cell(part.loc[d] if d in part.index else None, scope, d) for d in sessions]
+        bpd = first["breaks_per_vp_day"]
         rows.append([escape(scope), str(int(first["vps"])), *cells, f"{first['share_with_break']:.1%}",
-                     f"{first['breaks_per_vp_day']:.2f}"])  # fmt: skip
+                     "–" if pd.isna(bpd) else f"{bpd:.2f}"])  # fmt: skip
     head = ["scope", "VPs", *(f"D = {human_duration(d)}" for d in sessions), "VPs with a break",
             "breaks / VP-day"]  # fmt: skip
     legend = (

@@ -9,6 +9,7 @@ from collections import defaultdict
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 SPARK = " ▁▂▃▄▅▆▇█"
@@ -162,6 +163,12 @@ def _collector_section(s: dict[str, Any], console: Console) -> None:
     console.print(table)
 
 
+def _notes_section(s: dict[str, Any], console: Console) -> None:
+    """Why the result is empty or thin: one line per note of the summary."""
+    for note in s.get("notes") or []:
+        console.print(f"  [yellow]![/] {escape(note)}")
+
+
 def render_summary(s: dict[str, Any], console: Console) -> None:
     """Print the whole report."""
     p = s["parameters"]
@@ -173,6 +180,7 @@ def render_summary(s: dict[str, Any], console: Console) -> None:
     console.print(
         f"  sites by {p['site_by']}, min_dwell {p['min_dwell_s']:g}s, {s['vantage_points']} vantage points"
     )
+    _notes_section(s, console)
     _read_section(s, console)
     ev = s["events"]
     console.print(

@@ -5,7 +5,14 @@ elements (schema :data:`anystab.schemas.ELEMENTS`) with the problems found on th
 ``missing_intervals`` tells which time no update file covers.
 """
 
-from anystab.sources.archive import SourceFile, describe, discover, expected_cadence, missing_intervals
+from anystab.sources.archive import (
+    SourceFile,
+    describe,
+    discover,
+    expected_cadence,
+    missing_intervals,
+    warm_up_holes,
+)
 from anystab.sources.decompress import Stream, detect_format, open_stream
 from anystab.sources.mrt import FileResult, Problem, bgpdump_line, read_mrt_file
 from anystab.sources.parallel import read_files
@@ -21,6 +28,7 @@ __all__ = [
     "discover",
     "expected_cadence",
     "missing_intervals",
+    "warm_up_holes",
     "open_stream",
     "read_files",
     "read_mrt_file",

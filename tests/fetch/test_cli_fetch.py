@@ -71,7 +71,7 @@ def test_dry_run_prints_urls_and_fetches_nothing(archive: ArchiveServer, cache: 
             for m in ("00", "15")
         ),
     ]
-    assert "6 files, 0 already in" in err
+    assert "6 files: 0 RIB dumps, 0 warm-up files" in err and "6 for the window; 0 already in" in err
     assert archive.requests() == [] and not cache.exists()
 
 

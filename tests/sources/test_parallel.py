@@ -189,17 +189,11 @@ def workers_read_all(monkeypatch):
     monkeypatch.setattr("anystab.sources.parallel._Claims.take", _worker_claims_only)
 
 
-@pytest.fixture
-def other_children() -> set[multiprocessing.process.BaseProcess]:
-    """Child processes running before the read (another test's Dask cluster, say): not the read's workers."""
-    return set(multiprocessing.active_children())
-
-
 def _many_files() -> list[SourceFile]:
     return [SourceFile(str(MRT_DIR / n), f"c{i}") for i in range(4) for n in NAMES]
 
 
-def test_an_error_in_a_worker_is_raised_here(monkeypatch, workers_read_all, other_children) -> None:
+def test_an_error_in_a_worker_is_raised_here(monkeypatch, workers_read_all) -> None:
     """A worker's error is raised in this process, as in a serial read, and no worker is left running."""
     original = _read_packed
 
@@ -209,20 +203,22 @@ def test_an_error_in_a_worker_is_raised_here(monkeypatch, workers_read_all, othe
         return original(sources, targets)
 
     monkeypatch.setattr("anystab.sources.parallel._read_packed", fail_on_third)
+    before = set(multiprocessing.active_children())  # e.g. a Dask cluster another test left running
     with pytest.raises(BadInputError, match="cannot read"):
         read_files(_many_files(), None, jobs=2)
-    assert set(multiprocessing.active_children()) <= other_children
+    assert set(multiprocessing.active_children()) <= before
 
 
-def test_a_worker_that_dies_is_an_error_not_a_hang(monkeypatch, workers_read_all, other_children) -> None:
+def test_a_worker_that_dies_is_an_error_not_a_hang(monkeypatch, workers_read_all) -> None:
     """A worker that exits mid-read (no "done" note) makes the read fail with its exit code or signal."""
+    before = set(multiprocessing.active_children())
     monkeypatch.setattr("anystab.sources.parallel._read_packed", lambda s, t: os._exit(7))
     with pytest.raises(AnystabError, match=r"stopped unexpectedly \(exit code 7\)"):
         read_files(_many_files(), None, jobs=2)
     monkeypatch.setattr("anystab.sources.parallel._read_packed", lambda s, t: os.kill(os.getpid(), 9))
     with pytest.raises(AnystabError, match=r"stopped unexpectedly \(killed by signal 9\)"):
         read_files(_many_files(), None, jobs=2)
-    assert set(multiprocessing.active_children()) <= other_children
+    assert set(multiprocessing.active_children()) <= before
 
 
 ORPHAN_SCRIPT = """
