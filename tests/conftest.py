@@ -1,7 +1,6 @@
 """Suite-wide: print how many fuzz cases ran per reader (tests/hardening), also when run under xdist; list
 what was skipped and why (a part the machine lacks, tests/needs.py), or with ``ANYSTAB_REQUIRE_ALL=1`` fail
-every test that would have been skipped; under xdist, run a module with a costly shared fixture on one
-worker."""
+every test that would have been skipped."""
 
 from __future__ import annotations
 
@@ -15,9 +14,6 @@ import pytest
 from needs import REQUIRE_ALL_ENV
 
 COUNTS_KEY = "anystab_fuzz_counts"
-# modules whose tests share a costly module-scoped fixture (the lab's full run, a minute): under pytest -n
-# each runs on one worker, so the fixture is made once, not once per worker
-ONE_WORKER_MODULES = ("tests/lab/test_lab_run.py",)
 
 
 def skip_reason(report: pytest.TestReport) -> str:
@@ -34,21 +30,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.longrepr = f"{REQUIRE_ALL_ENV}=1: a skip is a failure here; {skip_reason(report)}"
         report.outcome = "failed"
     return report
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """xdist's load scheduling, except that each of :data:`ONE_WORKER_MODULES` goes to one worker whole."""
-    if config.getoption("dist") != "load":
-        return None
-    from xdist.scheduler import LoadScopeScheduling
-
-    class OneWorkerModules(LoadScopeScheduling):  # type: ignore[misc]
-        def _split_scope(self, nodeid: str) -> str:
-            module = nodeid.split("::", 1)[0]
-            return module if module in ONE_WORKER_MODULES else nodeid
-
-    return OneWorkerModules(config, log)
 
 
 def pytest_configure(config: pytest.Config) -> None:
