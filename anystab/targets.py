@@ -11,7 +11,8 @@ BGPStream filter modes:
 4. ``any``: ``more`` or ``less``. The analysis always uses ``any``.
 
 Prefixes are compared as ``(version, network as int, length)`` after masking off bits past the length
-(some collectors write NLRI with trailing bits set; see the shared data's nlri_mask_trailing_bits file).
+(some collectors write NLRI with trailing bits set; see the test file
+tests/data/mrt/ris.updates.nlri_mask_trailing_bits.gz).
 """
 
 from __future__ import annotations

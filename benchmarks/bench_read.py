@@ -2,7 +2,8 @@
 
 Steps:
 
-1. Inputs: every file of ``../shared/data/mrt`` and a generated day (one RIS-style collector, a RIB dump
+1. Inputs: every file of ``--data`` (default: the repository's real RIS and RouteViews files,
+   ``tests/data/mrt``) and a generated day (one RIS-style collector, a RIB dump
    and 288 five-minute BGP4MP_ET update files, at least 5 million elements, 20 targets among tens of
    thousands of other prefixes), written once under ``--workdir`` (default /tmp/anystab-bench-day, never
    the repository) by patching the times of a few encoded slot templates.
@@ -27,7 +28,7 @@ Steps:
    and whether the compiled scanner was built.
 
 Run: ``python benchmarks/bench_read.py`` (about a quarter of an hour on two cores); ``--quick``: one run,
-shared files only.
+the ``--data`` files only.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "data" / "mrt"
+REAL_FILES = REPO / "tests" / "data" / "mrt"
 RESULTS = REPO / "benchmarks" / "results"
 TARGETS = (
     "198.41.0.0/24", "192.228.79.0/24", "192.33.4.0/24", "199.7.91.0/24", "192.203.230.0/24",
@@ -444,7 +445,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sample", type=int, default=24, help="day files the slowest peers read (scaled up)")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/anystab-bench-day"))
-    parser.add_argument("--quick", action="store_true", help="one run, shared files only")
+    parser.add_argument(
+        "--data", type=Path, default=REAL_FILES, help="folder of MRT files to read (default tests/data/mrt)"
+    )
+    parser.add_argument("--quick", action="store_true", help="one run, the --data files only")
     args = parser.parse_args()
     if args.child:
         child(args.child, Path(args.files).read_text().split("\n"))
@@ -456,7 +460,7 @@ def main() -> None:
         ["bgpstream"] if bgpstream_available() else []
     )
     benches = []
-    for path in sorted(p for p in SHARED.iterdir() if p.is_file()):
+    for path in sorted(p for p in args.data.iterdir() if p.is_file()):
         tools = ["decompress", "decompress-zlibng", "anystab", "anystab-zlib", "anystab-numpy", *peers]
         benches.append(bench_input(path.name, [str(path)], tools, runs, args.sample))
     if not args.quick:

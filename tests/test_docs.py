@@ -48,8 +48,13 @@ def test_readme_quick_start_matches_ci():
     blocks = re.findall(r"```(?:sh|bash|shell)\n(.*?)```", quick, flags=re.S)
     assert len(blocks) >= 2
     test_command = [line for line in blocks[1].splitlines() if line.strip() and not line.startswith("#")][-1]
-    assert test_command.strip() in (ROOT / ".ci" / "run").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert test_command.strip() in ci
     assert "anystab analyze data/" in blocks[0]
+    install = next(line for line in blocks[1].splitlines() if "apt-get install" in line)
+    packages = [word for word in install.split("apt-get install", 1)[1].split() if not word.startswith("-")]
+    assert re.search(r'^packages="(.*)"$', ci, flags=re.M).group(1).split() == packages  # type: ignore[union-attr]
+    assert "\nexport ANYSTAB_REQUIRE_ALL=1\n" in ci
 
 
 def _status_tables(text: str) -> list[dict[int, str]]:

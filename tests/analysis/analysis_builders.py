@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+from mrt_data import ANYCAST_PREFIXES, reference
 
 from anystab.estimates import build_estimates
 from anystab.events import build_events
@@ -17,7 +16,6 @@ from anystab.schemas import ELEMENTS
 from anystab.targets import TargetSet, make_target, target_set
 from anystab.timeline import build_timeline, records_frame, to_seconds
 
-SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 VP = ("rrc00", 64500, "192.0.2.1")
 
 
@@ -75,20 +73,26 @@ def params(*prefixes: str, **kwargs: object) -> AnalysisParams:
 
 
 def bgpdump_elements(name: str, targets: TargetSet, collector: str = "rrc00") -> pd.DataFrame:
-    """Elements from a committed ``bgpdump -m`` reference output, kept when the prefix filter matches."""
+    """Elements from a committed ``bgpdump -m`` reference output, kept when the prefix filter matches.
+
+    For the larger files only a sample is committed (tests/mrt_data.py): ``targets`` must be among its
+    anycast prefixes and pool.
+    """
+    ref = reference(name)
+    outside = {str(t.prefix) for t in targets} - {*ANYCAST_PREFIXES, *ref.pool}
+    assert ref.whole or not outside, f"only a sample of {name}'s output is committed; it lacks {outside}"
     rows = []
-    with gzip.open(SHARED_DATA / "mrt" / "bgpdump-m" / f"{name}.txt.gz", "rt") as lines:
-        for line in lines:
-            f = line.rstrip("\n").split("|")
-            vp = (collector, int(f[4]), f[3])
-            if f[2] == "STATE":
-                rows.append(elem(float(f[1]), "S", vp=vp, new_state=int(f[6])))
-            elif f[2] in ("A", "B", "W") and targets.matches(f[5]):
-                kind = "R" if f[2] == "B" else f[2]
-                comms = f[11].split() if kind != "W" else ()
-                hop = f[8] if kind != "W" else None
-                rows.append(elem(float(f[1]), kind, f[5], f[6] if kind != "W" else None, vp=vp, next_hop=hop,
-                                 communities=comms))  # fmt: skip
+    for line in ref.lines:
+        f = line.split("|")
+        vp = (collector, int(f[4]), f[3])
+        if f[2] == "STATE":
+            rows.append(elem(float(f[1]), "S", vp=vp, new_state=int(f[6])))
+        elif f[2] in ("A", "B", "W") and targets.matches(f[5]):
+            kind = "R" if f[2] == "B" else f[2]
+            comms = f[11].split() if kind != "W" else ()
+            hop = f[8] if kind != "W" else None
+            rows.append(elem(float(f[1]), kind, f[5], f[6] if kind != "W" else None, vp=vp, next_hop=hop,
+                             communities=comms))  # fmt: skip
     return elements(rows)
 
 

@@ -18,7 +18,7 @@ from anystab.cli.main import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data"
-SHARED = ROOT.parent / "shared" / "data" / "mrt"
+MRT_DIR = ROOT / "tests" / "data" / "mrt"
 SERVICE = str(DATA / "service.toml")
 
 
@@ -161,7 +161,7 @@ def test_real_ris_file_with_a_peer_coming_up():
     """The peer's session comes up and it sends its table: within the resync period that is no change."""
     args = [
         "analyze",
-        str(SHARED / "ris.updates.et-header.2015.gz"),
+        str(MRT_DIR / "ris.updates.et-header.2015.gz"),
         "--prefix",
         "8.8.8.0/24",
         "--prefix",

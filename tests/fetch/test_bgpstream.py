@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from fetch_server import SAMPLE
+from needs import need_bgpdump
 
 from anystab.cli.main import cli
 from anystab.errors import SourceUnavailableError
@@ -157,7 +158,8 @@ class FakeBgpdumpStream:
         self.path = value
 
     def records(self) -> Iterator[FakeRecord]:
-        out = subprocess.run(["bgpdump", "-m", "-v", self.path], capture_output=True, text=True, check=True)
+        command = [need_bgpdump(), "-m", "-v", self.path]
+        out = subprocess.run(command, capture_output=True, text=True, check=True)
         for line in out.stdout.splitlines():
             yield _bgpdump_record(line)
 
@@ -175,6 +177,7 @@ def _tables(result: Any) -> dict[str, pd.DataFrame]:
 
 
 def test_the_bgpstream_source_gives_the_same_analysis_as_the_own_reader() -> None:
+    need_bgpdump()
     request = AnalysisRequest(sources=(str(SAMPLE),), params=AnalysisParams(targets=TARGETS), jobs=1)
     own = analyze(request)
     through = analyze_with(request, BgpStreamSource(FakePybgpstream()))

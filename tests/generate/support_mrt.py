@@ -7,6 +7,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from needs import need_bgpdump
+
 from anystab.generate.scenario import (
     Collector,
     MoreSpecific,
@@ -21,7 +23,6 @@ from anystab.generate.scenario import (
     Vp,
 )
 
-BGPDUMP = "/usr/bin/bgpdump"
 REPO = Path(__file__).resolve().parents[2]
 START = 1_748_822_400  # 2025-06-02 00:00 UTC
 RESYNC_US = 300_000_000
@@ -70,7 +71,7 @@ def small_scenario(*, addpath: bool = False, omit: tuple[tuple[str, int], ...] =
 
 
 def bgpdump_lines(path: Path) -> list[list[str]]:
-    out = subprocess.run([BGPDUMP, "-m", str(path)], capture_output=True, text=True, check=True)
+    out = subprocess.run([need_bgpdump(), "-m", str(path)], capture_output=True, text=True, check=True)
     return [line.split("|") for line in out.stdout.splitlines()]
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import mrtparse
 import pytest
+from needs import need_bgpdump
 
 from anystab.generate.mrtwrite import (
     Peer,
@@ -23,7 +24,6 @@ from anystab.generate.mrtwrite import (
     write_updates,
 )
 
-BGPDUMP = "/usr/bin/bgpdump"
 T0 = 1_748_822_400  # 2025-06-02 00:00:00 UTC
 
 FULL = Route(
@@ -50,7 +50,7 @@ def _attrs(attrs: list) -> dict[str, object]:
 
 
 def _bgpdump(path: Path) -> list[str]:
-    out = subprocess.run([BGPDUMP, "-m", str(path)], capture_output=True, text=True, check=True)
+    out = subprocess.run([need_bgpdump(), "-m", str(path)], capture_output=True, text=True, check=True)
     return out.stdout.splitlines()
 
 

@@ -1,4 +1,4 @@
-"""Real MRT records to damage: the first records of every file of the shared data (../shared/data/mrt)."""
+"""Real MRT records to damage: the first records of every real MRT file (tests/data/mrt)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ import gzip
 import struct
 from pathlib import Path
 
+from mrt_data import MRT_DIR, MRT_FILES
+
 from anystab.targets import TargetSet
 
 SOURCES = Path(__file__).resolve().parents[1] / "sources"
-MRT_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "mrt"
-MRT_FILES = sorted(p.name for p in MRT_DIR.iterdir() if p.is_file())
+__all__ = ["MRT_FILES"]
 RECORDS_PER_FILE = 80
 
 
@@ -30,7 +31,7 @@ def split_records(data: bytes, limit: int | None = None) -> list[bytes]:
 
 @functools.cache
 def records(name: str) -> tuple[bytes, ...]:
-    """The first :data:`RECORDS_PER_FILE` records of a shared file."""
+    """The first :data:`RECORDS_PER_FILE` records of a real file."""
     raw = (MRT_DIR / name).read_bytes()
     data = bz2.decompress(raw) if name.endswith(".bz2") else gzip.decompress(raw)
     return tuple(split_records(data, RECORDS_PER_FILE))

@@ -1,7 +1,8 @@
 """The lab with real daemons (gobgpd, FRR, BIRD 2) in private namespaces: every scenario, every collector.
 
 Needs root (or unprivileged user namespaces) and the Debian packages gobgpd, frr and bird2 (``.ci/run``
-installs them). One run plays every scenario (about a minute); a second plays one scenario alone.
+installs them); skipped without them (tests/needs.py). One run plays every scenario (about a minute); a
+second plays one scenario alone.
 """
 
 import os
@@ -11,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from needs import need_lab
 
 from anystab.lab import LabError, check_lab, run_lab
 from anystab.lab.netns import PRIVATE_ENV, private_command
@@ -21,6 +23,7 @@ SCENARIOS = ["baseline", "withdraw", "reset", "explore", "more-specific", "end"]
 
 @pytest.fixture(scope="module")
 def full_run(tmp_path_factory):
+    need_lab()
     outdir = tmp_path_factory.mktemp("lab") / "all"
     truth = run_lab(outdir, "all")
     return outdir, truth, check_lab(outdir)
@@ -68,6 +71,7 @@ def test_session_reset_is_never_a_switch(full_run, collector):
 
 
 def test_one_scenario_alone(tmp_path):
+    need_lab()
     truth = run_lab(tmp_path / "lab", "more-specific")
     names = [s["name"] for s in truth["steps"]]
     assert names == [
@@ -106,10 +110,11 @@ def _running(pid: int) -> bool:
 
 
 def test_a_killed_run_leaves_no_daemon_behind(tmp_path):
+    need_lab()
     outdir = tmp_path / "killed"
     outdir.mkdir()
     env = {**os.environ, PRIVATE_ENV: "1"}
-    proc = subprocess.Popen(private_command([str(outdir), "all"]), env=env)
+    proc = subprocess.Popen(private_command([str(outdir), "all"], unprivileged=os.geteuid() != 0), env=env)
     try:
         deadline = time.monotonic() + 30
         daemons: set[int] = set()

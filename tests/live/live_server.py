@@ -15,11 +15,9 @@ import json
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from websockets.asyncio.server import ServerConnection, serve
 
-SHARED_STREAM = Path("/work/shared/data/rislive/ris-live-stream.jsonl")
 SUBSCRIBE_TIMEOUT_S = 10.0
 
 Frame = str | Callable[[], str]

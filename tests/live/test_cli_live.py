@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from live_server import SHARED_STREAM
+from mrt_data import RISLIVE_STREAM
 from rich.console import Console
 from support_mrt import small_scenario
 
@@ -92,8 +92,8 @@ def test_live_reports_the_events_analyze_finds_in_the_same_updates(replay, tmp_p
         assert all(m["type"] == "ris_subscribe" and m["data"]["moreSpecific"] for m in subscribed)
 
 
-def test_live_survives_the_shared_sample_stream_and_reports_its_malformed_line(replay, tmp_path):
-    lines = SHARED_STREAM.read_text().splitlines()
+def test_live_survives_the_recorded_sample_stream_and_reports_its_malformed_line(replay, tmp_path):
+    lines = RISLIVE_STREAM.read_text().splitlines()
     server = replay(lines, close_at_end=True)
     result = _live(server.url, "--prefix", "45.161.192.0/24", "--duration", "3", "--settle", "0.5",
                    "--out", str(tmp_path))  # fmt: skip

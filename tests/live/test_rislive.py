@@ -6,7 +6,7 @@ import json
 import random
 
 import pytest
-from live_server import SHARED_STREAM
+from mrt_data import RISLIVE_STREAM
 from support_mrt import small_scenario
 
 from anystab.errors import ConfigError
@@ -122,9 +122,9 @@ def test_ris_error_is_reported():
     assert (item.kind, item.note) == ("ris_error", "bad subscription")
 
 
-def test_the_shared_stream_sample_parses_with_its_one_malformed_line():
+def test_the_recorded_stream_sample_parses_with_its_one_malformed_line():
     items = [parse_frame(line, target_set([make_target("45.161.192.0/24")])) for line in
-             SHARED_STREAM.read_text().splitlines()]  # fmt: skip
+             RISLIVE_STREAM.read_text().splitlines()]  # fmt: skip
     kinds = [i.kind for i in items]
     assert kinds.count("malformed") == 1 and kinds[-1] == "malformed"
     assert kinds.count("ris_error") == 1

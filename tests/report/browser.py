@@ -22,7 +22,6 @@ import numpy as np
 import websocket
 from PIL import Image
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -52,12 +51,12 @@ class Loaded:
 class Chromium:
     """One Chromium process for a test session; :meth:`load` opens a page in a fresh tab."""
 
-    def __init__(self) -> None:
+    def __init__(self, program: str) -> None:
         self.profile = tempfile.mkdtemp(prefix="anystab-chromium-")
         self.log = Path(self.profile) / "stderr.log"
         with open(self.log, "wb") as err:  # a file, not a pipe: Chromium can never block on a full pipe
             self.proc = subprocess.Popen(
-                [CHROMIUM, *FLAGS, f"--user-data-dir={self.profile}/data", "about:blank"],
+                [program, *FLAGS, f"--user-data-dir={self.profile}/data", "about:blank"],
                 stdout=subprocess.DEVNULL,
                 stderr=err,
             )

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from browser import Chromium
+from needs import need_chromium
 
 from anystab.report.html import read_results, write_html
 
@@ -27,7 +28,7 @@ NUMBER = re.compile(r"\d+\.\d+|\d+")
 
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[Chromium]:
-    browser = Chromium()
+    browser = Chromium(need_chromium())
     yield browser
     browser.close()
 

@@ -1,9 +1,10 @@
-"""Every shared MRT file: the elements read equal Debian bgpdump -m's lines, field by field, in order."""
+"""Every real MRT file: the elements read equal Debian bgpdump -m's lines, field by field, in order."""
 
 from __future__ import annotations
 
 import pytest
-from mrt_samples import MRT_DIR, MRT_FILES, reference_lines, reference_prefix, sampled_targets
+from mrt_data import MRT_DIR, SAMPLED_FROM_LINES, bgpdump_output, reference, reference_of
+from mrt_samples import MRT_FILES, reference_lines, reference_prefix, sampled_targets
 
 from anystab.schemas import ELEMENTS
 from anystab.sources import bgpdump_line, read_mrt_file
@@ -26,9 +27,24 @@ def test_elements_equal_bgpdump(name: str) -> None:
     assert result.elements.schema.equals(ELEMENTS, check_metadata=True)
 
 
-def test_every_shared_file_has_a_reference() -> None:
+def test_every_file_has_a_committed_reference() -> None:
     assert len(MRT_FILES) == 11
     assert all(reference_lines(name) for name in MRT_FILES)
+    for name in MRT_FILES:
+        assert reference(name).whole == (reference(name).line_count < SAMPLED_FROM_LINES), name
+    assert sum(not reference(name).whole for name in MRT_FILES) == 5
+
+
+@pytest.mark.parametrize("name", MRT_FILES)
+def test_committed_reference_is_what_bgpdump_prints(name: str) -> None:
+    """The committed output, or the committed sample and digest of it, is bgpdump -m's output today."""
+    text = bgpdump_output(MRT_DIR / name)
+    committed = reference(name)
+    assert committed.line_count == len(text.splitlines())
+    if committed.whole:
+        assert committed.lines == tuple(text.splitlines())
+    else:
+        assert reference_of(text) == committed
 
 
 def test_anycast_prefixes_and_state_changes_found() -> None:
