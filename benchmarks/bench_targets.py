@@ -1,0 +1,155 @@
+"""Many targets: whole-process ``anystab analyze`` of one MRT file with 20 and with thousands of targets.
+
+Steps:
+
+1. Read the file once with no target filter and rank its prefixes by how many elements carry them
+   (ties in order of first appearance); keep those that are valid target prefixes (no host bits set).
+2. For each count N of ``--counts`` (default 20, 1000, 10000), write a service file with the N busiest
+   prefixes as targets.
+3. Run ``anystab analyze FILE --collector rrc99 --resync 0 --service S --json -q`` in a child process for
+   every N, round robin over ``--runs`` runs (so that a slower spell of a shared machine hits every count
+   alike); wall time of the whole process less ``anystab --help`` (interpreter start and imports), peak
+   RSS of the child. ``--timeout`` stops a run that takes longer (reported as such).
+4. Print, per N, the median time, its ratio to the smallest N's, the peak RSS and the output's size, and
+   write everything as JSON under ``benchmarks/results/`` with the load average before and after.
+
+Run: ``python benchmarks/bench_targets.py [MRT_FILE]`` (default: the repository's copy of the et-header
+file, tests/data/mrt/ris.updates.et-header.2015.gz).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_FILE = REPO / "tests" / "data" / "mrt" / "ris.updates.et-header.2015.gz"
+RESULTS = REPO / "benchmarks" / "results"
+COLLECTOR = "rrc99"
+COUNTS = (20, 1000, 10000)
+
+
+def ranked_prefixes(path: Path) -> list[str]:
+    """The file's valid target prefixes, busiest first (step 1)."""
+    import ipaddress
+
+    from anystab.sources.mrt import read_mrt_file
+
+    elements = read_mrt_file(path, None, COLLECTOR).elements
+    counts = Counter(p for p in elements.column("prefix").to_pylist() if p)
+    ranked = []
+    for prefix, _n in counts.most_common():
+        try:
+            ipaddress.ip_network(prefix, strict=True)
+        except ValueError:
+            continue
+        ranked.append(prefix)
+    return ranked
+
+
+def write_service(path: Path, prefixes: list[str]) -> None:
+    lines = [f'name = "bench-{len(prefixes)}"', ""]
+    for p in prefixes:
+        lines += ["[[targets]]", f'prefix = "{p}"', ""]
+    path.write_text("\n".join(lines))
+
+
+def _measured(argv: list[str], timeout: float) -> dict:
+    """:func:`_child_run` inside a fresh helper process so that RUSAGE_CHILDREN is this run's alone."""
+    code = (
+        "import json, resource, subprocess, sys, time\n"
+        "t0 = time.perf_counter()\n"
+        "p = subprocess.run(sys.argv[2:], capture_output=True, timeout=float(sys.argv[1]))\n"
+        "s = time.perf_counter() - t0\n"
+        "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024\n"
+        "print(json.dumps({'seconds': s, 'rc': p.returncode, 'rss': rss, 'stdout_bytes': len(p.stdout),"
+        " 'stderr': p.stderr.decode()[-300:]}))\n"
+    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", code, str(timeout), *argv],
+            capture_output=True,
+            text=True,
+            timeout=timeout + 30,
+        )
+    except subprocess.TimeoutExpired:
+        return {"seconds": None, "timeout": timeout}
+    if done.returncode != 0:
+        return {"seconds": None, "timeout": timeout, "error": done.stderr[-300:]}
+    return json.loads(done.stdout)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("mrt", nargs="?", type=Path, default=DEFAULT_FILE)
+    ap.add_argument("--counts", default=",".join(map(str, COUNTS)))
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--timeout", type=float, default=900.0)
+    ap.add_argument("--no-save", action="store_true")
+    args = ap.parse_args()
+    counts = sorted(int(c) for c in args.counts.split(","))
+    load_before = os.getloadavg()
+    ranked = ranked_prefixes(args.mrt)
+    anystab = [str(Path(sys.executable).parent / "anystab")]
+    runs: dict[int, list[dict]] = {n: [] for n in counts}
+    base: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        services = {}
+        for n in counts:
+            services[n] = Path(tmp) / f"targets-{n}.toml"
+            write_service(services[n], ranked[:n])
+        for _ in range(args.runs):
+            base.append(_measured([*anystab, "--help"], 60)["seconds"])
+            for n in counts:
+                argv = [*anystab, "analyze", str(args.mrt), "--collector", COLLECTOR, "--resync", "0"]
+                argv += ["--service", str(services[n]), "--json", "-q"]
+                run = _measured(argv, args.timeout)
+                runs[n].append(run)
+                print(f"  {n:>6} targets: {run.get('seconds')} s", file=sys.stderr, flush=True)
+    startup = statistics.median(base)
+    rows = []
+    for n in counts:
+        done = [r["seconds"] - startup for r in runs[n] if r.get("seconds") is not None and r.get("rc") == 0]
+        rows.append(
+            {
+                "targets": n,
+                "seconds": statistics.median(done) if len(done) == len(runs[n]) else None,
+                "runs": runs[n],
+                "peak_rss": max((r.get("rss", 0) for r in runs[n]), default=0),
+            }
+        )
+    first = rows[0]["seconds"]
+    for row in rows:
+        row["ratio"] = row["seconds"] / first if row["seconds"] and first else None
+    print(f"{'targets':>8} {'seconds':>9} {'ratio':>7} {'peak RSS MB':>12}")
+    for row in rows:
+        sec = f"{row['seconds']:.2f}" if row["seconds"] is not None else "timeout"
+        ratio = f"{row['ratio']:.2f}" if row["ratio"] is not None else "-"
+        print(f"{row['targets']:>8} {sec:>9} {ratio:>7} {row['peak_rss'] / 1e6:>12.0f}")
+    report = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "load_before": load_before,
+        "load_after": os.getloadavg(),
+        "input": args.mrt.name,
+        "startup_s": startup,
+        "rows": rows,
+    }
+    if not args.no_save:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        out = RESULTS / f"bench_targets-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}.json"
+        out.write_text(json.dumps(report, indent=1))
+        print(f"written {out.relative_to(REPO)}")
+
+
+if __name__ == "__main__":
+    main()
