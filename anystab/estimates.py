@@ -150,40 +150,98 @@ def vp_figures(
     return records
 
 
+def _resample_indices(n: int, resamples: int, seed: int) -> np.ndarray:
+    """The bootstrap's draws for ``n`` values: the same for every row of that size (a fresh generator
+    from the same seed), so drawn once per size and kept (see :data:`RESAMPLE_CACHE`)."""
+    key = (n, resamples, seed)
+    draws = _resamples.get(key)
+    if draws is None:
+        draws = np.random.default_rng(seed).integers(0, n, size=(resamples, n))
+        draws.flags.writeable = False
+        if len(_resamples) >= RESAMPLE_CACHE:
+            _resamples.pop(next(iter(_resamples)))
+        _resamples[key] = draws
+    return draws
+
+
+RESAMPLE_CACHE = 32
+_resamples: dict[tuple[int, int, int], np.ndarray] = {}
+
+
 def bootstrap_ci(values: np.ndarray, resamples: int, seed: int) -> tuple[float, float]:
     """Percentile bootstrap interval (CI_LEVEL) of the mean; NaN when there is nothing to resample."""
     if len(values) == 0 or resamples <= 0:
         return math.nan, math.nan
-    rng = np.random.default_rng(seed)
-    means = values[rng.integers(0, len(values), size=(resamples, len(values)))].mean(axis=1)
+    means = values[_resample_indices(len(values), resamples, seed)].mean(axis=1)
     tail = (1 - CI_LEVEL) / 2 * 100
     low, high = np.percentile(means, [tail, 100 - tail])
     return float(low), float(high)
 
 
-def _aggregate(
-    p: np.ndarray, poisson: np.ndarray, breaks: np.ndarray, observed: np.ndarray, params: AnalysisParams
-) -> dict:
-    """One ESTIMATES row's numbers: the P and Poisson figures of the scope's VPs for one target and D
-    (NaN: undefined), and the breaks and observed seconds of every VP of the scope (VP_STATS rows)."""
-    p, poisson = p[~np.isnan(p)], poisson[~np.isnan(poisson)]
+BATCH_VALUES = 1 << 22  # bootstrap means computed at once: rows x resamples x values
+
+
+def _defined_figures(values: list[np.ndarray], params: AnalysisParams) -> list[tuple]:
+    """Per array of defined P figures: (mean, median, p90, p99, CI low, CI high), None or NaN when empty.
+
+    Arrays of one size are stacked and computed together, row by row the same numbers as one at a time
+    (numpy reduces and interpolates each row alike), so that thousands of targets cost little more than
+    their values."""
+    out: list[tuple] = [()] * len(values)
+    by_size: dict[int, list[int]] = defaultdict(list)
+    for k, v in enumerate(values):
+        by_size[len(v)].append(k)
+    tail = (1 - CI_LEVEL) / 2 * 100
+    for n, rows in by_size.items():
+        if n == 0:
+            for k in rows:
+                out[k] = (None, None, None, None, math.nan, math.nan)
+            continue
+        step = max(1, BATCH_VALUES // (n * max(1, params.bootstrap)))
+        for first in range(0, len(rows), step):
+            chunk = rows[first : first + step]
+            stack = np.stack([values[k] for k in chunk])
+            means = stack.mean(axis=1)
+            median, p90, p99 = np.percentile(stack, [50, 90, 99], axis=1)
+            if params.bootstrap > 0:
+                draws = _resample_indices(n, params.bootstrap, params.seed)
+                boot = np.ascontiguousarray(stack[:, draws]).mean(axis=2)  # each row reduced as alone
+                low, high = np.percentile(boot, [tail, 100 - tail], axis=1)
+            else:
+                low = high = np.full(len(chunk), math.nan)
+            for j, k in enumerate(chunk):
+                figures = (means[j], median[j], p90[j], p99[j], low[j], high[j])
+                out[k] = tuple(float(x) for x in figures)
+    return out
+
+
+def _row_means(values: list[np.ndarray]) -> list[float | None]:
+    """``float(v.mean())`` of each array (None when empty), arrays of one size computed together."""
+    out: list[float | None] = [None] * len(values)
+    by_size: dict[int, list[int]] = defaultdict(list)
+    for k, v in enumerate(values):
+        if len(v):
+            by_size[len(v)].append(k)
+    for rows in by_size.values():
+        means = np.stack([values[k] for k in rows]).mean(axis=1)
+        for j, k in enumerate(rows):
+            out[k] = float(means[j])
+    return out
+
+
+def _scope_figures(breaks: np.ndarray, observed: np.ndarray) -> dict:
+    """The numbers of an ESTIMATES row that do not depend on the session length."""
     observed_s = float(observed.sum())
-    low, high = bootstrap_ci(p, params.bootstrap, params.seed)
-    has_p = len(p) > 0
-    median, p90, p99 = (float(q) for q in np.percentile(p, [50, 90, 99])) if has_p else (None, None, None)
     return {
         "vps": len(breaks),
-        "vps_defined": len(p),
-        "mean_p": float(p.mean()) if has_p else None,
-        "median_p": median,
-        "p90_p": p90,
-        "p99_p": p99,
         "share_with_break": float((breaks > 0).mean()) if len(breaks) else None,
-        "ci_low": None if math.isnan(low) else low,
-        "ci_high": None if math.isnan(high) else high,
-        "poisson_mean_p": float(poisson.mean()) if len(poisson) else None,
         "breaks_per_vp_day": float(breaks.sum()) / (observed_s / SECONDS_PER_DAY) if observed_s > 0 else None,
     }
+
+
+def _defined(column: list[float | None]) -> np.ndarray:
+    values = np.array(column, dtype=float)
+    return values[~np.isnan(values)]
 
 
 def estimate_records(
@@ -207,7 +265,9 @@ def estimate_records(
         if (collector, asn, ip, target) in known:
             per_d[None, target, d].append((p, poisson))
             per_d[collector, target, d].append((p, poisson))
-    records = []
+    heads: list[dict] = []
+    p_values: list[np.ndarray] = []
+    poisson_values: list[np.ndarray] = []
     for scope in [None, *sorted({row[0] for row in stats})]:
         for target in [t.text for t in params.targets]:
             rows = per_scope.get((scope, target))
@@ -215,19 +275,36 @@ def estimate_records(
                 continue
             breaks = np.array([b for b, _ in rows], dtype=np.int64)
             observed = np.array([o for _, o in rows], dtype=float)
+            common = _scope_figures(breaks, observed)
             for d in sessions:
                 vps = per_d.get((scope, target, d), [])
-                p = np.array([v for v, _ in vps], dtype=float)
-                poisson = np.array([q for _, q in vps], dtype=float)
-                figures_row = _aggregate(p, poisson, breaks, observed, params)
-                records.append(
-                    {
-                        "scope": "all" if scope is None else scope,
-                        "target": target,
-                        "session_s": d,
-                        **figures_row,
-                    }
-                )
+                p_values.append(_defined([v for v, _ in vps]))
+                poisson_values.append(_defined([q for _, q in vps]))
+                name = "all" if scope is None else scope
+                heads.append({"scope": name, "target": target, "session_s": d, **common})
+    records = []
+    for head, p, defined, poisson in zip(
+        heads, p_values, _defined_figures(p_values, params), _row_means(poisson_values), strict=True
+    ):
+        mean, median, p90, p99, low, high = defined
+        records.append(
+            {
+                "scope": head["scope"],
+                "target": head["target"],
+                "session_s": head["session_s"],
+                "vps": head["vps"],
+                "vps_defined": len(p),
+                "mean_p": mean,
+                "median_p": median,
+                "p90_p": p90,
+                "p99_p": p99,
+                "share_with_break": head["share_with_break"],
+                "ci_low": None if math.isnan(low) else low,
+                "ci_high": None if math.isnan(high) else high,
+                "poisson_mean_p": poisson,
+                "breaks_per_vp_day": head["breaks_per_vp_day"],
+            }
+        )
     return records
 
 

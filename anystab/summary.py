@@ -34,7 +34,11 @@ def _clean(value: Any) -> Any:
 def records(df: pd.DataFrame, columns: list[str] | None = None) -> list[dict[str, Any]]:
     """Rows of a frame as JSON-ready dicts."""
     cols = columns or list(df.columns)
-    return [{c: _clean(row[c]) for c in cols} for _, row in df[cols].iterrows()]
+    frame = df[cols]
+    if all(pd.api.types.is_numeric_dtype(t) for t in frame.dtypes):  # rows would share one numeric type
+        return [{c: _clean(row[c]) for c in cols} for _, row in frame.iterrows()]
+    values = [[_clean(v) for v in frame[c].tolist()] for c in cols]
+    return [dict(zip(cols, row, strict=True)) for row in zip(*values, strict=True)]
 
 
 def _iso(seconds: float) -> str:
@@ -63,13 +67,22 @@ def site_shares(site_share: pd.DataFrame) -> list[dict[str, Any]]:
     """Time-weighted mean catchment share of each site, per scope and target."""
     if site_share.empty:
         return []
-    df = site_share.assign(dur=(site_share["end"] - site_share["start"]).dt.total_seconds())
+    dur = (site_share["end"] - site_share["start"]).dt.total_seconds().to_numpy()
+    share = site_share["share"].to_numpy()
+    spans = list(zip(site_share["start"].tolist(), site_share["end"].tolist(), strict=True))
+    sites = site_share["site"].tolist()
     out = []
-    for (scope, target), g in df.groupby(["scope", "target"], sort=True):
-        total = g.drop_duplicates(["start", "end"])["dur"].sum()
-        for site, s in g.groupby("site", sort=True):
-            share = float((s["share"] * s["dur"]).sum() / total) if total > 0 else float("nan")
-            out.append({"scope": scope, "target": target, "site": site, "share": _clean(share)})
+    for (scope, target), rows in site_share.groupby(["scope", "target"], sort=True).indices.items():
+        seen: set[tuple] = set()
+        first = [i for i in rows.tolist() if not (spans[i] in seen or seen.add(spans[i]))]
+        total = dur[first].sum()
+        by_site: dict[str, list[int]] = {}
+        for i in rows.tolist():
+            by_site.setdefault(sites[i], []).append(i)
+        for site in sorted(by_site):
+            part = by_site[site]
+            value = float((share[part] * dur[part]).sum() / total) if total > 0 else float("nan")
+            out.append({"scope": scope, "target": target, "site": site, "share": _clean(value)})
     return sorted(out, key=lambda r: (r["scope"] != "all", r["scope"], r["target"], -(r["share"] or 0)))
 
 

@@ -103,27 +103,48 @@ class _PrefixInfo:
     relevant: list[int]  # targets the prefix concerns (covers, or a more-specific inside the target)
 
 
-def _prefix_info(text: str, targets: Sequence[Target], min_cover: dict[int, int]) -> _PrefixInfo:
-    try:
-        key = prefix_key(text)
-    except ValueError:
-        return _PrefixInfo(None, None, [], [])
-    version, net, length = key
-    bits = _BITS[version]
-    covers, relevant = [], []
-    for i, t in enumerate(targets):
-        if t.prefix.version != version or length < min_cover[version]:
-            continue
-        shift = bits - length
-        if int(t.address) >> shift == net >> shift:
-            covers.append(i)
-            relevant.append(i)
-        elif length >= t.prefix.prefixlen and net >> (bits - t.prefix.prefixlen) == int(
-            t.prefix.network_address
-        ) >> (bits - t.prefix.prefixlen):
-            relevant.append(i)
-    canonical = f"{_net_text(version, net)}/{length}"
-    return _PrefixInfo(key, canonical, covers, relevant)
+class _TargetIndex:
+    """Which targets a prefix covers or concerns, found without a pass over the targets per prefix.
+
+    A prefix of length L covers the targets whose address lies in its range: a slice of the targets
+    sorted by (version, address), found by bisection. It lies inside a target when, for one of the few
+    distinct target lengths at most L, its network masked to that length is a target prefix.
+    """
+
+    def __init__(self, targets: Sequence[Target], min_cover: dict[int, int]) -> None:
+        self.min_cover = min_cover
+        places = sorted((t.prefix.version, int(t.address), i) for i, t in enumerate(targets))
+        self.addresses = [(version, address) for version, address, _ in places]
+        self.order = [i for _, _, i in places]
+        self.exact: dict[tuple[int, int, int], list[int]] = {}
+        lengths: dict[int, set[int]] = {4: set(), 6: set()}
+        for i, t in enumerate(targets):
+            key = (t.prefix.version, int(t.prefix.network_address), t.prefix.prefixlen)
+            self.exact.setdefault(key, []).append(i)
+            lengths[t.prefix.version].add(t.prefix.prefixlen)
+        self.lengths = {v: sorted(ls) for v, ls in lengths.items()}
+
+    def info(self, text: str) -> _PrefixInfo:
+        try:
+            key = prefix_key(text)
+        except ValueError:
+            return _PrefixInfo(None, None, [], [])
+        version, net, length = key
+        canonical = f"{_net_text(version, net)}/{length}"
+        if length < self.min_cover[version]:
+            return _PrefixInfo(key, canonical, [], [])
+        bits = _BITS[version]
+        lo = bisect.bisect_left(self.addresses, (version, net))
+        hi = bisect.bisect_left(self.addresses, (version, net + (1 << (bits - length))))
+        covers = sorted(self.order[lo:hi])
+        inside: list[int] = []
+        for tlen in self.lengths[version]:
+            if tlen > length:
+                break
+            shift = bits - tlen
+            inside += self.exact.get((version, net >> shift << shift, tlen), ())
+        relevant = sorted(set(covers).union(inside)) if inside else covers
+        return _PrefixInfo(key, canonical, covers, relevant)
 
 
 def _net_text(version: int, net: int) -> str:
@@ -142,8 +163,8 @@ class WalkContext:
 
     def build(self, prefix_texts: set[str]) -> None:
         ts = self.params.targets
-        min_cover = {4: ts.min_cover(4), 6: ts.min_cover(6)}
-        self.prefixes = {p: _prefix_info(p, self.targets, min_cover) for p in prefix_texts}
+        index = _TargetIndex(self.targets, {4: ts.min_cover(4), 6: ts.min_cover(6)})
+        self.prefixes = {p: index.info(p) for p in prefix_texts}
         cands: list[set[tuple[int, int, int]]] = [set() for _ in self.targets]
         for info in self.prefixes.values():
             for i in info.covers:
@@ -200,15 +221,22 @@ class WalkColumns:
 class VpWalk:
     """One VP's route state through its elements, recording each target's state after every change."""
 
-    def __init__(self, ctx: WalkContext, obs_start: float) -> None:
+    def __init__(self, ctx: WalkContext, obs_start: float, tracked: Sequence[int] | None = None) -> None:
+        """``tracked``: the targets whose series to keep (default every target); a walk given only the
+        targets its elements concern records the same series for them and skips the rest."""
         self.ctx = ctx
+        self.tracked: Sequence[int] = range(len(ctx.targets)) if tracked is None else tracked
         self.obs_start = obs_start
         self.start_due: float | None = obs_start if obs_start > -math.inf else None
         self.routes: dict[tuple[int, int, int], dict[int | None, tuple[str, Route]]] = {}
         self.down = False
         self.resume_at: float | None = None
         first = UNROUTED_STATE if obs_start == -math.inf else UNOBSERVED_STATE
-        self.series: list[tuple[list[float], list[State]]] = [([-math.inf], [first]) for _ in ctx.targets]
+        self.series: list[tuple[list[float], list[State]]] | dict[int, tuple[list[float], list[State]]]
+        if tracked is None:
+            self.series = [([-math.inf], [first]) for _ in ctx.targets]
+        else:
+            self.series = {i: ([-math.inf], [first]) for i in tracked}
 
     def observing(self, t: float) -> bool:
         return t >= self.obs_start and not self.down and (self.resume_at is None or t >= self.resume_at)
@@ -237,9 +265,8 @@ class VpWalk:
     def flush(self, before: float) -> None:
         """Snapshot every target at the scheduled times (observation start, resync end) before ``before``."""
         due = sorted(s for s in (self.start_due, self.resume_at) if s is not None and s < before)
-        everyone = range(len(self.ctx.targets))
         for s in due:
-            self.emit(s, everyone)
+            self.emit(s, self.tracked)
         if self.start_due is not None and self.start_due < before:
             self.start_due = None
         if self.resume_at is not None and self.resume_at < before:
@@ -267,7 +294,7 @@ class VpWalk:
         if new_state != ESTABLISHED:
             self.down, self.resume_at = True, None
             self.routes.clear()
-            self.emit(t, range(len(self.ctx.targets)))
+            self.emit(t, self.tracked)
         elif self.down:
             self.session_up(t)
 
@@ -376,11 +403,11 @@ def build_timeline(
         obs_start = observation_start(cols, rows, window)
         if obs_start is None:
             continue
-        walk = VpWalk(ctx, obs_start)
-        walk.walk(cols, rows)
         relevant = sorted(
             {i for r in rows if cols.prefix[r] is not None for i in ctx.prefixes[cols.prefix[r]].relevant}
         )
+        walk = VpWalk(ctx, obs_start, relevant)
+        walk.walk(cols, rows)
         for i in relevant:
             spans = series_intervals(*walk.series[i], window, by_collector.get(str(vp[0]), []))
             if any(state[0] != UNOBSERVED for _, _, state in spans):

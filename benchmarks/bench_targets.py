@@ -3,7 +3,9 @@
 Steps:
 
 1. Read the file once with no target filter and rank its prefixes by how many elements carry them
-   (ties in order of first appearance); keep those that are valid target prefixes (no host bits set).
+   (ties in order of first appearance); keep those that are valid target prefixes (no host bits set)
+   no shorter than the shortest cover the analysis counts (/8, /16: a default route as a target would
+   make every element relevant).
 2. For each count N of ``--counts`` (default 20, 1000, 10000), write a service file with the N busiest
    prefixes as targets.
 3. Run ``anystab analyze FILE --collector rrc99 --resync 0 --service S --json -q`` in a child process for
@@ -43,16 +45,18 @@ def ranked_prefixes(path: Path) -> list[str]:
     import ipaddress
 
     from anystab.sources.mrt import read_mrt_file
+    from anystab.targets import MIN_COVER_V4, MIN_COVER_V6
 
     elements = read_mrt_file(path, None, COLLECTOR).elements
     counts = Counter(p for p in elements.column("prefix").to_pylist() if p)
     ranked = []
     for prefix, _n in counts.most_common():
         try:
-            ipaddress.ip_network(prefix, strict=True)
+            net = ipaddress.ip_network(prefix, strict=True)
         except ValueError:
             continue
-        ranked.append(prefix)
+        if net.prefixlen >= (MIN_COVER_V4 if net.version == 4 else MIN_COVER_V6):
+            ranked.append(prefix)
     return ranked
 
 

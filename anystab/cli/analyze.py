@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +20,7 @@ from anystab.cli.fetch import build_request, cache_options, raise_on_failures, r
 from anystab.cli.options import DURATION, SESSIONS, target_options, window_options
 from anystab.cli.render import stderr_console, stdout_console
 from anystab.errors import SourceUnavailableError
+from anystab.output import dumps_indented
 from anystab.params import DEFAULT_RESYNC_S, DEFAULT_SESSIONS_S, AnalysisParams, SiteMap
 from anystab.pipeline import AnalysisRequest, AnalysisResult
 from anystab.pipeline import analyze as run_analysis
@@ -212,7 +212,7 @@ def analyze(sources: tuple[str, ...], **opts: Any) -> None:
 
         write_html(opts["html"], result.tables, summary)
     if opts["as_json"]:
-        click.echo(json.dumps(summary, indent=2))
+        click.echo(dumps_indented(summary))
     else:
         from anystab.report.terminal import render_summary
 

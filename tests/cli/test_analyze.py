@@ -200,3 +200,30 @@ def test_json_stdout_is_clean_and_pipe_closing_is_not_a_crash():
     p.stdout.close()
     _, err = p.communicate(timeout=120)
     assert b"Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {},
+        [],
+        {"a": {}, "b": [], "c": [[]]},
+        [1, [2, [3, {}]], "x"],
+        {"rows": [{"a": 1, "b": None, "c": 1.5e16, "d": float("nan"), "e": 'é"\n\t', "f": True, "g": -0.0}]},
+        {1: 2, None: 3, 2.5: [1], False: {"k": (1, 2)}, "a:b": [{}]},
+        "text",
+        3,
+        None,
+    ],
+)
+@pytest.mark.parametrize("indent", [1, 2, 4])
+def test_summary_json_text_is_pythons(value, indent: int) -> None:
+    """The summary's JSON (written by a faster encoder) is exactly ``json.dumps(value, indent=...)``."""
+    from anystab.output import dumps_indented
+
+    assert dumps_indented(value, indent) == json.dumps(value, indent=indent)
+
+
+def test_summary_json_of_the_sample_is_pythons(sample_json) -> None:
+    code, out, _ = run("analyze", str(DATA), "--service", SERVICE, "--json", "--jobs", "1")
+    assert code == 0 and out == json.dumps(sample_json, indent=2) + "\n"
