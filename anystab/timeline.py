@@ -95,6 +95,18 @@ def nullable(series: pd.Series) -> list:
     return values.where(series.notna(), None).tolist()
 
 
+def _tuple(communities: object) -> tuple[str, ...]:
+    return tuple(communities) if communities is not None and not isinstance(communities, float) else ()  # type: ignore[call-overload]
+
+
+def shared_nullable(series: pd.Series) -> list:
+    """:func:`nullable`, with one object per distinct value (elements repeat a few values many times:
+    a Python object per element and column would cost more memory than the elements themselves)."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    values = np.array([*uniques.tolist(), None], dtype=object)
+    return values[codes].tolist()
+
+
 @dataclass
 class _PrefixInfo:
     key: tuple[int, int, int] | None
@@ -201,20 +213,30 @@ class WalkColumns:
     communities: list
     new_state: list
 
+    def same(self, a: int, b: int) -> bool:
+        """Whether rows ``a`` and ``b`` agree in time and every field the walk reads."""
+        return (
+            self.time[a] == self.time[b]
+            and self.prefix[a] == self.prefix[b]
+            and self.elem_type[a] == self.elem_type[b]
+            and self.path_id[a] == self.path_id[b]
+            and self.as_path[a] == self.as_path[b]
+            and self.next_hop[a] == self.next_hop[b]
+            and self.communities[a] == self.communities[b]
+            and self.new_state[a] == self.new_state[b]
+        )
+
     @classmethod
     def of(cls, elements: pd.DataFrame) -> WalkColumns:
-        comms = [
-            tuple(c) if c is not None and not isinstance(c, float) else () for c in elements["communities"]
-        ]
+        seen: dict[tuple[str, ...], tuple[str, ...]] = {}
+        lists = elements["communities"]
+        comms = [seen.setdefault(t, t) for t in (_tuple(c) for c in lists)]
+        text = ("elem_type", "prefix", "path_id", "as_path", "next_hop")
         return cls(
             to_seconds(elements["time"]),
-            nullable(elements["elem_type"]),
-            nullable(elements["prefix"]),
-            nullable(elements["path_id"]),
-            nullable(elements["as_path"]),
-            nullable(elements["next_hop"]),
+            *(shared_nullable(elements[c]) for c in text),
             comms,
-            nullable(elements["new_state"]),
+            shared_nullable(elements["new_state"]),
         )
 
 
@@ -273,8 +295,13 @@ class VpWalk:
             self.resume_at = None
 
     def walk(self, cols: WalkColumns, rows: np.ndarray) -> None:
-        for r in rows:
-            self.step(cols, r)
+        """Take the rows in order. A row equal to the one before it in time and every field the walk reads
+        changes nothing (the state after it is the state after the first), so it is not taken again."""
+        previous = None
+        for r in rows.tolist():
+            if previous is None or not cols.same(previous, r):
+                self.step(cols, r)
+            previous = r
         self.flush(math.inf)
 
     def step(self, cols: WalkColumns, r: int) -> None:

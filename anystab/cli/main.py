@@ -10,15 +10,23 @@ import click
 from anystab import __version__
 from anystab.errors import AnystabError
 
+OUT_OF_MEMORY = (
+    "out of memory: the sources hold more matching elements than fit in this machine's memory; "
+    "analyse fewer files or a shorter window per run, or run on a machine with more memory"
+)
+
 
 class AnystabGroup(click.Group):
-    """A click group that reports :class:`AnystabError` as a one-line error with exit status 1."""
+    """A click group that reports :class:`AnystabError` (and running out of memory) as a one-line error
+    with exit status 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except AnystabError as exc:
             raise click.ClickException(str(exc)) from None
+        except MemoryError:
+            raise click.ClickException(OUT_OF_MEMORY) from None
 
 
 @click.group(cls=AnystabGroup, context_settings={"help_option_names": ["-h", "--help"]})
