@@ -240,8 +240,8 @@ def _scope_figures(breaks: np.ndarray, observed: np.ndarray) -> dict:
 
 
 def _defined(column: list[float | None]) -> np.ndarray:
-    values = np.array(column, dtype=float)
-    return values[~np.isnan(values)]
+    """The values that are neither None nor NaN, in order, as float64."""
+    return np.array([v for v in column if v is not None and v == v], dtype=float)
 
 
 def estimate_records(

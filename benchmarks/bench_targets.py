@@ -10,10 +10,11 @@ Steps:
    prefixes as targets.
 3. Run ``anystab analyze FILE --collector rrc99 --resync 0 --service S --json -q`` in a child process for
    every N, round robin over ``--runs`` runs (so that a slower spell of a shared machine hits every count
-   alike); wall time of the whole process less ``anystab --help`` (interpreter start and imports), peak
-   RSS of the child. ``--timeout`` stops a run that takes longer (reported as such).
-4. Print, per N, the median time, its ratio to the smallest N's, the peak RSS and the output's size, and
-   write everything as JSON under ``benchmarks/results/`` with the load average before and after.
+   alike); wall time of the whole process, and that less ``anystab --help`` (interpreter start and
+   imports), peak RSS of the child. ``--timeout`` stops a run that takes longer (reported as such).
+4. Print, per N, the median whole-process time and that less the start-up, their ratios to the smallest
+   N's, and the peak RSS, and write everything as JSON under ``benchmarks/results/`` with the load
+   average before and after.
 
 Run: ``python benchmarks/bench_targets.py [MRT_FILE]`` (default: the repository's copy of the et-header
 file, tests/data/mrt/ris.updates.et-header.2015.gz).
@@ -122,23 +123,33 @@ def main() -> None:
     startup = statistics.median(base)
     rows = []
     for n in counts:
-        done = [r["seconds"] - startup for r in runs[n] if r.get("seconds") is not None and r.get("rc") == 0]
+        done = [r["seconds"] for r in runs[n] if r.get("seconds") is not None and r.get("rc") == 0]
+        whole = statistics.median(done) if len(done) == len(runs[n]) else None
         rows.append(
             {
                 "targets": n,
-                "seconds": statistics.median(done) if len(done) == len(runs[n]) else None,
+                "whole_s": whole,
+                "seconds": None if whole is None else whole - startup,
                 "runs": runs[n],
                 "peak_rss": max((r.get("rss", 0) for r in runs[n]), default=0),
             }
         )
-    first = rows[0]["seconds"]
+    first = rows[0]
     for row in rows:
-        row["ratio"] = row["seconds"] / first if row["seconds"] and first else None
-    print(f"{'targets':>8} {'seconds':>9} {'ratio':>7} {'peak RSS MB':>12}")
+        for key in ("whole_s", "seconds"):
+            ratio = row[key] / first[key] if row[key] and first[key] else None
+            row["ratio_" + key] = ratio
+    print(f"start-up (anystab --help): {startup:.2f} s")
+    print(
+        f"{'targets':>8} {'whole s':>8} {'ratio':>6} {'less start-up s':>16} {'ratio':>6} {'peak RSS MB':>12}"
+    )
     for row in rows:
-        sec = f"{row['seconds']:.2f}" if row["seconds"] is not None else "timeout"
-        ratio = f"{row['ratio']:.2f}" if row["ratio"] is not None else "-"
-        print(f"{row['targets']:>8} {sec:>9} {ratio:>7} {row['peak_rss'] / 1e6:>12.0f}")
+        cells = [f"{row[k]:.2f}" if row[k] is not None else "-" for k in ("whole_s", "ratio_whole_s")]
+        cells += [f"{row[k]:.2f}" if row[k] is not None else "-" for k in ("seconds", "ratio_seconds")]
+        print(
+            f"{row['targets']:>8} {cells[0]:>8} {cells[1]:>6} {cells[2]:>16} {cells[3]:>6}"
+            f" {row['peak_rss'] / 1e6:>12.0f}"
+        )
     report = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
