@@ -24,32 +24,17 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
+from bench_targets import measured, save  # the same measuring and saving (benchmarks/ is on sys.path)
+
 REPO = Path(__file__).resolve().parents[1]
-RESULTS = REPO / "benchmarks" / "results"
+TIMEOUT = 900.0
 TARGET = "192.0.2.0/24"
 TIME_US = 1_700_000_000_000_000  # 2023-11-14 22:13:20 UTC
 FILE = Path("rrc99") / "2023.11" / "updates.20231114.2210.gz"
-
-_MEASURE = (
-    "import json, resource, subprocess, sys, time\n"
-    "t0 = time.perf_counter()\n"
-    "p = subprocess.run(sys.argv[1:], capture_output=True)\n"
-    "s = time.perf_counter() - t0\n"
-    "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024\n"
-    "print(json.dumps({'seconds': s, 'rc': p.returncode, 'rss': rss, 'stdout': p.stdout.decode()[:100000],"
-    " 'stderr': p.stderr.decode()[-300:]}))\n"
-)
-
-
-def measured(argv: list[str]) -> dict:
-    """Run ``argv`` from a fresh helper process, so that its RUSAGE_CHILDREN is this run's alone."""
-    done = subprocess.run([sys.executable, "-c", _MEASURE, *argv], capture_output=True, text=True, check=True)
-    return json.loads(done.stdout)
 
 
 def write_file(folder: Path, records: int) -> Path:
@@ -76,8 +61,10 @@ def main() -> None:
     argv = [exe, "analyze", str(args.workdir / "many"), "--prefix", TARGET, "--json", "--jobs", "1"]
     runs, starts = [], []
     for _ in range(args.runs):
-        starts.append(measured([exe, "analyze", str(args.workdir / "one"), "--prefix", TARGET, "--json"]))
-        run = measured(argv)
+        starts.append(
+            measured([exe, "analyze", str(args.workdir / "one"), "--prefix", TARGET, "--json"], TIMEOUT)
+        )
+        run = measured(argv, TIMEOUT, stdout=True)
         if run["rc"] != 0:
             sys.exit(f"anystab failed: {run['stderr']}")
         run["elements"] = json.loads(run.pop("stdout"))["read"]["elements"]
@@ -113,10 +100,7 @@ def main() -> None:
         **row,
     }
     if not args.no_save:
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        out = RESULTS / f"bench_elements-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}.json"
-        out.write_text(json.dumps(report, indent=1))
-        print(f"written {out.relative_to(REPO)}")
+        save("bench_elements", report)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ Steps:
    every N, round robin over ``--runs`` runs (so that a slower spell of a shared machine hits every count
    alike); wall time of the whole process, and that less ``anystab --help`` (interpreter start and
    imports), peak RSS of the child. ``--timeout`` stops a run that takes longer (reported as such).
+   ``--before DIR`` also runs an earlier source tree of anystab (on PYTHONPATH) for the counts up to
+   ``--before-max``, in the same rounds.
 4. Print, per N, the median whole-process time and that less the start-up, their ratios to the smallest
    N's, and the peak RSS, and write everything as JSON under ``benchmarks/results/`` with the load
    average before and after.
@@ -68,23 +70,28 @@ def write_service(path: Path, prefixes: list[str]) -> None:
     path.write_text("\n".join(lines))
 
 
-def _measured(argv: list[str], timeout: float) -> dict:
-    """:func:`_child_run` inside a fresh helper process so that RUSAGE_CHILDREN is this run's alone."""
+def measured(argv: list[str], timeout: float, before: Path | None = None, stdout: bool = False) -> dict:
+    """Run ``argv`` from a fresh helper process, so that its RUSAGE_CHILDREN is this run's alone: wall
+    seconds, peak RSS, exit status (and ``stdout``, if asked). ``before``: a source tree of anystab to
+    import instead."""
+    env = dict(os.environ, PYTHONPATH=str(before)) if before else None
     code = (
         "import json, resource, subprocess, sys, time\n"
         "t0 = time.perf_counter()\n"
-        "p = subprocess.run(sys.argv[2:], capture_output=True, timeout=float(sys.argv[1]))\n"
+        "p = subprocess.run(sys.argv[3:], capture_output=True, timeout=float(sys.argv[1]))\n"
         "s = time.perf_counter() - t0\n"
         "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024\n"
+        "out = p.stdout.decode() if sys.argv[2] == '1' else ''\n"
         "print(json.dumps({'seconds': s, 'rc': p.returncode, 'rss': rss, 'stdout_bytes': len(p.stdout),"
-        " 'stderr': p.stderr.decode()[-300:]}))\n"
+        " 'stdout': out, 'stderr': p.stderr.decode()[-300:]}))\n"
     )
     try:
         done = subprocess.run(
-            [sys.executable, "-c", code, str(timeout), *argv],
+            [sys.executable, "-c", code, str(timeout), "1" if stdout else "0", *argv],
             capture_output=True,
             text=True,
             timeout=timeout + 30,
+            env=env,
         )
     except subprocess.TimeoutExpired:
         return {"seconds": None, "timeout": timeout}
@@ -100,12 +107,15 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--timeout", type=float, default=900.0)
     ap.add_argument("--no-save", action="store_true")
+    ap.add_argument("--before", type=Path, help="a source tree of an earlier anystab, run side by side")
+    ap.add_argument("--before-max", type=int, default=1000, help="the most targets to give the earlier one")
     args = ap.parse_args()
     counts = sorted(int(c) for c in args.counts.split(","))
     load_before = os.getloadavg()
     ranked = ranked_prefixes(args.mrt)
     anystab = [str(Path(sys.executable).parent / "anystab")]
     runs: dict[int, list[dict]] = {n: [] for n in counts}
+    before: dict[int, list[dict]] = {n: [] for n in counts}
     base: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         services = {}
@@ -113,13 +123,17 @@ def main() -> None:
             services[n] = Path(tmp) / f"targets-{n}.toml"
             write_service(services[n], ranked[:n])
         for _ in range(args.runs):
-            base.append(_measured([*anystab, "--help"], 60)["seconds"])
+            base.append(measured([*anystab, "--help"], 60)["seconds"])
             for n in counts:
                 argv = [*anystab, "analyze", str(args.mrt), "--collector", COLLECTOR, "--resync", "0"]
                 argv += ["--service", str(services[n]), "--json", "-q"]
-                run = _measured(argv, args.timeout)
+                run = measured(argv, args.timeout)
                 runs[n].append(run)
                 print(f"  {n:>6} targets: {run.get('seconds')} s", file=sys.stderr, flush=True)
+                if args.before and n <= args.before_max:
+                    old = measured(argv, args.timeout, args.before)
+                    before[n].append(old)
+                    print(f"  {n:>6} targets, before: {old.get('seconds')} s", file=sys.stderr, flush=True)
     startup = statistics.median(base)
     rows = []
     for n in counts:
@@ -132,6 +146,9 @@ def main() -> None:
                 "seconds": None if whole is None else whole - startup,
                 "runs": runs[n],
                 "peak_rss": max((r.get("rss", 0) for r in runs[n]), default=0),
+                "before_whole_s": statistics.median(r["seconds"] for r in before[n]) if before[n] else None,
+                "before_peak_rss": max((r.get("rss", 0) for r in before[n]), default=0),
+                "before_runs": before[n],
             }
         )
     first = rows[0]
@@ -150,6 +167,9 @@ def main() -> None:
             f"{row['targets']:>8} {cells[0]:>8} {cells[1]:>6} {cells[2]:>16} {cells[3]:>6}"
             f" {row['peak_rss'] / 1e6:>12.0f}"
         )
+        if row["before_whole_s"] is not None:
+            old_rss = row["before_peak_rss"] / 1e6
+            print(f"{'before':>8} {row['before_whole_s']:>8.2f} {'':>30} {old_rss:>12.0f}")
     report = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
@@ -160,10 +180,15 @@ def main() -> None:
         "rows": rows,
     }
     if not args.no_save:
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        out = RESULTS / f"bench_targets-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}.json"
-        out.write_text(json.dumps(report, indent=1))
-        print(f"written {out.relative_to(REPO)}")
+        save("bench_targets", report)
+
+
+def save(name: str, report: dict) -> None:
+    """Write ``report`` as ``benchmarks/results/<name>-<UTC time>.json``."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"{name}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}.json"
+    out.write_text(json.dumps(report, indent=1))
+    print(f"written {out.relative_to(REPO)}")
 
 
 if __name__ == "__main__":
