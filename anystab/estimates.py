@@ -75,9 +75,22 @@ def break_probability(
     d: float,
 ) -> float | None:
     """P_v(D) from interval lists in seconds; None when no start is valid."""
+    return _merged_break_probability(
+        merge_intervals(observed), merge_intervals(routed), break_times, window, d
+    )
+
+
+def _merged_break_probability(
+    observed: list[Interval],
+    routed: list[Interval],
+    break_times: Sequence[float],
+    window: tuple[float, float],
+    d: float,
+) -> float | None:
+    """:func:`break_probability` of interval lists already merged (a VP's are merged once for every D)."""
     w0, w1 = window
-    starts = merge_intervals([(a, b - d) for a, b in merge_intervals(observed)])
-    valid = intersect(intersect(starts, [(w0, w1 - d)]), merge_intervals(routed))
+    starts = merge_intervals([(a, b - d) for a, b in observed])
+    valid = intersect(intersect(starts, [(w0, w1 - d)]), routed)
     total = measure(valid)
     if total <= 0:
         return None
@@ -141,11 +154,11 @@ def vp_figures(
     breaks = _break_times(events)
     records = []
     for key in vp_stats[PAIR_KEYS].itertuples(index=False, name=None):
-        observed, routed = _state_intervals(states.get(key, []))
+        observed, routed = (merge_intervals(i) for i in _state_intervals(states.get(key, [])))
         times = breaks.get(key, [])
-        routed_s = measure(merge_intervals(routed))
+        routed_s = measure(routed)
         for d in params.sessions_s:
-            p = break_probability(observed, routed, times, window, d)
+            p = _merged_break_probability(observed, routed, times, window, d)
             records.append((*key, d, p, poisson_probability(len(times), routed_s, d)))
     return records
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
@@ -37,8 +38,20 @@ def records(df: pd.DataFrame, columns: list[str] | None = None) -> list[dict[str
     frame = df[cols]
     if all(pd.api.types.is_numeric_dtype(t) for t in frame.dtypes):  # rows would share one numeric type
         return [{c: _clean(row[c]) for c in cols} for _, row in frame.iterrows()]
-    values = [[_clean(v) for v in frame[c].tolist()] for c in cols]
+    values = [_clean_column(frame[c]) for c in cols]
     return [dict(zip(cols, row, strict=True)) for row in zip(*values, strict=True)]
+
+
+def _clean_column(column: pd.Series) -> list[Any]:
+    """``[_clean(v) for v in column.tolist()]``, by the column's type: ints and bools come out of
+    ``tolist`` as Python ints and bools (left as they are), floats as Python floats (NaN, inf -> None)."""
+    values = column.tolist()
+    kind = column.dtype.kind if isinstance(column.dtype, np.dtype) else None  # numpy types only
+    if kind in ("i", "u", "b"):
+        return values
+    if kind == "f":
+        return [v if math.isfinite(v) else None for v in values]
+    return [_clean(v) for v in values]
 
 
 def _iso(seconds: float) -> str:

@@ -35,6 +35,7 @@ from __future__ import annotations
 import bisect
 import ipaddress
 import math
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -125,9 +126,12 @@ class _TargetIndex:
 
     def __init__(self, targets: Sequence[Target], min_cover: dict[int, int]) -> None:
         self.min_cover = min_cover
-        places = sorted((t.prefix.version, int(t.address), i) for i, t in enumerate(targets))
-        self.addresses = [(version, address) for version, address, _ in places]
-        self.order = [i for _, _, i in places]
+        self.addresses: dict[int, list[int]] = {}  # per version, the targets' addresses sorted
+        self.order: dict[int, list[int]] = {}  # and the targets' indexes in that order
+        for version in (4, 6):
+            places = sorted((int(t.address), i) for i, t in enumerate(targets) if t.prefix.version == version)
+            self.addresses[version] = [address for address, _ in places]
+            self.order[version] = [i for _, i in places]
         self.exact: dict[tuple[int, int, int], list[int]] = {}
         lengths: dict[int, set[int]] = {4: set(), 6: set()}
         for i, t in enumerate(targets):
@@ -138,17 +142,17 @@ class _TargetIndex:
 
     def info(self, text: str) -> _PrefixInfo:
         try:
-            key = prefix_key(text)
+            key, canonical = _parsed(text)
         except ValueError:
             return _PrefixInfo(None, None, [], [])
         version, net, length = key
-        canonical = f"{_net_text(version, net)}/{length}"
         if length < self.min_cover[version]:
             return _PrefixInfo(key, canonical, [], [])
         bits = _BITS[version]
-        lo = bisect.bisect_left(self.addresses, (version, net))
-        hi = bisect.bisect_left(self.addresses, (version, net + (1 << (bits - length))))
-        covers = sorted(self.order[lo:hi])
+        addresses = self.addresses[version]
+        lo = bisect.bisect_left(addresses, net)
+        hi = bisect.bisect_left(addresses, net + (1 << (bits - length)))
+        covers = sorted(self.order[version][lo:hi])
         inside: list[int] = []
         for tlen in self.lengths[version]:
             if tlen > length:
@@ -157,6 +161,24 @@ class _TargetIndex:
             inside += self.exact.get((version, net >> shift << shift, tlen), ())
         relevant = sorted(set(covers).union(inside)) if inside else covers
         return _PrefixInfo(key, canonical, covers, relevant)
+
+
+def _parsed(text: str) -> tuple[tuple[int, int, int], str]:
+    """:func:`prefix_key` of a prefix and its canonical text. An IPv4 prefix with a plain decimal length
+    is read by ``inet_pton`` (which, like ``ipaddress``, takes only four decimal parts without leading
+    zeros, and is many times faster); anything else by :func:`prefix_key`."""
+    addr, _, length_text = text.partition("/")
+    if length_text.isascii() and length_text.isdigit() and int(length_text) <= 32:
+        try:
+            value = int.from_bytes(socket.inet_pton(socket.AF_INET, addr), "big")
+        except OSError:
+            pass
+        else:
+            length = int(length_text)
+            net = value >> (32 - length) << (32 - length) if length else 0
+            return (4, net, length), f"{socket.inet_ntoa(net.to_bytes(4, 'big'))}/{length}"
+    version, net, length = prefix_key(text)
+    return (version, net, length), f"{_net_text(version, net)}/{length}"
 
 
 def _net_text(version: int, net: int) -> str:
