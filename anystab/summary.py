@@ -86,9 +86,10 @@ def site_shares(site_share: pd.DataFrame) -> list[dict[str, Any]]:
     sites = site_share["site"].tolist()
     out = []
     for (scope, target), rows in site_share.groupby(["scope", "target"], sort=True).indices.items():
-        seen: set[tuple] = set()
-        first = [i for i in rows.tolist() if not (spans[i] in seen or seen.add(spans[i]))]
-        total = dur[first].sum()
+        first: dict[tuple, int] = {}  # each (start, end) once, at its first row
+        for i in rows.tolist():
+            first.setdefault(spans[i], i)
+        total = dur[list(first.values())].sum()
         by_site: dict[str, list[int]] = {}
         for i in rows.tolist():
             by_site.setdefault(sites[i], []).append(i)

@@ -38,6 +38,7 @@ import math
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -53,6 +54,7 @@ ROUTED = "routed"
 UNROUTED = "unrouted"
 UNOBSERVED = "unobserved"
 US_PER_S = 1_000_000
+WALK_CHUNK = 1 << 16
 _BITS = {4: 32, 6: 128}
 
 # (state, site, signature, prefix, as_path, origin, next_hop, communities)
@@ -96,8 +98,8 @@ def nullable(series: pd.Series) -> list:
     return values.where(series.notna(), None).tolist()
 
 
-def _tuple(communities: object) -> tuple[str, ...]:
-    return tuple(communities) if communities is not None and not isinstance(communities, float) else ()  # type: ignore[call-overload]
+def _tuple(communities: Any) -> tuple[str, ...]:
+    return tuple(communities) if communities is not None and not isinstance(communities, float) else ()
 
 
 def shared_nullable(series: pd.Series) -> list:
@@ -220,6 +222,7 @@ class WalkContext:
 
 
 Route = tuple[str | None, str | None, tuple[str, ...]]
+_UNTRACKED: tuple[list[float], list[State]] = ([], [])  # the series of a target a walk does not track
 
 
 @dataclass
@@ -253,10 +256,13 @@ class WalkColumns:
         seen: dict[tuple[str, ...], tuple[str, ...]] = {}
         lists = elements["communities"]
         comms = [seen.setdefault(t, t) for t in (_tuple(c) for c in lists)]
-        text = ("elem_type", "prefix", "path_id", "as_path", "next_hop")
         return cls(
             to_seconds(elements["time"]),
-            *(shared_nullable(elements[c]) for c in text),
+            shared_nullable(elements["elem_type"]),
+            shared_nullable(elements["prefix"]),
+            shared_nullable(elements["path_id"]),
+            shared_nullable(elements["as_path"]),
+            shared_nullable(elements["next_hop"]),
             comms,
             shared_nullable(elements["new_state"]),
         )
@@ -276,11 +282,13 @@ class VpWalk:
         self.down = False
         self.resume_at: float | None = None
         first = UNROUTED_STATE if obs_start == -math.inf else UNOBSERVED_STATE
-        self.series: list[tuple[list[float], list[State]]] | dict[int, tuple[list[float], list[State]]]
+        self.series: list[tuple[list[float], list[State]]]
         if tracked is None:
             self.series = [([-math.inf], [first]) for _ in ctx.targets]
         else:
-            self.series = {i: ([-math.inf], [first]) for i in tracked}
+            self.series = [_UNTRACKED] * len(ctx.targets)  # filled in C, not a Python loop over targets
+            for i in tracked:
+                self.series[i] = ([-math.inf], [first])
 
     def observing(self, t: float) -> bool:
         return t >= self.obs_start and not self.down and (self.resume_at is None or t >= self.resume_at)
@@ -320,10 +328,11 @@ class VpWalk:
         """Take the rows in order. A row equal to the one before it in time and every field the walk reads
         changes nothing (the state after it is the state after the first), so it is not taken again."""
         previous = None
-        for r in rows.tolist():
-            if previous is None or not cols.same(previous, r):
-                self.step(cols, r)
-            previous = r
+        for first in range(0, len(rows), WALK_CHUNK):  # row numbers as Python ints, a chunk at a time
+            for r in rows[first : first + WALK_CHUNK].tolist():
+                if previous is None or not cols.same(previous, r):
+                    self.step(cols, r)
+                previous = r
         self.flush(math.inf)
 
     def step(self, cols: WalkColumns, r: int) -> None:
