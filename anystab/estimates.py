@@ -30,7 +30,7 @@ import pandas as pd
 
 from anystab.events import BREAK_KINDS, SiteState, pair_states
 from anystab.params import AnalysisParams
-from anystab.timeline import PAIR_KEYS, UNOBSERVED, records_frame, to_seconds
+from anystab.timeline import PAIR_KEYS, UNOBSERVED, make_frame, to_seconds
 
 CI_LEVEL = 0.95
 SECONDS_PER_DAY = 86400.0
@@ -257,6 +257,24 @@ def _defined(column: list[float | None]) -> np.ndarray:
     return np.array([v for v in column if v is not None and v == v], dtype=float)
 
 
+ESTIMATE_COLUMNS = (
+    "scope",
+    "target",
+    "session_s",
+    "vps",
+    "vps_defined",
+    "mean_p",
+    "median_p",
+    "p90_p",
+    "p99_p",
+    "share_with_break",
+    "ci_low",
+    "ci_high",
+    "poisson_mean_p",
+    "breaks_per_vp_day",
+)
+
+
 def estimate_records(
     stats: Sequence[tuple], figures: Sequence[tuple], params: AnalysisParams, sessions: Sequence[float]
 ) -> list[dict]:
@@ -268,6 +286,14 @@ def estimate_records(
     their own order (the bootstrap resamples them). Plain tuples, not frames: the monitor calls this for
     every interval, where grouping small frames cost more than the figures themselves.
     """
+    columns = estimate_columns(stats, figures, params, sessions)
+    return [dict(zip(ESTIMATE_COLUMNS, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+
+
+def estimate_columns(
+    stats: Sequence[tuple], figures: Sequence[tuple], params: AnalysisParams, sessions: Sequence[float]
+) -> dict[str, list]:
+    """:func:`estimate_records` as columns (:data:`ESTIMATE_COLUMNS`, in that order)."""
     known = {row[:4] for row in stats}
     per_scope: dict[tuple, list[tuple[int, float]]] = defaultdict(list)  # (collector or None, target)
     for collector, _asn, _ip, target, breaks, observed_s in stats:
@@ -278,7 +304,7 @@ def estimate_records(
         if (collector, asn, ip, target) in known:
             per_d[None, target, d].append((p, poisson))
             per_d[collector, target, d].append((p, poisson))
-    heads: list[dict] = []
+    columns: dict[str, list] = {name: [] for name in ESTIMATE_COLUMNS}
     p_values: list[np.ndarray] = []
     poisson_values: list[np.ndarray] = []
     for scope in [None, *sorted({row[0] for row in stats})]:
@@ -288,37 +314,22 @@ def estimate_records(
                 continue
             breaks = np.array([b for b, _ in rows], dtype=np.int64)
             observed = np.array([o for _, o in rows], dtype=float)
-            common = _scope_figures(breaks, observed)
+            common = {"scope": "all" if scope is None else scope, "target": target}
+            for name, value in (common | _scope_figures(breaks, observed)).items():
+                columns[name] += [value] * len(sessions)
+            columns["session_s"] += list(sessions)
             for d in sessions:
                 vps = per_d.get((scope, target, d), [])
                 p_values.append(_defined([v for v, _ in vps]))
                 poisson_values.append(_defined([q for _, q in vps]))
-                name = "all" if scope is None else scope
-                heads.append({"scope": name, "target": target, "session_s": d, **common})
-    records = []
-    for head, p, defined, poisson in zip(
-        heads, p_values, _defined_figures(p_values, params), _row_means(poisson_values), strict=True
-    ):
-        mean, median, p90, p99, low, high = defined
-        records.append(
-            {
-                "scope": head["scope"],
-                "target": head["target"],
-                "session_s": head["session_s"],
-                "vps": head["vps"],
-                "vps_defined": len(p),
-                "mean_p": mean,
-                "median_p": median,
-                "p90_p": p90,
-                "p99_p": p99,
-                "share_with_break": head["share_with_break"],
-                "ci_low": None if math.isnan(low) else low,
-                "ci_high": None if math.isnan(high) else high,
-                "poisson_mean_p": poisson,
-                "breaks_per_vp_day": head["breaks_per_vp_day"],
-            }
-        )
-    return records
+    defined = _defined_figures(p_values, params)
+    columns["vps_defined"] = [len(p) for p in p_values]
+    for k, name in enumerate(("mean_p", "median_p", "p90_p", "p99_p")):
+        columns[name] = [row[k] for row in defined]
+    columns["ci_low"] = [None if math.isnan(row[4]) else row[4] for row in defined]
+    columns["ci_high"] = [None if math.isnan(row[5]) else row[5] for row in defined]
+    columns["poisson_mean_p"] = _row_means(poisson_values)
+    return columns
 
 
 def build_estimates(
@@ -336,4 +347,4 @@ def build_estimates(
         vp_stats["observed_s"].tolist(),
         strict=True,
     )
-    return records_frame("estimates", estimate_records(list(stats), figures, params, params.sessions_s))
+    return make_frame("estimates", estimate_columns(list(stats), figures, params, params.sessions_s))
