@@ -194,7 +194,7 @@ def bootstrap_ci(values: np.ndarray, resamples: int, seed: int) -> tuple[float, 
 BATCH_VALUES = 1 << 22  # bootstrap means computed at once: rows x resamples x values
 
 
-def _defined_figures(values: list[np.ndarray], params: AnalysisParams) -> list[tuple]:
+def _defined_figures(values: list[list[float]], params: AnalysisParams) -> list[tuple]:
     """Per array of defined P figures: (mean, median, p90, p99, CI low, CI high), None or NaN when empty.
 
     Arrays of one size are stacked and computed together, row by row the same numbers as one at a time
@@ -210,10 +210,16 @@ def _defined_figures(values: list[np.ndarray], params: AnalysisParams) -> list[t
             for k in rows:
                 out[k] = (None, None, None, None, math.nan, math.nan)
             continue
+        if n == 1:  # one value x >= 0: its mean, percentiles and every resample's mean are x itself
+            alone = [k for k in rows if _plain(float(values[k][0]))]
+            for k in alone:
+                x = float(values[k][0])
+                out[k] = (x, x, x, x, *((x, x) if params.bootstrap > 0 else (math.nan, math.nan)))
+            rows = [k for k in rows if not _plain(float(values[k][0]))]
         step = max(1, BATCH_VALUES // (n * max(1, params.bootstrap)))
         for first in range(0, len(rows), step):
             chunk = rows[first : first + step]
-            stack = np.stack([values[k] for k in chunk])
+            stack = np.array([values[k] for k in chunk], dtype=float)
             means = stack.mean(axis=1)
             median, p90, p99 = np.percentile(stack, [50, 90, 99], axis=1)
             if params.bootstrap > 0:
@@ -228,15 +234,22 @@ def _defined_figures(values: list[np.ndarray], params: AnalysisParams) -> list[t
     return out
 
 
-def _row_means(values: list[np.ndarray]) -> list[float | None]:
-    """``float(v.mean())`` of each array (None when empty), arrays of one size computed together."""
+def _plain(x: float) -> bool:
+    """A finite value that is not negative (nor -0.0): numpy's mean and percentiles of it alone are it."""
+    return math.isfinite(x) and math.copysign(1.0, x) > 0
+
+
+def _row_means(values: list[list[float]]) -> list[float | None]:
+    """``float(np.mean(v))`` of each list (None when empty), lists of one size computed together."""
     out: list[float | None] = [None] * len(values)
     by_size: dict[int, list[int]] = defaultdict(list)
     for k, v in enumerate(values):
-        if len(v):
+        if len(v) == 1 and _plain(v[0]):
+            out[k] = v[0]  # numpy's mean of one such value is the value
+        elif v:
             by_size[len(v)].append(k)
     for rows in by_size.values():
-        means = np.stack([values[k] for k in rows]).mean(axis=1)
+        means = np.array([values[k] for k in rows], dtype=float).mean(axis=1)
         for j, k in enumerate(rows):
             out[k] = float(means[j])
     return out
@@ -252,9 +265,9 @@ def _scope_figures(breaks: np.ndarray, observed: np.ndarray) -> dict:
     }
 
 
-def _defined(column: list[float | None]) -> np.ndarray:
-    """The values that are neither None nor NaN, in order, as float64."""
-    return np.array([v for v in column if v is not None and v == v], dtype=float)
+def _defined(column: list[float | None]) -> list[float]:
+    """The values that are neither None nor NaN, in order, as floats."""
+    return [float(v) for v in column if v is not None and v == v]
 
 
 ESTIMATE_COLUMNS = (
@@ -305,8 +318,8 @@ def estimate_columns(
             per_d[None, target, d].append((p, poisson))
             per_d[collector, target, d].append((p, poisson))
     columns: dict[str, list] = {name: [] for name in ESTIMATE_COLUMNS}
-    p_values: list[np.ndarray] = []
-    poisson_values: list[np.ndarray] = []
+    p_values: list[list[float]] = []
+    poisson_values: list[list[float]] = []
     for scope in [None, *sorted({row[0] for row in stats})]:
         for target in [t.text for t in params.targets]:
             rows = per_scope.get((scope, target))
