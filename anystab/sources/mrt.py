@@ -570,16 +570,17 @@ def _decode_cached(
     ctx: _Ctx, cache: _DecodeCache, slimmer: Slimmer | None, whole: bytes, hits: list[int]
 ) -> tuple[bool, str | None]:
     """Decode a BGP4MP message record, or replay an equal one's decoding: (kept, failure reason)."""
-    key = cache.key(whole, hits)
-    if key is None:
-        raise ValueError("not a BGP4MP message record")
-    if key in cache.entries:
+    key = cache.key(whole, hits)  # None: too short to have its time fields, decoded alone
+    if key is not None and key in cache.entries:
         decoded = cache.entries[key]
         return (False, None) if decoded is None else (True, decoded.replay(ctx, _time_us(whole)))
     record = whole if slimmer is None else slimmer.slim(whole, hits)
     if record is None:
-        cache.put(key, None)
+        if key is not None:
+            cache.put(key, None)
         return False, None
+    if key is None:
+        return True, _decode_one(ctx, record)
     ctx.recording, notes_before = [], len(ctx.notes)
     try:
         reason = _decode_one(ctx, record)

@@ -1,12 +1,14 @@
 """Repeated records are decoded by mrtparse once: reading with the decode cache equals decoding every record.
 
 On every shared MRT file (sampled targets, both scanner paths) and on generated files of repeated records
-(ADD-PATH routes, whose bounds count every add again; withdrawals; records mrtparse cannot decode), the
+(ADD-PATH routes, whose bounds count every add again; withdrawals; records mrtparse cannot decode; a
+BGP4MP_ET record too short for its microseconds), the
 read with the cache gives the same elements, in order, and the same problems as with the cache off.
 """
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import pytest
@@ -72,6 +74,17 @@ def test_repeated_records_same_with_and_without_cache(tmp_path: Path, monkeypatc
     assert_same_results([uncached], [cached])
     assert cached.elements.num_rows > 300 * 4
     assert cached.problems  # the damaged record, each time
+
+
+@pytest.mark.parametrize("targets", [None, TARGETS])
+def test_records_too_short_for_their_time_fields(tmp_path: Path, monkeypatch, targets) -> None:
+    """A BGP4MP_ET message record too short for its microseconds is decoded alone (and reported)."""
+    short = struct.pack(">IHHI", T0 // 1_000_000, 17, 4, 2) + b"\0\0"
+    path = _write(tmp_path / "updates", [short, *_repeated_records()[:2]], 5)
+    cached, uncached = _both(path, targets, monkeypatch)
+    assert_same_results([uncached], [cached])
+    if targets is None:
+        assert sum(p.count for p in cached.problems if p.reason.startswith("undecodable")) >= 5
 
 
 def test_repeats_differ_only_in_time(tmp_path: Path) -> None:
