@@ -255,9 +255,19 @@ def _row_means(values: list[list[float]]) -> list[float | None]:
     return out
 
 
-def _scope_figures(breaks: np.ndarray, observed: np.ndarray) -> dict:
-    """The numbers of an ESTIMATES row that do not depend on the session length."""
-    observed_s = float(observed.sum())
+def _scope_figures(rows: list[tuple[int, float]]) -> dict:
+    """The numbers of an ESTIMATES row that do not depend on the session length, from the scope's VPs'
+    (breaks, observed seconds). One VP's sums are its own numbers (numpy adds nothing to them)."""
+    if len(rows) == 1:
+        ((count, seen),) = rows
+        observed_s = float(seen)
+        return {
+            "vps": 1,
+            "share_with_break": 1.0 if count > 0 else 0.0,
+            "breaks_per_vp_day": float(count) / (observed_s / SECONDS_PER_DAY) if observed_s > 0 else None,
+        }
+    breaks = np.array([b for b, _ in rows], dtype=np.int64)
+    observed_s = float(np.array([o for _, o in rows], dtype=float).sum())
     return {
         "vps": len(breaks),
         "share_with_break": float((breaks > 0).mean()) if len(breaks) else None,
@@ -325,10 +335,8 @@ def estimate_columns(
             rows = per_scope.get((scope, target))
             if not rows:
                 continue
-            breaks = np.array([b for b, _ in rows], dtype=np.int64)
-            observed = np.array([o for _, o in rows], dtype=float)
             common = {"scope": "all" if scope is None else scope, "target": target}
-            for name, value in (common | _scope_figures(breaks, observed)).items():
+            for name, value in (common | _scope_figures(rows)).items():
                 columns[name] += [value] * len(sessions)
             columns["session_s"] += list(sessions)
             for d in sessions:
