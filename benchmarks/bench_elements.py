@@ -22,13 +22,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
-import time
 from pathlib import Path
 
-from bench_targets import measured, save  # the same measuring and saving (benchmarks/ is on sys.path)
+from bench_targets import (  # the same measuring and saving (benchmarks/ is on sys.path)
+    measured,
+    report_head,
+    save,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 TIMEOUT = 900.0
@@ -93,10 +95,7 @@ def main() -> None:
         f"({row['rss_per_element_less_startup']:.0f} less the {start_rss / 1e6:.0f} MB of start-up)"
     )
     report = {
-        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "load_before": load_before,
-        "load_after": os.getloadavg(),
+        **report_head(load_before),
         **row,
     }
     if not args.no_save:

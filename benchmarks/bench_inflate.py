@@ -22,14 +22,16 @@ import argparse
 import bz2
 import gzip
 import os
-import platform
 import random
 import statistics
 import sys
-import time
 from pathlib import Path
 
-from bench_targets import measured, save  # the same measuring and saving (benchmarks/ is on sys.path)
+from bench_targets import (  # the same measuring and saving (benchmarks/ is on sys.path)
+    measured,
+    report_head,
+    save,
+)
 
 DISTINCT = 20_000
 PEERS = 24
@@ -145,10 +147,7 @@ def main() -> None:
         ratio = f"{row['x_anystab']:.2f}" if row["x_anystab"] else "-"
         print(f"{row['tool']:>22} {sec:>8} s  x anystab {ratio:>5}  same bytes: {row['same_bytes']}")
     report = {
-        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "load_before": load_before,
-        "load_after": os.getloadavg(),
+        **report_head(load_before),
         "decompressed_mb": args.mb,
         "file_bytes": {fmt: p.stat().st_size for fmt, p in paths.items()},
         "jobs": args.jobs,

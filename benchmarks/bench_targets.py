@@ -171,16 +171,23 @@ def main() -> None:
             old_rss = row["before_peak_rss"] / 1e6
             print(f"{'before':>8} {row['before_whole_s']:>8.2f} {'':>30} {old_rss:>12.0f}")
     report = {
-        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "load_before": load_before,
-        "load_after": os.getloadavg(),
+        **report_head(load_before),
         "input": args.mrt.name,
         "startup_s": startup,
         "rows": rows,
     }
     if not args.no_save:
         save("bench_targets", report)
+
+
+def report_head(load_before: tuple[float, float, float]) -> dict:
+    """When, where, and the load average before and now: the head of every benchmark's JSON."""
+    return {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "load_before": load_before,
+        "load_after": os.getloadavg(),
+    }
 
 
 def save(name: str, report: dict) -> None:
