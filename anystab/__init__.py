@@ -11,24 +11,28 @@ The library behind the ``anystab`` command. A typical use::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 __version__ = "0.1.0"
 
 from anystab.errors import AnystabError, BadInputError, ConfigError, SourceUnavailableError
+from anystab.lazy import lazy_exports
 from anystab.params import AnalysisParams, SiteMap
-from anystab.schemas import SCHEMA_VERSION, TABLES
 from anystab.service import Service, load_service, load_site_map
 from anystab.targets import Target, TargetSet, make_target, target_set
 
-_LAZY = {"AnalysisRequest", "AnalysisResult", "analyze", "run_stages"}
+if TYPE_CHECKING:
+    from anystab.pipeline import AnalysisRequest, AnalysisResult, analyze, run_stages
+    from anystab.schemas import SCHEMA_VERSION, TABLES
 
-
-def __getattr__(name: str) -> object:
-    """The pipeline imports every stage: load it only when asked for, so ``import anystab`` stays light."""
-    if name in _LAZY:
-        from anystab import pipeline
-
-        return getattr(pipeline, name)
-    raise AttributeError(f"module 'anystab' has no attribute {name!r}")
+# the pipeline imports every stage, the schemas pyarrow: loaded when asked for, so ``import anystab`` is light
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        **dict.fromkeys(["AnalysisRequest", "AnalysisResult", "analyze", "run_stages"], "anystab.pipeline"),
+        **dict.fromkeys(["SCHEMA_VERSION", "TABLES"], "anystab.schemas"),
+    },
+)
 
 
 __all__ = [

@@ -13,7 +13,8 @@ Steps:
    (sorted). Its count and total seconds go to the collector table.
 4. Site share: per scope (each collector and ``all``) and target, the elementary intervals with their
    per-site counts, neighbours with identical counts joined; one row per (interval, site) with the site's
-   VPs and share of all routed VPs then.
+   VPs and share of all routed VPs then. A scope whose routed rows all have zero length (a snapshot: RIB
+   dumps alone) gets one zero-length row per instant instead.
 """
 
 from __future__ import annotations
@@ -94,6 +95,16 @@ class _Routed:
         named = [i for i in rows.tolist() if self.origin[i] is not None]
         return [(self.start[i], self.end[i], str(self.origin[i])) for i in named]
 
+    def site_pieces(self, rows: np.ndarray) -> list[Piece]:
+        """Step 4's pieces; a snapshot (only zero-length rows: a RIB dump alone) gives a piece per instant."""
+        labelled = self.labelled(rows, "site")
+        if not labelled or any(end > start for start, end, _ in labelled):
+            return join_equal(sweep(labelled))
+        at: dict[float, Counter[str]] = {}
+        for start, _end, site in labelled:
+            at.setdefault(start, Counter())[site] += 1
+        return [(t, t, dict(at[t])) for t in sorted(at)]
+
 
 def _routed(timeline: pd.DataFrame) -> _Routed:
     routed = timeline[timeline["state"] == ROUTED]
@@ -117,7 +128,7 @@ def _groups(df: pd.DataFrame, keys: str | list[str]) -> dict:
 
 def _share_rows(scope: str, target: str, pieces: list[Piece]) -> list[dict]:
     records = []
-    for start, end, counts in join_equal(pieces):
+    for start, end, counts in pieces:
         total = sum(counts.values())
         for site in sorted(counts):
             share = {"site": site, "vps": counts[site], "share": counts[site] / total}
@@ -130,9 +141,9 @@ def site_share(timeline: pd.DataFrame, routed: _Routed | None = None) -> pd.Data
     routed = routed or _routed(timeline)
     records: list[dict] = []
     for target, rows in routed.by_target.items():
-        records += _share_rows("all", str(target), sweep(routed.labelled(rows, "site")))
+        records += _share_rows("all", str(target), routed.site_pieces(rows))
     for (collector, target), rows in routed.by_pair.items():
-        records += _share_rows(str(collector), str(target), sweep(routed.labelled(rows, "site")))
+        records += _share_rows(str(collector), str(target), routed.site_pieces(rows))
     return records_frame("site_share", records)
 
 

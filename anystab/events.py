@@ -17,16 +17,21 @@ Steps:
    the state after it when it follows a gap or the start of observation (a state with gaps or the window's
    edges on both sides stays); merge equal neighbours; repeat until none is left. A state cut short by the
    window's end or a gap is treated like any other (the filter does not know how long it would have lasted).
-5. Site events (switch, withdraw, restore) come from the filtered site states; path_change, origin_change,
-   gap_start and gap_end from the raw timeline. The per-VP statistics count both filtered and raw switches
-   and withdrawals. Break events = switch + withdraw after filtering.
+   Each site state carries its route states (the observed intervals inside it, with AS path and origin):
+   the removed state's time takes the whole route state of the state it joins (the last route of the
+   state before it, or the first route of the state after it), and merged states join their route lists.
+5. The filtered timeline is the filtered states' route states, with the gaps between them. Every event
+   after the filter (switch, withdraw, restore, path_change, origin_change, gap_start, gap_end) comes from
+   it by the rules of step 2: A(p1) -> B for 5 s -> A(p2) with min_dwell 30 is one path_change p1 -> p2
+   at the end of B, and a path change inside a removed state is no event. With min_dwell 0 the filtered
+   timeline is the raw one. The per-VP statistics also count switches and withdrawals before the filter.
+   Break events = switch + withdraw after filtering.
 """
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -37,20 +42,6 @@ from anystab.timeline import PAIR_KEYS, UNOBSERVED, nullable, records_frame, to_
 BREAK_KINDS = ("switch", "withdraw")
 _KIND_ORDER = {"gap_start": 0, "gap_end": 1, "switch": 2, "withdraw": 2, "restore": 2, "origin_change": 3}
 _PATH_CHANGE_ORDER = 4
-
-
-@dataclass(frozen=True)
-class SiteState:
-    """A run of one site (None = unrouted) at a VP, or a gap marker (``gap``: the VP was unobserved)."""
-
-    start: float
-    end: float
-    site: str | None
-    gap: bool = False
-
-    @property
-    def length(self) -> float:
-        return self.end - self.start
 
 
 @dataclass(frozen=True)
@@ -65,12 +56,31 @@ class Row:
     origin: str | None
 
 
+@dataclass(frozen=True)
+class SiteState:
+    """A run of one site (None = unrouted) at a VP, or a gap marker (``gap``: the VP was unobserved).
+
+    ``routes`` are the route states inside the run (observed rows of its site, in order, covering it once
+    the filter has given them the time of removed states); they do not take part in comparisons.
+    """
+
+    start: float
+    end: float
+    site: str | None
+    gap: bool = False
+    routes: tuple[Row, ...] = field(default=(), compare=False, repr=False)
+
+    @property
+    def length(self) -> float:
+        return self.end - self.start
+
+
 def merge_states(states: Sequence[SiteState]) -> list[SiteState]:
     """Merge touching neighbours with equal site (two site states) or two gap markers."""
     out: list[SiteState] = []
     for s in states:
         if out and out[-1].gap == s.gap and (s.gap or out[-1].site == s.site) and out[-1].end == s.start:
-            out[-1] = replace(out[-1], end=s.end)
+            out[-1] = replace(out[-1], end=s.end, routes=out[-1].routes + s.routes)
         else:
             out.append(s)
     return out
@@ -81,6 +91,15 @@ def _absorbable(states: list[SiteState], i: int) -> bool:
     before = i > 0 and not states[i - 1].gap
     after = i + 1 < len(states) and not states[i + 1].gap
     return before or after
+
+
+def _extended(state: SiteState, start: float, end: float) -> SiteState:
+    """``state`` stretched to [start, end): its first route takes the time before, its last the time after."""
+    routes = list(state.routes)
+    if routes:
+        routes[0] = replace(routes[0], start=min(routes[0].start, start))
+        routes[-1] = replace(routes[-1], end=max(routes[-1].end, end))
+    return replace(state, start=start, end=end, routes=tuple(routes))
 
 
 def apply_min_dwell(states: Sequence[SiteState], min_dwell_s: float) -> list[SiteState]:
@@ -96,9 +115,9 @@ def apply_min_dwell(states: Sequence[SiteState], min_dwell_s: float) -> list[Sit
         if i is None:
             return result
         if i > 0 and not result[i - 1].gap:
-            result[i - 1] = replace(result[i - 1], end=result[i].end)
+            result[i - 1] = _extended(result[i - 1], result[i - 1].start, result[i].end)
         else:
-            result[i + 1] = replace(result[i + 1], start=result[i].start)
+            result[i + 1] = _extended(result[i + 1], result[i].start, result[i + 1].end)
         del result[i]
         result = merge_states(result)
 
@@ -120,10 +139,26 @@ def pair_rows(timeline: pd.DataFrame) -> Iterator[tuple[tuple, list[Row]]]:
 
 
 def site_states(rows: Sequence[Row]) -> list[SiteState]:
-    """The site states of a (VP, target): observed runs of one site and gap markers."""
+    """The site states of a (VP, target): observed runs of one site, with their rows, and gap markers."""
     return merge_states(
-        [SiteState(r.start, r.end, r.site if r.observed else None, not r.observed) for r in rows]
+        [
+            SiteState(r.start, r.end, r.site, routes=(r,))
+            if r.observed
+            else SiteState(r.start, r.end, None, gap=True)
+            for r in rows
+        ]
     )
+
+
+def filtered_rows(states: Sequence[SiteState]) -> list[Row]:
+    """The filtered timeline (step 5): the states' route states, and an unobserved row for each gap."""
+    out: list[Row] = []
+    for s in states:
+        if s.gap:
+            out.append(Row(s.start, s.end, False, None, None, None))
+        else:
+            out.extend(s.routes)
+    return out
 
 
 def pair_states(timeline: pd.DataFrame, min_dwell_s: float) -> dict[tuple, list[SiteState]]:
@@ -153,8 +188,8 @@ def _event(kind: str, time: float, old: Row | None, new: Row | None, across_gap:
     }
 
 
-def raw_events(rows: Sequence[Row]) -> list[dict]:
-    """Every event of the raw timeline, site events included (before any filter)."""
+def row_events(rows: Sequence[Row]) -> list[dict]:
+    """Every event of a timeline (step 2), raw or filtered, in time order."""
     events: list[dict] = []
     last: Row | None = None
     in_gap = False
@@ -185,51 +220,41 @@ def _changes(old: Row, new: Row, across_gap: bool) -> list[dict]:
     return events
 
 
-def _route_in(rows: Sequence[Row], starts: list[float], state: SiteState, last: bool) -> Row | None:
-    """The last (or first) observed interval inside ``state`` whose site is the state's site."""
-    lo, hi = bisect.bisect_left(starts, state.start), bisect.bisect_left(starts, state.end)
-    span = range(hi - 1, lo - 1, -1) if last else range(lo, hi)
-    return next((rows[i] for i in span if rows[i].observed and rows[i].site == state.site), None)
-
-
-def filtered_site_events(rows: Sequence[Row], states: Sequence[SiteState]) -> list[dict]:
-    """Switch, withdraw and restore events between consecutive filtered site states."""
-    events = []
-    starts = [r.start for r in rows]
-    prev: SiteState | None = None
-    across = False
-    for state in states:
-        if state.gap:
-            across = prev is not None
-            continue
-        kind = _site_kind(prev.site, state.site) if prev else None
-        if prev and kind:
-            old, new = _route_in(rows, starts, prev, True), _route_in(rows, starts, state, False)
-            event = _event(kind, state.start, old, new, across)
-            event["old_site"], event["new_site"] = prev.site, state.site
-            events.append(event)
-        prev, across = state, False
-    return events
-
-
 def _count(events: Sequence[dict], kind: str) -> int:
     return sum(1 for e in events if e["kind"] == kind)
 
 
+@dataclass(frozen=True)
+class PairEvents:
+    """One (VP, target)'s events: ``raw`` before the transient filter, ``events`` after it (sorted), and the
+    filtered site ``states`` they come from."""
+
+    raw: list[dict]
+    states: list[SiteState]
+    events: list[dict]
+
+    @staticmethod
+    def of(rows: Sequence[Row], min_dwell_s: float) -> PairEvents:
+        states = apply_min_dwell(site_states(rows), min_dwell_s)
+        events = sorted(row_events(filtered_rows(states)), key=_sort_key)
+        return PairEvents(row_events(rows), states, events)
+
+
 def vp_stats_row(
-    rows: Sequence[Row], raw: Sequence[dict], states: Sequence[SiteState], site: list[dict]
+    rows: Sequence[Row], raw: Sequence[dict], states: Sequence[SiteState], events: Sequence[dict]
 ) -> dict:
-    """The VP_STATS numbers of one (VP, target), without its key columns."""
-    dwell = [s.length for s in states if not s.gap and s.site is not None]
+    """The VP_STATS numbers of one (VP, target), without its key columns: counts of the filtered ``events``,
+    and the switches and withdrawals of the ``raw`` ones (before the filter)."""
+    dwell = [s.length for s in states if not s.gap and s.site is not None and s.length > 0]
     return {
         "observed_s": sum(r.end - r.start for r in rows if r.observed),
         "routed_s": sum(r.end - r.start for r in rows if r.observed and r.site is not None),
-        "switches": _count(site, "switch"),
-        "withdraws": _count(site, "withdraw"),
-        "restores": _count(site, "restore"),
-        "path_changes": _count(raw, "path_change"),
-        "origin_changes": _count(raw, "origin_change"),
-        "gaps": _count(raw, "gap_start"),
+        "switches": _count(events, "switch"),
+        "withdraws": _count(events, "withdraw"),
+        "restores": _count(events, "restore"),
+        "path_changes": _count(events, "path_change"),
+        "origin_changes": _count(events, "origin_change"),
+        "gaps": _count(events, "gap_start"),
         "switches_raw": _count(raw, "switch"),
         "withdraws_raw": _count(raw, "withdraw"),
         "sites": len({r.site for r in rows if r.observed and r.site is not None}),
@@ -242,17 +267,14 @@ def _sort_key(event: dict) -> tuple[float, int]:
 
 
 def build_events(timeline: pd.DataFrame, params: AnalysisParams) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The EVENTS table (site events after the transient filter, other kinds raw) and the VP_STATS table."""
+    """The EVENTS table (every kind, from the filtered timeline) and the VP_STATS table."""
     events: list[dict] = []
     stats: list[dict] = []
     for key, rows in pair_rows(timeline):
         if not any(r.observed for r in rows):
             continue
-        raw = raw_events(rows)
-        states = apply_min_dwell(site_states(rows), params.min_dwell_s)
-        site = filtered_site_events(rows, states)
-        kept = [e for e in raw if e["kind"] not in ("switch", "withdraw", "restore")]
+        found = PairEvents.of(rows, params.min_dwell_s)
         named = dict(zip(PAIR_KEYS, key, strict=True))
-        events.extend({**named, **e} for e in sorted(site + kept, key=_sort_key))
-        stats.append({**named, **vp_stats_row(rows, raw, states, site)})
+        events.extend({**named, **e} for e in found.events)
+        stats.append({**named, **vp_stats_row(rows, found.raw, found.states, found.events)})
     return records_frame("events", events), records_frame("vp_stats", stats)

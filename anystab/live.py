@@ -44,14 +44,11 @@ import pyarrow.parquet as pq
 from anystab import schemas
 from anystab.errors import ConfigError
 from anystab.events import build_events
-from anystab.params import AnalysisParams
+from anystab.params import DEFAULT_BATCH_S, DEFAULT_RETENTION_S, DEFAULT_SETTLE_S, AnalysisParams
 from anystab.sources.rislive import LiveItem, LiveSource
 from anystab.timeline import build_timeline
 
 US = 1_000_000
-DEFAULT_BATCH_S = 1.0
-DEFAULT_SETTLE_S = 5.0
-DEFAULT_RETENTION_S = 86_400.0
 COMPACT_EVERY = 0.1
 PARQUET_BATCH_ROWS = 1000
 PARQUET_EVERY_S = 60.0

@@ -16,8 +16,6 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pyarrow.parquet as pq
-
 from anystab import schemas
 from anystab.errors import ConfigError
 
@@ -28,7 +26,8 @@ MANIFEST = "manifest.json"
 PRIVATE_FILE = 0o600
 
 
-def _check_target(out: Path) -> None:
+def check_target(out: Path) -> None:
+    """Refuse an ``out`` that exists and is not an earlier anystab output folder (nor empty)."""
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MANIFEST).exists())):
         raise ConfigError(f"{out} exists and is not an anystab output folder: choose another --out")
 
@@ -45,8 +44,10 @@ def write_tables(
     result: AnalysisResult, out: str | os.PathLike[str], extra: dict[str, Any] | None = None
 ) -> Path:
     """Write all tables of ``result`` to ``out`` atomically; returns the folder."""
+    import pyarrow.parquet as pq
+
     out = Path(out)
-    _check_target(out)
+    check_target(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)

@@ -18,6 +18,13 @@ DEFAULT_SESSIONS_S: tuple[float, ...] = (10.0, 60.0, 600.0, 3600.0, 86400.0)
 DEFAULT_RESYNC_S = 300.0
 DEFAULT_BOOTSTRAP = 1000
 DEFAULT_SEED = 20261129
+# anystab live: how often events are recomputed, how long without elements makes them final, and how long
+# elements are kept before compaction (here, not in anystab.live, so that the command line loads light)
+DEFAULT_BATCH_S = 1.0
+DEFAULT_SETTLE_S = 5.0
+DEFAULT_RETENTION_S = 86_400.0
+# vantage points drawn in the HTML report's site timeline (the least stable ones)
+MAX_TIMELINE_VPS = 60
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,15 @@ Steps:
    covering prefix down to ``min_cover`` (filter mode ``any``).
 3. Choose the window: the user's, or the data's extent (earliest RIB dump or update-file slot to the end
    of the last update file's slot).
-4. Per collector, keep the latest RIB dump at or before the window start (later dumps are not used:
-   re-reading a table mid-window would look like routing change) and the update elements after it.
+4. Per collector, keep the latest RIB dump at or before the window start, or else its first RIB dump after
+   the window start (a collector whose archive starts later), and the update elements at or after that
+   dump's time. Later dumps are not used: re-reading a table mid-window would look like routing change.
 5. Order elements by time, RIB entries first at equal times, file order kept.
-6. Collector gaps from missing update files and from window parts outside the data.
-7. timeline -> events -> estimates -> per-collector view.
+6. Collector gaps from missing update files and from window parts outside the data; before the window,
+   the parts between each collector's RIB dump and the window start that no update file covers (the
+   update files there, fetched as the warm-up, are replayed so the state at the window start is exact).
+7. timeline -> events -> estimates -> per-collector view, and the VPs left out with their reasons
+   (:mod:`anystab.coverage`).
 """
 
 from __future__ import annotations
@@ -26,11 +30,12 @@ import pyarrow as pa
 
 from anystab import schemas
 from anystab.collectors import collector_view
+from anystab.coverage import build_coverage
 from anystab.errors import BadInputError, ConfigError
 from anystab.estimates import build_estimates
 from anystab.events import build_events
 from anystab.params import AnalysisParams
-from anystab.sources import FileResult, SourceFile, discover, missing_intervals, read_files
+from anystab.sources import FileResult, SourceFile, discover, missing_intervals, read_files, warm_up_holes
 from anystab.targets import TargetSet
 from anystab.timeline import build_timeline
 
@@ -118,7 +123,7 @@ def analyze(
 
     results = (reader or read_files)(files, request.params.targets.with_mode("any"), request.jobs, tick)
     window = choose_window(files, results, request.start, request.end)
-    elements = select_elements(files, results, window[0])
+    elements = select_elements(files, results, window)
     results = [_counted(r) for r in results]  # the files' tables are in `elements` now
     gaps = gaps_table(files, results, window)
     return run_stages(elements, gaps, request.params, window, files, results)
@@ -132,13 +137,13 @@ def _counted(result: FileResult) -> FileResult:
 def gaps_table(
     files: Sequence[SourceFile], results: Sequence[FileResult], window: tuple[float, float]
 ) -> pd.DataFrame:
-    """Step 6: the GAPS table, from missing update files and window parts outside the data."""
+    """Step 6: the GAPS table, from missing update files and window parts outside the data, and the parts
+    between a collector's RIB dump and the window start that no update file covers (``warm_up_missing``:
+    the state at the window start may be stale; the timeline ignores gaps outside the window)."""
+    pairs = list(zip(files, results, strict=True))
+    holes = warm_up_holes(pairs, rib_times(results, window), window[0]) + missing_intervals(pairs, *window)
     return _frame(
-        [
-            {"collector": c, "start": _ts(s), "end": _ts(e), "reason": r}
-            for c, s, e, r in missing_intervals(list(zip(files, results, strict=True)), *window)
-        ],
-        "gaps",
+        [{"collector": c, "start": _ts(s), "end": _ts(e), "reason": r} for c, s, e, r in holes], "gaps"
     )
 
 
@@ -172,6 +177,7 @@ def run_stages(
         "files": files_table(files, results),
         "problems": problems_table(results),
         "gaps": gaps,
+        "coverage": build_coverage(elements, gaps, vp_stats, window),
     }
     return result
 
@@ -216,7 +222,8 @@ def _update_slot(f: SourceFile, r: FileResult) -> tuple[float | None, float | No
 def choose_window(
     files: Sequence[SourceFile], results: Sequence[FileResult], start: float | None, end: float | None
 ) -> tuple[float, float]:
-    """The user's window, with missing ends taken from the data's extent."""
+    """The user's window, with missing ends taken from the data's extent. A window that does not meet the
+    data at all is an error naming the data's extent."""
     starts: list[float] = []
     ends: list[float] = []
     for f, r in zip(files, results, strict=True):
@@ -227,28 +234,48 @@ def choose_window(
             if s is not None and e is not None:
                 starts.append(s)
                 ends.append(e)
+    if not starts:
+        raise BadInputError("the sources hold no readable MRT records: " + _unreadable(results))
     if start is None:
-        if not starts:
-            raise BadInputError("the sources hold no readable MRT records: nothing to analyse")
         start = min(starts)
     if end is None:
         if not ends:
             raise BadInputError("no update records: name --end to analyse RIB dumps alone")
         end = max(ends)
+    covers = f"{_iso(min(starts))} .. {_iso(max(starts + ends))}"
     if not (math.isfinite(start) and math.isfinite(end)) or end <= start:
-        raise ConfigError(
-            f"empty window: {_ts(start)} .. {_ts(end)} (the data covers {_ts(min(starts, default=None))}"
-            f" .. {_ts(max(ends, default=None))})"
+        raise ConfigError(f"empty window: {_iso(start)} .. {_iso(end)} (the data covers {covers})")
+    if end < min(starts) or start > max(starts + ends):
+        raise BadInputError(
+            f"the window {_iso(start)} .. {_iso(end)} is outside the data: the files read cover {covers}"
         )
     return float(start), float(end)
 
 
-def select_elements(files: Sequence[SourceFile], results: Sequence[FileResult], w0: float) -> pd.DataFrame:
+def _iso(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return str(seconds)
+    return pd.Timestamp(seconds, unit="s", tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+MAX_NAMED_FILES = 10
+
+
+def _unreadable(results: Sequence[FileResult]) -> str:
+    """Each file with why it gave nothing (at most :data:`MAX_NAMED_FILES`)."""
+    parts = []
+    for r in results[:MAX_NAMED_FILES]:
+        reason = "; ".join(dict.fromkeys(p.reason for p in r.problems)) or f"{r.kind} file"
+        parts.append(f"{r.path} ({reason})")
+    more = len(results) - MAX_NAMED_FILES
+    return ", ".join(parts) + (f" and {more} more files" if more > 0 else "")
+
+
+def select_elements(
+    files: Sequence[SourceFile], results: Sequence[FileResult], window: tuple[float, float]
+) -> pd.DataFrame:
     """Steps 4 and 5: the RIB dump each collector starts from, the updates after it, in order."""
-    rib_time: dict[str, float] = {}
-    for r in results:
-        if r.kind == "rib" and r.first_time is not None and r.first_time <= w0:
-            rib_time[r.collector] = max(rib_time.get(r.collector, -math.inf), r.first_time)
+    rib_time = rib_times(results, window)
     parts: list[pa.Table] = []
     ranks: list[int] = []
     floors: list[int] = []  # per part: its elements' earliest kept time, in microseconds
@@ -271,6 +298,22 @@ def select_elements(files: Sequence[SourceFile], results: Sequence[FileResult], 
     df = df.assign(_rank=np.repeat(np.array(ranks, dtype=np.int8), counts))[keep]
     df = df.sort_values(["time", "_rank"], kind="stable").drop(columns="_rank").reset_index(drop=True)
     return df
+
+
+def rib_times(results: Sequence[FileResult], window: tuple[float, float]) -> dict[str, float]:
+    """Step 4: per collector, the time of the RIB dump it starts from: the latest at or before the window
+    start, else its first dump inside the window (its VPs are then observed from that dump's time)."""
+    w0, w1 = window
+    before: dict[str, float] = {}
+    after: dict[str, float] = {}
+    for r in results:
+        if r.kind != "rib" or r.first_time is None or r.first_time > w1:
+            continue
+        if r.first_time <= w0:
+            before[r.collector] = max(before.get(r.collector, -math.inf), r.first_time)
+        else:
+            after[r.collector] = min(after.get(r.collector, math.inf), r.first_time)
+    return {**after, **before}
 
 
 def _micros(t: float) -> int:

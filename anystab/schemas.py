@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 TS = pa.timestamp("us", tz="UTC")
 
@@ -109,8 +109,8 @@ VP_STATS = _schema(
         ("switches", pa.int64(), "site switches after the min_dwell filter"),
         ("withdraws", pa.int64(), "withdrawals (site -> unrouted) after the min_dwell filter"),
         ("restores", pa.int64(), "restorations (unrouted -> site) after the min_dwell filter"),
-        ("path_changes", pa.int64(), "AS path changes without a site change"),
-        ("origin_changes", pa.int64(), "origin AS changes"),
+        ("path_changes", pa.int64(), "AS path changes without a site change, after the min_dwell filter"),
+        ("origin_changes", pa.int64(), "origin AS changes, after the min_dwell filter"),
         ("gaps", pa.int64(), "observation gaps"),
         ("switches_raw", pa.int64(), "site switches before the min_dwell filter"),
         ("withdraws_raw", pa.int64(), "withdrawals before the min_dwell filter"),
@@ -216,7 +216,27 @@ GAPS = _schema(
         ("collector", pa.string(), "collector unobserved"),
         ("start", TS, "start of the missing interval"),
         ("end", TS, "end of the missing interval"),
-        ("reason", pa.string(), "missing_file, or outside_data when the window reaches past the files read"),
+        (
+            "reason",
+            pa.string(),
+            "missing_file, or outside_data when the window reaches past the files read, or warm_up_missing "
+            "before the window start: no update file between the RIB dump and the window (stale state)",
+        ),
+    ],
+)
+
+COVERAGE = _schema(
+    "coverage",
+    [
+        ("collector", pa.string(), "collector"),
+        ("peer_asn", pa.int64(), "vantage point's AS"),
+        ("peer_ip", pa.string(), "vantage point's address"),
+        (
+            "reason",
+            pa.string(),
+            "why a VP that sent elements counts for no target: collector_unobserved, no_route, "
+            "not_in_window or session (docs/method.md)",
+        ),
     ],
 )
 
@@ -232,6 +252,7 @@ TABLES: dict[str, pa.Schema] = {
     "files": FILES,
     "problems": PROBLEMS,
     "gaps": GAPS,
+    "coverage": COVERAGE,
 }
 
 

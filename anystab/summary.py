@@ -12,11 +12,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from anystab.coverage import explain, target_shortfall
+from anystab.sources.archive import WARM_UP_MISSING
+from anystab.text import iso_utc
+from anystab.timeline import VP_KEYS
+
 if TYPE_CHECKING:
     from anystab.pipeline import AnalysisResult
 
 LEAST_STABLE_ROWS = 10
 PROBLEM_ROWS = 20
+NOTED_TARGETS = 10
 
 
 def _clean(value: Any) -> Any:
@@ -24,7 +30,7 @@ def _clean(value: Any) -> Any:
     if value is None:
         return None
     if isinstance(value, pd.Timestamp):
-        return None if pd.isna(value) else value.isoformat().replace("+00:00", "Z")
+        return None if pd.isna(value) else iso_utc(value)
     if hasattr(value, "item") and not isinstance(value, list | tuple | dict):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -55,7 +61,7 @@ def _clean_column(column: pd.Series) -> list[Any]:
 
 
 def _iso(seconds: float) -> str:
-    return pd.Timestamp(seconds, unit="s", tz="UTC").isoformat().replace("+00:00", "Z")
+    return iso_utc(seconds)
 
 
 def read_summary(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
@@ -77,7 +83,8 @@ def read_summary(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
 
 
 def site_shares(site_share: pd.DataFrame) -> list[dict[str, Any]]:
-    """Time-weighted mean catchment share of each site, per scope and target."""
+    """Time-weighted mean catchment share of each site, per scope and target (the mean over instants for a
+    snapshot)."""
     if site_share.empty:
         return []
     dur = (site_share["end"] - site_share["start"]).dt.total_seconds().to_numpy()
@@ -95,7 +102,11 @@ def site_shares(site_share: pd.DataFrame) -> list[dict[str, Any]]:
             by_site.setdefault(sites[i], []).append(i)
         for site in sorted(by_site):
             part = by_site[site]
-            value = float((share[part] * dur[part]).sum() / total) if total > 0 else float("nan")
+            # a snapshot (instants only, a RIB dump alone) weighs each instant the same
+            if total > 0:
+                value = float((share[part] * dur[part]).sum() / total)
+            else:
+                value = float(share[part].sum() / len(first))
             out.append({"scope": scope, "target": target, "site": site, "share": _clean(value)})
     return sorted(out, key=lambda r: (r["scope"] != "all", r["scope"], r["target"], -(r["share"] or 0)))
 
@@ -126,10 +137,111 @@ def least_stable(vp_stats: pd.DataFrame, n: int = LEAST_STABLE_ROWS) -> list[dic
     return records(df.head(n), cols)
 
 
+def coverage_summary(result: AnalysisResult) -> dict[str, Any]:
+    """Which VPs the numbers stand on: VPs that sent elements, VPs counted, the others with their reasons,
+    and per target the VPs counted and those that sent nothing about it (:mod:`anystab.coverage`)."""
+    t = result.tables
+    elements, vp = t["elements"], t["vp_stats"]
+    coverage = t.get("coverage", pd.DataFrame(columns=["collector", "peer_asn", "peer_ip", "reason"]))
+    return {
+        "vps_with_elements": int(len(elements.drop_duplicates(VP_KEYS))) if len(elements) else 0,
+        "vps_counted": int(len(vp.drop_duplicates(VP_KEYS))) if len(vp) else 0,
+        "left_out": explain(coverage, t["gaps"], result.params.resync_s),
+        "targets": target_shortfall(vp, [tg.text for tg in result.params.targets]),
+        "snapshots": snapshots(t["timeline"]),
+        "stale": stale_states(t["files"], t["gaps"], result.window[0]),
+    }
+
+
+def stale_states(files: pd.DataFrame, gaps: pd.DataFrame, w0: float) -> list[dict[str, Any]]:
+    """Collectors whose state at the window start is stale: their RIB dump, how long before the window start
+    the replay of update files stops (the state's age), and how much time between no update file covers."""
+    holes = gaps[gaps["reason"] == WARM_UP_MISSING] if len(gaps) else gaps
+    if holes.empty:
+        return []
+    start = pd.Timestamp(w0, unit="s", tz="UTC")
+    ribs = files[(files["kind"] == "rib") & (files["first_time"] <= start)]
+    out = []
+    for collector, part in holes.groupby("collector", sort=True):
+        dumps = ribs[ribs["collector"] == collector]["first_time"]
+        exact_until = part["start"].min()
+        out.append(
+            {
+                "collector": str(collector),
+                "rib_time": _clean(dumps.max()) if len(dumps) else None,
+                "exact_until": _clean(exact_until),
+                "age_s": float((start - exact_until).total_seconds()),
+                "invisible_s": float((part["end"] - part["start"]).dt.total_seconds().sum()),
+            }
+        )
+    return out
+
+
+def _stale_note(st: dict[str, Any]) -> str:
+    return (
+        f"{st['collector']}: the state at the window start is {_span(st['age_s'])} old: it comes from "
+        f"the RIB dump of {st['rib_time']} with update files replayed up to {st['exact_until']}; no update "
+        f"file covers {_span(st['invisible_s'])} between the dump and the window, so route changes there "
+        "are invisible (fetch without --no-warm-up to replay them)"
+    )
+
+
+def _span(seconds: float) -> str:
+    """A duration for people: '45 s', '12 min', '7 h 55 min', '2 d 3 h'."""
+    s = round(seconds)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min"
+    if s < 86400:
+        return f"{s // 3600} h" + (f" {s % 3600 // 60} min" if s % 3600 >= 60 else "")
+    return f"{s // 86400} d" + (f" {s % 86400 // 3600} h" if s % 86400 >= 3600 else "")
+
+
+def snapshots(timeline: pd.DataFrame) -> list[dict[str, Any]]:
+    """Collectors seen only at instants (zero-length timeline rows: a RIB dump and no update file), with the
+    first such instant."""
+    if timeline.empty:
+        return []
+    instants = timeline[timeline["start"] == timeline["end"]]
+    first = instants.groupby("collector", sort=True)["start"].min()
+    return [{"collector": str(c), "time": _clean(t)} for c, t in first.items()]
+
+
+def notes(summary: dict[str, Any]) -> list[str]:
+    """Why a result is empty or thin, one sentence each, for the reports (from the summary alone)."""
+    cov = summary.get("coverage")
+    if not cov:
+        return []
+    out = [
+        f"{snap['collector']}: a RIB dump alone, so sites and catchment are those at {snap['time']} (one "
+        "instant); no update file covers the window, so no session can be measured (P(break) undefined)"
+        for snap in cov.get("snapshots", [])
+    ]
+    out += [_stale_note(st) for st in cov.get("stale", [])]
+    out += [e["why"] + (f"; {e['hint']}" if e["hint"] else "") for e in cov["left_out"]]
+    counted = cov["vps_counted"]
+    if cov["vps_with_elements"] == 0:
+        out.append("no element of the sources concerns the targets: no VP sent a route for them")
+    short = [t for t in cov["targets"] if t["partial_feed"] > 0 or (t["vps"] == 0 and counted > 0)]
+    for t in short[:NOTED_TARGETS]:
+        if t["vps"] == 0:
+            out.append(f"{t['target']}: no VP counted; none of the {counted} VPs counted sent a route for it")
+        else:
+            same = t["vps"] + t["partial_feed"]
+            out.append(
+                f"{t['target']}: {t['vps']} of the {same} VPs of its address family; {t['partial_feed']} "
+                "sent no route for it (partial feeds)"
+            )
+    if len(short) > NOTED_TARGETS:
+        out.append(f"... and {len(short) - NOTED_TARGETS} more targets with VPs that sent no route for them")
+    return out
+
+
 def build_summary(result: AnalysisResult) -> dict[str, Any]:
     t = result.tables
     vp = t["vp_stats"]
-    return {
+    summary = {
         "window": {
             "start": _iso(result.window[0]),
             "end": _iso(result.window[1]),
@@ -156,4 +268,7 @@ def build_summary(result: AnalysisResult) -> dict[str, Any]:
         "sites": site_shares(t["site_share"]),
         "least_stable": least_stable(vp),
         "collectors": records(t["collector_stats"]),
+        "coverage": coverage_summary(result),
     }
+    summary["notes"] = notes(summary)
+    return summary

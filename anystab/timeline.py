@@ -21,6 +21,10 @@ Steps:
 6. Clip each (VP, target) series to the window, overlay the collector gaps (missing archive files: the VP
    is unobserved there but its routes are kept), and merge neighbouring intervals with equal state.
 
+7. Snapshot: a (VP, target) with no observed time in the window whose VP has RIB entries inside the window
+   (a collector with a RIB dump and no update file) gets one zero-length row at the dump's time with the
+   state then: the RIB is an instant's view, which shows sites and catchment but no time to break in.
+
 A (VP, target) pair gets rows when the VP is observed at all in the window and some element of that VP
 concerns the target (a prefix containing the target's address, down to ``min_cover``, or a more-specific
 inside the target prefix). Rows cover the whole window with state routed, unrouted or unobserved.
@@ -466,11 +470,34 @@ def build_timeline(
         )
         walk = VpWalk(ctx, obs_start, relevant)
         walk.walk(cols, rows)
+        dump = rib_time(cols, rows, window)
         for i in relevant:
             spans = series_intervals(*walk.series[i], window, by_collector.get(str(vp[0]), []))
-            if any(state[0] != UNOBSERVED for _, _, state in spans):
+            if not any(state[0] != UNOBSERVED for _, _, state in spans):
+                spans = snapshot(*walk.series[i], dump)
+            if spans:
                 add_rows(columns, vp, ctx.targets[i].text, spans)
     return make_frame("timeline", columns)
+
+
+def rib_time(cols: WalkColumns, rows: np.ndarray, window: tuple[float, float]) -> float | None:
+    """The time of the VP's last RIB entry inside the window (None: it has none there)."""
+    times = cols.time[rows]
+    inside = [
+        t
+        for r, t in zip(rows, times, strict=True)
+        if cols.elem_type[r] == "R" and window[0] <= t <= window[1]
+    ]
+    return float(max(inside)) if inside else None
+
+
+def snapshot(times: list[float], states: list[State], at: float | None) -> list[tuple[float, float, State]]:
+    """Step 7: the zero-length interval [at, at] with the state after every element at or before ``at`` (a RIB
+    dump's time), for a pair observed nowhere else in the window; none when the VP was not observed then."""
+    if at is None:
+        return []
+    state = states[bisect.bisect_right(times, at) - 1]
+    return [] if state[0] == UNOBSERVED else [(at, at, state)]
 
 
 def add_rows(

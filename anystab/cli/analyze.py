@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -18,16 +17,18 @@ from anystab.cli.executor_options import (
 )
 from anystab.cli.fetch import build_request, cache_options, raise_on_failures, run_fetch
 from anystab.cli.options import DURATION, SESSIONS, target_options, window_options
+from anystab.cli.paths import OutputDir, OutputFile, OutputPathError
 from anystab.cli.render import stderr_console, stdout_console
-from anystab.errors import SourceUnavailableError
+from anystab.errors import ConfigError, SourceUnavailableError
 from anystab.output import dumps_indented
 from anystab.params import DEFAULT_RESYNC_S, DEFAULT_SESSIONS_S, AnalysisParams, SiteMap
-from anystab.pipeline import AnalysisRequest, AnalysisResult
-from anystab.pipeline import analyze as run_analysis
 from anystab.service import load_service, load_site_map
-from anystab.sources.bgpstream import Source, analyze_with, make_source
 from anystab.sources.registry import check_collector_name
 from anystab.targets import IPAddress, IPNetwork, Target, target_set
+
+if TYPE_CHECKING:
+    from anystab.pipeline import AnalysisRequest, AnalysisResult
+    from anystab.sources.bgpstream import Source
 
 
 def build_targets(
@@ -74,8 +75,8 @@ def resolve_sources(
     if sources:
         if len(collectors) > 1 or any("," in c for c in collectors):
             raise click.UsageError("with SOURCE files, --collector names the one collector of unnamed files")
-        if opts["cache"] or opts["mirrors"]:
-            raise click.UsageError("--cache and --mirror apply when fetching: name no SOURCE")
+        if opts["cache"] or opts["mirrors"] or opts["no_warm_up"]:
+            raise click.UsageError("--cache, --mirror and --no-warm-up apply when fetching: name no SOURCE")
         return sources, check_collector_name(collectors[0].strip()) if collectors else None
     if not collectors or opts["start"] is None or opts["end"] is None:
         raise click.UsageError(
@@ -92,6 +93,9 @@ def resolve_sources(
 
 def _run(request: AnalysisRequest, quiet: bool, source: Source, dask: str | None = None) -> AnalysisResult:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from anystab.pipeline import analyze as run_analysis
+    from anystab.sources.bgpstream import analyze_with
 
     console = stderr_console()
     with Progress(
@@ -151,14 +155,14 @@ def _run(request: AnalysisRequest, quiet: bool, source: Source, dask: str | None
 )
 @click.option(
     "--out",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=OutputDir(beside=True),
     default=None,
     metavar="DIR",
     help="Write every table as DIR/<table>.parquet (all or nothing).",
 )
 @click.option(
     "--html",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputFile(),
     default=None,
     metavar="FILE",
     help="Also write the self-contained HTML report to FILE (needs the [report] extra).",
@@ -185,12 +189,22 @@ def analyze(sources: tuple[str, ...], **opts: Any) -> None:
     vantage point's route moved to another site.
     """
     params = build_params(opts)
+    if opts["out"]:
+        from anystab.output import check_target
+
+        try:  # a folder that is not ours is refused before the long part
+            check_target(opts["out"])
+        except ConfigError as exc:
+            raise OutputPathError(str(exc), param_hint="'--out'") from None
     if opts["html"]:
         from anystab.report.html import load_plots
 
         load_plots()  # a missing optional extra fails before the long part, not after it
     quiet = opts["quiet"] or not sys.stderr.isatty()
     check_source_choice(sources, opts["dask"], opts["source_name"])
+    from anystab.pipeline import AnalysisRequest
+    from anystab.sources.bgpstream import make_source
+
     source = make_source(opts["source_name"])
     sources, collector = resolve_sources(sources, opts, quiet)
     request = AnalysisRequest(

@@ -72,10 +72,11 @@ def collectors(project: str | None, mirrors: tuple[str, ...], as_json: bool) -> 
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    from rich.table import Table
+    from anystab.report.terminal import Grid, print_grid
 
-    table = Table("collector", "project", "location", "years", "updates", "RIBs", box=None)
-    table.add_column("archive", overflow="fold")
+    table = Grid([], options={"box": None, "pad_edge": False})
+    for column in ("collector", "project", "location", "years", "updates", "RIBs", "archive"):
+        table.add_column(column)
     for row in rows:
         years = f"{row['first_year']}-{row['last_year'] or ''}"
         table.add_row(
@@ -87,4 +88,4 @@ def collectors(project: str | None, mirrors: tuple[str, ...], as_json: bool) -> 
             _every(row["ribs_every_s"]),
             row["url"],
         )
-    stdout_console().print(table)
+    print_grid(table, stdout_console())

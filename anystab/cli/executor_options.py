@@ -7,14 +7,15 @@ With ``--dask``, or when a SOURCE is a URL, the analysis runs through :mod:`anys
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from anystab.errors import ConfigError
 from anystab.executors.protocol import parse_dask_spec
-from anystab.executors.remote import is_url
-from anystab.pipeline import AnalysisRequest, AnalysisResult
+
+if TYPE_CHECKING:
+    from anystab.pipeline import AnalysisRequest, AnalysisResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -25,6 +26,8 @@ class SourceType(click.ParamType):
     name = "source"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from anystab.executors.remote import is_url
+
         if isinstance(value, str) and is_url(value):
             return value
         return click.Path(exists=True).convert(value, param, ctx)
@@ -57,12 +60,16 @@ def dask_option(func: F) -> F:
 
 def check_source_choice(sources: tuple[str, ...], dask: str | None, source_name: str) -> None:
     """--dask and URL sources read with anystab's own reader: refuse another ``--source``."""
+    from anystab.executors.remote import is_url
+
     if source_name != "files" and (dask is not None or any(is_url(s) for s in sources)):
         raise click.UsageError("--dask and URL sources read with anystab's own reader: leave out --source")
 
 
 def wants_executor(request: AnalysisRequest, dask: str | None) -> bool:
     """Whether the run goes through an executor: ``--dask`` given, or a SOURCE is a URL."""
+    from anystab.executors.remote import is_url
+
     return dask is not None or any(is_url(s) for s in request.sources)
 
 

@@ -6,24 +6,28 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from anystab.cli.options import TIME
+from anystab.cli.paths import OutputDir, dir_problem
 from anystab.cli.render import stderr_console
 from anystab.errors import ConfigError, SourceUnavailableError
-from anystab.sources.fetch import (
+from anystab.sources.registry import (
     DEFAULT_JOBS,
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT_S,
-    FetchProgress,
-    FetchReport,
-    FetchRequest,
-    planned_files,
+    default_cache,
+    load_config,
+    merge_mirrors,
+    parse_mirror,
+    redact_url,
 )
-from anystab.sources.fetch import fetch as fetch_files
-from anystab.sources.registry import default_cache, load_config, merge_mirrors, parse_mirror, redact_url
+from anystab.text import plural
+
+if TYPE_CHECKING:
+    from anystab.sources.fetch import FetchReport, FetchRequest
 
 F = TypeVar("F", bound=Callable[..., Any])
 MAX_LISTED_PROBLEMS = 20
@@ -39,7 +43,7 @@ def check_mirror(ctx: click.Context, param: click.Parameter, values: tuple[str, 
 
 
 def cache_options(func: F) -> F:
-    """--cache and --mirror (used by ``fetch`` and ``analyze``)."""
+    """--cache, --mirror and --no-warm-up (used by ``fetch`` and ``analyze``)."""
     func = click.option(
         "--mirror",
         "mirrors",
@@ -50,8 +54,14 @@ def cache_options(func: F) -> F:
         "routeviews=URL (repeatable; overrides the config file's [mirrors]).",
     )(func)
     func = click.option(
+        "--no-warm-up",
+        is_flag=True,
+        help="Fetch no update files between the RIB dump and --start: the analysis then starts from the "
+        "dump's table, up to 8 h (RIS) or 2 h (RouteViews) old, and says so.",
+    )(func)
+    func = click.option(
         "--cache",
-        type=click.Path(file_okay=False, path_type=Path),
+        type=OutputDir(),
         default=None,
         metavar="DIR",
         help="Cache folder (default: $ANYSTAB_CACHE, the config file's cache, or ~/.cache/anystab).",
@@ -61,13 +71,22 @@ def cache_options(func: F) -> F:
 
 def build_request(collectors: Sequence[str], start: float, end: float, opts: dict[str, Any]) -> FetchRequest:
     """A fetch request from options, filled in from the config file."""
+    from anystab.sources.fetch import FetchRequest
+
     settings = load_config()
+    cache = opts.get("cache")
+    if cache is None:
+        cache = default_cache(settings)
+        problem = dir_problem(cache)
+        if problem:
+            raise ConfigError(f"cannot use the cache {cache} ($ANYSTAB_CACHE or the config file): {problem}")
     return FetchRequest(
         collectors=tuple(collectors),
         start=start,
         end=end,
-        cache=opts.get("cache") or default_cache(settings),
+        cache=cache,
         ribs=opts.get("ribs", True),
+        warm_up=not opts.get("no_warm_up", False),
         mirrors=merge_mirrors(settings, opts.get("mirrors", ())),
         jobs=opts.get("fetch_jobs") or DEFAULT_JOBS,
         retries=opts.get("retries", DEFAULT_RETRIES),
@@ -80,6 +99,9 @@ def run_fetch(request: FetchRequest, quiet: bool) -> FetchReport:
     """Fetch with a progress bar (files and bytes) on stderr."""
     from rich.filesize import decimal
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from anystab.sources.fetch import FetchProgress
+    from anystab.sources.fetch import fetch as fetch_files
 
     with Progress(
         TextColumn("fetching"),
@@ -122,9 +144,46 @@ def raise_on_failures(report: FetchReport) -> None:
     if report.failed:
         first = report.failed[0]
         raise SourceUnavailableError(
-            f"{len(report.failed)} files could not be fetched (first: {redact_url(first.file.url)}: "
-            f"{first.error}); run again to resume"
+            f"{plural(len(report.failed), 'file')} could not be fetched "
+            f"(first: {redact_url(first.file.url)}: {first.error}); run again to resume"
         )
+
+
+def dry_run(request: FetchRequest, as_json: bool) -> None:
+    """The planned files, RIB dumps first, then the warm-up files, then the window's: URLs (or JSON) on
+    stdout, counts on stderr. Sizes are known for the files already in the cache only."""
+    from anystab.sources.fetch import planned_files
+
+    files = sorted(planned_files(request), key=lambda f: ("rib", "warm_up", "window").index(f.role))
+    sizes = {f.path: _size(request.cache / f.path) for f in files}
+    if as_json:
+        rows = [
+            {"url": redact_url(f.url), "path": f.path, "collector": f.collector, "kind": f.kind,
+             "role": f.role, "cached": sizes[f.path] is not None, "bytes": sizes[f.path]}
+            for f in files
+        ]  # fmt: skip
+        click.echo(json.dumps({"cache": str(request.cache), "files": rows}, indent=2))
+    else:
+        for f in files:
+            click.echo(redact_url(f.url))
+    counts = {role: [f for f in files if f.role == role] for role in ("rib", "warm_up", "window")}
+    cached = sum(1 for size in sizes.values() if size is not None)
+    warm = counts["warm_up"]
+    warm_bytes = sum(sizes[f.path] or 0 for f in warm)
+    click.echo(
+        f"{plural(len(files), 'file')}: {plural(len(counts['rib']), 'RIB dump')}, "
+        f"{plural(len(warm), 'warm-up file')} (from the RIB dump to --start; "
+        f"{sum(1 for f in warm if sizes[f.path] is not None)} cached, {warm_bytes:,} bytes), "
+        f"{len(counts['window'])} for the window; {cached} already in {request.cache}",
+        err=True,
+    )
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size if path.is_file() else None
+    except OSError:
+        return None
 
 
 @click.command()
@@ -175,18 +234,17 @@ def raise_on_failures(report: FetchReport) -> None:
 def fetch(collectors: tuple[str, ...], start: float, end: float, **opts: Any) -> None:
     """Download the MRT files of collectors for a window into the cache.
 
-    Fetches the update files that cover [--start, --end) and the RIB dump at or before --start, in parallel,
-    with retries; partial downloads are resumed, every file is checked to decompress whole and is moved
-    into place atomically, in the archive's own layout. Files already cached are not downloaded again;
-    files the archive lacks (404) are recorded in the cache so that analysis knows the gap.
+    Fetches the update files that cover [--start, --end), the RIB dump at or before --start and the update
+    files from that dump up to --start (the warm-up, so that the analysis starts from the exact state at
+    --start; --no-warm-up skips them), in parallel, with retries; partial downloads are resumed, every
+    file is checked to decompress whole and is moved into place atomically, in the archive's own layout.
+    Files already cached are not downloaded again; files the archive lacks (404) are recorded in the cache
+    so that analysis knows the gap.
     """
+
     request = build_request(collectors, start, end, opts)
     if opts["dry_run"]:
-        files = planned_files(request)
-        cached = sum(1 for f in files if (request.cache / f.path).is_file())
-        for f in files:
-            click.echo(redact_url(f.url))
-        click.echo(f"{len(files)} files, {cached} already in {request.cache}", err=True)
+        dry_run(request, opts["as_json"])
         return
     report = run_fetch(request, opts["quiet"] or not sys.stderr.isatty())
     if opts["as_json"]:

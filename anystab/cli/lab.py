@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from anystab.cli.paths import OutputDir
 from anystab.lab.scenarios import SCENARIOS
 
 
@@ -22,7 +23,7 @@ def lab() -> None:
 
 
 @lab.command("run")
-@click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("outdir", type=OutputDir())
 @click.option(
     "--scenario",
     type=click.Choice(SCENARIOS),

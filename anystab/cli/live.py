@@ -2,32 +2,29 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import sys
 from collections import deque
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import pandas as pd
-from rich.console import Console
-from rich.live import Live
-from rich.table import Table
 
 from anystab.cli.analyze import build_params
 from anystab.cli.options import DURATION, target_options
+from anystab.cli.paths import OutputDir
 from anystab.cli.render import stderr_console, stdout_console
-from anystab.live import (
-    DEFAULT_BATCH_S,
-    DEFAULT_RETENTION_S,
-    DEFAULT_SETTLE_S,
-    LiveConfig,
-    LiveStats,
-    run_live,
-)
-from anystab.sources.rislive import DEFAULT_URL, LiveItem, RisLiveSource, check_url
+from anystab.params import DEFAULT_BATCH_S, DEFAULT_RETENTION_S, DEFAULT_SETTLE_S
+from anystab.sources.rislive import DEFAULT_URL, LiveItem, ReplaySource, RisLiveSource, check_url
+from anystab.text import iso_utc, plural
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from rich.console import Console, Group
+    from rich.live import Live
+
+    from anystab.live import LiveStats
 
 SHOWN_EVENTS = 20
 BREAKS = ("switch", "withdraw")
@@ -36,12 +33,14 @@ COLUMNS = ["time", "collector", "peer_asn", "peer_ip", "target", "kind", "old_si
 
 def event_records(events: pd.DataFrame) -> list[dict[str, Any]]:
     """Events as JSON-ready dicts (times as ISO 8601 UTC, missing values as null)."""
+    import pandas as pd
+
     records = []
     for row in events.to_dict("records"):
         out: dict[str, Any] = {}
         for key, value in row.items():
             if isinstance(value, pd.Timestamp):
-                out[key] = value.isoformat().replace("+00:00", "Z")
+                out[key] = iso_utc(value)
             elif value is None or (isinstance(value, float) and value != value):
                 out[key] = None
             elif hasattr(value, "item"):
@@ -63,6 +62,8 @@ class TerminalSink:
         self.recent: deque[dict[str, Any]] = deque(maxlen=SHOWN_EVENTS)
         self.live: Live | None = None
         if not as_json and console.is_terminal:
+            from rich.live import Live
+
             self.live = Live(self._table(), console=console, auto_refresh=False)
 
     def __enter__(self) -> TerminalSink:
@@ -86,31 +87,40 @@ class TerminalSink:
             self.live.update(self._table(), refresh=True)
             return
         for record in records:
-            self.console.print("  ".join("-" if record[c] is None else str(record[c]) for c in COLUMNS))
+            line = "  ".join("-" if record[c] is None else str(record[c]) for c in COLUMNS)
+            self.console.print(line, soft_wrap=True, markup=False, highlight=False)  # one line an event
 
-    def _table(self) -> Table:
-        table = Table(title="anystab live: latest events", expand=False)
+    def _table(self) -> Group:
+        """The latest events, split by columns (time first in each part) where the terminal is narrow."""
+        from rich.console import Group
+
+        from anystab.report.terminal import Grid
+
+        table = Grid([], title="anystab live: latest events", options={"expand": False})
         for column in COLUMNS:
             table.add_column(column)
         for record in self.recent:
             style = "bold red" if record["kind"] in BREAKS else None
             table.add_row(*("-" if record[c] is None else str(record[c]) for c in COLUMNS), style=style)
-        return table
+        return Group(*table.parts(self.console.width))
 
     def notice(self, item: LiveItem) -> None:
         if self.quiet and item.kind in ("connected", "disconnected"):
             return
         label = {"malformed": "malformed frame", "ris_error": "ris_error"}.get(item.kind, item.kind)
-        stderr_console().print(f"[bold]{label}[/bold]: {item.note}", markup=True, highlight=False)
+        stderr_console().print(
+            f"[bold]{label}[/bold]: {item.note}", markup=True, highlight=False, soft_wrap=True
+        )
 
 
 def _summary(stats: LiveStats, out: Path | None) -> str:
     text = (
-        f"live: {stats.frames} frames, {stats.elements} elements, {stats.events} events, "
-        f"{stats.malformed} malformed, {stats.ris_errors} ris_error, {stats.disconnections} disconnections"
+        f"live: {plural(stats.frames, 'frame')}, {plural(stats.elements, 'element')}, "
+        f"{plural(stats.events, 'event')}, {stats.malformed} malformed, {stats.ris_errors} ris_error, "
+        f"{plural(stats.disconnections, 'disconnection')}"
     )
     if out is not None:
-        text += f"; {len(stats.parts)} event files in {out / 'events'}"
+        text += f"; {plural(len(stats.parts), 'event file')} in {out / 'events'}"
     return text
 
 
@@ -131,8 +141,15 @@ def _url(ctx: click.Context, param: click.Parameter, value: str) -> str:
     help="RIS Live websocket URL (or another server speaking its protocol).",
 )
 @click.option(
+    "--replay",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE.jsonl",
+    help="Read a recorded stream instead (RIS Live frames, one a line, gzip allowed), at full speed.",
+)
+@click.option(
     "--out",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=OutputDir(),
     default=None,
     metavar="DIR",
     help="Append events to DIR/events/part-<n>.parquet, one file per batch.",
@@ -174,13 +191,19 @@ def _url(ctx: click.Context, param: click.Parameter, value: str) -> str:
     help="Gap kept after a peer session comes back while it re-sends its table (default 300).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No connection notices on stderr.")
-def live(**opts: Any) -> None:
+@click.pass_context
+def live(ctx: click.Context, **opts: Any) -> None:
     """Follow RIS Live and report site switches of the targets as they happen.
 
     Subscribes to every target prefix with its more- and less-specifics, rebuilds each vantage point's
     route state with the same stages as analyze, and prints each event once it is final. Reconnects with
-    backoff; malformed frames and ris_error messages are reported on stderr and skipped.
+    backoff; malformed frames and ris_error messages are reported on stderr and skipped. With --replay,
+    the same analysis runs on a recorded stream, as fast as it can be read.
     """
+    import asyncio
+
+    from anystab.live import LiveConfig, LiveStats, run_live
+
     params = build_params({**opts, "sessions": None})
     config = LiveConfig(
         params=params,
@@ -192,7 +215,12 @@ def live(**opts: Any) -> None:
         out=opts["out"],
     )
     config.validate()
-    source = RisLiveSource(params.targets, opts["url"])
+    if opts["replay"] is not None:
+        if ctx.get_parameter_source("url") is not click.core.ParameterSource.DEFAULT:
+            raise click.UsageError("--replay reads a recording: leave out --url")
+        source: RisLiveSource | ReplaySource = ReplaySource(params.targets, opts["replay"])
+    else:
+        source = RisLiveSource(params.targets, opts["url"])
     stats = LiveStats()
     sink = TerminalSink(stdout_console(), opts["as_json"], opts["quiet"])
     # Ctrl-C ends a live run; the events still pending are written first

@@ -17,14 +17,18 @@ OUT_OF_MEMORY = (
 
 
 class AnystabGroup(click.Group):
-    """A click group that reports :class:`AnystabError` (and running out of memory) as a one-line error
-    with exit status 1."""
+    """A click group that reports :class:`AnystabError`, an operating system error on a named file, and
+    running out of memory as a one-line error with exit status 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except AnystabError as exc:
             raise click.ClickException(str(exc)) from None
+        except OSError as exc:  # a full disk, a folder removed under a run: one line, never a traceback
+            if exc.filename is None:
+                raise
+            raise click.ClickException(f"{exc.filename}: {exc.strerror or exc}") from None
         except MemoryError:
             raise click.ClickException(OUT_OF_MEMORY) from None
 
@@ -55,6 +59,16 @@ def _register() -> None:
     cli.add_command(monitor_commands.init)
     cli.add_command(monitor_commands.monitor)
     cli.add_command(monitor_commands.history)
+    _add_exit_status(cli)
+
+
+def _add_exit_status(command: click.Command) -> None:
+    """End every command's --help with its exit statuses (monitor's are the monitoring-plugin ones)."""
+    from anystab.cli.options import EXIT_STATUS, MONITOR_EXIT_STATUS, exit_epilog
+
+    command.epilog = exit_epilog(MONITOR_EXIT_STATUS if command.name == "monitor" else EXIT_STATUS)
+    for sub in getattr(command, "commands", {}).values():
+        _add_exit_status(sub)
 
 
 _register()

@@ -14,7 +14,9 @@ from typing import Any
 import click
 
 from anystab.cli.options import DURATION, TIME
-from anystab.errors import AnystabError
+from anystab.cli.paths import OutputFile, dir_problem
+from anystab.errors import AnystabError, ConfigError
+from anystab.text import plural
 
 FAILURE_STATUS = 3
 LEVEL_WORDS = {0: "OK", 1: "WARNING", 2: "CRITICAL"}
@@ -52,7 +54,7 @@ def config_option(func: Any) -> Any:
 
 
 @click.command()
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), default="anystab-monitor.toml")
+@click.argument("path", type=OutputFile(), default="anystab-monitor.toml")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def init(path: Path, force: bool) -> None:
     """Write a commented example monitoring config to PATH (default anystab-monitor.toml)."""
@@ -67,9 +69,11 @@ def init(path: Path, force: bool) -> None:
 
 def _lines(report: Any) -> list[str]:
     lines = [
-        f"{LEVEL_WORDS[report.status]}: {report.files_read} new files read "
-        f"({report.files_cached} processed in all), {report.partitions_written} partitions written, "
-        f"{len(report.notifications)} new alerts, {report.delivered} delivered, {report.pending} pending"
+        f"{LEVEL_WORDS[report.status]}: {plural(report.files_read, 'new file')} read "
+        f"({report.files_cached} processed in all), "
+        f"{plural(report.partitions_written, 'partition')} written, "
+        f"{plural(len(report.notifications), 'new alert')}, {report.delivered} delivered, "
+        f"{report.pending} pending"
     ]
     if report.fetched:
         lines.append(
@@ -77,15 +81,38 @@ def _lines(report: Any) -> list[str]:
         )
     for name, s in sorted(report.services.items()):
         lines.append(
-            f"{name}: {s['window'][0]} .. {s['window'][1]}, {s['vantage_points']} VPs, "
-            f"{s['switches']} switches, {s['withdraws']} withdrawals"
+            f"{name}: {s['window'][0]} .. {s['window'][1]}, {plural(s['vantage_points'], 'VP')}, "
+            f"{plural(s['switches'], 'switch', 'switches')}, {plural(s['withdraws'], 'withdrawal')}"
         )
     for ep in report.open_episodes:
         where = ", ".join(f"{k}={v}" for k, v in ep["subject"].items())
         lines.append(f"{ep['level'].upper()} {ep['service']} {ep['rule']}: {ep['what']} ({where})")
-    lines += [f"delivery failed ({f['channel']}): {f['last_error']}" for f in report.failed]
+    lines += _delivery_failures(report.failed)
     lines += [f"note: {note}" for note in report.notes]
     return lines
+
+
+def check_folders(config: Any) -> None:
+    """The folders a run writes, checked before it takes the lock: one line naming the folder otherwise."""
+    folders = [("state_dir", config.state_dir), ("output_dir", config.output_dir)]
+    if config.cache is not None:
+        folders.append(("cache", config.cache))
+    for key, folder in folders:
+        problem = dir_problem(folder)
+        if problem:
+            raise ConfigError(f"{key} {folder}: {problem}")
+
+
+def _delivery_failures(failed: list[dict[str, Any]]) -> list[str]:
+    """One line per channel and error, with how many alerts it did not deliver (the alerts are in --json)."""
+    counts: dict[tuple[str, str], int] = {}
+    for entry in failed:
+        key = (entry["channel"], entry["last_error"])
+        counts[key] = counts.get(key, 0) + 1
+    return [
+        f"delivery failed ({channel}): {plural(n, 'alert')} not delivered: {error}"
+        for (channel, error), n in counts.items()
+    ]
 
 
 @click.command(cls=PluginCommand)
@@ -103,8 +130,8 @@ def _lines(report: Any) -> list[str]:
 def monitor(ctx: click.Context, config_path: Path, wait: float, as_json: bool) -> None:
     """Process the archive files not yet processed, update the dataset, raise and deliver alerts.
 
-    Meant for cron: exit status 0 OK, 1 warning, 2 critical (an alert episode is going on, or an alert
-    could not be delivered), 3 for a failure of the run itself (bad config, busy lock, unreadable data).
+    Meant for cron: the exit status is the level of the alert episodes going on, as monitoring plugins
+    report it (an alert that could not be delivered makes the run at least a warning).
     """
     from dataclasses import asdict
 
@@ -112,6 +139,7 @@ def monitor(ctx: click.Context, config_path: Path, wait: float, as_json: bool) -
 
     try:
         config = load_config(config_path)
+        check_folders(config)
         with RunLock(config.state_dir, wait):
             report = run_monitor(config)
     except AnystabError as exc:
@@ -128,12 +156,17 @@ def monitor(ctx: click.Context, config_path: Path, wait: float, as_json: bool) -
     ctx.exit(report.status)
 
 
-def _history_text(summary: dict[str, Any]) -> None:
-    from rich.table import Table
-
+def _history_text(summary: dict[str, Any], since: float | None) -> None:
     from anystab.cli.render import stdout_console
+    from anystab.report.terminal import Grid, print_grid
 
     console = stdout_console()
+    if summary["from"] is None:
+        from anystab.text import iso_utc
+
+        why = "run anystab monitor first" if since is None else f"none from {iso_utc(since)} on"
+        click.echo(f"history of {summary['dataset']}: no monitoring results ({why})")
+        return
     console.print(f"history of {summary['dataset']}: {summary['from']} .. {summary['until']}")
     parts = [
         (
@@ -154,12 +187,12 @@ def _history_text(summary: dict[str, Any]) -> None:
     ]
     headers = {"session_s": "session", "mean_p": "mean P(break)", "max_p": "max P(break)"}
     for title, rows, columns in parts:
-        table = Table(title=title)
+        table = Grid([], title=title, keep=3 if "day" in columns else 5)
         for column in columns:
             table.add_column(headers.get(column, column))
         for row in rows:
             table.add_row(*[_history_cell(c, row[c]) for c in columns])
-        console.print(table)
+        print_grid(table, console)
 
 
 def _history_cell(column: str, value: Any) -> str:
@@ -191,5 +224,5 @@ def history(config_path: Path, since: float | None, service: str | None, as_json
     if as_json:
         click.echo(_json(summary))
     else:
-        _history_text(summary)
+        _history_text(summary, since)
     sys.stdout.flush()

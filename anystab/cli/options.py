@@ -15,6 +15,25 @@ from anystab.targets import parse_address, parse_prefix
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# What each exit status means; docs/cli.md shows the same tables and every command's --help ends with one.
+EXIT_STATUS = {
+    0: "success",
+    1: "an error, told in one line on stderr (unreadable input, a bad file)",
+    2: "a usage error: a bad option or argument, or an unwritable output",
+}
+MONITOR_EXIT_STATUS = {
+    0: "OK",
+    1: "warning: a warning episode, or an alert that could not be delivered",
+    2: "critical: a critical alert episode is going on",
+    3: "unknown: the run failed (bad config, lock held, bad data, usage error)",
+}
+
+
+def exit_epilog(statuses: dict[int, str] = EXIT_STATUS) -> str:
+    """The ``Exit status`` paragraph of a command's --help (kept as written: one status a line)."""
+    return "\b\nExit status:\n" + "\n".join(f"  {code}  {meaning}" for code, meaning in statuses.items())
+
+
 _UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$")
 

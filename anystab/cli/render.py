@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from functools import cache
+from typing import TYPE_CHECKING
 
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 @cache
 def stderr_console() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True)
 
 
@@ -16,8 +21,10 @@ REPORT_WIDTH = 120
 
 
 def stdout_console() -> Console:
-    """The report console: the terminal's width, or 120 columns into a pipe or file."""
+    """The report console: the terminal's width, or into a pipe or file $COLUMNS (120 when unset)."""
+    from rich.console import Console
+
     console = Console(soft_wrap=False)
-    if not console.is_terminal:
+    if not console.is_terminal and not os.environ.get("COLUMNS", "").isdigit():
         console = Console(soft_wrap=False, width=REPORT_WIDTH)
     return console

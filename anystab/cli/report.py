@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from anystab.report.html import MAX_TIMELINE_VPS
+from anystab.cli.paths import OutputFile, check_output_file
+from anystab.params import MAX_TIMELINE_VPS
 
 
 @click.command()
@@ -14,7 +15,7 @@ from anystab.report.html import MAX_TIMELINE_VPS
 @click.option(
     "--output",
     "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputFile(),
     default=None,
     metavar="FILE",
     help="HTML file to write (default: RESULTS/report.html).",
@@ -32,8 +33,10 @@ def report(results: Path, output: Path | None, max_vps: int) -> None:
     One file, no network needed to view it: the session-break curve, a timeline of the site each vantage
     point was routed to, catchment share and switches over time, and the least stable vantage points.
     """
-    from anystab.report.html import read_results, write_html
+    from anystab.report.html import load_plots, read_results, write_html
 
+    output = output or check_output_file(results / "report.html", "RESULTS/report.html")
+    load_plots()  # a missing optional extra is told before the tables are read
     tables, summary = read_results(results)
-    path = write_html(output or results / "report.html", tables, summary, max_vps)
+    path = write_html(output, tables, summary, max_vps)
     click.echo(f"report written to {path}", err=True)

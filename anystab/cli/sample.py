@@ -6,9 +6,11 @@ from pathlib import Path
 
 import click
 
+from anystab.cli.paths import OutputDir
+
 
 @click.command()
-@click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("outdir", type=OutputDir())
 def sample(outdir: Path) -> None:
     """Write the sample archive (a fictional anycast service seen by two collectors) to OUTDIR.
 

@@ -10,11 +10,30 @@
 The results equal :func:`anystab.pipeline.analyze`'s, table for table and row for row.
 """
 
-from anystab.executors.local import LocalExecutor
-from anystab.executors.plan import Slice, plan_slices
-from anystab.executors.protocol import Executor, make_executor, parse_dask_spec
-from anystab.executors.remote import discover_sources, is_url
-from anystab.executors.runner import analyze_on
+from typing import TYPE_CHECKING
+
+from anystab.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from anystab.executors.local import LocalExecutor
+    from anystab.executors.plan import Slice, plan_slices
+    from anystab.executors.protocol import Executor, make_executor, parse_dask_spec
+    from anystab.executors.remote import discover_sources, is_url
+    from anystab.executors.runner import analyze_on
+
+_WHERE = {
+    "Executor": "anystab.executors.protocol",
+    "LocalExecutor": "anystab.executors.local",
+    "Slice": "anystab.executors.plan",
+    "analyze_on": "anystab.executors.runner",
+    "discover_sources": "anystab.executors.remote",
+    "is_url": "anystab.executors.remote",
+    "make_executor": "anystab.executors.protocol",
+    "parse_dask_spec": "anystab.executors.protocol",
+    "plan_slices": "anystab.executors.plan",
+}
+
+__getattr__ = lazy_exports(__name__, _WHERE)
 
 __all__ = [
     "Executor",

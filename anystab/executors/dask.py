@@ -25,10 +25,11 @@ from typing import Any, TypeVar
 
 from anystab.errors import SourceUnavailableError
 from anystab.executors.protocol import Progress
+from anystab.text import pip_install
 
 T = TypeVar("T")
 R = TypeVar("R")
-INSTALL_HINT = "--dask needs the dask extra: pip install 'anystab[dask]' (dask[distributed] and fsspec)"
+INSTALL_HINT = f"--dask needs dask[distributed] and fsspec: {pip_install('dask')}"
 CONNECT_TIMEOUT_S = 20
 THREADS_PER_WORKER = 1
 LOCAL_DASHBOARD = "127.0.0.1:0"  # any free port: a fixed one may be taken by another cluster

@@ -35,10 +35,9 @@ from anystab.errors import BadInputError, SourceUnavailableError
 from anystab.sources import FileResult, Problem, SourceFile, describe, discover, read_mrt_file
 from anystab.sources.archive import COMPRESSION_SUFFIXES, NOT_MRT_SUFFIXES
 from anystab.targets import TargetSet
+from anystab.text import pip_install
 
-INSTALL_HINT = (
-    "reading URLs needs fsspec: pip install 'anystab[dask]' (plus s3fs for s3://, aiohttp for http)"
-)
+INSTALL_HINT = f"reading URLs needs fsspec: {pip_install('dask')}; plus s3fs for s3://, aiohttp for http"
 COPY_CHUNK = 1 << 22
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*://")
 
@@ -83,6 +82,16 @@ def _listing(fs: Any, root: str) -> list[str]:
     return sorted(set(inside) - set(hidden), key=lambda p: walk_key(p[len(base) :]))
 
 
+def _check_readable(fs: Any, root: str, url: str) -> None:
+    """An empty listing of a URL that cannot be read at all (a server down, a name that does not resolve)
+    is told as such, not as a folder without MRT files."""
+    try:
+        if not fs.isdir(root):
+            fs.cat_file(root, start=0, end=1)
+    except OSError as exc:
+        raise SourceUnavailableError(f"cannot read URL: {url} ({exc})") from None
+
+
 def discover_url(url: str, collector: str | None = None) -> list[SourceFile]:
     """Every MRT file at or under ``url`` (see the module docstring), each with its collector."""
     fsspec = import_fsspec()
@@ -90,10 +99,11 @@ def discover_url(url: str, collector: str | None = None) -> list[SourceFile]:
         fs, root = fsspec.core.url_to_fs(url)
         paths = _listing(fs, root)
     except (OSError, ValueError) as exc:
-        raise SourceUnavailableError(f"cannot list {url}: {exc}") from None
+        raise SourceUnavailableError(f"cannot read URL: {url} ({exc})") from None
     except ImportError as exc:
         raise SourceUnavailableError(f"{INSTALL_HINT} (for {url}: {exc})") from None
     if not paths:
+        _check_readable(fs, root, url)
         raise BadInputError(f"no MRT files found at {url}")
     files = []
     for path in paths:

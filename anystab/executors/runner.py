@@ -94,7 +94,7 @@ def analyze_on(
         raise BadInputError("no MRT files found in " + ", ".join(request.sources))
     results = read_all(files, request.params.targets.with_mode("any"), executor, progress)
     window = choose_window(files, results, request.start, request.end)
-    elements = select_elements(files, results, window[0])
+    elements = select_elements(files, results, window)
     gaps = gaps_table(files, results, window)
     stage = split_vp_stage(executor)
     return run_stages(elements, gaps, request.params, window, files, results, vp_stage=stage)

@@ -239,8 +239,9 @@ def readme(
         "## Expected results",
         "",
         "`expected-events.csv` lists every event the analysis should report (min_dwell 0, resync 300 s),",
-        f"`expected-events-dwell{SAMPLE_MIN_DWELL_S:.0f}.csv` the site events left with min_dwell "
-        f"{SAMPLE_MIN_DWELL_S:.0f} s (the path-exploration transients vanish). Counts per collector:",
+        f"`expected-events-dwell{SAMPLE_MIN_DWELL_S:.0f}.csv` every event left with min_dwell "
+        f"{SAMPLE_MIN_DWELL_S:.0f} s (the path-exploration transients vanish; paths and origins come from",
+        "the filtered timeline). Counts per collector:",
         "",
         *_count_table(events, dwell),
         "",

@@ -19,7 +19,9 @@ of its preference list that it believes is up. Steps:
    route of a target is its more-specific when one is held, else the target prefix's route; its site is the
    label the simulator gave it), skip changes inside missing files, hold changes during a session gap
    (from the state change to Idle until the return to Established plus ``resync``) and judge them at the
-   gap's end. With ``min_dwell`` > 0, the transient filter of the spec runs on that site sequence.
+   gap's end. With ``min_dwell`` > 0, the transient filter of the spec runs on that sequence's runs of one
+   site, a removed run's time taking the route (site, path, origin) of the run it joins, and every event
+   comes from the filtered sequence.
 """
 
 from __future__ import annotations
@@ -604,7 +606,7 @@ def expected_events(
     resync_s: float = DEFAULT_RESYNC_S,
     runs: list[VpRun] | None = None,
 ) -> list[ExpectedEvent]:
-    """Expected events per VP and target. With ``min_dwell_s`` > 0 only site events are given, filtered."""
+    """Expected events per VP and target, after the transient filter when ``min_dwell_s`` > 0."""
     runs = simulate(scenario) if runs is None else runs
     end_us = (scenario.start + scenario.duration_s) * US
     out = []
@@ -615,7 +617,7 @@ def expected_events(
             segs = expected_segments(scenario, run, target, resync_s)
             if min_dwell_s > 0:
                 segs = _dwell_filter(segs, round(min_dwell_s * US), end_us)
-            out.extend(_events(run.vp, target, segs, site_only=min_dwell_s > 0))
+            out.extend(_events(run.vp, target, segs))
     return sorted(out, key=lambda e: (e.collector, e.peer_asn, e.peer_ip, e.target, e.time_us))
 
 
@@ -696,27 +698,39 @@ def _in_missing(scenario: Scenario, vp: Vp, time_us: int) -> bool:
 
 
 def _dwell_filter(segs: list[Segment], min_us: int, end_us: int) -> list[Segment]:
-    """The spec's transient filter on the site sequence (paths dropped: only sites are judged)."""
-    segs = _merge([Segment(s.start, s.site, None, None, s.gap) for s in segs])
+    """The spec's transient filter on runs of one site, each run keeping its route segments: a removed run's
+    time goes to the last segment before it, or (after a gap or the start) to the first one after it."""
+    runs = _runs(segs)
     stuck: set[int] = set()
     while True:
-        short = [i for i in range(len(segs)) if not segs[i].gap and segs[i].start not in stuck]
-        short = [i for i in short if _end(segs, i, end_us) - segs[i].start < min_us]
+        short = [i for i in range(len(runs)) if not runs[i][0].gap and runs[i][0].start not in stuck]
+        short = [i for i in short if _run_end(runs, i, end_us) - runs[i][0].start < min_us]
         if not short:
-            return segs
+            return [seg for run in runs for seg in run]
         i = short[0]
-        if i > 0 and not segs[i - 1].gap:
-            del segs[i]
-        elif i + 1 < len(segs) and not segs[i + 1].gap:
-            segs[i + 1].start = segs[i].start
-            del segs[i]
+        if i > 0 and not runs[i - 1][0].gap:
+            del runs[i]
+        elif i + 1 < len(runs) and not runs[i + 1][0].gap:
+            runs[i + 1][0] = replace(runs[i + 1][0], start=runs[i][0].start)
+            del runs[i]
         else:
-            stuck.add(segs[i].start)
-        segs = _merge(segs)
+            stuck.add(runs[i][0].start)
+        runs = _runs([seg for run in runs for seg in run])
 
 
-def _end(segs: list[Segment], i: int, end_us: int) -> int:
-    return segs[i + 1].start if i + 1 < len(segs) else end_us
+def _runs(segs: list[Segment]) -> list[list[Segment]]:
+    """Segments grouped into runs of one site (a gap is a run of its own)."""
+    out: list[list[Segment]] = []
+    for seg in _merge(segs):
+        if out and not seg.gap and not out[-1][0].gap and out[-1][0].site == seg.site:
+            out[-1].append(seg)
+        else:
+            out.append([seg])
+    return out
+
+
+def _run_end(runs: list[list[Segment]], i: int, end_us: int) -> int:
+    return runs[i + 1][0].start if i + 1 < len(runs) else end_us
 
 
 def _merge(segs: list[Segment]) -> list[Segment]:
@@ -728,30 +742,29 @@ def _merge(segs: list[Segment]) -> list[Segment]:
     return out
 
 
-def _events(vp: Vp, target: TargetSpec, segs: list[Segment], site_only: bool) -> list[ExpectedEvent]:
+def _events(vp: Vp, target: TargetSpec, segs: list[Segment]) -> list[ExpectedEvent]:
     out = []
     before = segs[0]
-    for seg in segs[1:]:
+    for k, seg in enumerate(segs[1:], start=1):
         if seg.gap:
-            if not site_only:
-                out.append(_event(vp, target, seg.start, "gap_start", before, seg))
+            out.append(_event(vp, target, seg.start, "gap_start", before, seg))
             continue
-        across = segs[segs.index(seg) - 1].gap
-        if across and not site_only:
+        across = segs[k - 1].gap
+        if across:
             out.append(_event(vp, target, seg.start, "gap_end", before, seg))
-        for kind in _kinds(before, seg, site_only):
+        for kind in _kinds(before, seg):
             out.append(_event(vp, target, seg.start, kind, before, seg, across))
         before = seg
     return out
 
 
-def _kinds(old: Segment, new: Segment, site_only: bool) -> list[str]:
+def _kinds(old: Segment, new: Segment) -> list[str]:
     kinds = []
     if old.site != new.site:
         kinds.append("switch" if old.site and new.site else "withdraw" if old.site else "restore")
-    elif old.site is not None and old.path != new.path and not site_only:
+    elif old.site is not None and old.path != new.path:
         kinds.append("path_change")
-    if old.origin and new.origin and old.origin != new.origin and not site_only:
+    if old.origin and new.origin and old.origin != new.origin:
         kinds.append("origin_change")
     return kinds
 

@@ -37,6 +37,7 @@ import pyarrow.parquet as pq
 
 from anystab import schemas
 from anystab.monitor.state import atomic_write_bytes, parquet_bytes
+from anystab.text import iso_utc
 
 PARTITION_COLUMN = {
     "timeline": "start",
@@ -58,8 +59,8 @@ Manifest = dict[str, dict[str, Any]]
 
 
 def iso(seconds: float) -> str:
-    """UTC time as ISO 8601 text with a Z."""
-    return pd.Timestamp(round(seconds * 1e6), unit="us", tz="UTC").isoformat().replace("+00:00", "Z")
+    """UTC time as ISO 8601 text with a Z (to the millisecond)."""
+    return iso_utc(seconds)
 
 
 def day_of(seconds: float) -> str:

@@ -20,6 +20,7 @@ import pandas as pd
 
 from anystab.monitor.dataset import read_dataset
 from anystab.pipeline import VP_KEY
+from anystab.text import iso_utc
 
 WORST_VPS = 10
 SECONDS_PER_DAY = 86400.0
@@ -85,8 +86,8 @@ def summarise(output: Path, since: float | None = None, service: str | None = No
     return {
         "dataset": str(output),
         "services": sorted(stats["service"].unique().tolist()),
-        "from": None if first is None else first.isoformat(),
-        "until": None if last is None else last.isoformat(),
+        "from": None if first is None else iso_utc(first),
+        "until": None if last is None else iso_utc(last),
         "switches_per_day": switches_per_day(events),
         "p_break": p_break_over_time(estimates),
         "worst_vps": worst_vps(stats),

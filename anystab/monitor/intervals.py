@@ -5,7 +5,7 @@ Intervals are ``interval`` seconds long, aligned to the Unix epoch, covering the
 Steps of :func:`interval_tables`:
 
 1. Per (VP, target) of the whole period's timeline, once per run: its rows, raw events, site states after
-   the transient filter, filtered site events and break times (:mod:`anystab.events`), with sorted start
+   the transient filter, events after the filter and break times (:mod:`anystab.events`), with sorted start
    and end times so that an interval's share is found by bisection, not by a scan.
 2. The horizon H: the earliest time at which this run's data may differ from the data the stored dataset
    was built from (:func:`anystab.monitor.run.change_horizon`; -inf = nothing is kept). The VP statistics
@@ -14,7 +14,7 @@ Steps of :func:`interval_tables`:
    intervals with ``i1 + max(D) >= H``, and within R the lengths with ``i1 + D >= H``. Everything else is
    final and stays as stored.
 3. VP statistics of an interval (:func:`anystab.events.vp_stats_row`): the pair's rows and filtered site
-   states clipped to the interval, its raw and site events whose time falls in it. Only pairs observed in
+   states clipped to the interval, its raw and filtered events whose time falls in it. Only pairs observed in
    the interval have a row.
 4. Estimates of (interval, D): ``P_v(D)`` (:func:`anystab.estimates.break_probability`) over the window
    [i0, min(i1 + D, W1)] from the pair's filtered site states overlapping that window and its break times
@@ -35,17 +35,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from anystab.estimates import break_probability, estimate_records, merge_intervals, poisson_probability
-from anystab.events import (
-    BREAK_KINDS,
-    Row,
-    SiteState,
-    apply_min_dwell,
-    filtered_site_events,
-    pair_rows,
-    raw_events,
-    site_states,
-    vp_stats_row,
-)
+from anystab.events import BREAK_KINDS, PairEvents, Row, SiteState, pair_rows, vp_stats_row
 from anystab.params import AnalysisParams
 from anystab.timeline import PAIR_KEYS, records_frame
 
@@ -69,7 +59,7 @@ class Pair:
     rows: list[Row]
     raw: list[dict]
     states: list[SiteState]
-    site: list[dict]
+    events: list[dict]
 
     def __post_init__(self) -> None:
         self.row_ends = [r.end for r in self.rows]
@@ -77,8 +67,8 @@ class Pair:
         self.state_ends = [s.end for s in self.states]
         self.state_starts = [s.start for s in self.states]
         self.raw_times = [e["time"] for e in self.raw]
-        self.site_times = [e["time"] for e in self.site]
-        self.breaks = [e["time"] for e in self.site if e["kind"] in BREAK_KINDS]
+        self.event_times = [e["time"] for e in self.events]
+        self.breaks = [e["time"] for e in self.events if e["kind"] in BREAK_KINDS]
 
     def rows_in(self, a: float, b: float) -> list[Row]:
         """Rows overlapping [a, b), clipped to it."""
@@ -97,8 +87,9 @@ class Pair:
         if not any(r.observed for r in rows):
             return None
         raw = self.raw[bisect.bisect_left(self.raw_times, a) : bisect.bisect_left(self.raw_times, b)]
-        site = self.site[bisect.bisect_left(self.site_times, a) : bisect.bisect_left(self.site_times, b)]
-        return vp_stats_row(rows, raw, self.states_in(a, b), site)
+        found = bisect.bisect_left(self.event_times, a), bisect.bisect_left(self.event_times, b)
+        events = self.events[found[0] : found[1]]
+        return vp_stats_row(rows, raw, self.states_in(a, b), events)
 
     def p_break(self, a: float, w1: float, d: float) -> float | None:
         """P_v(D) of the sessions starting in [a, w1 - D] (step 4)."""
@@ -114,8 +105,8 @@ def pairs_of(timeline: pd.DataFrame, params: AnalysisParams) -> list[Pair]:
     out = []
     for key, rows in pair_rows(timeline):
         if any(r.observed for r in rows):
-            states = apply_min_dwell(site_states(rows), params.min_dwell_s)
-            out.append(Pair(key, rows, raw_events(rows), states, filtered_site_events(rows, states)))
+            found = PairEvents.of(rows, params.min_dwell_s)
+            out.append(Pair(key, rows, found.raw, found.states, found.events))
     return out
 
 

@@ -233,7 +233,7 @@ def analyse_service(
     files = [c.source for c in cached]
     results = [_for_service(c.result, targets) for c in cached]
     window = choose_window(files, results, None, None)
-    elements = select_elements(files, results, window[0])
+    elements = select_elements(files, results, window)
     gaps = gaps_table(files, results, window)
     if carried is not None:
         times = elements["time"].dt.as_unit("us").astype("int64").to_numpy() / 1e6

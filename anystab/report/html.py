@@ -31,12 +31,13 @@ import pandas as pd
 
 from anystab import __version__
 from anystab.errors import BadInputError, SourceUnavailableError
+from anystab.params import MAX_TIMELINE_VPS
 from anystab.report.terminal import fmt_p
+from anystab.text import pip_install, plural
 
 if TYPE_CHECKING:
     from types import ModuleType
 
-MAX_TIMELINE_VPS = 60
 LEAST_STABLE_ROWS = 20
 MAX_CURVE_SCOPES = 8
 MAX_SEQUENCE_STEPS = 8
@@ -47,7 +48,7 @@ REPORT_TABLES = (
     "gaps",
 )  # fmt: skip
 VP_KEYS = ["collector", "peer_asn", "peer_ip"]
-INSTALL_HINT = "the HTML report needs matplotlib: pip install 'anystab[report]'"
+INSTALL_HINT = f"the HTML report needs matplotlib: {pip_install('report')}"
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 LIMITS = (
@@ -244,22 +245,35 @@ def _header(s: Mapping[str, Any]) -> str:
     facts = [
         ("Targets", targets),
         ("Window", f"{_utc(w['start'])} → {_utc(w['end'])} ({human_duration(w['seconds'])})"),
-        ("Data read", f"{r['files']} files ({escape(kinds)}) from {len(r['collectors'])} collectors "
-         f"({escape(', '.join(r['collectors']))}); {r['records']:,} MRT records, {r['elements']:,} elements "
-         f"kept; {s['vantage_points']} vantage points"),
+        ("Data read", f"{plural(r['files'], 'file')} ({escape(kinds)}) from "
+         f"{plural(len(r['collectors']), 'collector')} ({escape(', '.join(r['collectors']))}); "
+         f"{plural(r['records'], 'MRT record')}, {plural(r['elements'], 'element')} kept; "
+         f"{plural(s['vantage_points'], 'vantage point')}"),
         ("Skipped", _skipped(r)),
         ("Method", f"sites by {escape(p['site_by'])}, transient filter (min dwell) "
          f"{human_duration(p['min_dwell_s']) if p['min_dwell_s'] else 'off'}, resync "
          f"{human_duration(p['resync_s'])}, session lengths {sessions}"),
-        ("Events", f"{ev['switches']} switches, {ev['withdraws']} withdrawals (before the transient filter: "
+        ("Events", f"{plural(ev['switches'], 'switch', 'switches')}, {plural(ev['withdraws'], 'withdrawal')} "
+         "(before the transient filter: "
          f"{ev['switches_before_filter']}, {ev['withdraws_before_filter']})"),
     ]  # fmt: skip
     dl = "\n".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in facts)
     return (
         f'<header><h1>Anycast stability: {targets}</h1>\n<dl class="facts">{dl}</dl>\n'
+        f"{_notes(s)}"
         f'<p class="limits" id="limits"><strong>Limits.</strong> {escape(LIMITS)}</p>\n'
         f"{_problems(r)}</header>"
     )
+
+
+def _notes(s: Mapping[str, Any]) -> str:
+    """Why the result is empty or thin (the summary's notes), as a list; nothing when all is counted."""
+    notes = s.get("notes") or []
+    if not notes:
+        return ""
+    items = "".join(f"<li>{escape(n)}</li>" for n in notes)
+    title = "<h2>Why some data is not counted</h2>"
+    return f'<section class="notes" id="notes">{title}<ul>{items}</ul></section>\n'
 
 
 def _skipped(r: Mapping[str, Any]) -> str:
@@ -370,8 +384,9 @@ def _estimates_table(est: pd.DataFrame, scopes: Sequence[str], sessions: Sequenc
             continue
         first = part.iloc[0]
         cells = [_p_cell(part.loc[d] if d in part.index else None, scope, d) for d in sessions]
+        bpd = first["breaks_per_vp_day"]
         rows.append([escape(scope), str(int(first["vps"])), *cells, f"{first['share_with_break']:.1%}",
-                     f"{first['breaks_per_vp_day']:.2f}"])  # fmt: skip
+                     "–" if pd.isna(bpd) else f"{bpd:.2f}"])  # fmt: skip
     head = ["scope", "VPs", *(f"D = {human_duration(d)}" for d in sessions), "VPs with a break",
             "breaks / VP-day"]  # fmt: skip
     legend = (

@@ -290,7 +290,8 @@ def share_svg(site_share: pd.DataFrame, colours: Mapping[str, str], window: tupl
         ax.set_ylabel("share of routed VPs")
         ax.grid(True, axis="y")
         _time_axis(ax, window)
-        ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=LEGEND_COLUMNS, fontsize=8)
+        if len(wide.columns):  # no routed VP: no site to name (matplotlib warns on an empty legend)
+            ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=LEGEND_COLUMNS, fontsize=8)
         return to_svg(fig)
 
 

@@ -5,13 +5,118 @@ It renders only the summary (never the stages' internals), so ``--json`` and the
 
 from __future__ import annotations
 
+import io
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
+from rich.measure import Measurement
 from rich.table import Table
+from rich.text import Text
+
+from anystab.text import plural
 
 SPARK = " ▁▂▃▄▅▆▇█"
+ELLIPSIS = "…"
+
+
+@dataclass
+class Grid:
+    """A table's content, printed by :func:`print_grid` as one table, or split by columns where one would
+    not fit the console: no cell is ever cut to "…"."""
+
+    columns: list[tuple[str, dict[str, Any]]]
+    title: str | None = None
+    caption: str | None = None
+    keep: int = 1
+    options: dict[str, Any] = field(default_factory=dict)
+    rows: list[tuple[Sequence[str], str | None]] = field(default_factory=list)
+
+    def add_column(self, header: str, **options: Any) -> None:
+        self.columns.append((header, options))
+
+    def add_row(self, *cells: str, style: str | None = None) -> None:
+        self.rows.append((cells, style))
+
+    def table(self, indices: Sequence[int], first: bool = True, last: bool = True) -> Table:
+        """A rich table of the columns ``indices`` (the title on the first part, the caption on the last)."""
+        title = self.options.get("title_justify")
+        table = Table(
+            title=self.title if first else None,
+            caption=self.caption if last else None,
+            **({"title_justify": title, "caption_justify": title} if title else {}),
+            **{k: v for k, v in self.options.items() if k != "title_justify"},
+        )
+        for i in indices:
+            header, options = self.columns[i]
+            table.add_column(header, **options)
+        for cells, style in self.rows:
+            table.add_row(*(cells[i] for i in indices), style=style)
+        return table
+
+    def fits(self, indices: Sequence[int], width: int) -> bool:
+        """Whether the columns ``indices`` print at ``width`` with every word of every cell and header whole
+        (rich squeezes a column to "…", or to nothing, when a table is too wide)."""
+        probe = Console(file=io.StringIO(), width=width, color_system=None, soft_wrap=False)
+        table = self.table(indices)
+        natural = Measurement.get(probe, probe.options.update(max_width=10 * width), table).maximum
+        if natural <= width:
+            return True  # printed at its natural width: nothing is squeezed
+        probe.print(table)
+        return self.shows(indices, probe.file.getvalue())  # type: ignore[attr-defined]
+
+    def shows(self, indices: Sequence[int], shown: str) -> bool:
+        """Whether the text ``shown`` (a rendering of the columns ``indices``) holds every word whole."""
+        if ELLIPSIS in shown:
+            return False
+        texts = [self.columns[i][0] for i in indices]
+        texts += [cells[i] for cells, _ in self.rows for i in indices]
+        return all(word in shown for text in texts for word in Text.from_markup(text).plain.split())
+
+    def parts(self, width: int) -> list[Table]:
+        """The tables to print at ``width``: the first ``keep`` columns (the row's name) in each, the other
+        columns in as few tables as fit; a column too wide even so is stacked under the row's name."""
+        everything = list(range(len(self.columns)))
+        if self.fits(everything, width):
+            return [self.table(everything)]
+        head = everything[: self.keep]
+        groups: list[list[int]] = [[]]
+        for i in everything[len(head) :]:
+            if groups[-1] and not self.fits(head + groups[-1] + [i], width):
+                groups.append([])
+            groups[-1].append(i)
+        parts = []
+        for n, g in enumerate(groups):
+            first, last = n == 0, n == len(groups) - 1
+            if len(g) == 1 and not self.fits(head + g, width):
+                parts.append(self.stacked(g[0], first, last))
+            else:
+                parts.append(self.table(head + g, first, last))
+        return parts
+
+    def stacked(self, index: int, first: bool, last: bool) -> Table:
+        """One column too wide to share a line with the row's name: the name above the value."""
+        headers = [h for h, _ in self.columns[: self.keep]] + [self.columns[index][0]]
+        narrow = Grid([(" / ".join(headers), {})], self.title, self.caption, options=self.options)
+        for cells, style in self.rows:
+            narrow.add_row(" ".join(cells[: self.keep]) + "\n  " + cells[index], style=style)
+        return narrow.table([0], first, last)
+
+
+def print_grid(grid: Grid, console: Console) -> None:
+    """Print ``grid`` whole if it fits the console, else split by columns (see :meth:`Grid.parts`)."""
+    everything = range(len(grid.columns))
+    with console.capture() as capture:  # rendered once: printed as it is when every word shows whole
+        console.print(grid.table(everything))
+    rendered = capture.get()
+    if grid.shows(everything, Text.from_ansi(rendered).plain):
+        console.file.write(rendered)
+        return
+    for table in grid.parts(console.width):
+        console.print(table)
 
 
 def fmt_duration(seconds: float) -> str:
@@ -39,13 +144,16 @@ def _read_section(s: dict[str, Any], console: Console) -> None:
     r = s["read"]
     kinds = ", ".join(f"{n} {k}" for k, n in r["files_by_kind"].items())
     console.print(
-        f"[bold]Read[/]: {r['files']} files ({kinds}) from {len(r['collectors'])} collectors "
-        f"({', '.join(r['collectors'])}); {r['records']:,} records, {r['elements']:,} elements kept"
+        f"[bold]Read[/]: {plural(r['files'], 'file')} ({kinds}) from "
+        f"{plural(len(r['collectors']), 'collector')} ({', '.join(r['collectors'])}); "
+        f"{plural(r['records'], 'record')}, "
+        f"{plural(r['elements'], 'element')} kept"
     )
-    line = f"  skipped: {r['skipped']:,} ({r['problems_total']} problems)"
+    line = f"  skipped: {r['skipped']:,} ({plural(r['problems_total'], 'problem')})"
     if r["missing_intervals"]:
         line += (
-            f"; missing files: {r['missing_intervals']} intervals, {r['missing_s'] / 60:.0f} min unobserved"
+            f"; missing files: {plural(r['missing_intervals'], 'interval')}, "
+            f"{r['missing_s'] / 60:.0f} min unobserved"
         )
     console.print(line)
     for p in r["problems"]:
@@ -75,11 +183,11 @@ def _estimates_section(s: dict[str, Any], console: Console) -> None:
         by_target[row["target"]].append(row)
     sessions = s["parameters"]["sessions_s"]
     for target, rows in by_target.items():
-        table = Table(
+        table = Grid(
+            [],
             title=f"P(a TCP session to {target} breaks): mean over VPs, 95% interval below",
-            title_justify="left",
             caption="curve: one bar per session length; – : window shorter than the session",
-            caption_justify="left",
+            options={"title_justify": "left"},
         )
         table.add_column("scope", no_wrap=True)
         table.add_column("VPs", justify="right")
@@ -107,21 +215,22 @@ def _estimates_section(s: dict[str, Any], console: Console) -> None:
                 fmt_pct(hour["poisson_mean_p"]) if hour else "–",
                 "–" if bpd is None else f"{bpd:.2f}",
             )
-        console.print(table)
+        print_grid(table, console)
 
 
 def _sites_section(s: dict[str, Any], console: Console) -> None:
-    table = Table(title="Sites and catchment share (time-weighted, all collectors)", title_justify="left")
+    title = "Sites and catchment share (time-weighted, all collectors)"
+    table = Grid([], title=title, options={"title_justify": "left"})
     for col in ("target", "site", "share"):
         table.add_column(col, justify="right" if col == "share" else "left")
     for row in s["sites"]:
         if row["scope"] == "all":
             table.add_row(row["target"], row["site"], "–" if row["share"] is None else f"{row['share']:.1%}")
-    console.print(table)
+    print_grid(table, console)
 
 
 def _vp_section(s: dict[str, Any], console: Console) -> None:
-    table = Table(title="Least stable vantage points", title_justify="left")
+    table = Grid([], title="Least stable vantage points", keep=2, options={"title_justify": "left"})
     for col in ("collector", "peer", "target", "breaks", "switches", "before filter", "sites", "mean dwell"):
         table.add_column(col)
     for row in s["least_stable"]:
@@ -136,11 +245,11 @@ def _vp_section(s: dict[str, Any], console: Console) -> None:
             str(row["sites"]),
             "–" if dwell is None else fmt_duration(round(dwell)),
         )
-    console.print(table)
+    print_grid(table, console)
 
 
 def _collector_section(s: dict[str, Any], console: Console) -> None:
-    table = Table(title="Per collector", title_justify="left")
+    table = Grid([], title="Per collector", keep=2, options={"title_justify": "left"})
     for col in ("collector", "target", "VPs", "sites", "switches", "origin changes", "path changes", "MOAS"):
         table.add_column(col)
     for row in s["collectors"]:
@@ -159,7 +268,13 @@ def _collector_section(s: dict[str, Any], console: Console) -> None:
             str(row["path_changes"]),
             moas,
         )
-    console.print(table)
+    print_grid(table, console)
+
+
+def _notes_section(s: dict[str, Any], console: Console) -> None:
+    """Why the result is empty or thin: one line per note of the summary."""
+    for note in s.get("notes") or []:
+        console.print(f"  [yellow]![/] {escape(note)}")
 
 
 def render_summary(s: dict[str, Any], console: Console) -> None:
@@ -171,12 +286,15 @@ def render_summary(s: dict[str, Any], console: Console) -> None:
     )
     console.print(f"[bold]anystab[/] {s['window']['start']} → {s['window']['end']}  targets: {targets}")
     console.print(
-        f"  sites by {p['site_by']}, min_dwell {p['min_dwell_s']:g}s, {s['vantage_points']} vantage points"
+        f"  sites by {p['site_by']}, min_dwell {p['min_dwell_s']:g}s, "
+        f"{plural(s['vantage_points'], 'vantage point')}"
     )
+    _notes_section(s, console)
     _read_section(s, console)
     ev = s["events"]
     console.print(
-        f"[bold]Events[/]: {ev['switches']} switches, {ev['withdraws']} withdrawals "
+        f"[bold]Events[/]: {plural(ev['switches'], 'switch', 'switches')}, "
+        f"{plural(ev['withdraws'], 'withdrawal')} "
         f"(before the min_dwell filter: {ev['switches_before_filter']}, {ev['withdraws_before_filter']})"
     )
     _estimates_section(s, console)

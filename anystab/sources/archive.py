@@ -30,7 +30,7 @@ import itertools
 import os
 import re
 import statistics
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -137,6 +137,9 @@ def discover(paths: Sequence[str | os.PathLike[str]], collector: str | None = No
     return [describe(found, collector) for path in paths for found in _expand(Path(path))]
 
 
+WARM_UP_MISSING = "warm_up_missing"
+
+
 def _coverage(files: list[tuple[SourceFile, FileResult]]) -> list[tuple[float, float]]:
     """Covered [start, end) intervals of one collector's update files, merged."""
     cadence = next((c for c in (expected_cadence(s.project) for s, _ in files) if c), None)
@@ -169,19 +172,33 @@ def _is_update_file(source: SourceFile, result: FileResult) -> bool:
     return result.kind == "updates" or (result.kind == "empty" and source.name_kind == "updates")
 
 
-def missing_intervals(
-    files: Sequence[tuple[SourceFile, FileResult]], start: float, end: float
-) -> list[tuple[str, float, float, str]]:
-    """``(collector, start, end, reason)`` for every part of the window no update file covers."""
+def _update_files(
+    files: Sequence[tuple[SourceFile, FileResult]],
+) -> dict[str, list[tuple[SourceFile, FileResult]]]:
+    """Each collector (with any file) -> its update files."""
     by_collector: dict[str, list[tuple[SourceFile, FileResult]]] = {}
     for source, result in files:
         group = by_collector.setdefault(source.collector, [])
         if _is_update_file(source, result):
             group.append((source, result))
+    return by_collector
+
+
+def _clipped(
+    group: list[tuple[SourceFile, FileResult]], start: float, end: float
+) -> list[tuple[float, float]]:
+    covered = [(max(a, start), min(b, end)) for a, b in _coverage(group)] if group else []
+    return [(a, b) for a, b in covered if a < b]
+
+
+def missing_intervals(
+    files: Sequence[tuple[SourceFile, FileResult]], start: float, end: float
+) -> list[tuple[str, float, float, str]]:
+    """``(collector, start, end, reason)`` for every part of the window no update file covers."""
+    by_collector = _update_files(files)
     out: list[tuple[str, float, float, str]] = []
     for name in sorted(by_collector):
-        covered = [(max(a, start), min(b, end)) for a, b in _coverage(by_collector[name])]
-        covered = [(a, b) for a, b in covered if a < b]
+        covered = _clipped(by_collector[name], start, end)
         if not covered:
             out.append((name, start, end, "outside_data"))
             continue
@@ -190,4 +207,26 @@ def missing_intervals(
         out.extend((name, a[1], b[0], "missing_file") for a, b in itertools.pairwise(covered))
         if covered[-1][1] < end:
             out.append((name, covered[-1][1], end, "outside_data"))
+    return out
+
+
+def warm_up_holes(
+    files: Sequence[tuple[SourceFile, FileResult]], rib_times: Mapping[str, float], start: float
+) -> list[tuple[str, float, float, str]]:
+    """``(collector, a, b, "warm_up_missing")`` for every part of [RIB dump, window start) that no update
+    file covers: route changes there are invisible, so the state at the window start may be stale."""
+    by_collector = _update_files(files)
+    out: list[tuple[str, float, float, str]] = []
+    for name in sorted(rib_times):
+        since = rib_times[name]
+        if since >= start:
+            continue
+        edges = [
+            since,
+            *(t for span in _clipped(by_collector.get(name, []), since, start) for t in span),
+            start,
+        ]
+        out.extend(
+            (name, a, b, WARM_UP_MISSING) for a, b in zip(edges[::2], edges[1::2], strict=True) if b > a
+        )
     return out

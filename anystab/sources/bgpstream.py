@@ -31,6 +31,7 @@ from anystab.errors import BadInputError, SourceUnavailableError
 from anystab.sources.archive import SourceFile
 from anystab.sources.mrt import FileResult, Problem, elements_table
 from anystab.targets import TargetSet
+from anystab.text import pip_install
 
 if TYPE_CHECKING:
     from anystab.pipeline import AnalysisRequest, AnalysisResult
@@ -39,7 +40,7 @@ INSTALL_HINT = (
     "--source bgpstream needs pybgpstream, which needs the libbgpstream C library installed first "
     "(pip cannot install it): on Debian/Ubuntu add CAIDA's package repository "
     "(curl -s https://pkg.caida.org/os/$(lsb_release -si|awk '{print tolower($0)}')/bootstrap.sh | bash) "
-    "and `apt-get install bgpstream`, then `pip install 'anystab[bgpstream]'`; or use the Docker image's "
+    f"and `apt-get install bgpstream`, then `{pip_install('bgpstream')}`; or use the Docker image's "
     "bgpstream target. The default --source files needs neither."
 )
 PEER_STATES: dict[str, int] = {

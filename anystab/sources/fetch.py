@@ -5,7 +5,10 @@ Steps:
 1. Plan (:func:`plan_fetch`): per collector, the update files of the window and (with ``ribs``) the RIB
    dump at or before its start, each with its URL (project base URL or mirror) and its path in the cache
    (:mod:`anystab.sources.registry`). A RIB dump comes with :data:`RIB_FALLBACK_STEPS` earlier dumps to
-   try when the archive lacks it.
+   try when the archive lacks it. With ``warm_up`` (the default) also the update files from the RIB
+   dump's time up to the window start, so that the analysis replays them and starts from the exact state
+   at the window start; when an earlier dump had to stand in for a missing one, the update files from that
+   dump's time on are fetched too, once the dumps are settled.
 2. Skip what the cache holds: a file in place is whole, since only whole files are moved in (``verify``
    decompresses it again and fetches it anew when damaged). A file recorded missing is not asked for again
    once the archive had :data:`MISSING_SETTLED_S` after its slot to publish it.
@@ -45,10 +48,15 @@ from typing import Any
 from anystab import __version__
 from anystab.errors import ConfigError
 from anystab.sources.decompress import open_stream
-from anystab.sources.registry import (
+from anystab.sources.registry import (  # noqa: F401 (re-exported)
+    DEFAULT_JOBS,
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT_S,
+    Collector,
     archive_path,
     base_url,
     cache_path,
+    get_collector,
     redact_url,
     resolve_collectors,
     rib_slot,
@@ -61,9 +69,6 @@ CHUNK_SIZE = 1 << 16
 MISSING_FILE = ".anystab-missing.json"
 MISSING_SETTLED_S = 2 * 86400
 RIB_FALLBACK_STEPS = 3
-DEFAULT_JOBS = 4
-DEFAULT_RETRIES = 4
-DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_BACKOFF_S = 1.0
 MAX_BACKOFF_S = 60.0
 GONE_STATUS = frozenset({404, 410})
@@ -82,6 +87,12 @@ class RemoteFile:
     time: int
     url: str
     path: str
+    warm_up: bool = False  # an update file between the RIB dump and the window start
+
+    @property
+    def role(self) -> str:
+        """``rib``, ``warm_up`` or ``window``: why the file is fetched."""
+        return "rib" if self.kind == "rib" else "warm_up" if self.warm_up else "window"
 
 
 @dataclass(frozen=True)
@@ -93,6 +104,7 @@ class FetchRequest:
     end: float
     cache: Path
     ribs: bool = True
+    warm_up: bool = True
     mirrors: Mapping[str, str] = field(default_factory=dict)
     jobs: int = DEFAULT_JOBS
     retries: int = DEFAULT_RETRIES
@@ -147,10 +159,17 @@ class FetchReport:
     def summary(self) -> dict[str, Any]:
         """A JSON-ready summary with every file's outcome."""
         statuses = ("cached", "downloaded", "missing", "known_missing", "failed")
+        warm = [o for o in self.outcomes if o.file.warm_up]
         return {
             "cache": str(self.cache),
             "counts": {s: self.count(s) for s in statuses},
             "bytes_downloaded": self.bytes_downloaded,
+            "warm_up": {
+                "files": len(warm),
+                "in_cache": sum(1 for o in warm if o.path is not None),
+                "missing": sum(1 for o in warm if o.status in ("missing", "known_missing")),
+                "bytes_downloaded": sum(o.bytes for o in warm),
+            },
             "notes": self.notes,
             "files": [
                 {
@@ -158,6 +177,7 @@ class FetchReport:
                     "path": o.file.path,
                     "collector": o.file.collector,
                     "kind": o.file.kind,
+                    "role": o.file.role,
                 }
                 | {"status": o.status, "bytes": o.bytes, "attempts": o.attempts, "error": o.error}
                 for o in self.outcomes
@@ -190,18 +210,36 @@ def plan_fetch(request: FetchRequest) -> tuple[list[tuple[RemoteFile, ...]], lis
             notes.append(f"{coll.name} is listed as active in {coll.years()}: files may be missing")
         if not coll.listed:
             notes.append(f"{coll.name} is not in the registry; assuming the {coll.project} layout")
-        base = base_url(coll.project, request.mirrors)
-
-        def remote(kind: str, slot: int, coll: Any = coll, base: str = base) -> RemoteFile:
-            url = base + archive_path(coll, kind, slot)
-            return RemoteFile(coll.name, coll.project, kind, slot, url, cache_path(coll, kind, slot))
-
         if request.ribs:
-            plan.append(
-                tuple(remote("rib", rib_slot(coll, request.start, k)) for k in range(RIB_FALLBACK_STEPS + 1))
+            ribs = tuple(
+                _remote(request, coll, "rib", rib_slot(coll, request.start, k))
+                for k in range(RIB_FALLBACK_STEPS + 1)
             )
-        plan.extend((remote("updates", slot),) for slot in update_slots(coll, request.start, request.end))
+            plan.append(ribs)
+            if request.warm_up:
+                plan.extend((f,) for f in warm_up_files(request, coll, ribs[0].time))
+        plan.extend(
+            (_remote(request, coll, "updates", slot),)
+            for slot in update_slots(coll, request.start, request.end)
+        )
     return plan, notes
+
+
+def _remote(
+    request: FetchRequest, coll: Collector, kind: str, slot: int, warm_up: bool = False
+) -> RemoteFile:
+    url = base_url(coll.project, request.mirrors) + archive_path(coll, kind, slot)
+    return RemoteFile(coll.name, coll.project, kind, slot, url, cache_path(coll, kind, slot), warm_up)
+
+
+def warm_up_files(
+    request: FetchRequest, coll: Collector, since: float, until: float | None = None
+) -> list[RemoteFile]:
+    """The update files holding records of [``since``, ``until``) (default: the window start) that are not
+    the window's own: what the analysis replays from a RIB dump of time ``since`` up to the window."""
+    first_window_slot = update_slots(coll, request.start, request.end)[0]
+    stop = first_window_slot if until is None else min(until, first_window_slot)
+    return [_remote(request, coll, "updates", s, True) for s in update_slots(coll, since, stop) if s < stop]
 
 
 def planned_files(request: FetchRequest) -> list[RemoteFile]:
@@ -503,6 +541,27 @@ def fetch(
         with ThreadPoolExecutor(max_workers=request.jobs, thread_name_prefix="anystab-fetch") as pool:
             for outcomes in pool.map(lambda c: _fetch_candidates(ctx, c), plan):
                 report.outcomes.extend(outcomes)
+            extra = _fallback_warm_up(request, plan, report.outcomes)
+            ctx.total += len(extra)
+            for outcomes in pool.map(lambda c: _fetch_candidates(ctx, c), extra):
+                report.outcomes.extend(outcomes)
     finally:
         missing.save()
     return report
+
+
+def _fallback_warm_up(
+    request: FetchRequest, plan: list[tuple[RemoteFile, ...]], outcomes: list[FileOutcome]
+) -> list[tuple[RemoteFile, ...]]:
+    """Step 1's late part: for each collector whose RIB dump came from an earlier fallback, the update files
+    from that dump's time up to the first choice's (where the planned warm-up starts)."""
+    if not (request.ribs and request.warm_up):
+        return []
+    got = {o.file.collector: o.file.time for o in outcomes if o.file.kind == "rib" and o.path is not None}
+    extra: list[tuple[RemoteFile, ...]] = []
+    for candidates in plan:
+        first = candidates[0]
+        if first.kind == "rib" and got.get(first.collector, first.time) < first.time:
+            coll = get_collector(first.collector)
+            extra += [(f,) for f in warm_up_files(request, coll, got[first.collector], first.time)]
+    return extra

@@ -616,6 +616,9 @@ def _decode_all(ctx: _Ctx, records: Iterator[tuple[int, bytes, list[int]]], path
     return problems
 
 
+EMPTY_FILE = "empty file: no MRT records"
+
+
 def _walk_problems(path: str, stats: prefilter.WalkStats) -> list[Problem]:
     problems = []
     if stats.not_mrt:
@@ -674,6 +677,8 @@ def read_mrt_file(path: str | os.PathLike[str], targets: TargetSet | None, colle
         pass
     problems = [] if stream.problem is None else [Problem(name, stream.problem_offset, stream.problem)]
     problems += _walk_problems(name, stats) + decode_problems
+    if stats.records == 0 and not problems:
+        problems.append(Problem(name, 0, EMPTY_FILE))
     return FileResult(
         path=name,
         collector=collector,

@@ -50,6 +50,10 @@ ROUTEVIEWS_RIB_CADENCE_S = 2 * 3600
 ALL = "all"
 CONFIG_ENV = "ANYSTAB_CONFIG"
 CACHE_ENV = "ANYSTAB_CACHE"
+# fetching: downloads in parallel, retries per file, time-out per attempt (the fetch options' defaults)
+DEFAULT_JOBS = 4
+DEFAULT_RETRIES = 4
+DEFAULT_TIMEOUT_S = 60.0
 ROUTEVIEWS2 = "route-views2"
 
 _RIS_NAME = re.compile(r"rrc\d\d", re.ASCII)

@@ -135,3 +135,79 @@ def test_window_end_inside_resync_leaves_no_gap_end():
     r = run(rows, params(T, resync_s=300), W)
     assert kinds(r.events) == [(90.0, "gap_start")]
     assert r.vp_stats.iloc[0]["gaps"] == 1
+
+
+def _paths(events) -> list[tuple]:
+    return [(e.kind, e.old_path, e.new_path) for e in events.itertuples()]
+
+
+def test_path_change_across_a_removed_transient_is_one_event_at_its_end():
+    # A(p1) -> B for 5 s -> A(p2), min_dwell 30: one path_change p1 -> p2 at the end of B (SPEC)
+    rows = [elem(-5, "R", T, "1 2 10"), elem(40, "A", T, "1 3 10"), elem(45, "A", T, "1 7 2 10")]
+    r = run(rows, params(T, min_dwell_s=30), W)
+    assert kinds(r.events) == [(45.0, "path_change")]
+    assert _paths(r.events) == [("path_change", "1 2 10", "1 7 2 10")]
+    s = r.vp_stats.iloc[0]
+    assert (s["path_changes"], s["switches"], s["switches_raw"]) == (1, 0, 2)
+
+
+def test_path_change_inside_a_removed_transient_is_no_event():
+    rows = [
+        elem(-5, "R", T, "1 2 10"),
+        elem(40, "A", T, "1 3 10"),
+        elem(42, "A", T, "1 8 3 10"),  # B on another path, inside the transient
+        elem(45, "A", T, "1 2 10"),
+    ]
+    r = run(rows, params(T, min_dwell_s=30), W)
+    assert r.events.empty
+    assert r.vp_stats.iloc[0]["path_changes"] == 0
+    raw = run(rows, params(T), W)
+    assert kinds(raw.events) == [(40.0, "switch"), (42.0, "path_change"), (45.0, "switch")]
+
+
+def test_origin_change_comes_from_the_filtered_timeline_too():
+    # a transient to another origin is filtered away, with its two origin changes
+    rows = [elem(-5, "R", T, "1 2 10"), elem(40, "A", T, "1 3 11"), elem(45, "A", T, "1 2 10")]
+    r = run(rows, params(T, min_dwell_s=30), W)
+    assert r.events.empty
+    assert r.vp_stats.iloc[0]["origin_changes"] == 0
+
+
+def test_removed_state_after_observation_start_takes_the_first_route_of_the_state_it_joins():
+    # observed from 10 (no RIB): B for 3 s goes to the state after it, A(p2) -> A(p3) stays a path change
+    rows = [
+        elem(10, "A", T, "1 3 10"),
+        elem(13, "A", T, "1 2 10"),
+        elem(50, "A", T, "1 9 2 10"),
+    ]
+    r = run(rows, params(T, min_dwell_s=30), W)
+    assert _paths(r.events) == [("path_change", "1 2 10", "1 9 2 10")]
+
+
+def test_a_cascade_of_removed_states_takes_the_route_of_the_state_finally_joined():
+    # after the start: A(p0) 2 s -> B 2 s -> A(p1): A(p0) goes to B, then B (4 s, with A's time) to A(p1),
+    # so the whole start is A(p1) and no path change p0 -> p1 is reported
+    rows = [
+        elem(10, "A", T, "1 2 10"),
+        elem(12, "A", T, "1 3 10"),
+        elem(14, "A", T, "1 5 2 10"),
+        elem(60, "A", T, "1 3 10"),
+    ]
+    r = run(rows, params(T, min_dwell_s=5), W)
+    assert _paths(r.events) == [("switch", "1 5 2 10", "1 3 10")]
+    first = r.timeline[r.timeline["state"] != "unobserved"].iloc[0]
+    assert first["as_path"] == "1 2 10"  # the timeline table stays the raw one
+
+
+def test_filtered_states_carry_their_routes():
+    from anystab.events import Row, filtered_rows, site_states
+
+    rows = [
+        Row(0, 40, True, "A", "p1", "10"),
+        Row(40, 45, True, "B", "q", "10"),
+        Row(45, 100, True, "A", "p2", "10"),
+    ]
+    states = apply_min_dwell(site_states(rows), 10)
+    assert states == [S(0, 100, "A")]
+    assert filtered_rows(states) == [Row(0, 45, True, "A", "p1", "10"), Row(45, 100, True, "A", "p2", "10")]
+    assert filtered_rows(apply_min_dwell(site_states(rows), 0)) == rows

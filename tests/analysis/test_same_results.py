@@ -2,9 +2,10 @@
 
 The stored outputs (``tests/data/golden/<case>/``) were written by the code before the many-targets and
 many-elements speed work; faster code must give the same rows, in the same order, and the same summary.
-Cases: the repository's generated sample archive (two site strategies), real RIS update files with many
-targets (the et-header file with 159 of its prefixes, /10 and /11 among them; a 2016 file with 100,
-IPv6 among them), and a generated file whose every record matches. ``min_dwell`` is 0 throughout.
+Cases: the repository's generated sample archive (two site strategies, and its RIB dumps alone), real
+RIS update files with many targets (the et-header file with 159 of its prefixes, /10 and /11 among them;
+a 2016 file with 100, IPv6 among them), and a generated file whose every record matches. ``min_dwell`` is
+0 throughout. The stored outputs were written by the code of the main line this work was merged with.
 
 Rewrite the stored outputs (only when a change of results is intended): ``python
 tests/analysis/test_same_results.py``.
@@ -33,6 +34,14 @@ REPEATED_COUNT = 3_000
 CASES: dict[str, list[str]] = {
     "sample": ["data", "--service", "data/service.toml"],
     "sample-path": ["data", "--service", "data/service.toml", "--site-by", "path", "--sessions", "1m,1h"],
+    "sample-rib": [  # RIB dumps alone: one instant's snapshot
+        "data/rrc00/2025.06/bview.20250602.0000.gz",
+        "data/route-views.linx/bgpdata/2025.06/RIBS/rib.20250602.0000.bz2",
+        "--service",
+        "data/service.toml",
+        "--end",
+        "2025-06-02T00:05:00Z",
+    ],
     "et-header": [
         f"{MRT}/ris.updates.et-header.2015.gz",
         "--collector",

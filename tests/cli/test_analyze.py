@@ -77,7 +77,7 @@ def test_out_writes_every_table_with_its_schema(tmp_path):
 def test_out_refuses_a_folder_that_is_not_ours(tmp_path):
     (tmp_path / "precious.txt").write_text("keep me")
     code, _, err = run("analyze", str(DATA), "--service", SERVICE, "--out", str(tmp_path))
-    assert code == 1 and "not an anystab output folder" in err
+    assert code == 2 and "not an anystab output folder" in err  # a bad --out, refused before the work
     assert (tmp_path / "precious.txt").read_text() == "keep me"
 
 

@@ -65,7 +65,7 @@ def selected(edge_archive):
     files = discover(req.sources)
     results = read_files(files, req.params.targets.with_mode("any"), 2)
     window = choose_window(files, results, None, None)
-    elements = select_elements(files, results, window[0])
+    elements = select_elements(files, results, window)
     return elements, gaps_table(files, results, window), req.params, window
 
 

@@ -55,7 +55,7 @@ def test_fetch_reports_missing_files_and_exits_1_on_failures(archive: ArchiveSer
     assert code == 1
     assert "1 missing in the archive, 1 failed" in out
     assert f"missing: {archive.url}{UPDATES_0005} (HTTP 404)" in out
-    assert "Error: 1 files could not be fetched" in err and "run again to resume" in err
+    assert "Error: 1 file could not be fetched" in err and "run again to resume" in err
     assert UPDATES_0005 in json.loads((cache / MISSING_FILE).read_text())["files"]
     code, out, _ = _invoke(*_fetch_args(archive, cache))
     assert code == 0 and "1 downloaded" in out
@@ -71,7 +71,7 @@ def test_dry_run_prints_urls_and_fetches_nothing(archive: ArchiveServer, cache: 
             for m in ("00", "15")
         ),
     ]
-    assert "6 files, 0 already in" in err
+    assert "6 files: 0 RIB dumps, 0 warm-up files" in err and "6 for the window; 0 already in" in err
     assert archive.requests() == [] and not cache.exists()
 
 

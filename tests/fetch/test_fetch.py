@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -201,6 +202,7 @@ def test_plan_names_the_archive_layouts() -> None:
         parse_time("2014-05-30T23:50:00Z"),
         parse_time("2014-05-31T00:01:00Z"),
         Path("cache"),
+        warm_up=False,
     )
     urls = [(f.url, f.path) for f in planned_files(request)]
     ris, rv = "https://data.ris.ripe.net/", "https://archive.routeviews.org/"
@@ -234,6 +236,11 @@ def test_plan_names_the_archive_layouts() -> None:
             "route-views.jinx/bgpdata/2014.05/UPDATES/updates.20140531.0000.bz2",
         ),
     ]
+    # with the warm-up: RIS 16:00 .. 23:45 (94 files of 5 min), RouteViews 22:00 .. 23:30 (7 of 15 min) each
+    warm = [f for f in planned_files(replace(request, warm_up=True)) if f.role == "warm_up"]
+    assert [sum(f.collector == c for f in warm) for c in request.collectors] == [94, 7, 7]
+    assert warm[0].path == "rrc15/2014.05/updates.20140530.1600.gz"
+    assert warm[93].path == "rrc15/2014.05/updates.20140530.2345.gz"
 
 
 def test_route_views2_in_the_cache_is_read_as_route_views2(archive: ArchiveServer, cache: Path) -> None:

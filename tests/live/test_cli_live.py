@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import subprocess
@@ -23,6 +24,7 @@ from anystab.params import AnalysisParams
 from anystab.pipeline import AnalysisRequest, analyze
 from anystab.sources.rislive import record_frames
 from anystab.targets import make_target, target_set
+from anystab.text import iso_utc
 
 KEY = ["time", "collector", "peer_asn", "peer_ip", "target", "kind"]
 TARGET_ARGS = ["--prefix", "192.0.2.0/24", "--address", "192.0.2.53",
@@ -79,11 +81,11 @@ def test_live_reports_the_events_analyze_finds_in_the_same_updates(replay, tmp_p
     printed = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(printed) == len(expected)
     assert sorted((p["time"], p["peer_ip"], p["target"], p["kind"]) for p in printed) == sorted(
-        (t.isoformat().replace("+00:00", "Z"), ip, target, kind)
+        (iso_utc(t), ip, target, kind)
         for t, ip, target, kind in expected[["time", "peer_ip", "target", "kind"]].itertuples(index=False)
     )
     assert "malformed frame" in result.stderr and "simulated error" in result.stderr
-    assert "disconnected" in result.stderr and "1 malformed, 1 ris_error, 1 disconnections" in result.stderr
+    assert "disconnected" in result.stderr and "1 malformed, 1 ris_error, 1 disconnection;" in result.stderr
     assert len(server.connections) == 2
     for subscribed in server.connections:
         assert [m["data"]["prefix"] for m in subscribed] == ["192.0.2.0/24", "2001:db8:53::/48"]
@@ -147,3 +149,47 @@ def test_event_records_are_json_ready():
     (first, second) = event_records(_events())
     assert first["time"] == "2025-06-02T00:05:00Z" and second["old_site"] is None
     assert json.loads(json.dumps(first))["peer_asn"] == 64501
+
+
+REPLAY_SAMPLE = Path(__file__).resolve().parents[1] / "data" / "rislive" / "ris-live-stream.jsonl"
+
+
+def _replay(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-c", ENTRY, "live", "--replay", str(path), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_a_gzipped_recording_replays_to_the_events_analyze_finds(tmp_path):
+    frames, expected = _scenario_frames(tmp_path)
+    damaged, _ = _with_damage(frames)
+    recording = tmp_path / "stream.jsonl.gz"
+    recording.write_bytes(gzip.compress(("\n".join(damaged) + "\n").encode()))
+    out = tmp_path / "live"
+    result = _replay(recording, *TARGET_ARGS, "--out", str(out), "--json")
+    assert result.returncode == 0, result.stderr
+    got = read_event_log(out).sort_values(KEY, kind="stable").reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, expected)
+    assert len(result.stdout.splitlines()) == len(expected)
+    assert "malformed frame" in result.stderr and "simulated error" in result.stderr
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith(f"live: {len(damaged)} frames, ") and f"{len(expected)} events" in last
+
+
+def test_the_sample_recording_replays_with_its_notices(tmp_path):
+    result = _replay(REPLAY_SAMPLE, "--prefix", "45.161.192.0/23")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        "live: 7 frames, 3 elements, 0 events, 1 malformed, 1 ris_error, 0 disconnections"
+    )
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "live.md").read_text()
+    assert "\n".join(f"    {line}" for line in result.stderr.splitlines()) in docs  # the example is this run
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(gzip.compress(REPLAY_SAMPLE.read_bytes())[:-20])
+    result = _replay(cut, "--prefix", "45.161.192.0/23")
+    assert result.returncode == 0
+    assert f"ended: {cut} ends early after" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_replay_and_url_together_are_a_usage_error():
+    result = _replay(REPLAY_SAMPLE, "--prefix", "45.161.192.0/23", "--url", "ws://127.0.0.1:9/")
+    assert result.returncode == 2 and "--replay reads a recording: leave out --url" in result.stderr

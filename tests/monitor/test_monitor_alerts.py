@@ -145,3 +145,19 @@ def test_old_episodes_are_not_announced_and_vanished_ones_are_resolved():
 
 def test_mask_url_keeps_only_scheme_and_host():
     assert mask_url(f"https://user:pw@hooks.example:8443/x/{SECRET}?k=v") == "https://hooks.example/***"
+
+
+def test_a_dead_webhook_is_one_line_a_warning_and_its_alerts_are_named_in_json(tmp_path, full_archive):
+    """No episode is open at the end, so the status is the undelivered alerts' own: 1, as the docs say."""
+    alerts = '[alerts]\nlookback = "30d"\n[alerts.switches]\nper = "10m"\nwarning = 1\ncritical = 100\n'
+    dead = "http://127.0.0.1:9/hook"  # nothing listens on the discard port
+    config = write_config(tmp_path, full_archive[0], alerts=alerts, notify=f'[notify]\nwebhook = "{dead}"\n')
+    done = run_cli("monitor", "--config", str(config))
+    assert done.returncode == 1
+    failures = [line for line in done.stdout.splitlines() if line.startswith("delivery failed")]
+    assert len(failures) == 1
+    report = json.loads(run_cli("monitor", "--config", str(config), "--json").stdout)
+    n = len(report["failed"])
+    assert n > 1 and report["open_episodes"] == []
+    assert all(f["message"]["rule"] == "switches" for f in report["failed"])
+    assert failures[0].startswith(f"delivery failed (webhook): {n} alerts not delivered: ")

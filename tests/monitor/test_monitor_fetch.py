@@ -69,13 +69,15 @@ def server(tmp_path: Path) -> Iterator[ArchiveServer]:
         yield state
 
 
-def fetch_config(folder: Path, url: str, *, end: float | None = START + HOUR, extra: str = "") -> Path:
+def fetch_config(
+    folder: Path, url: str, *, end: float | None = START + HOUR, extra: str = "", start: float = START
+) -> Path:
     """The monitoring config of the scenario's service, fetching both collectors from ``url`` into
     ``folder/cache``."""
     path = write_config(folder, folder / "unused")
     bound = f'end = "{_iso(end)}"' if end is not None else ""
     sources = f"""collectors = ["rrc01", "route-views3"]
-start = "{_iso(START)}"
+start = "{_iso(start)}"
 {bound}
 cache = "cache"
 mirrors = {{ ris = "{url}", routeviews = "{url}" }}
@@ -129,6 +131,22 @@ def test_fetching_a_growing_archive_equals_a_clean_run_over_the_whole_archive(tm
         pd.testing.assert_frame_equal(
             _canonical(mine, name), _canonical(result.tables[name], name), check_dtype=False, obj=name
         )
+
+
+def test_the_first_run_warms_up_from_the_rib_dump(tmp_path, server, whole, clean):
+    """Monitoring that starts at 00:20 fetches the RIB dumps of 00:00 and the update files between (the
+    warm-up), so its dataset is that of the whole archive: the state at 00:20 is exact."""
+    source, files = whole
+    grow(files, source, server.root, len(files))
+    report = monitor(fetch_config(tmp_path, server.url, start=START + 1200))
+    assert report["fetched"]["downloaded"] == len(files) and report["fetched"]["missing"] == 0
+    warm = [
+        r.path for r in server.requests() if "updates" in r.path and r.path < update_path(RIS, START + 1200)
+    ]
+    assert update_path(RIS, START) in warm and update_path(ROUTEVIEWS, START) in {
+        r.path for r in server.requests()
+    }
+    assert_same_dataset(dataset_tables(tmp_path / "dataset"), clean)
 
 
 def test_a_run_with_nothing_new_asks_for_nothing_and_changes_nothing(tmp_path, server, whole):

@@ -102,7 +102,8 @@ def test_empty_file(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "empty"
     path.write_bytes(content)
     result = read_mrt_file(path, None, "test")
-    assert (result.kind, result.records, result.elements.num_rows, result.problems) == ("empty", 0, 0, [])
+    assert (result.kind, result.records, result.elements.num_rows) == ("empty", 0, 0)
+    assert _reasons(result) == ["empty file: no MRT records"]  # docs/cli.md: an empty file is reported
     assert result.first_time is None
 
 
