@@ -21,10 +21,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
-from anystab.timeline import ROUTED, records_frame, to_seconds
+from anystab.timeline import ROUTED, nullable, records_frame, to_seconds
 
 MOAS_MIN_ORIGINS = 2
 Piece = tuple[float, float, dict[str, int]]
@@ -75,30 +77,58 @@ def moas_intervals(pieces: list[Piece]) -> list[tuple[float, float, list[str]]]:
     return runs
 
 
-def _routed(timeline: pd.DataFrame) -> pd.DataFrame:
+@dataclass
+class _Routed:
+    """The routed timeline rows as Python lists, and the rows of each (collector, target) and target."""
+
+    start: list[float]
+    end: list[float]
+    site: list[str | None]
+    origin: list[str | None]
+    by_pair: dict[tuple[str, str], np.ndarray]
+    by_target: dict[str, np.ndarray]
+
+    def labelled(self, rows: np.ndarray, label: str) -> list[tuple[float, float, str]]:
+        """The rows' (start, end, label) in timeline order; for origins, rows without one left out."""
+        if label == "site":
+            return [(self.start[i], self.end[i], str(self.site[i])) for i in rows.tolist()]
+        named = [i for i in rows.tolist() if self.origin[i] is not None]
+        return [(self.start[i], self.end[i], str(self.origin[i])) for i in named]
+
+    def site_pieces(self, rows: np.ndarray) -> list[Piece]:
+        """Step 4's pieces; a snapshot (only zero-length rows: a RIB dump alone) gives a piece per instant."""
+        labelled = self.labelled(rows, "site")
+        if not labelled or any(end > start for start, end, _ in labelled):
+            return join_equal(sweep(labelled))
+        at: dict[float, Counter[str]] = {}
+        for start, _end, site in labelled:
+            at.setdefault(start, Counter())[site] += 1
+        return [(t, t, dict(at[t])) for t in sorted(at)]
+
+
+def _routed(timeline: pd.DataFrame) -> _Routed:
     routed = timeline[timeline["state"] == ROUTED]
-    return routed.assign(_start=to_seconds(routed["start"]), _end=to_seconds(routed["end"]))
+    return _Routed(
+        to_seconds(routed["start"]).tolist(),
+        to_seconds(routed["end"]).tolist(),
+        nullable(routed["site"]),
+        nullable(routed["origin"]),
+        _groups(routed, ["collector", "target"]),
+        _groups(routed, "target"),
+    )
 
 
-def _labelled(rows: pd.DataFrame, label: str) -> list[tuple[float, float, str]]:
-    return [
-        (float(s), float(e), str(v))
-        for s, e, v in zip(rows["_start"], rows["_end"], rows[label], strict=True)
-    ]
+def _groups(df: pd.DataFrame, keys: str | list[str]) -> dict:
+    """Key -> positions of its rows in order, keys sorted (as ``groupby(sort=True)`` visits them)."""
+    if df.empty:
+        return {}
+    found = df.groupby(keys, sort=False).indices
+    return {k: found[k] for k in sorted(found)}
 
 
-def _pieces(rows: pd.DataFrame, label: str) -> list[Piece]:
-    """Step 4's pieces; a snapshot (only zero-length rows: a RIB dump alone) gives one piece per instant."""
-    if rows.empty or (rows["_end"] > rows["_start"]).any():
-        return join_equal(sweep(_labelled(rows, label)))
-    return [
-        (float(t), float(t), dict(Counter(map(str, g[label])))) for t, g in rows.groupby("_start", sort=True)
-    ]
-
-
-def _share_rows(scope: str, target: str, rows: pd.DataFrame) -> list[dict]:
+def _share_rows(scope: str, target: str, pieces: list[Piece]) -> list[dict]:
     records = []
-    for start, end, counts in _pieces(rows, "site"):
+    for start, end, counts in pieces:
         total = sum(counts.values())
         for site in sorted(counts):
             share = {"site": site, "vps": counts[site], "share": counts[site] / total}
@@ -106,19 +136,20 @@ def _share_rows(scope: str, target: str, rows: pd.DataFrame) -> list[dict]:
     return records
 
 
-def site_share(timeline: pd.DataFrame) -> pd.DataFrame:
+def site_share(timeline: pd.DataFrame, routed: _Routed | None = None) -> pd.DataFrame:
     """The SITE_SHARE table: per scope ('all', then each collector) and target."""
-    routed = _routed(timeline)
+    routed = routed or _routed(timeline)
     records: list[dict] = []
-    for target, rows in routed.groupby("target", sort=True):
-        records += _share_rows("all", str(target), rows)
-    for (collector, target), rows in routed.groupby(["collector", "target"], sort=True):
-        records += _share_rows(str(collector), str(target), rows)
+    for target, rows in routed.by_target.items():
+        records += _share_rows("all", str(target), routed.site_pieces(rows))
+    for (collector, target), rows in routed.by_pair.items():
+        records += _share_rows(str(collector), str(target), routed.site_pieces(rows))
     return records_frame("site_share", records)
 
 
-def _kind_counts(events: pd.DataFrame, kind: str) -> pd.Series:
-    return events[events["kind"] == kind].groupby(["collector", "target"]).size()
+def _kind_counts(events: pd.DataFrame, kind: str) -> Counter[tuple[str, str]]:
+    chosen = events[events["kind"] == kind]
+    return Counter(zip(chosen["collector"].tolist(), chosen["target"].tolist(), strict=True))
 
 
 def collector_view(
@@ -129,10 +160,11 @@ def collector_view(
     origin_changes, path_changes = _kind_counts(events, "origin_change"), _kind_counts(events, "path_change")
     stats: list[dict] = []
     moas: list[dict] = []
-    by_pair = dict(iter(routed.groupby(["collector", "target"], sort=False)))
-    for (collector, target), group in vp_stats.groupby(["collector", "target"], sort=True):
-        rows = by_pair.get((collector, target), routed.iloc[:0])
-        runs = moas_intervals(sweep(_labelled(rows.dropna(subset=["origin"]), "origin")))
+    switches = vp_stats["switches"].tolist()
+    none = np.zeros(0, dtype=np.int64)
+    for (collector, target), group in _groups(vp_stats, ["collector", "target"]).items():
+        rows = routed.by_pair.get((collector, target), none)
+        runs = moas_intervals(sweep(routed.labelled(rows, "origin")))
         moas += [
             {"collector": collector, "target": target, "start": s, "end": e, "origins": origins}
             for s, e, origins in runs
@@ -142,12 +174,12 @@ def collector_view(
                 "collector": collector,
                 "target": target,
                 "vps": len(group),
-                "sites": int(rows["site"].nunique()),
-                "origin_changes": int(origin_changes.get((collector, target), 0)),
-                "path_changes": int(path_changes.get((collector, target), 0)),
-                "switches": int(group["switches"].sum()),
+                "sites": len({routed.site[i] for i in rows.tolist()} - {None}),
+                "origin_changes": origin_changes[collector, target],
+                "path_changes": path_changes[collector, target],
+                "switches": sum(switches[i] for i in group.tolist()),
                 "moas_intervals": len(runs),
                 "moas_s": float(sum(e - s for s, e, _ in runs)),
             }
         )
-    return records_frame("collector_stats", stats), records_frame("moas", moas), site_share(timeline)
+    return records_frame("collector_stats", stats), records_frame("moas", moas), site_share(timeline, routed)

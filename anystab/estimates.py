@@ -30,7 +30,7 @@ import pandas as pd
 
 from anystab.events import BREAK_KINDS, SiteState, pair_states
 from anystab.params import AnalysisParams
-from anystab.timeline import PAIR_KEYS, UNOBSERVED, records_frame, to_seconds
+from anystab.timeline import PAIR_KEYS, UNOBSERVED, make_frame, to_seconds
 
 CI_LEVEL = 0.95
 SECONDS_PER_DAY = 86400.0
@@ -75,9 +75,22 @@ def break_probability(
     d: float,
 ) -> float | None:
     """P_v(D) from interval lists in seconds; None when no start is valid."""
+    return _merged_break_probability(
+        merge_intervals(observed), merge_intervals(routed), break_times, window, d
+    )
+
+
+def _merged_break_probability(
+    observed: list[Interval],
+    routed: list[Interval],
+    break_times: Sequence[float],
+    window: tuple[float, float],
+    d: float,
+) -> float | None:
+    """:func:`break_probability` of interval lists already merged (a VP's are merged once for every D)."""
     w0, w1 = window
-    starts = merge_intervals([(a, b - d) for a, b in merge_intervals(observed)])
-    valid = intersect(intersect(starts, [(w0, w1 - d)]), merge_intervals(routed))
+    starts = merge_intervals([(a, b - d) for a, b in observed])
+    valid = intersect(intersect(starts, [(w0, w1 - d)]), routed)
     total = measure(valid)
     if total <= 0:
         return None
@@ -141,49 +154,148 @@ def vp_figures(
     breaks = _break_times(events)
     records = []
     for key in vp_stats[PAIR_KEYS].itertuples(index=False, name=None):
-        observed, routed = _state_intervals(states.get(key, []))
+        observed, routed = (merge_intervals(i) for i in _state_intervals(states.get(key, [])))
         times = breaks.get(key, [])
-        routed_s = measure(merge_intervals(routed))
+        routed_s = measure(routed)
         for d in params.sessions_s:
-            p = break_probability(observed, routed, times, window, d)
+            p = _merged_break_probability(observed, routed, times, window, d)
             records.append((*key, d, p, poisson_probability(len(times), routed_s, d)))
     return records
+
+
+def _resample_indices(n: int, resamples: int, seed: int) -> np.ndarray:
+    """The bootstrap's draws for ``n`` values: the same for every row of that size (a fresh generator
+    from the same seed), so drawn once per size and kept (see :data:`RESAMPLE_CACHE`)."""
+    key = (n, resamples, seed)
+    draws = _resamples.get(key)
+    if draws is None:
+        draws = np.random.default_rng(seed).integers(0, n, size=(resamples, n))
+        draws.flags.writeable = False
+        if len(_resamples) >= RESAMPLE_CACHE:
+            _resamples.pop(next(iter(_resamples)))
+        _resamples[key] = draws
+    return draws
+
+
+RESAMPLE_CACHE = 32
+_resamples: dict[tuple[int, int, int], np.ndarray] = {}
 
 
 def bootstrap_ci(values: np.ndarray, resamples: int, seed: int) -> tuple[float, float]:
     """Percentile bootstrap interval (CI_LEVEL) of the mean; NaN when there is nothing to resample."""
     if len(values) == 0 or resamples <= 0:
         return math.nan, math.nan
-    rng = np.random.default_rng(seed)
-    means = values[rng.integers(0, len(values), size=(resamples, len(values)))].mean(axis=1)
+    means = values[_resample_indices(len(values), resamples, seed)].mean(axis=1)
     tail = (1 - CI_LEVEL) / 2 * 100
     low, high = np.percentile(means, [tail, 100 - tail])
     return float(low), float(high)
 
 
-def _aggregate(
-    p: np.ndarray, poisson: np.ndarray, breaks: np.ndarray, observed: np.ndarray, params: AnalysisParams
-) -> dict:
-    """One ESTIMATES row's numbers: the P and Poisson figures of the scope's VPs for one target and D
-    (NaN: undefined), and the breaks and observed seconds of every VP of the scope (VP_STATS rows)."""
-    p, poisson = p[~np.isnan(p)], poisson[~np.isnan(poisson)]
-    observed_s = float(observed.sum())
-    low, high = bootstrap_ci(p, params.bootstrap, params.seed)
-    has_p = len(p) > 0
-    median, p90, p99 = (float(q) for q in np.percentile(p, [50, 90, 99])) if has_p else (None, None, None)
+BATCH_VALUES = 1 << 22  # bootstrap means computed at once: rows x resamples x values
+
+
+def _defined_figures(values: list[list[float]], params: AnalysisParams) -> list[tuple]:
+    """Per array of defined P figures: (mean, median, p90, p99, CI low, CI high), None or NaN when empty.
+
+    Arrays of one size are stacked and computed together, row by row the same numbers as one at a time
+    (numpy reduces and interpolates each row alike), so that thousands of targets cost little more than
+    their values."""
+    out: list[tuple] = [()] * len(values)
+    by_size: dict[int, list[int]] = defaultdict(list)
+    for k, v in enumerate(values):
+        by_size[len(v)].append(k)
+    tail = (1 - CI_LEVEL) / 2 * 100
+    for n, rows in by_size.items():
+        if n == 0:
+            for k in rows:
+                out[k] = (None, None, None, None, math.nan, math.nan)
+            continue
+        if n == 1:  # one value x >= 0: its mean, percentiles and every resample's mean are x itself
+            alone = [k for k in rows if _plain(float(values[k][0]))]
+            for k in alone:
+                x = float(values[k][0])
+                out[k] = (x, x, x, x, *((x, x) if params.bootstrap > 0 else (math.nan, math.nan)))
+            rows = [k for k in rows if not _plain(float(values[k][0]))]
+        step = max(1, BATCH_VALUES // (n * max(1, params.bootstrap)))
+        for first in range(0, len(rows), step):
+            chunk = rows[first : first + step]
+            stack = np.array([values[k] for k in chunk], dtype=float)
+            means = stack.mean(axis=1)
+            median, p90, p99 = np.percentile(stack, [50, 90, 99], axis=1)
+            if params.bootstrap > 0:
+                draws = _resample_indices(n, params.bootstrap, params.seed)
+                boot = np.ascontiguousarray(stack[:, draws]).mean(axis=2)  # each row reduced as alone
+                low, high = np.percentile(boot, [tail, 100 - tail], axis=1)
+            else:
+                low = high = np.full(len(chunk), math.nan)
+            for j, k in enumerate(chunk):
+                figures = (means[j], median[j], p90[j], p99[j], low[j], high[j])
+                out[k] = tuple(float(x) for x in figures)
+    return out
+
+
+def _plain(x: float) -> bool:
+    """A finite value that is not negative (nor -0.0): numpy's mean and percentiles of it alone are it."""
+    return math.isfinite(x) and math.copysign(1.0, x) > 0
+
+
+def _row_means(values: list[list[float]]) -> list[float | None]:
+    """``float(np.mean(v))`` of each list (None when empty), lists of one size computed together."""
+    out: list[float | None] = [None] * len(values)
+    by_size: dict[int, list[int]] = defaultdict(list)
+    for k, v in enumerate(values):
+        if len(v) == 1 and _plain(v[0]):
+            out[k] = v[0]  # numpy's mean of one such value is the value
+        elif v:
+            by_size[len(v)].append(k)
+    for rows in by_size.values():
+        means = np.array([values[k] for k in rows], dtype=float).mean(axis=1)
+        for j, k in enumerate(rows):
+            out[k] = float(means[j])
+    return out
+
+
+def _scope_figures(rows: list[tuple[int, float]]) -> dict:
+    """The numbers of an ESTIMATES row that do not depend on the session length, from the scope's VPs'
+    (breaks, observed seconds). One VP's sums are its own numbers (numpy adds nothing to them)."""
+    if len(rows) == 1:
+        ((count, seen),) = rows
+        observed_s = float(seen)
+        return {
+            "vps": 1,
+            "share_with_break": 1.0 if count > 0 else 0.0,
+            "breaks_per_vp_day": float(count) / (observed_s / SECONDS_PER_DAY) if observed_s > 0 else None,
+        }
+    breaks = np.array([b for b, _ in rows], dtype=np.int64)
+    observed_s = float(np.array([o for _, o in rows], dtype=float).sum())
     return {
         "vps": len(breaks),
-        "vps_defined": len(p),
-        "mean_p": float(p.mean()) if has_p else None,
-        "median_p": median,
-        "p90_p": p90,
-        "p99_p": p99,
         "share_with_break": float((breaks > 0).mean()) if len(breaks) else None,
-        "ci_low": None if math.isnan(low) else low,
-        "ci_high": None if math.isnan(high) else high,
-        "poisson_mean_p": float(poisson.mean()) if len(poisson) else None,
         "breaks_per_vp_day": float(breaks.sum()) / (observed_s / SECONDS_PER_DAY) if observed_s > 0 else None,
     }
+
+
+def _defined(column: list[float | None]) -> list[float]:
+    """The values that are neither None nor NaN, in order, as floats."""
+    return [float(v) for v in column if v is not None and v == v]
+
+
+ESTIMATE_COLUMNS = (
+    "scope",
+    "target",
+    "session_s",
+    "vps",
+    "vps_defined",
+    "mean_p",
+    "median_p",
+    "p90_p",
+    "p99_p",
+    "share_with_break",
+    "ci_low",
+    "ci_high",
+    "poisson_mean_p",
+    "breaks_per_vp_day",
+)
 
 
 def estimate_records(
@@ -197,6 +309,14 @@ def estimate_records(
     their own order (the bootstrap resamples them). Plain tuples, not frames: the monitor calls this for
     every interval, where grouping small frames cost more than the figures themselves.
     """
+    columns = estimate_columns(stats, figures, params, sessions)
+    return [dict(zip(ESTIMATE_COLUMNS, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+
+
+def estimate_columns(
+    stats: Sequence[tuple], figures: Sequence[tuple], params: AnalysisParams, sessions: Sequence[float]
+) -> dict[str, list]:
+    """:func:`estimate_records` as columns (:data:`ESTIMATE_COLUMNS`, in that order)."""
     known = {row[:4] for row in stats}
     per_scope: dict[tuple, list[tuple[int, float]]] = defaultdict(list)  # (collector or None, target)
     for collector, _asn, _ip, target, breaks, observed_s in stats:
@@ -207,28 +327,30 @@ def estimate_records(
         if (collector, asn, ip, target) in known:
             per_d[None, target, d].append((p, poisson))
             per_d[collector, target, d].append((p, poisson))
-    records = []
+    columns: dict[str, list] = {name: [] for name in ESTIMATE_COLUMNS}
+    p_values: list[list[float]] = []
+    poisson_values: list[list[float]] = []
     for scope in [None, *sorted({row[0] for row in stats})]:
         for target in [t.text for t in params.targets]:
             rows = per_scope.get((scope, target))
             if not rows:
                 continue
-            breaks = np.array([b for b, _ in rows], dtype=np.int64)
-            observed = np.array([o for _, o in rows], dtype=float)
+            common = {"scope": "all" if scope is None else scope, "target": target}
+            for name, value in (common | _scope_figures(rows)).items():
+                columns[name] += [value] * len(sessions)
+            columns["session_s"] += list(sessions)
             for d in sessions:
                 vps = per_d.get((scope, target, d), [])
-                p = np.array([v for v, _ in vps], dtype=float)
-                poisson = np.array([q for _, q in vps], dtype=float)
-                figures_row = _aggregate(p, poisson, breaks, observed, params)
-                records.append(
-                    {
-                        "scope": "all" if scope is None else scope,
-                        "target": target,
-                        "session_s": d,
-                        **figures_row,
-                    }
-                )
-    return records
+                p_values.append(_defined([v for v, _ in vps]))
+                poisson_values.append(_defined([q for _, q in vps]))
+    defined = _defined_figures(p_values, params)
+    columns["vps_defined"] = [len(p) for p in p_values]
+    for k, name in enumerate(("mean_p", "median_p", "p90_p", "p99_p")):
+        columns[name] = [row[k] for row in defined]
+    columns["ci_low"] = [None if math.isnan(row[4]) else row[4] for row in defined]
+    columns["ci_high"] = [None if math.isnan(row[5]) else row[5] for row in defined]
+    columns["poisson_mean_p"] = _row_means(poisson_values)
+    return columns
 
 
 def build_estimates(
@@ -246,4 +368,4 @@ def build_estimates(
         vp_stats["observed_s"].tolist(),
         strict=True,
     )
-    return records_frame("estimates", estimate_records(list(stats), figures, params, params.sessions_s))
+    return make_frame("estimates", estimate_columns(list(stats), figures, params, params.sessions_s))

@@ -95,3 +95,50 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, private: bool = F
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+_CONTAINERS = (dict, list, tuple)
+_flat_encoders: dict[str, json.JSONEncoder] = {}
+
+
+def _flat(value: Any) -> bool:
+    """A dict or list none of whose values is a dict or list."""
+    items = value.values() if isinstance(value, dict) else value
+    return not any(isinstance(v, _CONTAINERS) for v in items)
+
+
+def _flat_text(value: Any, inner: str) -> str:
+    """The items of a flat dict or list, separated by a comma, a newline and the indent ``inner``."""
+    encoder = _flat_encoders.get(inner)
+    if encoder is None:
+        encoder = _flat_encoders[inner] = json.JSONEncoder(separators=("," + inner, ": "))
+    return encoder.encode(value)[1:-1]
+
+
+def _key_text(key: Any) -> str:
+    """A dict key as the JSON encoder writes it (keys that are not text are converted)."""
+    if isinstance(key, str):
+        return key
+    return json.loads(json.dumps({key: 0}).partition(":")[0][1:])
+
+
+def dumps_indented(value: Any, indent: int = 2, _level: int = 1) -> str:
+    """``json.dumps(value, indent=indent)``, text for text, many times faster on large summaries.
+
+    Python's indenting encoder is pure Python; a dict or list of scalars is encoded here by the compiled
+    encoder, whose item separator is given the newline and the indent the pure one would write.
+    """
+    if not isinstance(value, dict | list | tuple) or not value:
+        return json.dumps(value)
+    inner = "\n" + " " * (indent * _level)
+    outer = "\n" + " " * (indent * (_level - 1))
+    opening, closing = ("{", "}") if isinstance(value, dict) else ("[", "]")
+    if _flat(value):
+        body = _flat_text(value, inner)
+    elif isinstance(value, dict):
+        body = ("," + inner).join(
+            f"{json.dumps(_key_text(k))}: {dumps_indented(v, indent, _level + 1)}" for k, v in value.items()
+        )
+    else:
+        body = ("," + inner).join(dumps_indented(v, indent, _level + 1) for v in value)
+    return opening + inner + body + outer + closing

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -124,8 +124,14 @@ def analyze(
     results = (reader or read_files)(files, request.params.targets.with_mode("any"), request.jobs, tick)
     window = choose_window(files, results, request.start, request.end)
     elements = select_elements(files, results, window)
+    results = [_counted(r) for r in results]  # the files' tables are in `elements` now
     gaps = gaps_table(files, results, window)
     return run_stages(elements, gaps, request.params, window, files, results)
+
+
+def _counted(result: FileResult) -> FileResult:
+    """The result with its elements table let go: no columns, its row count kept (the FILES table's)."""
+    return replace(result, elements=result.elements.select([]))
 
 
 def gaps_table(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from anystab.coverage import explain, target_shortfall
@@ -40,7 +41,23 @@ def _clean(value: Any) -> Any:
 def records(df: pd.DataFrame, columns: list[str] | None = None) -> list[dict[str, Any]]:
     """Rows of a frame as JSON-ready dicts."""
     cols = columns or list(df.columns)
-    return [{c: _clean(row[c]) for c in cols} for _, row in df[cols].iterrows()]
+    frame = df[cols]
+    if all(pd.api.types.is_numeric_dtype(t) for t in frame.dtypes):  # rows would share one numeric type
+        return [{c: _clean(row[c]) for c in cols} for _, row in frame.iterrows()]
+    values = [_clean_column(frame[c]) for c in cols]
+    return [dict(zip(cols, row, strict=True)) for row in zip(*values, strict=True)]
+
+
+def _clean_column(column: pd.Series) -> list[Any]:
+    """``[_clean(v) for v in column.tolist()]``, by the column's type: ints and bools come out of
+    ``tolist`` as Python ints and bools (left as they are), floats as Python floats (NaN, inf -> None)."""
+    values = column.tolist()
+    kind = column.dtype.kind if isinstance(column.dtype, np.dtype) else None  # numpy types only
+    if kind in ("i", "u", "b"):
+        return values
+    if kind == "f":
+        return [v if math.isfinite(v) else None for v in values]
+    return [_clean(v) for v in values]
 
 
 def _iso(seconds: float) -> str:
@@ -70,17 +87,27 @@ def site_shares(site_share: pd.DataFrame) -> list[dict[str, Any]]:
     snapshot)."""
     if site_share.empty:
         return []
-    df = site_share.assign(dur=(site_share["end"] - site_share["start"]).dt.total_seconds())
+    dur = (site_share["end"] - site_share["start"]).dt.total_seconds().to_numpy()
+    share = site_share["share"].to_numpy()
+    spans = list(zip(site_share["start"].tolist(), site_share["end"].tolist(), strict=True))
+    sites = site_share["site"].tolist()
     out = []
-    for (scope, target), g in df.groupby(["scope", "target"], sort=True):
-        pieces = g.drop_duplicates(["start", "end"])
-        total = pieces["dur"].sum()
-        for site, s in g.groupby("site", sort=True):
+    for (scope, target), rows in site_share.groupby(["scope", "target"], sort=True).indices.items():
+        first: dict[tuple, int] = {}  # each (start, end) once, at its first row
+        for i in rows.tolist():
+            first.setdefault(spans[i], i)
+        total = dur[list(first.values())].sum()
+        by_site: dict[str, list[int]] = {}
+        for i in rows.tolist():
+            by_site.setdefault(sites[i], []).append(i)
+        for site in sorted(by_site):
+            part = by_site[site]
             # a snapshot (instants only, a RIB dump alone) weighs each instant the same
-            share = float(
-                (s["share"] * s["dur"]).sum() / total if total > 0 else s["share"].sum() / len(pieces)
-            )
-            out.append({"scope": scope, "target": target, "site": site, "share": _clean(share)})
+            if total > 0:
+                value = float((share[part] * dur[part]).sum() / total)
+            else:
+                value = float(share[part].sum() / len(first))
+            out.append({"scope": scope, "target": target, "site": site, "share": _clean(value)})
     return sorted(out, key=lambda r: (r["scope"] != "all", r["scope"], r["target"], -(r["share"] or 0)))
 
 

@@ -127,6 +127,10 @@ class TargetSet:
         return self.min_cover_v4 if version == 4 else self.min_cover_v6
 
     def with_mode(self, mode: FilterMode) -> TargetSet:
+        """This set under another filter mode (itself when the mode is its own: sets are immutable, and
+        building one walks every target)."""
+        if mode == self.mode:
+            return self
         return TargetSet(self.targets, mode, self.min_cover_v4, self.min_cover_v6)
 
     def matches_key(self, version: int, network: int, length: int) -> bool:

@@ -39,8 +39,10 @@ from __future__ import annotations
 import bisect
 import ipaddress
 import math
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -56,6 +58,7 @@ ROUTED = "routed"
 UNROUTED = "unrouted"
 UNOBSERVED = "unobserved"
 US_PER_S = 1_000_000
+WALK_CHUNK = 1 << 16
 _BITS = {4: 32, 6: 128}
 
 # (state, site, signature, prefix, as_path, origin, next_hop, communities)
@@ -99,6 +102,18 @@ def nullable(series: pd.Series) -> list:
     return values.where(series.notna(), None).tolist()
 
 
+def _tuple(communities: Any) -> tuple[str, ...]:
+    return tuple(communities) if communities is not None and not isinstance(communities, float) else ()
+
+
+def shared_nullable(series: pd.Series) -> list:
+    """:func:`nullable`, with one object per distinct value (elements repeat a few values many times:
+    a Python object per element and column would cost more memory than the elements themselves)."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    values = np.array([*uniques.tolist(), None], dtype=object)
+    return values[codes].tolist()
+
+
 @dataclass
 class _PrefixInfo:
     key: tuple[int, int, int] | None
@@ -107,27 +122,69 @@ class _PrefixInfo:
     relevant: list[int]  # targets the prefix concerns (covers, or a more-specific inside the target)
 
 
-def _prefix_info(text: str, targets: Sequence[Target], min_cover: dict[int, int]) -> _PrefixInfo:
-    try:
-        key = prefix_key(text)
-    except ValueError:
-        return _PrefixInfo(None, None, [], [])
-    version, net, length = key
-    bits = _BITS[version]
-    covers, relevant = [], []
-    for i, t in enumerate(targets):
-        if t.prefix.version != version or length < min_cover[version]:
-            continue
-        shift = bits - length
-        if int(t.address) >> shift == net >> shift:
-            covers.append(i)
-            relevant.append(i)
-        elif length >= t.prefix.prefixlen and net >> (bits - t.prefix.prefixlen) == int(
-            t.prefix.network_address
-        ) >> (bits - t.prefix.prefixlen):
-            relevant.append(i)
-    canonical = f"{_net_text(version, net)}/{length}"
-    return _PrefixInfo(key, canonical, covers, relevant)
+class _TargetIndex:
+    """Which targets a prefix covers or concerns, found without a pass over the targets per prefix.
+
+    A prefix of length L covers the targets whose address lies in its range: a slice of the targets
+    sorted by (version, address), found by bisection. It lies inside a target when, for one of the few
+    distinct target lengths at most L, its network masked to that length is a target prefix.
+    """
+
+    def __init__(self, targets: Sequence[Target], min_cover: dict[int, int]) -> None:
+        self.min_cover = min_cover
+        self.addresses: dict[int, list[int]] = {}  # per version, the targets' addresses sorted
+        self.order: dict[int, list[int]] = {}  # and the targets' indexes in that order
+        for version in (4, 6):
+            places = sorted((int(t.address), i) for i, t in enumerate(targets) if t.prefix.version == version)
+            self.addresses[version] = [address for address, _ in places]
+            self.order[version] = [i for _, i in places]
+        self.exact: dict[tuple[int, int, int], list[int]] = {}
+        lengths: dict[int, set[int]] = {4: set(), 6: set()}
+        for i, t in enumerate(targets):
+            key = (t.prefix.version, int(t.prefix.network_address), t.prefix.prefixlen)
+            self.exact.setdefault(key, []).append(i)
+            lengths[t.prefix.version].add(t.prefix.prefixlen)
+        self.lengths = {v: sorted(ls) for v, ls in lengths.items()}
+
+    def info(self, text: str) -> _PrefixInfo:
+        try:
+            key, canonical = _parsed(text)
+        except ValueError:
+            return _PrefixInfo(None, None, [], [])
+        version, net, length = key
+        if length < self.min_cover[version]:
+            return _PrefixInfo(key, canonical, [], [])
+        bits = _BITS[version]
+        addresses = self.addresses[version]
+        lo = bisect.bisect_left(addresses, net)
+        hi = bisect.bisect_left(addresses, net + (1 << (bits - length)))
+        covers = sorted(self.order[version][lo:hi])
+        inside: list[int] = []
+        for tlen in self.lengths[version]:
+            if tlen > length:
+                break
+            shift = bits - tlen
+            inside += self.exact.get((version, net >> shift << shift, tlen), ())
+        relevant = sorted(set(covers).union(inside)) if inside else covers
+        return _PrefixInfo(key, canonical, covers, relevant)
+
+
+def _parsed(text: str) -> tuple[tuple[int, int, int], str]:
+    """:func:`prefix_key` of a prefix and its canonical text. An IPv4 prefix with a plain decimal length
+    is read by ``inet_pton`` (which, like ``ipaddress``, takes only four decimal parts without leading
+    zeros, and is many times faster); anything else by :func:`prefix_key`."""
+    addr, _, length_text = text.partition("/")
+    if length_text.isascii() and length_text.isdigit() and int(length_text) <= 32:
+        try:
+            value = int.from_bytes(socket.inet_pton(socket.AF_INET, addr), "big")
+        except OSError:
+            pass
+        else:
+            length = int(length_text)
+            net = value >> (32 - length) << (32 - length) if length else 0
+            return (4, net, length), f"{socket.inet_ntoa(net.to_bytes(4, 'big'))}/{length}"
+    version, net, length = prefix_key(text)
+    return (version, net, length), f"{_net_text(version, net)}/{length}"
 
 
 def _net_text(version: int, net: int) -> str:
@@ -146,8 +203,8 @@ class WalkContext:
 
     def build(self, prefix_texts: set[str]) -> None:
         ts = self.params.targets
-        min_cover = {4: ts.min_cover(4), 6: ts.min_cover(6)}
-        self.prefixes = {p: _prefix_info(p, self.targets, min_cover) for p in prefix_texts}
+        index = _TargetIndex(self.targets, {4: ts.min_cover(4), 6: ts.min_cover(6)})
+        self.prefixes = {p: index.info(p) for p in prefix_texts}
         cands: list[set[tuple[int, int, int]]] = [set() for _ in self.targets]
         for info in self.prefixes.values():
             for i in info.covers:
@@ -169,6 +226,7 @@ class WalkContext:
 
 
 Route = tuple[str | None, str | None, tuple[str, ...]]
+_UNTRACKED: tuple[list[float], list[State]] = ([], [])  # the series of a target a walk does not track
 
 
 @dataclass
@@ -184,35 +242,57 @@ class WalkColumns:
     communities: list
     new_state: list
 
+    def same(self, a: int, b: int) -> bool:
+        """Whether rows ``a`` and ``b`` agree in time and every field the walk reads."""
+        return (
+            self.time[a] == self.time[b]
+            and self.prefix[a] == self.prefix[b]
+            and self.elem_type[a] == self.elem_type[b]
+            and self.path_id[a] == self.path_id[b]
+            and self.as_path[a] == self.as_path[b]
+            and self.next_hop[a] == self.next_hop[b]
+            and self.communities[a] == self.communities[b]
+            and self.new_state[a] == self.new_state[b]
+        )
+
     @classmethod
     def of(cls, elements: pd.DataFrame) -> WalkColumns:
-        comms = [
-            tuple(c) if c is not None and not isinstance(c, float) else () for c in elements["communities"]
-        ]
+        seen: dict[tuple[str, ...], tuple[str, ...]] = {}
+        lists = elements["communities"]
+        comms = [seen.setdefault(t, t) for t in (_tuple(c) for c in lists)]
         return cls(
             to_seconds(elements["time"]),
-            nullable(elements["elem_type"]),
-            nullable(elements["prefix"]),
-            nullable(elements["path_id"]),
-            nullable(elements["as_path"]),
-            nullable(elements["next_hop"]),
+            shared_nullable(elements["elem_type"]),
+            shared_nullable(elements["prefix"]),
+            shared_nullable(elements["path_id"]),
+            shared_nullable(elements["as_path"]),
+            shared_nullable(elements["next_hop"]),
             comms,
-            nullable(elements["new_state"]),
+            shared_nullable(elements["new_state"]),
         )
 
 
 class VpWalk:
     """One VP's route state through its elements, recording each target's state after every change."""
 
-    def __init__(self, ctx: WalkContext, obs_start: float) -> None:
+    def __init__(self, ctx: WalkContext, obs_start: float, tracked: Sequence[int] | None = None) -> None:
+        """``tracked``: the targets whose series to keep (default every target); a walk given only the
+        targets its elements concern records the same series for them and skips the rest."""
         self.ctx = ctx
+        self.tracked: Sequence[int] = range(len(ctx.targets)) if tracked is None else tracked
         self.obs_start = obs_start
         self.start_due: float | None = obs_start if obs_start > -math.inf else None
         self.routes: dict[tuple[int, int, int], dict[int | None, tuple[str, Route]]] = {}
         self.down = False
         self.resume_at: float | None = None
         first = UNROUTED_STATE if obs_start == -math.inf else UNOBSERVED_STATE
-        self.series: list[tuple[list[float], list[State]]] = [([-math.inf], [first]) for _ in ctx.targets]
+        self.series: list[tuple[list[float], list[State]]]
+        if tracked is None:
+            self.series = [([-math.inf], [first]) for _ in ctx.targets]
+        else:
+            self.series = [_UNTRACKED] * len(ctx.targets)  # filled in C, not a Python loop over targets
+            for i in tracked:
+                self.series[i] = ([-math.inf], [first])
 
     def observing(self, t: float) -> bool:
         return t >= self.obs_start and not self.down and (self.resume_at is None or t >= self.resume_at)
@@ -241,17 +321,22 @@ class VpWalk:
     def flush(self, before: float) -> None:
         """Snapshot every target at the scheduled times (observation start, resync end) before ``before``."""
         due = sorted(s for s in (self.start_due, self.resume_at) if s is not None and s < before)
-        everyone = range(len(self.ctx.targets))
         for s in due:
-            self.emit(s, everyone)
+            self.emit(s, self.tracked)
         if self.start_due is not None and self.start_due < before:
             self.start_due = None
         if self.resume_at is not None and self.resume_at < before:
             self.resume_at = None
 
     def walk(self, cols: WalkColumns, rows: np.ndarray) -> None:
-        for r in rows:
-            self.step(cols, r)
+        """Take the rows in order. A row equal to the one before it in time and every field the walk reads
+        changes nothing (the state after it is the state after the first), so it is not taken again."""
+        previous = None
+        for first in range(0, len(rows), WALK_CHUNK):  # row numbers as Python ints, a chunk at a time
+            for r in rows[first : first + WALK_CHUNK].tolist():
+                if previous is None or not cols.same(previous, r):
+                    self.step(cols, r)
+                previous = r
         self.flush(math.inf)
 
     def step(self, cols: WalkColumns, r: int) -> None:
@@ -271,7 +356,7 @@ class VpWalk:
         if new_state != ESTABLISHED:
             self.down, self.resume_at = True, None
             self.routes.clear()
-            self.emit(t, range(len(self.ctx.targets)))
+            self.emit(t, self.tracked)
         elif self.down:
             self.session_up(t)
 
@@ -380,11 +465,11 @@ def build_timeline(
         obs_start = observation_start(cols, rows, window)
         if obs_start is None:
             continue
-        walk = VpWalk(ctx, obs_start)
-        walk.walk(cols, rows)
         relevant = sorted(
             {i for r in rows if cols.prefix[r] is not None for i in ctx.prefixes[cols.prefix[r]].relevant}
         )
+        walk = VpWalk(ctx, obs_start, relevant)
+        walk.walk(cols, rows)
         dump = rib_time(cols, rows, window)
         for i in relevant:
             spans = series_intervals(*walk.series[i], window, by_collector.get(str(vp[0]), []))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ from anystab.cli.options import DURATION, SESSIONS, target_options, window_optio
 from anystab.cli.paths import OutputDir, OutputFile, OutputPathError
 from anystab.cli.render import stderr_console, stdout_console
 from anystab.errors import ConfigError, SourceUnavailableError
+from anystab.output import dumps_indented
 from anystab.params import DEFAULT_RESYNC_S, DEFAULT_SESSIONS_S, AnalysisParams, SiteMap
 from anystab.service import load_service, load_site_map
 from anystab.sources.registry import check_collector_name
@@ -226,7 +226,7 @@ def analyze(sources: tuple[str, ...], **opts: Any) -> None:
 
         write_html(opts["html"], result.tables, summary)
     if opts["as_json"]:
-        click.echo(json.dumps(summary, indent=2))
+        click.echo(dumps_indented(summary))
     else:
         from anystab.report.terminal import render_summary
 

@@ -10,10 +10,15 @@ import click
 from anystab import __version__
 from anystab.errors import AnystabError
 
+OUT_OF_MEMORY = (
+    "out of memory: the sources hold more matching elements than fit in this machine's memory; "
+    "analyse fewer files or a shorter window per run, or run on a machine with more memory"
+)
+
 
 class AnystabGroup(click.Group):
-    """A click group that reports :class:`AnystabError`, and an operating system error on a named file, as
-    a one-line error with exit status 1."""
+    """A click group that reports :class:`AnystabError`, an operating system error on a named file, and
+    running out of memory as a one-line error with exit status 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -24,6 +29,8 @@ class AnystabGroup(click.Group):
             if exc.filename is None:
                 raise
             raise click.ClickException(f"{exc.filename}: {exc.strerror or exc}") from None
+        except MemoryError:
+            raise click.ClickException(OUT_OF_MEMORY) from None
 
 
 @click.group(cls=AnystabGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -394,3 +394,17 @@ def write_updates(path: Path, records: Iterable[Record], et: bool = False) -> No
 def write_rib(path: Path, dump: RibDump) -> None:
     """Write a TABLE_DUMP_V2 RIB dump file."""
     write_bytes(path, encode_rib(dump))
+
+
+def write_repeated_update(path: Path, update: Update, count: int, et: bool = False) -> None:
+    """Write a gzip file of one update's records repeated ``count`` times, streamed (a file whose every
+    record matches, for benchmarks and the reader's bounds; the decompressed bytes are never all held)."""
+    one = encode_update(update, et)
+    block = one * max(1, (1 << 20) // len(one))
+    per_block = len(block) // len(one)
+    with path.open("wb") as raw, gzip.GzipFile("", "wb", GZIP_LEVEL, raw, mtime=0) as out:
+        left = count
+        while left >= per_block:
+            out.write(block)
+            left -= per_block
+        out.write(one * left)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
+import itertools
 import os
 import signal
 import socket
@@ -79,6 +80,15 @@ PATHS_CUT = f"more than {MAX_PATHS_PER_PREFIX} ADD-PATH routes for one prefix fr
 MAX_STATE_CODE = (1 << 15) - 1  # the state columns are int16; BGP's FSM has 6 states (7, 8 non-standard)
 ONE_BATCH_ROWS = 1 << 20
 _NO_ELEMENTS = ELEMENTS.empty_table()
+_ET_TYPE = prefilter.BGP4MP_ET.to_bytes(2, "big")
+_TIME_COLUMN = ELEMENTS.names.index("time")
+_MESSAGE_HEADS = frozenset(
+    t.to_bytes(2, "big") + s.to_bytes(2, "big")
+    for t in (prefilter.BGP4MP, prefilter.BGP4MP_ET)
+    for s in prefilter.MESSAGE_SUBTYPES
+)
+DECODE_CACHE_RECORDS = 4096
+DECODE_CACHE_BYTES = 16 << 20
 _US = 1_000_000
 _EPOCH = datetime(1970, 1, 1)
 
@@ -245,6 +255,70 @@ def _aggregator(by_type: dict[int, Any], two_byte: bool) -> str | None:
     return f"{agg['as']} {agg['id']}"
 
 
+class _Columns:
+    """Element rows kept column by column: a list slot per value (a dict per row costs about 1 KB)."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, list[Any]] = {name: [] for name in ELEMENTS.names}
+        self._appends = [(name, column.append) for name, column in self.data.items()]
+        self.count = 0
+        self._run_rows: list[list[Any]] | None = None  # rows repeated at the times in _run_times
+        self._run_times: list[int] = []
+
+    def __len__(self) -> int:
+        return self.count
+
+    def append(self, values: dict[str, Any]) -> None:
+        self._flush()
+        get = values.get
+        for name, append in self._appends:
+            append(get(name))
+        self.count += 1
+
+    def extend_timed(self, rows: list[list[Any]], time_us: int) -> None:
+        """Append rows given as values in column order, with their time column set to ``time_us``. The
+        same rows at many times in a row are written at once, column by column."""
+        if rows is not self._run_rows:
+            self._flush()
+            self._run_rows = rows
+        self._run_times.append(time_us)
+        self.count += len(rows)
+
+    def _flush(self) -> None:
+        rows, times = self._run_rows, self._run_times
+        if rows is None:
+            return
+        self._run_rows, self._run_times = None, []
+        for c, column in enumerate(self.data.values()):
+            if c == _TIME_COLUMN:
+                column.extend(times if len(rows) == 1 else [t for t in times for _ in rows])
+            elif len(rows) == 1:
+                column.extend(itertools.repeat(rows[0][c], len(times)))
+            else:
+                column.extend([row[c] for row in rows] * len(times))
+
+    def truncate(self, count: int) -> None:
+        self._flush()
+        for column in self.data.values():
+            del column[count:]
+        self.count = count
+
+    def table(self) -> pa.Table:
+        """The rows as a table of schema :data:`ELEMENTS` (record batches of at most ONE_BATCH_ROWS rows:
+        a batch's string columns hold at most 2 GiB)."""
+        self._flush()
+        if not self.count:
+            return _NO_ELEMENTS
+        batches = []
+        whole = self.count <= ONE_BATCH_ROWS
+        for start in range(0, self.count, ONE_BATCH_ROWS):
+            part = slice(start, start + ONE_BATCH_ROWS)
+            columns = [self.data[f.name] if whole else self.data[f.name][part] for f in ELEMENTS]
+            arrays = [pa.array(values, f.type) for values, f in zip(columns, ELEMENTS, strict=True)]
+            batches.append(pa.RecordBatch.from_arrays(arrays, schema=ELEMENTS))
+        return pa.Table.from_batches(batches)
+
+
 @dataclass
 class _Ctx:
     """Per-file decoding state: the peer index table and the rows built so far."""
@@ -253,8 +327,9 @@ class _Ctx:
     collector: str
     source: str
     peers: list[tuple[str, int]] = field(default_factory=list)
-    rows: list[dict[str, Any]] = field(default_factory=list)
+    rows: _Columns = field(default_factory=_Columns)
     notes: list[str] = field(default_factory=list)
+    recording: list[tuple[str | None, dict[str, Any]]] | None = None
 
     matched: dict[str, bool] = field(default_factory=dict)
     paths: dict[tuple[Any, Any, str], set[int]] = field(default_factory=dict)
@@ -272,13 +347,14 @@ class _Ctx:
         return hit
 
     def add(self, prefix: str | None, **values: Any) -> None:
+        if self.recording is not None:
+            self.recording.append((prefix, dict(values)))
         if prefix is not None and not self.wanted(prefix):
             return
         if prefix is not None and values.get("path_id") is not None and not self._path_fits(prefix, values):
             return
-        row = dict.fromkeys(ELEMENTS.names)
-        row.update(values, prefix=prefix, collector=self.collector, source=self.source)
-        self.rows.append(row)
+        values.update(prefix=prefix, collector=self.collector, source=self.source)
+        self.rows.append(values)
 
     def _path_fits(self, prefix: str, values: dict[str, Any]) -> bool:
         """Step 6: whether the VP still holds fewer than the bound of live path ids for the prefix."""
@@ -391,19 +467,6 @@ def _decode_record(ctx: _Ctx, record: bytes) -> str | None:
     return None
 
 
-def _slimmed(
-    records: Iterator[tuple[int, bytes, list[int]]], slimmer: Slimmer | None
-) -> Iterator[tuple[int, bytes]]:
-    """Kept records, BGP4MP UPDATEs cut to their matching NLRI; records holding none are left out."""
-    for offset, record, hits in records:
-        if slimmer is None or not prefilter.message_record(record):
-            yield offset, record
-            continue
-        cut = slimmer.slim(record, hits)
-        if cut is not None:
-            yield offset, cut
-
-
 def cap_rib_entries(record: bytes, limit: int = MAX_RIB_ENTRIES) -> tuple[bytes, int]:
     """A TABLE_DUMP_V2 RIB record cut to its first ``limit`` entries, and how many were cut (step 6).
 
@@ -428,20 +491,123 @@ def cap_rib_entries(record: bytes, limit: int = MAX_RIB_ENTRIES) -> tuple[bytes,
     return record[:8] + len(body).to_bytes(4, "big") + body, count - limit
 
 
+@dataclass
+class _Decoded:
+    """What decoding one BGP4MP message record did: its calls of ``_Ctx.add`` (before the filters), the
+    notes it left and the reason it failed (None: it did not)."""
+
+    adds: list[tuple[str | None, dict[str, Any]]]
+    notes: list[str]
+    reason: str | None
+    rows: list[list[Any]] | None = None  # the kept rows in column order, when no add has a path id
+
+    def replay(self, ctx: _Ctx, time_us: int) -> str | None:
+        if self.rows is None and all(values.get("path_id") is None for _, values in self.adds):
+            kept = [(p, v) for p, v in self.adds if p is None or ctx.wanted(p)]
+            self.rows = [_row(ctx, p, v) for p, v in kept]
+        if self.rows is not None:  # the filters would decide as they did: add the same rows directly
+            if self.reason is None:  # (a failed record's rows are taken back at once)
+                ctx.rows.extend_timed(self.rows, time_us)
+        else:  # ADD-PATH bounds count live path ids: each add goes through them again
+            for prefix, values in self.adds:
+                ctx.add(prefix, **{**values, "time": time_us})
+        ctx.notes.extend(self.notes)
+        return self.reason
+
+
+def _row(ctx: _Ctx, prefix: str | None, values: dict[str, Any]) -> list[Any]:
+    whole = {**values, "prefix": prefix, "collector": ctx.collector, "source": ctx.source}
+    return [whole.get(name) for name in ELEMENTS.names]
+
+
+class _DecodeCache:
+    """Decoded BGP4MP message records by their bytes less the time fields (and the scanner's hits).
+
+    mrtparse decodes a record from its bytes alone, and only the time fields differ between the
+    elements of records equal in everything else; repeats (a peer re-sending the same UPDATE, a table
+    of identical records) are decoded once and their elements re-made with each record's own time.
+    Bounded: :data:`DECODE_CACHE_RECORDS` records, :data:`DECODE_CACHE_BYTES` of keys.
+    """
+
+    def __init__(self) -> None:
+        self.entries: dict[tuple[bytes, tuple[int, ...]], _Decoded | None] = {}
+        self.size = 0
+
+    @staticmethod
+    def key(record: bytes, hits: list[int]) -> tuple[bytes, tuple[int, ...]] | None:
+        if record[4:8] not in _MESSAGE_HEADS:
+            return None
+        if record[4:6] == _ET_TYPE:
+            if len(record) < prefilter.HEADER_LEN + 4:
+                return None
+            return record[4:12] + record[16:], tuple(hits)
+        return record[4:], tuple(hits)
+
+    def put(self, key: tuple[bytes, tuple[int, ...]], decoded: _Decoded | None) -> None:
+        if DECODE_CACHE_RECORDS <= 0:
+            return
+        if len(self.entries) >= DECODE_CACHE_RECORDS or self.size + len(key[0]) > DECODE_CACHE_BYTES:
+            self.entries.clear()
+            self.size = 0
+        self.entries[key] = decoded
+        self.size += len(key[0])
+
+
+def _time_us(record: bytes) -> int:
+    """A record's time in microseconds, as mrtparse reads it (the microsecond field of ``*_ET`` types)."""
+    micro = int.from_bytes(record[12:16], "big") if record[4:6] == _ET_TYPE else 0
+    return int.from_bytes(record[0:4], "big") * _US + micro
+
+
+def _decode_one(ctx: _Ctx, record: bytes) -> str | None:
+    try:
+        return _decode_record(ctx, record)
+    except Exception as exc:  # mrtparse signals damaged input with many exception types
+        return f"undecodable record ({type(exc).__name__}: {exc})"
+
+
+def _decode_cached(
+    ctx: _Ctx, cache: _DecodeCache, slimmer: Slimmer | None, whole: bytes, hits: list[int]
+) -> tuple[bool, str | None]:
+    """Decode a BGP4MP message record, or replay an equal one's decoding: (kept, failure reason)."""
+    key = cache.key(whole, hits)  # None: too short to have its time fields, decoded alone
+    if key is not None and key in cache.entries:
+        decoded = cache.entries[key]
+        return (False, None) if decoded is None else (True, decoded.replay(ctx, _time_us(whole)))
+    record = whole if slimmer is None else slimmer.slim(whole, hits)
+    if record is None:
+        if key is not None:
+            cache.put(key, None)
+        return False, None
+    if key is None:
+        return True, _decode_one(ctx, record)
+    ctx.recording, notes_before = [], len(ctx.notes)
+    try:
+        reason = _decode_one(ctx, record)
+        cache.put(key, _Decoded(ctx.recording, ctx.notes[notes_before:], reason))
+    finally:
+        ctx.recording = None
+    return True, reason
+
+
 def _decode_all(ctx: _Ctx, records: Iterator[tuple[int, bytes, list[int]]], path: str) -> list[Problem]:
     problems = []
+    slimmer = Slimmer(ctx.targets) if ctx.targets is not None else None
+    cache = _DecodeCache()
     with _lenient_nlri():
-        for offset, whole in _slimmed(records, Slimmer(ctx.targets) if ctx.targets is not None else None):
-            record, cut = cap_rib_entries(whole)
-            if cut:
-                problems.append(Problem(path, offset, RIB_CUT, cut))
+        for offset, whole, hits in records:
             rows_before, ctx.offset = len(ctx.rows), offset
-            try:
-                reason = _decode_record(ctx, record)
-            except Exception as exc:  # mrtparse signals damaged input with many exception types
-                reason = f"undecodable record ({type(exc).__name__}: {exc})"
+            if whole[4:8] in _MESSAGE_HEADS:  # prefilter.message_record, without unpacking
+                kept, reason = _decode_cached(ctx, cache, slimmer, whole, hits)
+                if not kept:
+                    continue
+            else:
+                record, cut = cap_rib_entries(whole)
+                if cut:
+                    problems.append(Problem(path, offset, RIB_CUT, cut))
+                reason = _decode_one(ctx, record)
             if reason is not None:
-                del ctx.rows[rows_before:]
+                ctx.rows.truncate(rows_before)
                 problems.append(Problem(path, offset, reason))
             problems.extend(Problem(path, offset, note) for note in dict.fromkeys(ctx.notes))
             ctx.notes.clear()
@@ -518,7 +684,7 @@ def read_mrt_file(path: str | os.PathLike[str], targets: TargetSet | None, colle
         collector=collector,
         kind=_kind(stats),
         records=stats.records,
-        elements=elements_table(ctx.rows),
+        elements=ctx.rows.table(),
         problems=problems,
         first_time=stats.first_time,
         last_time=stats.last_time,

@@ -11,7 +11,9 @@ from analysis_builders import elem, params, run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from anystab.estimates import bootstrap_ci, break_probability, session_break_probability
+from anystab.estimates import bootstrap_ci, break_probability, estimate_records, session_break_probability
+from anystab.params import AnalysisParams
+from anystab.targets import make_target, target_set
 
 T = "192.0.2.0/24"
 W = (0.0, 100.0)
@@ -140,3 +142,40 @@ def test_short_sessions_break_rarely(breaks):
     d = 1e-3
     p = break_probability([W], [W], [float(b) for b in breaks], W, d)
     assert p == pytest.approx(len(breaks) * d / (100 - d), rel=1e-6)
+
+
+def _one_row_reference(p: np.ndarray, resamples: int, seed: int) -> tuple:
+    """The figures of one ESTIMATES row computed alone, with a fresh generator, as the stage once did."""
+    p = p[~np.isnan(p)]
+    if not len(p):
+        return (None, None, None, None, None, None)
+    rng = np.random.default_rng(seed)
+    low = high = math.nan
+    if resamples > 0:
+        means = p[rng.integers(0, len(p), size=(resamples, len(p)))].mean(axis=1)
+        low, high = (float(x) for x in np.percentile(means, [2.5000000000000022, 97.5]))
+    median, p90, p99 = (float(q) for q in np.percentile(p, [50, 90, 99]))
+    ci = (None if math.isnan(low) else low, None if math.isnan(high) else high)
+    return (float(p.mean()), median, p90, p99, *ci)
+
+
+@pytest.mark.parametrize("resamples", [0, 1, 200])
+def test_rows_computed_together_equal_rows_computed_alone(resamples: int) -> None:
+    """Rows of one size are stacked and computed at once; every number equals the row's own, bit for bit."""
+    rng = np.random.default_rng(5)
+    targets = target_set([make_target(f"10.{i}.0.0/16") for i in range(40)])
+    params = AnalysisParams(targets=targets, bootstrap=resamples, seed=11)
+    stats, figures = [], []
+    for i, t in enumerate(targets):
+        for vp in range(int(rng.integers(1, 30)) if i % 7 else 0):
+            stats.append(("rrc00", 64500 + vp, f"192.0.2.{vp}", t.text, int(rng.integers(0, 3)), 3600.0))
+            p = float(rng.random()) if rng.random() > 0.2 else None
+            figures.append(("rrc00", 64500 + vp, f"192.0.2.{vp}", t.text, 60.0, p, float(rng.random())))
+    rows = estimate_records(stats, figures, params, (60.0,))
+    by_target: dict[str, list] = {}
+    for f in figures:
+        by_target.setdefault(f[3], []).append(np.nan if f[5] is None else f[5])
+    keys = ["mean_p", "median_p", "p90_p", "p99_p", "ci_low", "ci_high"]
+    for row in rows:
+        expected = _one_row_reference(np.array(by_target[row["target"]], dtype=float), resamples, 11)
+        assert tuple(row[k] for k in keys) == expected, row

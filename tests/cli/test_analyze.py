@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from anystab import schemas
+from anystab.cli import main
 from anystab.cli.main import cli
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -200,3 +201,56 @@ def test_json_stdout_is_clean_and_pipe_closing_is_not_a_crash():
     p.stdout.close()
     _, err = p.communicate(timeout=120)
     assert b"Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {},
+        [],
+        {"a": {}, "b": [], "c": [[]]},
+        [1, [2, [3, {}]], "x"],
+        {"rows": [{"a": 1, "b": None, "c": 1.5e16, "d": float("nan"), "e": 'é"\n\t', "f": True, "g": -0.0}]},
+        {1: 2, None: 3, 2.5: [1], False: {"k": (1, 2)}, "a:b": [{}]},
+        "text",
+        3,
+        None,
+    ],
+)
+@pytest.mark.parametrize("indent", [1, 2, 4])
+def test_summary_json_text_is_pythons(value, indent: int) -> None:
+    """The summary's JSON (written by a faster encoder) is exactly ``json.dumps(value, indent=...)``."""
+    from anystab.output import dumps_indented
+
+    assert dumps_indented(value, indent) == json.dumps(value, indent=indent)
+
+
+def test_summary_json_of_the_sample_is_pythons(sample_json) -> None:
+    code, out, _ = run("analyze", str(DATA), "--service", SERVICE, "--json", "--jobs", "1")
+    assert code == 0 and out == json.dumps(sample_json, indent=2) + "\n"
+
+
+def _limit_memory() -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
+
+
+MEMORY_CAP = 420 << 20  # above what the imports take, below what 776k elements take
+
+
+def test_running_out_of_memory_is_one_line(tmp_path: Path) -> None:
+    """A file of a million matching records under an address-space cap: one clear line, exit 1."""
+    from anystab.generate.mrtwrite import Route, Update, write_repeated_update
+
+    folder = tmp_path / "rrc99" / "2023.11"
+    folder.mkdir(parents=True)
+    route = Route("192.0.2.0/24", (64500, 64496), "198.51.100.1")
+    update = Update(1_700_000_000_000_000, 64500, "198.51.100.1", announce=(route,))
+    write_repeated_update(folder / "updates.20231114.2210.gz", update, 1_000_000, et=True)
+    exe = Path(sys.executable).parent / "anystab"
+    argv = [str(exe), "analyze", str(tmp_path), "--prefix", "192.0.2.0/24", "--json", "--jobs", "1"]
+    proc = subprocess.run(argv, capture_output=True, text=True, preexec_fn=_limit_memory, timeout=300)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [f"Error: {main.OUT_OF_MEMORY}"]
