@@ -20,7 +20,6 @@ from anystab.cli.options import DURATION, SESSIONS, target_options, window_optio
 from anystab.cli.paths import OutputDir, OutputFile, OutputPathError
 from anystab.cli.render import stderr_console, stdout_console
 from anystab.errors import ConfigError, SourceUnavailableError
-from anystab.output import dumps_indented
 from anystab.params import DEFAULT_RESYNC_S, DEFAULT_SESSIONS_S, AnalysisParams, SiteMap
 from anystab.service import load_service, load_site_map
 from anystab.sources.registry import check_collector_name
@@ -226,6 +225,8 @@ def analyze(sources: tuple[str, ...], **opts: Any) -> None:
 
         write_html(opts["html"], result.tables, summary)
     if opts["as_json"]:
+        from anystab.output import dumps_indented  # pyarrow, through the schemas: not at start-up
+
         click.echo(dumps_indented(summary))
     else:
         from anystab.report.terminal import render_summary
