@@ -7,18 +7,26 @@ tables says the same as the run that wrote them.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from anystab.coverage import explain, target_shortfall
+from anystab.params import AnalysisParams
 from anystab.sources.archive import WARM_UP_MISSING
 from anystab.text import iso_utc
 from anystab.timeline import VP_KEYS
 
-if TYPE_CHECKING:
-    from anystab.pipeline import AnalysisResult
+
+class ResultTables(Protocol):
+    """What a summary is built from (:class:`anystab.pipeline.AnalysisResult` is one): a protocol, so that
+    this module does not import the pipeline that calls it."""
+
+    window: tuple[float, float]
+    params: AnalysisParams
+    tables: dict[str, pd.DataFrame]
+
 
 LEAST_STABLE_ROWS = 10
 PROBLEM_ROWS = 20
@@ -137,7 +145,7 @@ def least_stable(vp_stats: pd.DataFrame, n: int = LEAST_STABLE_ROWS) -> list[dic
     return records(df.head(n), cols)
 
 
-def coverage_summary(result: AnalysisResult) -> dict[str, Any]:
+def coverage_summary(result: ResultTables) -> dict[str, Any]:
     """Which VPs the numbers stand on: VPs that sent elements, VPs counted, the others with their reasons,
     and per target the VPs counted and those that sent nothing about it (:mod:`anystab.coverage`)."""
     t = result.tables
@@ -238,7 +246,7 @@ def notes(summary: dict[str, Any]) -> list[str]:
     return out
 
 
-def build_summary(result: AnalysisResult) -> dict[str, Any]:
+def build_summary(result: ResultTables) -> dict[str, Any]:
     t = result.tables
     vp = t["vp_stats"]
     summary = {

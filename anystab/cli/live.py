@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from anystab.cli.analyze import build_params
 from anystab.cli.options import DURATION, target_options
+from anystab.cli.params import build_params
 from anystab.cli.paths import OutputDir
 from anystab.cli.render import stderr_console, stdout_console
 from anystab.params import DEFAULT_BATCH_S, DEFAULT_RETENTION_S, DEFAULT_SETTLE_S
