@@ -144,3 +144,35 @@ def test_cli_commands_do_not_import_each_other():
         if target in commands
     )
     assert crossing == []
+
+
+def module_constants() -> list[tuple[str, str, object]]:
+    """(module, name, value) of every module-level ``NAME = <literal>`` in the package."""
+    found = []
+    for name, path in package_modules().items():
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if (
+                isinstance(node, ast.Assign)
+                and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+            ):
+                try:
+                    value = ast.literal_eval(node.value)
+                except ValueError:
+                    continue
+                found.append((name, node.targets[0].id, value))
+    return found
+
+
+def test_each_shared_constant_has_one_home():
+    """The microsecond constant, the VP and (VP, target) keys and the break kinds are defined once and
+    imported everywhere else."""
+    constants = module_constants()
+    micro = sorted(module for module, _name, value in constants if value == 1_000_000)
+    assert micro == ["anystab.units"]
+    for shared in ("US_PER_S", "VP_KEYS", "PAIR_KEYS", "VP_KEY", "BREAK_KINDS", "BREAKS", "US"):
+        homes = [module for module, name, _value in constants if name == shared]
+        assert len(homes) <= 1, (shared, homes)
+    keys = {tuple(value) for _m, _n, value in constants if isinstance(value, list | tuple)}
+    assert ("collector", "peer_asn", "peer_ip") in keys
+    assert ("collector", "peer_asn", "peer_ip", "target") not in keys  # built as [*VP_KEYS, "target"]

@@ -15,7 +15,14 @@ from anystab.cli.executor_options import (
     wants_executor,
 )
 from anystab.cli.fetching import build_request, cache_options, raise_on_failures, run_fetch
-from anystab.cli.options import DURATION, SESSIONS, target_options, window_options
+from anystab.cli.options import (
+    SESSIONS,
+    jobs_option,
+    quiet_option,
+    resync_option,
+    target_options,
+    window_options,
+)
 from anystab.cli.params import build_params
 from anystab.cli.paths import OutputDir, OutputFile, OutputPathError
 from anystab.cli.render import stderr_console, stdout_console
@@ -100,13 +107,7 @@ def _run(request: AnalysisRequest, quiet: bool, source: Source, dask: str | None
     show_default=True,
     help="Read MRT with anystab's reader, or with libbgpstream (pybgpstream, extra 'bgpstream').",
 )
-@click.option(
-    "--resync",
-    type=DURATION,
-    default=None,
-    metavar="SECONDS",
-    help="Gap kept after a peer session comes back while it re-sends its table (default 300).",
-)
+@resync_option
 @click.option(
     "--sessions",
     type=SESSIONS,
@@ -132,15 +133,9 @@ def _run(request: AnalysisRequest, quiet: bool, source: Source, dask: str | None
     "--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout, and nothing else."
 )
 @click.option("--strict", is_flag=True, help="Exit 1 if any input data had to be skipped.")
-@click.option(
-    "--jobs",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Files read in parallel (0 = all cores).",
-)
+@jobs_option()
 @dask_option
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@quiet_option()
 def analyze(sources: tuple[str, ...], **opts: Any) -> None:
     """Analyse anycast stability in MRT files or folders (SOURCE...).
 

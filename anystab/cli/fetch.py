@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from anystab.cli.fetching import build_request, cache_options, raise_on_failures, run_fetch
-from anystab.cli.options import TIME
+from anystab.cli.options import TIME, jobs_option, quiet_option
 from anystab.sources.registry import DEFAULT_JOBS, DEFAULT_RETRIES, DEFAULT_TIMEOUT_S, redact_url
 from anystab.text import plural
 
@@ -95,14 +95,7 @@ def _size(path: Path) -> int | None:
 )
 @cache_options
 @click.option("--dry-run", is_flag=True, help="Print the URLs of the files the window needs; fetch nothing.")
-@click.option(
-    "--jobs",
-    "fetch_jobs",
-    type=click.IntRange(min=1),
-    default=DEFAULT_JOBS,
-    show_default=True,
-    help="Downloads in parallel.",
-)
+@jobs_option(default=DEFAULT_JOBS, minimum=1, dest="fetch_jobs", help="Downloads in parallel.")
 @click.option(
     "--retries",
     type=click.IntRange(min=0),
@@ -120,7 +113,7 @@ def _size(path: Path) -> int | None:
 )
 @click.option("--verify", is_flag=True, help="Decompress cached files again; fetch damaged ones anew.")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome of every file as JSON on stdout.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@quiet_option()
 def fetch(collectors: tuple[str, ...], start: float, end: float, **opts: Any) -> None:
     """Download the MRT files of collectors for a window into the cache.
 

@@ -132,3 +132,33 @@ def window_options(func: F) -> F:
         help="Window start: ISO 8601 (UTC) or Unix seconds; default: the start of the data.",
     )(func)
     return func
+
+
+def jobs_option(
+    default: int = 0, minimum: int = 0, dest: str = "jobs", help: str | None = None
+) -> Callable[[F], F]:
+    """--jobs: how many things run at once (by default files read in parallel, 0 = all cores)."""
+    return click.option(
+        "--jobs",
+        dest,
+        type=click.IntRange(min=minimum),
+        default=default,
+        show_default=True,
+        help=help or "Files read in parallel (0 = all cores).",
+    )
+
+
+def quiet_option(help: str = "No progress bar.") -> Callable[[F], F]:
+    """--quiet / -q: nothing on stderr while it runs."""
+    return click.option("--quiet", "-q", is_flag=True, help=help)
+
+
+def resync_option(func: F) -> F:
+    """--resync: the gap kept after a peer session comes back."""
+    return click.option(
+        "--resync",
+        type=DURATION,
+        default=None,
+        metavar="SECONDS",
+        help="Gap kept after a peer session comes back while it re-sends its table (default 300).",
+    )(func)

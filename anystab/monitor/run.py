@@ -80,6 +80,7 @@ from anystab.sources.fetch import DEFAULT_RETRIES, FetchRequest, FileOutcome, fe
 from anystab.sources.registry import PROJECTS, Settings, default_cache, merge_mirrors, resolve_collectors
 from anystab.sources.registry import load_config as load_settings
 from anystab.targets import TargetSet, target_set
+from anystab.timeline import to_seconds
 
 READ_CHUNK = 256
 STATUS = {"ok": 0, "warning": 1, "critical": 2}
@@ -236,8 +237,7 @@ def analyse_service(
     elements = select_elements(files, results, window)
     gaps = gaps_table(files, results, window)
     if carried is not None:
-        times = elements["time"].dt.as_unit("us").astype("int64").to_numpy() / 1e6
-        elements = elements[times >= carried.cut].reset_index(drop=True)
+        elements = elements[to_seconds(elements["time"]) >= carried.cut].reset_index(drop=True)
     cut = cut_time(window, config.interval_s)
     timeline, snapshot = carry_timeline(elements, params, window, gaps, cut, carried)
 
@@ -402,7 +402,7 @@ def touched_days(runs: Sequence[ServiceRun], manifest: dataset.Manifest) -> dict
 def _kept(stored: pd.DataFrame, name: str, run: ServiceRun, longest: float) -> pd.DataFrame:
     """The stored per-interval rows of one service that this run does not recompute (final ones)."""
     rows = stored[stored["service"] == run.name].drop(columns="service")
-    end = dataset_seconds(rows["interval_end"])
+    end = to_seconds(rows["interval_end"])
     reach = longest if name == "vp_stats" else rows["session_s"].to_numpy(dtype=float)
     return rows[end + reach < run.horizon]
 
@@ -430,10 +430,6 @@ def merge_stored(
                     else kept
                 )
                 run.tables[name] = both.sort_values(order, kind="stable").reset_index(drop=True)
-
-
-def dataset_seconds(column: pd.Series) -> Any:
-    return column.dt.as_unit("us").astype("int64").to_numpy() / 1e6
 
 
 def _with_service(run: ServiceRun) -> dict[str, pd.DataFrame]:

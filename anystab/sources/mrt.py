@@ -52,6 +52,7 @@ from anystab.sources import prefilter
 from anystab.sources.decompress import open_stream
 from anystab.sources.slim import Slimmer
 from anystab.targets import TargetSet
+from anystab.units import US_PER_S
 
 AS_TRANS = "23456"
 AS_SET, AS_SEQUENCE, AS_CONFED_SEQUENCE, AS_CONFED_SET = 1, 2, 3, 4
@@ -89,7 +90,6 @@ _MESSAGE_HEADS = frozenset(
 )
 DECODE_CACHE_RECORDS = 4096
 DECODE_CACHE_BYTES = 16 << 20
-_US = 1_000_000
 _EPOCH = datetime(1970, 1, 1)
 
 
@@ -457,7 +457,7 @@ def _decode_record(ctx: _Ctx, record: bytes) -> str | None:
         return f"undecodable record ({entry.err_msg})"
     data = entry.data
     mtype, subtype = _key(data["type"]), _key(data["subtype"])
-    time_us = _key(data["timestamp"]) * _US + data.get("microsecond_timestamp", 0)
+    time_us = _key(data["timestamp"]) * US_PER_S + data.get("microsecond_timestamp", 0)
     if mtype in (prefilter.BGP4MP, prefilter.BGP4MP_ET):
         _bgp4mp(ctx, data, time_us, subtype)
     elif mtype == prefilter.TABLE_DUMP_V2:
@@ -556,7 +556,7 @@ class _DecodeCache:
 def _time_us(record: bytes) -> int:
     """A record's time in microseconds, as mrtparse reads it (the microsecond field of ``*_ET`` types)."""
     micro = int.from_bytes(record[12:16], "big") if record[4:6] == _ET_TYPE else 0
-    return int.from_bytes(record[0:4], "big") * _US + micro
+    return int.from_bytes(record[0:4], "big") * US_PER_S + micro
 
 
 def _decode_one(ctx: _Ctx, record: bytes) -> str | None:
@@ -708,7 +708,7 @@ def _format_time(time: Any) -> str:
         delta = time.replace(tzinfo=None) - _EPOCH
         seconds, micro = delta.days * 86400 + delta.seconds, delta.microseconds
     else:
-        seconds, micro = divmod(int(time), _US)
+        seconds, micro = divmod(int(time), US_PER_S)
     return f"{seconds}.{micro:06d}" if micro else str(seconds)
 
 

@@ -65,6 +65,7 @@ from anystab.sources.framing import (
     message_record,
 )
 from anystab.targets import TargetSet
+from anystab.units import US_PER_S
 
 LENGTH = struct.Struct(">I")
 LENGTH_OFFSET = 8
@@ -246,7 +247,7 @@ def _walk(buf: bytes, stats: WalkStats, base: int) -> _Chunk:
 def _record_time(buf: bytes, start: int, mtype: int) -> float:
     ts = HEADER.unpack_from(buf, start)[0]
     if mtype in ET_TYPES and start + HEADER_LEN + 4 <= len(buf):
-        return ts + int.from_bytes(buf[start + HEADER_LEN : start + HEADER_LEN + 4], "big") / 1e6
+        return ts + int.from_bytes(buf[start + HEADER_LEN : start + HEADER_LEN + 4], "big") / US_PER_S
     return float(ts)
 
 
