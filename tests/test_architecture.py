@@ -8,6 +8,7 @@ together, and a cycle through one is a cycle a reader has to untangle.
 from __future__ import annotations
 
 import ast
+import importlib
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "anystab"
@@ -176,3 +177,36 @@ def test_each_shared_constant_has_one_home():
     keys = {tuple(value) for _m, _n, value in constants if isinstance(value, list | tuple)}
     assert ("collector", "peer_asn", "peer_ip") in keys
     assert ("collector", "peer_asn", "peer_ip", "target") not in keys  # built as [*VP_KEYS, "target"]
+
+
+def exception_classes() -> list[tuple[str, str]]:
+    """(module, class) of every class in the package named ...Error or whose bases name an error or an
+    exception."""
+    found = []
+    for name, path in package_modules().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef):
+                bases = [ast.unparse(base) for base in node.bases]
+                if node.name.endswith("Error") or any(
+                    base.endswith(("Error", "Exception", "Irregular", "Miss")) for base in bases
+                ):
+                    found.append((name, node.name))
+    return found
+
+
+def test_every_error_class_is_in_the_drawn_tree():
+    """The errors anystab reports derive from AnystabError and live in anystab/errors.py; every other
+    exception class (click usage errors, internal signals) is named in its docstring too."""
+    import anystab.errors
+
+    drawn = anystab.errors.__doc__ or ""
+    classes = exception_classes()
+    assert ("anystab.errors", "LabError") in classes and ("anystab.sources.slim", "Irregular") in classes
+    assert ("anystab.cli.paths", "OutputPathError") in classes
+    for module, cls in classes:
+        assert cls in drawn, f"{module}.{cls} is not drawn in anystab/errors.py"
+        if module != "anystab.errors":
+            assert not issubclass(getattr(importlib.import_module(module), cls), anystab.errors.AnystabError)
+    for module, cls in classes:
+        if module == "anystab.errors" and cls != "AnystabError":
+            assert issubclass(getattr(anystab.errors, cls), anystab.errors.AnystabError)

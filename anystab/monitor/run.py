@@ -325,15 +325,25 @@ class Inputs:
         return self.files
 
 
-def load_carried(state_dir: Path, checkpoint: Checkpoint, name: str) -> Snapshot | None:
-    """The service's saved walks the checkpoint names, None when there are none (or unreadable)."""
+def load_carried(state_dir: Path, checkpoint: Checkpoint, name: str, notes: list[str]) -> Snapshot | None:
+    """The service's saved walks the checkpoint names, None when there are none or they are unreadable (said
+    in ``notes``, and an unreadable file removed: the run then analyses the service from the start of the
+    data and saves its walks afresh)."""
     file = checkpoint.carry.get(name)
     path = carry_dir(state_dir) / file if file else None
-    if path is None or not path.is_file():
+    if path is None:
+        return None
+    if not path.is_file():
+        notes.append(f"{name}: the saved route state {path} is missing; analysed from the start of the data")
         return None
     try:
         return Snapshot.from_bytes(path.read_bytes())
-    except (OSError, ValueError, KeyError, EOFError):
+    except (OSError, ValueError, KeyError, EOFError) as exc:
+        notes.append(
+            f"{name}: the saved route state {path} is unreadable ({type(exc).__name__}: {exc}); "
+            "analysed from the start of the data"
+        )
+        path.unlink(missing_ok=True)  # else a new state of the same digest would not replace it
         return None
 
 
@@ -441,9 +451,11 @@ def _with_service(run: ServiceRun) -> dict[str, pd.DataFrame]:
     return out
 
 
-def _inputs(config: MonitorConfig, cache: ElementCache, checkpoint: Checkpoint) -> tuple[Inputs, dict]:
+def _inputs(
+    config: MonitorConfig, cache: ElementCache, checkpoint: Checkpoint, notes: list[str]
+) -> tuple[Inputs, dict]:
     """The cached files (elements from the earliest usable cut on) and each service's saved walks."""
-    carried = {s.name: load_carried(config.state_dir, checkpoint, s.name) for s in config.services}
+    carried = {s.name: load_carried(config.state_dir, checkpoint, s.name, notes) for s in config.services}
     cuts = [c.cut for c in carried.values() if c is not None]
     usable = checkpoint.fingerprint == config.fingerprint() and len(cuts) == len(carried)
     return Inputs(cache, min(cuts) if usable and cuts else -math.inf), carried
@@ -465,7 +477,7 @@ def save_carried(state_dir: Path, runs: Sequence[ServiceRun], checkpoint: Checkp
 
 def recompute(config: MonitorConfig, cache: ElementCache, checkpoint: Checkpoint, report: RunReport) -> None:
     """Steps 5 to 8 (checkpoint updated in memory; the caller saves it, then publishes)."""
-    inputs, carried = _inputs(config, cache, checkpoint)
+    inputs, carried = _inputs(config, cache, checkpoint, report.notes)
     horizon = change_horizon(config, inputs.files, checkpoint)
     runs = []
     checkpoint.windows, checkpoint.summaries = {}, {}

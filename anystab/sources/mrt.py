@@ -432,7 +432,10 @@ def _table_dump_v2(ctx: _Ctx, data: dict[str, Any], time_us: int, subtype: int) 
         return
     v6 = subtype in TD2_V6_SUBTYPES
     for entry in data["rib_entries"]:
-        peer_ip, peer_asn = ctx.peers[entry["peer_index"]]
+        index = entry["peer_index"]
+        if index >= len(ctx.peers):
+            raise mrtparse.base.MrtFormatError(f"peer index {index} beyond the peer table's {len(ctx.peers)}")
+        peer_ip, peer_asn = ctx.peers[index]
         attrs = _parse_attrs(entry["path_attributes"], two_byte=False)
         hop = attrs.mp_next_hop if v6 else attrs.next_hop
         values = _route_values(attrs, hop)
@@ -450,21 +453,35 @@ def _table_dump(ctx: _Ctx, data: dict[str, Any], time_us: int) -> None:
 
 
 def _decode_record(ctx: _Ctx, record: bytes) -> str | None:
-    """Add the record's elements to ``ctx``; return a reason if mrtparse cannot decode it."""
-    reader = mrtparse.Reader(io.BytesIO(record))
-    entry = next(reader)
+    """Add the record's elements to ``ctx``; return a reason if mrtparse cannot decode it.
+
+    Only mrtparse's parse is guarded broadly (it signals damaged input with many exception types); in
+    anystab's own handling of what it parsed, only the damage it finds on purpose (``MrtFormatError``) is
+    reported: any other exception there is a bug of ours, raised rather than passed off as damage."""
+    try:
+        entry = next(mrtparse.Reader(io.BytesIO(record)))
+    except Exception as exc:  # mrtparse's own exceptions on damaged input
+        return _undecodable(exc)
     if entry.err is not None:
         return f"undecodable record ({entry.err_msg})"
     data = entry.data
     mtype, subtype = _key(data["type"]), _key(data["subtype"])
     time_us = _key(data["timestamp"]) * US_PER_S + data.get("microsecond_timestamp", 0)
-    if mtype in (prefilter.BGP4MP, prefilter.BGP4MP_ET):
-        _bgp4mp(ctx, data, time_us, subtype)
-    elif mtype == prefilter.TABLE_DUMP_V2:
-        _table_dump_v2(ctx, data, time_us, subtype)
-    elif mtype == prefilter.TABLE_DUMP:
-        _table_dump(ctx, data, time_us)
+    try:
+        if mtype in (prefilter.BGP4MP, prefilter.BGP4MP_ET):
+            _bgp4mp(ctx, data, time_us, subtype)
+        elif mtype == prefilter.TABLE_DUMP_V2:
+            _table_dump_v2(ctx, data, time_us, subtype)
+        elif mtype == prefilter.TABLE_DUMP:
+            _table_dump(ctx, data, time_us)
+    except mrtparse.base.MrtFormatError as exc:  # a parsed value out of range (checked here, as bgpdump does)
+        return _undecodable(exc)
     return None
+
+
+def _undecodable(exc: Exception) -> str:
+    """The reason of a damaged record (mrtparse's MrtFormatError keeps its text in ``msg``)."""
+    return f"undecodable record ({type(exc).__name__}: {getattr(exc, 'msg', '') or exc})"
 
 
 def cap_rib_entries(record: bytes, limit: int = MAX_RIB_ENTRIES) -> tuple[bytes, int]:
@@ -559,13 +576,6 @@ def _time_us(record: bytes) -> int:
     return int.from_bytes(record[0:4], "big") * US_PER_S + micro
 
 
-def _decode_one(ctx: _Ctx, record: bytes) -> str | None:
-    try:
-        return _decode_record(ctx, record)
-    except Exception as exc:  # mrtparse signals damaged input with many exception types
-        return f"undecodable record ({type(exc).__name__}: {exc})"
-
-
 def _decode_cached(
     ctx: _Ctx, cache: _DecodeCache, slimmer: Slimmer | None, whole: bytes, hits: list[int]
 ) -> tuple[bool, str | None]:
@@ -580,10 +590,10 @@ def _decode_cached(
             cache.put(key, None)
         return False, None
     if key is None:
-        return True, _decode_one(ctx, record)
+        return True, _decode_record(ctx, record)
     ctx.recording, notes_before = [], len(ctx.notes)
     try:
-        reason = _decode_one(ctx, record)
+        reason = _decode_record(ctx, record)
         cache.put(key, _Decoded(ctx.recording, ctx.notes[notes_before:], reason))
     finally:
         ctx.recording = None
@@ -605,7 +615,7 @@ def _decode_all(ctx: _Ctx, records: Iterator[tuple[int, bytes, list[int]]], path
                 record, cut = cap_rib_entries(whole)
                 if cut:
                     problems.append(Problem(path, offset, RIB_CUT, cut))
-                reason = _decode_one(ctx, record)
+                reason = _decode_record(ctx, record)
             if reason is not None:
                 ctx.rows.truncate(rows_before)
                 problems.append(Problem(path, offset, reason))
