@@ -210,3 +210,25 @@ def test_every_error_class_is_in_the_drawn_tree():
     for module, cls in classes:
         if module == "anystab.errors" and cls != "AnystabError":
             assert issubclass(getattr(anystab.errors, cls), anystab.errors.AnystabError)
+
+
+def documented_modules() -> list[str]:
+    """The modules the layout at the top of docs/architecture.md lists, in order."""
+    text = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    block = text.split("```", 2)[1]
+    return [line.split()[0] for line in block.splitlines() if line.startswith("anystab/")]
+
+
+def test_the_documented_layout_matches_the_tree():
+    listed = documented_modules()
+    assert len(listed) == len(set(listed)), "a module is listed twice"
+    on_disk = {str(path.relative_to(PACKAGE.parent)) for path in package_modules().values()}
+    assert sorted(on_disk - set(listed)) == [], "modules missing from docs/architecture.md"
+    assert sorted(set(listed) - on_disk) == [], "docs/architecture.md lists modules that do not exist"
+
+
+def test_every_documented_module_has_a_role():
+    text = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    for line in text.split("```", 2)[1].splitlines():
+        if line.startswith("anystab/"):
+            assert len(line.split(maxsplit=1)) == 2, f"no role given: {line}"
