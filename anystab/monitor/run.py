@@ -51,7 +51,7 @@ from anystab.errors import BadInputError, ConfigError
 from anystab.events import build_events
 from anystab.monitor import alerts, dataset
 from anystab.monitor.carry import CarryMiss, Snapshot, carry_timeline, cut_time
-from anystab.monitor.config import MonitorConfig
+from anystab.monitor.config import AlertRules, MonitorConfig
 from anystab.monitor.intervals import ESTIMATES_ORDER, STATS_ORDER, interval_tables
 from anystab.monitor.state import (
     CachedFile,
@@ -76,8 +76,15 @@ from anystab.pipeline import (
 )
 from anystab.service import Service
 from anystab.sources import FileResult, SourceFile, describe, discover, missing_intervals, read_files
-from anystab.sources.fetch import DEFAULT_RETRIES, FetchRequest, FileOutcome, fetch
-from anystab.sources.registry import PROJECTS, Settings, default_cache, merge_mirrors, resolve_collectors
+from anystab.sources.fetch import FetchRequest, FileOutcome, fetch
+from anystab.sources.registry import (
+    DEFAULT_RETRIES,
+    PROJECTS,
+    Settings,
+    default_cache,
+    merge_mirrors,
+    resolve_collectors,
+)
 from anystab.sources.registry import load_config as load_settings
 from anystab.targets import TargetSet, target_set
 from anystab.timeline import to_seconds
@@ -502,7 +509,7 @@ def recompute(config: MonitorConfig, cache: ElementCache, checkpoint: Checkpoint
     report.horizon = None if horizon == -math.inf else dataset.iso(horizon)
     episodes = []
     for run in runs:
-        if config.alerts != alerts.AlertRules():
+        if config.alerts != AlertRules():
             episodes += alerts.find_episodes(
                 run.name, _alert_tables(config, run, checkpoint.manifest), config.alerts, run.result.window[1]
             )

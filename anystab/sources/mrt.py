@@ -48,7 +48,7 @@ import mrtparse.base
 import pyarrow as pa
 
 from anystab.schemas import ELEMENTS
-from anystab.sources import prefilter
+from anystab.sources import framing, prefilter
 from anystab.sources.decompress import open_stream
 from anystab.sources.slim import Slimmer
 from anystab.targets import TargetSet
@@ -81,12 +81,12 @@ PATHS_CUT = f"more than {MAX_PATHS_PER_PREFIX} ADD-PATH routes for one prefix fr
 MAX_STATE_CODE = (1 << 15) - 1  # the state columns are int16; BGP's FSM has 6 states (7, 8 non-standard)
 ONE_BATCH_ROWS = 1 << 20
 _NO_ELEMENTS = ELEMENTS.empty_table()
-_ET_TYPE = prefilter.BGP4MP_ET.to_bytes(2, "big")
+_ET_TYPE = framing.BGP4MP_ET.to_bytes(2, "big")
 _TIME_COLUMN = ELEMENTS.names.index("time")
 _MESSAGE_HEADS = frozenset(
     t.to_bytes(2, "big") + s.to_bytes(2, "big")
-    for t in (prefilter.BGP4MP, prefilter.BGP4MP_ET)
-    for s in prefilter.MESSAGE_SUBTYPES
+    for t in (framing.BGP4MP, framing.BGP4MP_ET)
+    for s in framing.MESSAGE_SUBTYPES
 )
 DECODE_CACHE_RECORDS = 4096
 DECODE_CACHE_BYTES = 16 << 20
@@ -468,7 +468,7 @@ def _decode_record(ctx: _Ctx, record: bytes) -> str | None:
     mtype, subtype = _key(data["type"]), _key(data["subtype"])
     time_us = _key(data["timestamp"]) * US_PER_S + data.get("microsecond_timestamp", 0)
     try:
-        if mtype in (prefilter.BGP4MP, prefilter.BGP4MP_ET):
+        if mtype in (framing.BGP4MP, framing.BGP4MP_ET):
             _bgp4mp(ctx, data, time_us, subtype)
         elif mtype == prefilter.TABLE_DUMP_V2:
             _table_dump_v2(ctx, data, time_us, subtype)
@@ -491,7 +491,7 @@ def cap_rib_entries(record: bytes, limit: int = MAX_RIB_ENTRIES) -> tuple[bytes,
     """
     if record[4:6] != b"\x00\x0d" or int.from_bytes(record[6:8], "big") not in TD2_RIB_SUBTYPES:
         return record, 0
-    pos = prefilter.HEADER_LEN + 4
+    pos = framing.HEADER_LEN + 4
     if pos + 1 > len(record):
         return record, 0
     pos += 1 + (record[pos] + 7) // 8
@@ -504,7 +504,7 @@ def cap_rib_entries(record: bytes, limit: int = MAX_RIB_ENTRIES) -> tuple[bytes,
         entry += fixed + 2 + int.from_bytes(record[entry + fixed : entry + fixed + 2], "big")
     if entry > len(record):
         return record, 0
-    body = record[prefilter.HEADER_LEN : pos] + limit.to_bytes(2, "big") + record[pos + 2 : entry]
+    body = record[framing.HEADER_LEN : pos] + limit.to_bytes(2, "big") + record[pos + 2 : entry]
     return record[:8] + len(body).to_bytes(4, "big") + body, count - limit
 
 
@@ -555,7 +555,7 @@ class _DecodeCache:
         if record[4:8] not in _MESSAGE_HEADS:
             return None
         if record[4:6] == _ET_TYPE:
-            if len(record) < prefilter.HEADER_LEN + 4:
+            if len(record) < framing.HEADER_LEN + 4:
                 return None
             return record[4:12] + record[16:], tuple(hits)
         return record[4:], tuple(hits)
@@ -607,7 +607,7 @@ def _decode_all(ctx: _Ctx, records: Iterator[tuple[int, bytes, list[int]]], path
     with _lenient_nlri():
         for offset, whole, hits in records:
             rows_before, ctx.offset = len(ctx.rows), offset
-            if whole[4:8] in _MESSAGE_HEADS:  # prefilter.message_record, without unpacking
+            if whole[4:8] in _MESSAGE_HEADS:  # framing.message_record, without unpacking
                 kept, reason = _decode_cached(ctx, cache, slimmer, whole, hits)
                 if not kept:
                     continue
