@@ -4,9 +4,18 @@
      +-- BadInputError           input data that cannot be used (not MRT, unreadable file, bad service file)
      +-- ConfigError             a configuration or option combination that cannot work
      +-- SourceUnavailableError  a source that cannot be reached or an optional backend that is not installed
+     +-- LockBusyError           another monitor run holds the state folder's lock (monitor: status 3)
+     +-- LabError                the lab could not be built, or its daemons missed the scripted state
 
 Damage inside a file that still yields data (a torn tail, a corrupt record) is not an exception: readers
 report it as a :class:`anystab.sources.Problem` and go on.
+
+Outside this tree, on purpose:
+
+    click.UsageError             bad options and arguments (exit 2): cli.paths.OutputPathError (an output
+                                 that cannot be written), cli.monitor.PluginUsageError (exit 3 for cron)
+    internal signals             raised and caught inside one module, never reported: sources.slim.Irregular,
+                                 monitor.carry.CarryMiss, sources.fetch's _Gone, _Fatal and _Retry
 """
 
 from __future__ import annotations
@@ -26,3 +35,11 @@ class ConfigError(AnystabError):
 
 class SourceUnavailableError(AnystabError):
     """A data source that cannot be reached, or an optional backend that is not installed."""
+
+
+class LockBusyError(AnystabError):
+    """Another monitor run holds the state folder's lock (and did not release it in time)."""
+
+
+class LabError(AnystabError):
+    """The lab could not be built, or its daemons did not reach the scripted state in time."""

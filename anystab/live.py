@@ -47,8 +47,8 @@ from anystab.events import build_events
 from anystab.params import DEFAULT_BATCH_S, DEFAULT_RETENTION_S, DEFAULT_SETTLE_S, AnalysisParams
 from anystab.sources.rislive import LiveItem, LiveSource
 from anystab.timeline import build_timeline
+from anystab.units import US_PER_S
 
-US = 1_000_000
 COMPACT_EVERY = 0.1
 PARQUET_BATCH_ROWS = 1000
 PARQUET_EVERY_S = 60.0
@@ -176,7 +176,7 @@ class LiveAnalysis:
 
     def _gaps(self) -> pd.DataFrame:
         rows = [
-            {"collector": c, "start": round(s * US), "end": round(e * US), "reason": STREAM_GAP}
+            {"collector": c, "start": round(s * US_PER_S), "end": round(e * US_PER_S), "reason": STREAM_GAP}
             for c, s, e in self.gaps
         ]
         return pa.Table.from_pylist(rows, schema=schemas.GAPS).to_pandas()
@@ -185,14 +185,14 @@ class LiveAnalysis:
         """Events before this time (at or before it when ``settled``) are final."""
         if self.newest_us is None:
             return None
-        return self.newest_us - round(self.params.min_dwell_s * US) + (1 if settled else 0)
+        return self.newest_us - round(self.params.min_dwell_s * US_PER_S) + (1 if settled else 0)
 
     def step(self, settled: bool = False) -> pd.DataFrame:
         """The final events not emitted before (EVENTS schema), in the canonical order."""
         horizon = self.horizon_us(settled)
         if horizon is None or self.first_us is None or self.newest_us is None:
             return schemas.EVENTS.empty_table().to_pandas()
-        window = (self.first_us / US, (self.newest_us + 1) / US)
+        window = (self.first_us / US_PER_S, (self.newest_us + 1) / US_PER_S)
         timeline = build_timeline(self._elements(), self.params, window, self._gaps())
         events, _ = build_events(timeline, self.params)
         fresh = self._fresh(events, horizon)
@@ -215,7 +215,7 @@ class LiveAnalysis:
     def _maybe_compact(self) -> None:
         if self.first_us is None or self.newest_us is None:
             return
-        retention = round(self.retention_s * US)
+        retention = round(self.retention_s * US_PER_S)
         floor = self.cut_us if self.cut_us is not None else self.first_us
         if self.newest_us - floor <= retention * (1 + COMPACT_EVERY):
             return
@@ -223,8 +223,8 @@ class LiveAnalysis:
 
     def compact(self, cut_us: int) -> None:
         """Forget what no later event depends on, before ``cut_us`` (see the module's step 5)."""
-        resync = round(self.params.resync_s * US)
-        spans = [(c, round(s * US), round(e * US)) for c, s, e in self.gaps]
+        resync = round(self.params.resync_s * US_PER_S)
+        spans = [(c, round(s * US_PER_S), round(e * US_PER_S)) for c, s, e in self.gaps]
         floor = cut_us
         for vp, rows in self.by_vp.items():
             own = stretch_start(rows, cut_us, resync, [(s, e) for c, s, e in spans if c == vp[0]])

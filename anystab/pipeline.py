@@ -37,13 +37,12 @@ from anystab.events import build_events
 from anystab.params import AnalysisParams
 from anystab.sources import FileResult, SourceFile, discover, missing_intervals, read_files, warm_up_holes
 from anystab.targets import TargetSet
-from anystab.timeline import build_timeline
+from anystab.timeline import PAIR_KEYS, build_timeline
 
 ProgressCallback = Callable[[int, int], None]
 Reader = Callable[[Sequence[SourceFile], TargetSet, int, Callable[[int], None]], list[FileResult]]
 VpTables = tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]
 VpStage = Callable[[pd.DataFrame, pd.DataFrame, AnalysisParams, tuple[float, float]], VpTables]
-VP_KEY = ["collector", "peer_asn", "peer_ip", "target"]
 
 
 @dataclass(frozen=True)
@@ -187,7 +186,7 @@ def vp_tables(
 ) -> VpTables:
     """(timeline, events, vp_stats) in canonical order. Each VP depends only on its own elements and its
     collector's gaps, so any split of the VPs gives the same rows once joined by :func:`order_vp_tables`."""
-    timeline = _ordered(build_timeline(elements, params, window, gaps), [*VP_KEY, "start"])
+    timeline = _ordered(build_timeline(elements, params, window, gaps), [*PAIR_KEYS, "start"])
     events, vp_stats = build_events(timeline, params)
     return order_vp_tables(timeline, events, vp_stats)
 
@@ -195,9 +194,9 @@ def vp_tables(
 def order_vp_tables(timeline: pd.DataFrame, events: pd.DataFrame, vp_stats: pd.DataFrame) -> VpTables:
     """The per-VP tables in the canonical row order (stable: ties keep a VP's own order)."""
     return (
-        _ordered(timeline, [*VP_KEY, "start"]),
-        _ordered(events, ["time", *VP_KEY]),
-        _ordered(vp_stats, VP_KEY),
+        _ordered(timeline, [*PAIR_KEYS, "start"]),
+        _ordered(events, ["time", *PAIR_KEYS]),
+        _ordered(vp_stats, PAIR_KEYS),
     )
 
 

@@ -7,25 +7,33 @@ tables says the same as the run that wrote them.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from anystab.coverage import explain, target_shortfall
+from anystab.params import AnalysisParams
 from anystab.sources.archive import WARM_UP_MISSING
 from anystab.text import iso_utc
 from anystab.timeline import VP_KEYS
 
-if TYPE_CHECKING:
-    from anystab.pipeline import AnalysisResult
+
+class ResultTables(Protocol):
+    """What a summary is built from (:class:`anystab.pipeline.AnalysisResult` is one): a protocol, so that
+    this module does not import the pipeline that calls it."""
+
+    window: tuple[float, float]
+    params: AnalysisParams
+    tables: dict[str, pd.DataFrame]
+
 
 LEAST_STABLE_ROWS = 10
 PROBLEM_ROWS = 20
 NOTED_TARGETS = 10
 
 
-def _clean(value: Any) -> Any:
+def json_scalar(value: Any) -> Any:
     """JSON-ready scalars: NaN -> None, timestamps -> ISO text, numpy -> Python."""
     if value is None:
         return None
@@ -43,13 +51,13 @@ def records(df: pd.DataFrame, columns: list[str] | None = None) -> list[dict[str
     cols = columns or list(df.columns)
     frame = df[cols]
     if all(pd.api.types.is_numeric_dtype(t) for t in frame.dtypes):  # rows would share one numeric type
-        return [{c: _clean(row[c]) for c in cols} for _, row in frame.iterrows()]
+        return [{c: json_scalar(row[c]) for c in cols} for _, row in frame.iterrows()]
     values = [_clean_column(frame[c]) for c in cols]
     return [dict(zip(cols, row, strict=True)) for row in zip(*values, strict=True)]
 
 
 def _clean_column(column: pd.Series) -> list[Any]:
-    """``[_clean(v) for v in column.tolist()]``, by the column's type: ints and bools come out of
+    """``[json_scalar(v) for v in column.tolist()]``, by the column's type: ints and bools come out of
     ``tolist`` as Python ints and bools (left as they are), floats as Python floats (NaN, inf -> None)."""
     values = column.tolist()
     kind = column.dtype.kind if isinstance(column.dtype, np.dtype) else None  # numpy types only
@@ -57,7 +65,7 @@ def _clean_column(column: pd.Series) -> list[Any]:
         return values
     if kind == "f":
         return [v if math.isfinite(v) else None for v in values]
-    return [_clean(v) for v in values]
+    return [json_scalar(v) for v in values]
 
 
 def _iso(seconds: float) -> str:
@@ -107,7 +115,7 @@ def site_shares(site_share: pd.DataFrame) -> list[dict[str, Any]]:
                 value = float((share[part] * dur[part]).sum() / total)
             else:
                 value = float(share[part].sum() / len(first))
-            out.append({"scope": scope, "target": target, "site": site, "share": _clean(value)})
+            out.append({"scope": scope, "target": target, "site": site, "share": json_scalar(value)})
     return sorted(out, key=lambda r: (r["scope"] != "all", r["scope"], r["target"], -(r["share"] or 0)))
 
 
@@ -137,7 +145,7 @@ def least_stable(vp_stats: pd.DataFrame, n: int = LEAST_STABLE_ROWS) -> list[dic
     return records(df.head(n), cols)
 
 
-def coverage_summary(result: AnalysisResult) -> dict[str, Any]:
+def coverage_summary(result: ResultTables) -> dict[str, Any]:
     """Which VPs the numbers stand on: VPs that sent elements, VPs counted, the others with their reasons,
     and per target the VPs counted and those that sent nothing about it (:mod:`anystab.coverage`)."""
     t = result.tables
@@ -168,8 +176,8 @@ def stale_states(files: pd.DataFrame, gaps: pd.DataFrame, w0: float) -> list[dic
         out.append(
             {
                 "collector": str(collector),
-                "rib_time": _clean(dumps.max()) if len(dumps) else None,
-                "exact_until": _clean(exact_until),
+                "rib_time": json_scalar(dumps.max()) if len(dumps) else None,
+                "exact_until": json_scalar(exact_until),
                 "age_s": float((start - exact_until).total_seconds()),
                 "invisible_s": float((part["end"] - part["start"]).dt.total_seconds().sum()),
             }
@@ -205,7 +213,7 @@ def snapshots(timeline: pd.DataFrame) -> list[dict[str, Any]]:
         return []
     instants = timeline[timeline["start"] == timeline["end"]]
     first = instants.groupby("collector", sort=True)["start"].min()
-    return [{"collector": str(c), "time": _clean(t)} for c, t in first.items()]
+    return [{"collector": str(c), "time": json_scalar(t)} for c, t in first.items()]
 
 
 def notes(summary: dict[str, Any]) -> list[str]:
@@ -238,7 +246,7 @@ def notes(summary: dict[str, Any]) -> list[str]:
     return out
 
 
-def build_summary(result: AnalysisResult) -> dict[str, Any]:
+def build_summary(result: ResultTables) -> dict[str, Any]:
     t = result.tables
     vp = t["vp_stats"]
     summary = {

@@ -1,8 +1,10 @@
 """Text for people: times as they read and paste them (ISO 8601 UTC with a Z, to the millisecond at
-most), counts with their noun in the right number."""
+most), counts with their noun in the right number; and back: durations and times as people write them (on the
+command line and in the monitor's config)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,3 +40,33 @@ def pip_install(extra: str) -> str:
     if (checkout / "pyproject.toml").is_file():
         command += f" (from the checkout {checkout}: pip install '.[{extra}]')"
     return command
+
+
+_UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$")
+
+
+def parse_duration(text: str) -> float:
+    """``90``, ``90s``, ``10m``, ``1h``, ``1d``, ``1w`` -> seconds."""
+    m = _DURATION.match(text.lower())
+    if not m or m.group(2) not in _UNITS:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 10s, 1m, 10m, 1h, 1d)")
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+def parse_time(text: str) -> float:
+    """ISO 8601 (UTC unless an offset is given) or Unix seconds -> Unix seconds."""
+    text = text.strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"not a time: {text!r} (use ISO 8601 such as 2024-05-01T12:00:00Z, or Unix seconds)"
+        ) from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.timestamp()

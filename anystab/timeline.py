@@ -52,12 +52,12 @@ from anystab.params import AnalysisParams
 from anystab.schemas import TABLES
 from anystab.sites import origin_of, site_name, site_signature
 from anystab.targets import Target, prefix_key
+from anystab.units import US_PER_S
 
 ESTABLISHED = 6
 ROUTED = "routed"
 UNROUTED = "unrouted"
 UNOBSERVED = "unobserved"
-US_PER_S = 1_000_000
 WALK_CHUNK = 1 << 16
 _BITS = {4: 32, 6: 128}
 

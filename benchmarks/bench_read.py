@@ -338,9 +338,9 @@ def measure(tool: str, files: list[str]) -> dict[str, float]:
 
 def compiled_scanner() -> bool:
     """Whether anystab's compiled scanner is built (the ``anystab`` rows use it)."""
-    from anystab.sources import prefilter
+    from anystab.sources import framing
 
-    return prefilter._scan is not None
+    return framing.scan is not None
 
 
 def bgpstream_available() -> bool:

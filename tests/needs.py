@@ -18,7 +18,7 @@ import pytest
 
 from anystab.lab.daemons import PROGRAMS
 from anystab.lab.netns import UNSHARE, missing_programs
-from anystab.sources import prefilter
+from anystab.sources import framing
 
 REQUIRE_ALL_ENV = "ANYSTAB_REQUIRE_ALL"
 BGPDUMP = "needs bgpdump: apt-get install bgpdump"
@@ -56,7 +56,7 @@ def need_chromium() -> str:
 
 def need_compiled_scanner() -> None:
     """anystab/sources/_scan.c, built at install time when a C compiler and Python's headers are there."""
-    if prefilter._scan is None:
+    if framing.scan is None:
         pytest.skip(COMPILED)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -15,55 +14,24 @@ from anystab.cli.executor_options import (
     run_on_executor,
     wants_executor,
 )
-from anystab.cli.fetch import build_request, cache_options, raise_on_failures, run_fetch
-from anystab.cli.options import DURATION, SESSIONS, target_options, window_options
+from anystab.cli.fetching import build_request, cache_options, raise_on_failures, run_fetch
+from anystab.cli.options import (
+    SESSIONS,
+    jobs_option,
+    quiet_option,
+    resync_option,
+    target_options,
+    window_options,
+)
+from anystab.cli.params import build_params
 from anystab.cli.paths import OutputDir, OutputFile, OutputPathError
 from anystab.cli.render import stderr_console, stdout_console
 from anystab.errors import ConfigError, SourceUnavailableError
-from anystab.params import DEFAULT_RESYNC_S, DEFAULT_SESSIONS_S, AnalysisParams, SiteMap
-from anystab.service import load_service, load_site_map
 from anystab.sources.registry import check_collector_name
-from anystab.targets import IPAddress, IPNetwork, Target, target_set
 
 if TYPE_CHECKING:
     from anystab.pipeline import AnalysisRequest, AnalysisResult
     from anystab.sources.bgpstream import Source
-
-
-def build_targets(
-    prefixes: Sequence[IPNetwork], addresses: Sequence[IPAddress], service_targets: Sequence[Target]
-) -> list[Target]:
-    """Targets from --prefix/--address and a service file; each address to its longest prefix."""
-    chosen: dict[IPNetwork, IPAddress] = {}
-    for addr in addresses:
-        holders = [p for p in prefixes if p.version == addr.version and addr in p]
-        if not holders:
-            raise click.BadParameter(f"{addr} is inside no --prefix", param_hint="--address")
-        chosen[max(holders, key=lambda p: p.prefixlen)] = addr
-    targets = list(service_targets)
-    targets += [Target(p, chosen.get(p, p.network_address)) for p in prefixes]
-    if not targets:
-        raise click.UsageError("name at least one target with --prefix or --service")
-    return targets
-
-
-def build_params(opts: dict[str, Any]) -> AnalysisParams:
-    service = load_service(opts["service_file"]) if opts["service_file"] else None
-    site_map = service.site_map if service else SiteMap()
-    if opts["site_map_file"]:
-        extra = load_site_map(opts["site_map_file"])
-        site_map = SiteMap({**site_map.names, **extra.names}, {**site_map.communities, **extra.communities})
-    targets = build_targets(opts["prefixes"], opts["addresses"], service.targets if service else ())
-    return AnalysisParams(
-        targets=target_set(targets),
-        site_by=opts["site_by"] or (service.site_by if service and service.site_by else "upstream"),
-        site_map=site_map,
-        min_dwell_s=opts["min_dwell"]
-        if opts["min_dwell"] is not None
-        else (service.min_dwell_s if service and service.min_dwell_s is not None else 0.0),
-        sessions_s=opts["sessions"] or DEFAULT_SESSIONS_S,
-        resync_s=DEFAULT_RESYNC_S if opts["resync"] is None else opts["resync"],
-    )
 
 
 def resolve_sources(
@@ -138,13 +106,7 @@ def _run(request: AnalysisRequest, quiet: bool, source: Source, dask: str | None
     show_default=True,
     help="Read MRT with anystab's reader, or with libbgpstream (pybgpstream, extra 'bgpstream').",
 )
-@click.option(
-    "--resync",
-    type=DURATION,
-    default=None,
-    metavar="SECONDS",
-    help="Gap kept after a peer session comes back while it re-sends its table (default 300).",
-)
+@resync_option
 @click.option(
     "--sessions",
     type=SESSIONS,
@@ -170,15 +132,9 @@ def _run(request: AnalysisRequest, quiet: bool, source: Source, dask: str | None
     "--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout, and nothing else."
 )
 @click.option("--strict", is_flag=True, help="Exit 1 if any input data had to be skipped.")
-@click.option(
-    "--jobs",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Files read in parallel (0 = all cores).",
-)
+@jobs_option()
 @dask_option
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@quiet_option()
 def analyze(sources: tuple[str, ...], **opts: Any) -> None:
     """Analyse anycast stability in MRT files or folders (SOURCE...).
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from anystab.cli.fetch import check_mirror
+from anystab.cli.fetching import check_mirror
 from anystab.cli.render import stdout_console
 from anystab.sources.registry import (
     COLLECTORS,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from anystab.errors import ConfigError
-from anystab.executors.protocol import parse_dask_spec
+from anystab.executors.choose import parse_dask_spec
 
 if TYPE_CHECKING:
     from anystab.pipeline import AnalysisRequest, AnalysisResult

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from anystab.cli.options import jobs_option
 from anystab.cli.paths import OutputDir
 from anystab.lab.scenarios import SCENARIOS
 
@@ -54,13 +55,7 @@ def _run_summary(truth: dict[str, Any]) -> str:
 @lab.command("check")
 @click.argument("outdir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON on stdout.")
-@click.option(
-    "--jobs",
-    type=click.IntRange(min=0),
-    default=1,
-    show_default=True,
-    help="Files read in parallel (0 = all cores).",
-)
+@jobs_option(default=1)
 def check(outdir: Path, as_json: bool, jobs: int) -> None:
     """Analyse each collector's archive in OUTDIR and compare with truth.json; exit 1 on a mismatch."""
     from anystab.lab import check_lab

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from anystab.cli.analyze import build_params
-from anystab.cli.options import DURATION, target_options
+from anystab.cli.options import DURATION, quiet_option, resync_option, target_options
+from anystab.cli.params import build_params
 from anystab.cli.paths import OutputDir
 from anystab.cli.render import stderr_console, stdout_console
 from anystab.params import DEFAULT_BATCH_S, DEFAULT_RETENTION_S, DEFAULT_SETTLE_S
 from anystab.sources.rislive import DEFAULT_URL, LiveItem, ReplaySource, RisLiveSource, check_url
-from anystab.text import iso_utc, plural
+from anystab.text import plural
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -27,28 +27,14 @@ if TYPE_CHECKING:
     from anystab.live import LiveStats
 
 SHOWN_EVENTS = 20
-BREAKS = ("switch", "withdraw")
 COLUMNS = ["time", "collector", "peer_asn", "peer_ip", "target", "kind", "old_site", "new_site"]
 
 
 def event_records(events: pd.DataFrame) -> list[dict[str, Any]]:
     """Events as JSON-ready dicts (times as ISO 8601 UTC, missing values as null)."""
-    import pandas as pd
+    from anystab.summary import json_scalar
 
-    records = []
-    for row in events.to_dict("records"):
-        out: dict[str, Any] = {}
-        for key, value in row.items():
-            if isinstance(value, pd.Timestamp):
-                out[key] = iso_utc(value)
-            elif value is None or (isinstance(value, float) and value != value):
-                out[key] = None
-            elif hasattr(value, "item"):
-                out[key] = value.item()
-            else:
-                out[key] = value
-        records.append(out)
-    return records
+    return [{key: json_scalar(value) for key, value in row.items()} for row in events.to_dict("records")]
 
 
 class TerminalSink:
@@ -94,13 +80,14 @@ class TerminalSink:
         """The latest events, split by columns (time first in each part) where the terminal is narrow."""
         from rich.console import Group
 
+        from anystab.events import BREAK_KINDS
         from anystab.report.terminal import Grid
 
         table = Grid([], title="anystab live: latest events", options={"expand": False})
         for column in COLUMNS:
             table.add_column(column)
         for record in self.recent:
-            style = "bold red" if record["kind"] in BREAKS else None
+            style = "bold red" if record["kind"] in BREAK_KINDS else None
             table.add_row(*("-" if record[c] is None else str(record[c]) for c in COLUMNS), style=style)
         return Group(*table.parts(self.console.width))
 
@@ -183,14 +170,8 @@ def _url(ctx: click.Context, param: click.Parameter, value: str) -> str:
     metavar="SECONDS",
     help="Elements older than this are compacted to the route state they leave.",
 )
-@click.option(
-    "--resync",
-    type=DURATION,
-    default=None,
-    metavar="SECONDS",
-    help="Gap kept after a peer session comes back while it re-sends its table (default 300).",
-)
-@click.option("--quiet", "-q", is_flag=True, help="No connection notices on stderr.")
+@resync_option
+@quiet_option("No connection notices on stderr.")
 @click.pass_context
 def live(ctx: click.Context, **opts: Any) -> None:
     """Follow RIS Live and report site switches of the targets as they happen.

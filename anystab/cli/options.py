@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import click
@@ -12,6 +10,7 @@ import click
 from anystab.errors import ConfigError
 from anystab.params import SITE_STRATEGIES
 from anystab.targets import parse_address, parse_prefix
+from anystab.text import parse_duration, parse_time
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,36 +31,6 @@ MONITOR_EXIT_STATUS = {
 def exit_epilog(statuses: dict[int, str] = EXIT_STATUS) -> str:
     """The ``Exit status`` paragraph of a command's --help (kept as written: one status a line)."""
     return "\b\nExit status:\n" + "\n".join(f"  {code}  {meaning}" for code, meaning in statuses.items())
-
-
-_UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$")
-
-
-def parse_duration(text: str) -> float:
-    """``90``, ``90s``, ``10m``, ``1h``, ``1d``, ``1w`` -> seconds."""
-    m = _DURATION.match(text.lower())
-    if not m or m.group(2) not in _UNITS:
-        raise ValueError(f"not a duration: {text!r} (use e.g. 10s, 1m, 10m, 1h, 1d)")
-    return float(m.group(1)) * _UNITS[m.group(2)]
-
-
-def parse_time(text: str) -> float:
-    """ISO 8601 (UTC unless an offset is given) or Unix seconds -> Unix seconds."""
-    text = text.strip()
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    try:
-        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(
-            f"not a time: {text!r} (use ISO 8601 such as 2024-05-01T12:00:00Z, or Unix seconds)"
-        ) from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.timestamp()
 
 
 class _Converting(click.ParamType):
@@ -163,3 +132,33 @@ def window_options(func: F) -> F:
         help="Window start: ISO 8601 (UTC) or Unix seconds; default: the start of the data.",
     )(func)
     return func
+
+
+def jobs_option(
+    default: int = 0, minimum: int = 0, dest: str = "jobs", help: str | None = None
+) -> Callable[[F], F]:
+    """--jobs: how many things run at once (by default files read in parallel, 0 = all cores)."""
+    return click.option(
+        "--jobs",
+        dest,
+        type=click.IntRange(min=minimum),
+        default=default,
+        show_default=True,
+        help=help or "Files read in parallel (0 = all cores).",
+    )
+
+
+def quiet_option(help: str = "No progress bar.") -> Callable[[F], F]:
+    """--quiet / -q: nothing on stderr while it runs."""
+    return click.option("--quiet", "-q", is_flag=True, help=help)
+
+
+def resync_option(func: F) -> F:
+    """--resync: the gap kept after a peer session comes back."""
+    return click.option(
+        "--resync",
+        type=DURATION,
+        default=None,
+        metavar="SECONDS",
+        help="Gap kept after a peer session comes back while it re-sends its table (default 300).",
+    )(func)

@@ -1,6 +1,7 @@
 """Executors: where anystab's parallel stages run, on this machine or on a Dask cluster.
 
-    protocol.py  Executor (map a function over items, results in order), make_executor, parse_dask_spec
+    protocol.py  Executor: map a function over items, results in order
+    choose.py    make_executor, parse_dask_spec: an executor from --dask and --jobs
     local.py     LocalExecutor: worker processes here (the default)
     dask.py      DaskExecutor: a Dask distributed cluster (extra ``anystab[dask]``, imported when asked for)
     remote.py    sources every worker can read: local paths and fsspec URLs
@@ -15,9 +16,10 @@ from typing import TYPE_CHECKING
 from anystab.lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from anystab.executors.choose import make_executor, parse_dask_spec
     from anystab.executors.local import LocalExecutor
     from anystab.executors.plan import Slice, plan_slices
-    from anystab.executors.protocol import Executor, make_executor, parse_dask_spec
+    from anystab.executors.protocol import Executor
     from anystab.executors.remote import discover_sources, is_url
     from anystab.executors.runner import analyze_on
 
@@ -28,8 +30,8 @@ _WHERE = {
     "analyze_on": "anystab.executors.runner",
     "discover_sources": "anystab.executors.remote",
     "is_url": "anystab.executors.remote",
-    "make_executor": "anystab.executors.protocol",
-    "parse_dask_spec": "anystab.executors.protocol",
+    "make_executor": "anystab.executors.choose",
+    "parse_dask_spec": "anystab.executors.choose",
     "plan_slices": "anystab.executors.plan",
 }
 

@@ -28,6 +28,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from anystab.units import US_PER_S
+
 MRT_TABLE_DUMP_V2 = 13
 MRT_BGP4MP = 16
 MRT_BGP4MP_ET = 17
@@ -65,7 +67,6 @@ AS_SET = 1
 AS_SEQUENCE = 2
 MAX_SEGMENT = 255
 GZIP_LEVEL = 9
-US = 1_000_000
 
 ORIGIN_IGP, ORIGIN_EGP, ORIGIN_INCOMPLETE = 0, 1, 2
 STATE_IDLE, STATE_CONNECT, STATE_ACTIVE, STATE_OPENSENT, STATE_OPENCONFIRM, STATE_ESTABLISHED = range(1, 7)
@@ -249,7 +250,7 @@ def bgp_update(withdrawn: bytes, attributes: bytes, nlri: bytes) -> bytes:
 
 def mrt_record(time_us: int, mrt_type: int, subtype: int, body: bytes) -> bytes:
     """One MRT record; BGP4MP_ET adds the microseconds (counted in the length)."""
-    seconds, micros = divmod(time_us, US)
+    seconds, micros = divmod(time_us, US_PER_S)
     if mrt_type == MRT_BGP4MP_ET:
         body = struct.pack("!I", micros) + body
     return struct.pack("!IHHI", seconds, mrt_type, subtype, len(body)) + body
@@ -336,7 +337,7 @@ def encode_peer_index(dump: RibDump) -> bytes:
         addr = _ip_bytes(peer.ip)
         peer_type = 0x02 | (0x01 if len(addr) == 16 else 0)
         body += bytes([peer_type]) + _ip_bytes(peer.bgp_id) + addr + struct.pack("!I", peer.asn)
-    return mrt_record(dump.time * US, MRT_TABLE_DUMP_V2, PEER_INDEX_TABLE, body)
+    return mrt_record(dump.time * US_PER_S, MRT_TABLE_DUMP_V2, PEER_INDEX_TABLE, body)
 
 
 def _rib_subtype(prefix: str, addpath: bool) -> int:
@@ -357,7 +358,7 @@ def encode_rib_record(time: int, sequence: int, entries: Sequence[RibEntry]) -> 
         path_id = struct.pack("!I", entry.route.path_id) if addpath else b""
         body += struct.pack("!HI", entry.peer_index, entry.originated) + path_id
         body += struct.pack("!H", len(attrs)) + attrs
-    return mrt_record(time * US, MRT_TABLE_DUMP_V2, _rib_subtype(prefix, addpath), body)
+    return mrt_record(time * US_PER_S, MRT_TABLE_DUMP_V2, _rib_subtype(prefix, addpath), body)
 
 
 def encode_rib(dump: RibDump) -> bytes:

@@ -38,6 +38,7 @@ from anystab.generate.scenario import (
     simulate,
     write_archive,
 )
+from anystab.units import US_PER_S
 
 SAMPLE_START = 1_748_822_400  # 2025-06-02 00:00:00 UTC
 SAMPLE_DURATION_S = 4500
@@ -216,7 +217,7 @@ def _break_lines(events: list[ExpectedEvent]) -> list[str]:
     lines = ["| time (UTC) | collector | VP | target | event |", "| --- | --- | --- | --- | --- |"]
     for e in sorted(events, key=lambda e: (e.time_us, e.collector, e.peer_ip)):
         if e.kind in ("switch", "withdraw", "restore"):
-            secs = e.time_us / 1_000_000
+            secs = e.time_us / US_PER_S
             stamp = f"{int(secs) // 3600 % 24:02d}:{int(secs) // 60 % 60:02d}:{secs % 60:06.3f}"
             flag = " (across a gap)" if e.across_gap else ""
             event = f"{e.kind} {e.old_site or '-'} -> {e.new_site or '-'}{flag}"

@@ -50,13 +50,13 @@ from anystab.generate.mrtwrite import (
     write_rib,
     write_updates,
 )
+from anystab.units import US_PER_S
 
-US = 1_000_000
 RIS_CADENCE_S = 300
 ROUTEVIEWS_CADENCE_S = 900
 MIN_DELAY_MS = 200
 MAX_DELAY_MS = 8_000
-RESEND_AFTER_US = 1_000_000
+RESEND_AFTER_US = US_PER_S
 HANDSHAKE_STEP_US = 20_000
 LONGER_PATH_ASN = 4_200_000_099
 NOISE_SHARE = 0.35
@@ -311,13 +311,13 @@ def _noise_prefixes(scenario: Scenario, rng: random.Random) -> list[str]:
 
 def _when(scenario: Scenario, vp: Vp, at: float, rng: random.Random) -> int:
     """When the VP hears of something that happens ``at`` seconds into the window."""
-    t = scenario.start * US + round(at * US) + rng.randrange(MIN_DELAY_MS, MAX_DELAY_MS) * 1000
+    t = scenario.start * US_PER_S + round(at * US_PER_S) + rng.randrange(MIN_DELAY_MS, MAX_DELAY_MS) * 1000
     t += rng.randrange(1000)
     return _quantize(scenario, vp, t)
 
 
 def _quantize(scenario: Scenario, vp: Vp, time_us: int) -> int:
-    return time_us if scenario.collector(vp.collector).et else time_us // US * US
+    return time_us if scenario.collector(vp.collector).et else time_us // US_PER_S * US_PER_S
 
 
 def _actions(scenario: Scenario, vp: Vp, noise: list[str], rng: random.Random) -> list[_Action]:
@@ -325,9 +325,9 @@ def _actions(scenario: Scenario, vp: Vp, noise: list[str], rng: random.Random) -
     for happening in scenario.script:
         acts.extend(_happening_actions(scenario, vp, happening, rng))
     held = [p for p in noise if (":" in p) == (vp.version == 6)]
-    end_us = (scenario.start + scenario.duration_s) * US
+    end_us = (scenario.start + scenario.duration_s) * US_PER_S
     for _ in range(scenario.noise_updates_per_vp):
-        t = _quantize(scenario, vp, rng.randrange(scenario.start * US + US, end_us))
+        t = _quantize(scenario, vp, rng.randrange(scenario.start * US_PER_S + US_PER_S, end_us))
         acts.append(_Action(t, 0, "noise", rng.choice(held) if held else None))
     acts = [replace(a, seq=i) for i, a in enumerate(acts)]
     return sorted((a for a in acts if a.time_us < end_us), key=lambda a: (a.time_us, a.seq))
@@ -340,14 +340,14 @@ def _happening_actions(scenario: Scenario, vp: Vp, h: Happening, rng: random.Ran
     elif isinstance(h, Transient) and vp.key in h.vps:
         t = _when(scenario, vp, h.at, rng)
         yield _Action(t, 0, "via_on", h)
-        yield _Action(_quantize(scenario, vp, t + round(h.duration * US)), 0, "via_off", h)
+        yield _Action(_quantize(scenario, vp, t + round(h.duration * US_PER_S)), 0, "via_off", h)
     elif isinstance(h, MoreSpecific) and (h.vps is None or vp.key in h.vps) and _same_family(h.prefix, vp):
         yield _Action(_when(scenario, vp, h.at, rng), 0, "ms_on", h)
         yield _Action(_when(scenario, vp, h.until, rng), 0, "ms_off", h)
     elif isinstance(h, SessionReset) and h.vp == vp.key:
-        t = _quantize(scenario, vp, scenario.start * US + round(h.at * US))
+        t = _quantize(scenario, vp, scenario.start * US_PER_S + round(h.at * US_PER_S))
         yield _Action(t, 0, "reset_down", h)
-        yield _Action(_quantize(scenario, vp, t + round(h.down_for * US)), 0, "reset_up", h)
+        yield _Action(_quantize(scenario, vp, t + round(h.down_for * US_PER_S)), 0, "reset_up", h)
 
 
 def _same_family(prefix: str, vp: Vp) -> bool:
@@ -553,7 +553,7 @@ def write_archive(scenario: Scenario, outdir: Path, runs: list[VpRun] | None = N
         for slot in slots(scenario, coll):
             if (coll.name, slot) in scenario.omit:
                 continue
-            lo, hi = slot * US, (slot + coll.cadence_s) * US
+            lo, hi = slot * US_PER_S, (slot + coll.cadence_s) * US_PER_S
             path = outdir / update_path(coll, slot)
             write_updates(path, [rec for t, _, _, rec in records if lo <= t < hi], coll.et)
             written.append(path)
@@ -608,7 +608,7 @@ def expected_events(
 ) -> list[ExpectedEvent]:
     """Expected events per VP and target, after the transient filter when ``min_dwell_s`` > 0."""
     runs = simulate(scenario) if runs is None else runs
-    end_us = (scenario.start + scenario.duration_s) * US
+    end_us = (scenario.start + scenario.duration_s) * US_PER_S
     out = []
     for run in runs:
         for target in scenario.targets:
@@ -616,7 +616,7 @@ def expected_events(
                 continue
             segs = expected_segments(scenario, run, target, resync_s)
             if min_dwell_s > 0:
-                segs = _dwell_filter(segs, round(min_dwell_s * US), end_us)
+                segs = _dwell_filter(segs, round(min_dwell_s * US_PER_S), end_us)
             out.extend(_events(run.vp, target, segs))
     return sorted(out, key=lambda e: (e.collector, e.peer_asn, e.peer_ip, e.target, e.time_us))
 
@@ -624,8 +624,10 @@ def expected_events(
 def expected_segments(scenario: Scenario, run: VpRun, target: TargetSpec, resync_s: float) -> list[Segment]:
     """The VP's observed state of ``target`` over the window: one segment per change, gaps included."""
     table: Table = {p: (r, run.labels.get(p)) for p, (r, _) in run.rib.items()}
-    segs = [Segment(scenario.start * US, *_effective(table, target))]
-    points: list[tuple[int, int, object]] = [(a, 0, (b + round(resync_s * US), True)) for a, b in run.gaps]
+    segs = [Segment(scenario.start * US_PER_S, *_effective(table, target))]
+    points: list[tuple[int, int, object]] = [
+        (a, 0, (b + round(resync_s * US_PER_S), True)) for a, b in run.gaps
+    ]
     points += [(a, 0, (b, False)) for a, b in _missing(scenario, run.vp)]
     points += [(c.time_us, 1, c) for c in run.changes if not _in_missing(scenario, run.vp, c.time_us)]
     gap_until: int | None = None
@@ -644,7 +646,7 @@ def expected_segments(scenario: Scenario, run: VpRun, target: TargetSpec, resync
             continue
         if gap_until is None and segs[-1].state != _effective(table, target):
             segs.append(Segment(time_us, *_effective(table, target)))
-    end_us = (scenario.start + scenario.duration_s) * US
+    end_us = (scenario.start + scenario.duration_s) * US_PER_S
     if gap_until is not None and gap_until < end_us:
         segs.append(Segment(gap_until, *_effective(table, target)))
     return segs
@@ -690,7 +692,7 @@ def site_label(scenario: Scenario, route: Route) -> str:
 
 def _missing(scenario: Scenario, vp: Vp) -> list[tuple[int, int]]:
     coll = scenario.collector(vp.collector)
-    return sorted((s * US, (s + coll.cadence_s) * US) for c, s in scenario.omit if c == coll.name)
+    return sorted((s * US_PER_S, (s + coll.cadence_s) * US_PER_S) for c, s in scenario.omit if c == coll.name)
 
 
 def _in_missing(scenario: Scenario, vp: Vp, time_us: int) -> bool:

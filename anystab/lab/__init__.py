@@ -22,7 +22,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from anystab.lab.process import LabError
+from anystab.errors import LabError
 from anystab.lab.scenarios import SCENARIOS
 
 RUN_TIMEOUT_S = 180.0

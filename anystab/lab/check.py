@@ -23,13 +23,13 @@ from typing import Any
 
 import pandas as pd
 
+from anystab.events import BREAK_KINDS
 from anystab.lab.truth import load_truth
 from anystab.params import AnalysisParams, SiteMap
 from anystab.targets import make_target, target_set
 
 SLACK_S = 0.05
 SECOND_TOLERANCE_S = 1.0
-BREAK_KINDS = ("switch", "withdraw")
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ import shutil
 import sys
 from collections.abc import Sequence
 
-from anystab.lab.process import LabError, in_ns, run
+from anystab.errors import LabError
+from anystab.lab.process import in_ns, run
 from anystab.lab.topology import Topology
 
 PRIVATE_ENV = "ANYSTAB_LAB_PRIVATE"

@@ -19,17 +19,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from anystab.errors import AnystabError
+from anystab.errors import LabError
 
 POLL_INTERVAL_S = 0.1
 STOP_TIMEOUT_S = 10.0
 COMMAND_TIMEOUT_S = 30.0
 
 T = TypeVar("T")
-
-
-class LabError(AnystabError):
-    """The lab could not be built, or its daemons did not reach the scripted state in time."""
 
 
 def run(args: Sequence[str], check: bool = True) -> str:

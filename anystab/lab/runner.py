@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from anystab.errors import LabError
 from anystab.lab import netns
 from anystab.lab.daemons import (
     PROGRAMS,
@@ -31,7 +32,7 @@ from anystab.lab.daemons import (
     gobgp_policies,
     make_collector,
 )
-from anystab.lab.process import Daemon, LabError, wait_for
+from anystab.lab.process import Daemon, wait_for
 from anystab.lab.scenarios import Expected, Step, steps_of
 from anystab.lab.topology import TOPOLOGY, Topology
 

@@ -6,9 +6,10 @@ time), :mod:`~anystab.monitor.state` (element cache and checkpoint), :mod:`~anys
 :mod:`~anystab.monitor.run` (one run) and :mod:`~anystab.monitor.history` (the stored history's summary).
 """
 
+from anystab.errors import LockBusyError
 from anystab.monitor.config import EXAMPLE_CONFIG, MonitorConfig, load_config
 from anystab.monitor.history import summarise
-from anystab.monitor.lock import LockBusyError, RunLock
+from anystab.monitor.lock import RunLock
 from anystab.monitor.run import RunReport, run_monitor
 
 __all__ = [

@@ -45,9 +45,8 @@ import pandas as pd
 from anystab import __version__
 from anystab.monitor import dataset
 from anystab.monitor.config import AlertRules, Notify, Thresholds
-from anystab.pipeline import VP_KEY
 from anystab.sources.registry import url_credentials
-from anystab.timeline import UNROUTED, to_seconds
+from anystab.timeline import PAIR_KEYS, UNROUTED, to_seconds
 
 MAX_ATTEMPTS = 96
 MAX_DELIVERY_LOG = 500
@@ -131,13 +130,13 @@ def switch_episodes(service: str, events: pd.DataFrame, rules: AlertRules, w1: f
     if switches.empty:
         return out
     buckets = (to_seconds(switches["time"]) // per) * per
-    counted = switches.assign(bucket=buckets).groupby([*VP_KEY, "bucket"]).size()
+    counted = switches.assign(bucket=buckets).groupby([*PAIR_KEYS, "bucket"]).size()
     for key, series in counted.groupby(level=[0, 1, 2, 3], sort=True):
         flags = [
             (b, b + per, rules.switches.level(float(n), strict=True), float(n))
             for b, n in ((idx[-1], n) for idx, n in series.items())
         ]
-        subject = dict(zip(VP_KEY, (key[0], int(key[1]), key[2], key[3]), strict=True))
+        subject = dict(zip(PAIR_KEYS, (key[0], int(key[1]), key[2], key[3]), strict=True))
         for a, b, level, value in _runs(flags):
             out.append(
                 Episode(
@@ -179,14 +178,14 @@ def unrouted_episodes(service: str, timeline: pd.DataFrame, rules: AlertRules, w
     assert limits is not None and limits.lowest() is not None
     rows = timeline[timeline["state"] == UNROUTED]
     out = []
-    for key, group in rows.groupby(VP_KEY, sort=True):
+    for key, group in rows.groupby(PAIR_KEYS, sort=True):
         spans: list[list[float]] = []
         for a, b in sorted(zip(to_seconds(group["start"]), to_seconds(group["end"]), strict=True)):
             if spans and a <= spans[-1][1]:
                 spans[-1][1] = max(spans[-1][1], b)
             else:
                 spans.append([a, b])
-        subject = dict(zip(VP_KEY, (key[0], int(key[1]), key[2], key[3]), strict=True))
+        subject = dict(zip(PAIR_KEYS, (key[0], int(key[1]), key[2], key[3]), strict=True))
         for a, b in spans:
             level = limits.level(b - a)
             if level is not None:

@@ -29,6 +29,8 @@ from anystab.params import DEFAULT_RESYNC_S, DEFAULT_SESSIONS_S, SITE_STRATEGIES
 from anystab.service import Service, load_service, site_map_from_doc
 from anystab.sources.registry import parse_mirror
 from anystab.targets import Target, make_target, target_set
+from anystab.text import parse_duration as parse_text
+from anystab.text import parse_time
 
 DEFAULT_INTERVAL_S = 3600.0
 DEFAULT_LOOKBACK_S = 86400.0
@@ -47,8 +49,6 @@ _NOTIFY_KEYS = {"webhook", "command", "timeout"}
 
 def parse_duration(value: Any, where: str) -> float:
     """Seconds from a number or a text duration (``10m``); ConfigError names ``where``."""
-    from anystab.cli.options import parse_duration as parse_text
-
     if isinstance(value, bool):
         raise ConfigError(f"{where}: not a duration: {value!r}")
     if isinstance(value, int | float):
@@ -67,8 +67,6 @@ def parse_duration(value: Any, where: str) -> float:
 
 def _time(value: Any, where: str) -> float:
     """Unix seconds from text or a TOML date/time; UTC unless an offset is given (as on the command line)."""
-    from anystab.cli.options import parse_time
-
     try:
         return parse_time(value.isoformat() if hasattr(value, "isoformat") else str(value))
     except ValueError as exc:

@@ -18,9 +18,10 @@ from typing import Any
 
 import pandas as pd
 
+from anystab.events import BREAK_KINDS
 from anystab.monitor.dataset import read_dataset
-from anystab.pipeline import VP_KEY
 from anystab.text import iso_utc
+from anystab.timeline import PAIR_KEYS
 
 WORST_VPS = 10
 SECONDS_PER_DAY = 86400.0
@@ -39,7 +40,7 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def switches_per_day(events: pd.DataFrame) -> list[dict[str, Any]]:
-    breaks = events[events["kind"].isin(["switch", "withdraw"])]
+    breaks = events[events["kind"].isin(BREAK_KINDS)]
     if breaks.empty:
         return []
     frame = breaks.assign(
@@ -68,7 +69,7 @@ def p_break_over_time(estimates: pd.DataFrame) -> list[dict[str, Any]]:
 def worst_vps(stats: pd.DataFrame, limit: int = WORST_VPS) -> list[dict[str, Any]]:
     if stats.empty:
         return []
-    keys = ["service", *VP_KEY]
+    keys = ["service", *PAIR_KEYS]
     out = stats.groupby(keys, sort=True)[["switches", "withdraws", "observed_s"]].sum().reset_index()
     out["breaks"] = out["switches"] + out["withdraws"]
     out["breaks_per_day"] = out["breaks"] / (out["observed_s"] / SECONDS_PER_DAY)

@@ -17,15 +17,11 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from anystab.errors import AnystabError
+from anystab.errors import LockBusyError
 from anystab.monitor.state import PRIVATE_FILE, make_private_dir
 
 POLL_S = 0.1
 LOCK_NAME = "lock"
-
-
-class LockBusyError(AnystabError):
-    """Another monitor run holds the state folder's lock (and did not release it in time)."""
 
 
 class RunLock:

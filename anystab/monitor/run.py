@@ -51,7 +51,7 @@ from anystab.errors import BadInputError, ConfigError
 from anystab.events import build_events
 from anystab.monitor import alerts, dataset
 from anystab.monitor.carry import CarryMiss, Snapshot, carry_timeline, cut_time
-from anystab.monitor.config import MonitorConfig
+from anystab.monitor.config import AlertRules, MonitorConfig
 from anystab.monitor.intervals import ESTIMATES_ORDER, STATS_ORDER, interval_tables
 from anystab.monitor.state import (
     CachedFile,
@@ -76,10 +76,18 @@ from anystab.pipeline import (
 )
 from anystab.service import Service
 from anystab.sources import FileResult, SourceFile, describe, discover, missing_intervals, read_files
-from anystab.sources.fetch import DEFAULT_RETRIES, FetchRequest, FileOutcome, fetch
-from anystab.sources.registry import PROJECTS, Settings, default_cache, merge_mirrors, resolve_collectors
+from anystab.sources.fetch import FetchRequest, FileOutcome, fetch
+from anystab.sources.registry import (
+    DEFAULT_RETRIES,
+    PROJECTS,
+    Settings,
+    default_cache,
+    merge_mirrors,
+    resolve_collectors,
+)
 from anystab.sources.registry import load_config as load_settings
 from anystab.targets import TargetSet, target_set
+from anystab.timeline import to_seconds
 
 READ_CHUNK = 256
 STATUS = {"ok": 0, "warning": 1, "critical": 2}
@@ -236,8 +244,7 @@ def analyse_service(
     elements = select_elements(files, results, window)
     gaps = gaps_table(files, results, window)
     if carried is not None:
-        times = elements["time"].dt.as_unit("us").astype("int64").to_numpy() / 1e6
-        elements = elements[times >= carried.cut].reset_index(drop=True)
+        elements = elements[to_seconds(elements["time"]) >= carried.cut].reset_index(drop=True)
     cut = cut_time(window, config.interval_s)
     timeline, snapshot = carry_timeline(elements, params, window, gaps, cut, carried)
 
@@ -325,15 +332,25 @@ class Inputs:
         return self.files
 
 
-def load_carried(state_dir: Path, checkpoint: Checkpoint, name: str) -> Snapshot | None:
-    """The service's saved walks the checkpoint names, None when there are none (or unreadable)."""
+def load_carried(state_dir: Path, checkpoint: Checkpoint, name: str, notes: list[str]) -> Snapshot | None:
+    """The service's saved walks the checkpoint names, None when there are none or they are unreadable (said
+    in ``notes``, and an unreadable file removed: the run then analyses the service from the start of the
+    data and saves its walks afresh)."""
     file = checkpoint.carry.get(name)
     path = carry_dir(state_dir) / file if file else None
-    if path is None or not path.is_file():
+    if path is None:
+        return None
+    if not path.is_file():
+        notes.append(f"{name}: the saved route state {path} is missing; analysed from the start of the data")
         return None
     try:
         return Snapshot.from_bytes(path.read_bytes())
-    except (OSError, ValueError, KeyError, EOFError):
+    except (OSError, ValueError, KeyError, EOFError) as exc:
+        notes.append(
+            f"{name}: the saved route state {path} is unreadable ({type(exc).__name__}: {exc}); "
+            "analysed from the start of the data"
+        )
+        path.unlink(missing_ok=True)  # else a new state of the same digest would not replace it
         return None
 
 
@@ -402,7 +419,7 @@ def touched_days(runs: Sequence[ServiceRun], manifest: dataset.Manifest) -> dict
 def _kept(stored: pd.DataFrame, name: str, run: ServiceRun, longest: float) -> pd.DataFrame:
     """The stored per-interval rows of one service that this run does not recompute (final ones)."""
     rows = stored[stored["service"] == run.name].drop(columns="service")
-    end = dataset_seconds(rows["interval_end"])
+    end = to_seconds(rows["interval_end"])
     reach = longest if name == "vp_stats" else rows["session_s"].to_numpy(dtype=float)
     return rows[end + reach < run.horizon]
 
@@ -432,10 +449,6 @@ def merge_stored(
                 run.tables[name] = both.sort_values(order, kind="stable").reset_index(drop=True)
 
 
-def dataset_seconds(column: pd.Series) -> Any:
-    return column.dt.as_unit("us").astype("int64").to_numpy() / 1e6
-
-
 def _with_service(run: ServiceRun) -> dict[str, pd.DataFrame]:
     out = {}
     for name, frame in run.tables.items():
@@ -445,9 +458,11 @@ def _with_service(run: ServiceRun) -> dict[str, pd.DataFrame]:
     return out
 
 
-def _inputs(config: MonitorConfig, cache: ElementCache, checkpoint: Checkpoint) -> tuple[Inputs, dict]:
+def _inputs(
+    config: MonitorConfig, cache: ElementCache, checkpoint: Checkpoint, notes: list[str]
+) -> tuple[Inputs, dict]:
     """The cached files (elements from the earliest usable cut on) and each service's saved walks."""
-    carried = {s.name: load_carried(config.state_dir, checkpoint, s.name) for s in config.services}
+    carried = {s.name: load_carried(config.state_dir, checkpoint, s.name, notes) for s in config.services}
     cuts = [c.cut for c in carried.values() if c is not None]
     usable = checkpoint.fingerprint == config.fingerprint() and len(cuts) == len(carried)
     return Inputs(cache, min(cuts) if usable and cuts else -math.inf), carried
@@ -469,7 +484,7 @@ def save_carried(state_dir: Path, runs: Sequence[ServiceRun], checkpoint: Checkp
 
 def recompute(config: MonitorConfig, cache: ElementCache, checkpoint: Checkpoint, report: RunReport) -> None:
     """Steps 5 to 8 (checkpoint updated in memory; the caller saves it, then publishes)."""
-    inputs, carried = _inputs(config, cache, checkpoint)
+    inputs, carried = _inputs(config, cache, checkpoint, report.notes)
     horizon = change_horizon(config, inputs.files, checkpoint)
     runs = []
     checkpoint.windows, checkpoint.summaries = {}, {}
@@ -494,7 +509,7 @@ def recompute(config: MonitorConfig, cache: ElementCache, checkpoint: Checkpoint
     report.horizon = None if horizon == -math.inf else dataset.iso(horizon)
     episodes = []
     for run in runs:
-        if config.alerts != alerts.AlertRules():
+        if config.alerts != AlertRules():
             episodes += alerts.find_episodes(
                 run.name, _alert_tables(config, run, checkpoint.manifest), config.alerts, run.result.window[1]
             )

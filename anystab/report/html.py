@@ -34,6 +34,7 @@ from anystab.errors import BadInputError, SourceUnavailableError
 from anystab.params import MAX_TIMELINE_VPS
 from anystab.report.terminal import fmt_p
 from anystab.text import pip_install, plural
+from anystab.timeline import VP_KEYS
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -47,7 +48,6 @@ REPORT_TABLES = (
     "timeline", "events", "vp_stats", "estimates", "site_share", "collector_stats", "files", "problems",
     "gaps",
 )  # fmt: skip
-VP_KEYS = ["collector", "peer_asn", "peer_ip"]
 INSTALL_HINT = f"the HTML report needs matplotlib: {pip_install('report')}"
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 

@@ -39,6 +39,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator, PercentFormatter
 
 from anystab.report.terminal import fmt_duration
+from anystab.units import US_PER_S
 
 SITE_COLOURS = (
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf",
@@ -310,7 +311,7 @@ def event_counts(events: pd.DataFrame, window: tuple[float, float]) -> tuple[pd.
     """Events per bin (rows: bin start in seconds; columns: switch, withdraw, restore) and the bin width."""
     size = bin_seconds(window[1] - window[0])
     edges = np.arange(window[0], window[1] + size, size, dtype=float)
-    times = events["time"].astype("int64").to_numpy() / 1e6 if len(events) else np.array([])
+    times = events["time"].astype("int64").to_numpy() / US_PER_S if len(events) else np.array([])
     counts = {}
     for kind in EVENT_COLOURS:
         mask = (events["kind"] == kind).to_numpy() if len(events) else np.array([], dtype=bool)

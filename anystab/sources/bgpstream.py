@@ -32,6 +32,7 @@ from anystab.sources.archive import SourceFile
 from anystab.sources.mrt import FileResult, Problem, elements_table
 from anystab.targets import TargetSet
 from anystab.text import pip_install
+from anystab.units import US_PER_S
 
 if TYPE_CHECKING:
     from anystab.pipeline import AnalysisRequest, AnalysisResult
@@ -57,7 +58,6 @@ PEER_STATES: dict[str, int] = {
 VALID_RECORD = "valid"
 QUIET_STATUSES = frozenset({VALID_RECORD, "empty-source", "filtered-source", "outside-time-interval"})
 ELEM_TYPES = frozenset({"R", "A", "W", "S"})
-US = 1_000_000
 
 ProgressCallback = Callable[[int], None]
 
@@ -133,7 +133,7 @@ def elem_row(elem: Any, time_s: float, collector: str, source: str) -> dict[str,
     fields: Mapping[str, Any] = elem.fields
     announce = kind in ("R", "A")
     return {
-        "time": round(time_s * US),
+        "time": round(time_s * US_PER_S),
         "elem_type": kind,
         "collector": collector,
         "peer_asn": int(elem.peer_asn),

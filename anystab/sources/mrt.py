@@ -48,10 +48,11 @@ import mrtparse.base
 import pyarrow as pa
 
 from anystab.schemas import ELEMENTS
-from anystab.sources import prefilter
+from anystab.sources import framing, prefilter
 from anystab.sources.decompress import open_stream
 from anystab.sources.slim import Slimmer
 from anystab.targets import TargetSet
+from anystab.units import US_PER_S
 
 AS_TRANS = "23456"
 AS_SET, AS_SEQUENCE, AS_CONFED_SEQUENCE, AS_CONFED_SET = 1, 2, 3, 4
@@ -80,16 +81,15 @@ PATHS_CUT = f"more than {MAX_PATHS_PER_PREFIX} ADD-PATH routes for one prefix fr
 MAX_STATE_CODE = (1 << 15) - 1  # the state columns are int16; BGP's FSM has 6 states (7, 8 non-standard)
 ONE_BATCH_ROWS = 1 << 20
 _NO_ELEMENTS = ELEMENTS.empty_table()
-_ET_TYPE = prefilter.BGP4MP_ET.to_bytes(2, "big")
+_ET_TYPE = framing.BGP4MP_ET.to_bytes(2, "big")
 _TIME_COLUMN = ELEMENTS.names.index("time")
 _MESSAGE_HEADS = frozenset(
     t.to_bytes(2, "big") + s.to_bytes(2, "big")
-    for t in (prefilter.BGP4MP, prefilter.BGP4MP_ET)
-    for s in prefilter.MESSAGE_SUBTYPES
+    for t in (framing.BGP4MP, framing.BGP4MP_ET)
+    for s in framing.MESSAGE_SUBTYPES
 )
 DECODE_CACHE_RECORDS = 4096
 DECODE_CACHE_BYTES = 16 << 20
-_US = 1_000_000
 _EPOCH = datetime(1970, 1, 1)
 
 
@@ -432,7 +432,10 @@ def _table_dump_v2(ctx: _Ctx, data: dict[str, Any], time_us: int, subtype: int) 
         return
     v6 = subtype in TD2_V6_SUBTYPES
     for entry in data["rib_entries"]:
-        peer_ip, peer_asn = ctx.peers[entry["peer_index"]]
+        index = entry["peer_index"]
+        if index >= len(ctx.peers):
+            raise mrtparse.base.MrtFormatError(f"peer index {index} beyond the peer table's {len(ctx.peers)}")
+        peer_ip, peer_asn = ctx.peers[index]
         attrs = _parse_attrs(entry["path_attributes"], two_byte=False)
         hop = attrs.mp_next_hop if v6 else attrs.next_hop
         values = _route_values(attrs, hop)
@@ -450,21 +453,35 @@ def _table_dump(ctx: _Ctx, data: dict[str, Any], time_us: int) -> None:
 
 
 def _decode_record(ctx: _Ctx, record: bytes) -> str | None:
-    """Add the record's elements to ``ctx``; return a reason if mrtparse cannot decode it."""
-    reader = mrtparse.Reader(io.BytesIO(record))
-    entry = next(reader)
+    """Add the record's elements to ``ctx``; return a reason if mrtparse cannot decode it.
+
+    Only mrtparse's parse is guarded broadly (it signals damaged input with many exception types); in
+    anystab's own handling of what it parsed, only the damage it finds on purpose (``MrtFormatError``) is
+    reported: any other exception there is a bug of ours, raised rather than passed off as damage."""
+    try:
+        entry = next(mrtparse.Reader(io.BytesIO(record)))
+    except Exception as exc:  # mrtparse's own exceptions on damaged input
+        return _undecodable(exc)
     if entry.err is not None:
         return f"undecodable record ({entry.err_msg})"
     data = entry.data
     mtype, subtype = _key(data["type"]), _key(data["subtype"])
-    time_us = _key(data["timestamp"]) * _US + data.get("microsecond_timestamp", 0)
-    if mtype in (prefilter.BGP4MP, prefilter.BGP4MP_ET):
-        _bgp4mp(ctx, data, time_us, subtype)
-    elif mtype == prefilter.TABLE_DUMP_V2:
-        _table_dump_v2(ctx, data, time_us, subtype)
-    elif mtype == prefilter.TABLE_DUMP:
-        _table_dump(ctx, data, time_us)
+    time_us = _key(data["timestamp"]) * US_PER_S + data.get("microsecond_timestamp", 0)
+    try:
+        if mtype in (framing.BGP4MP, framing.BGP4MP_ET):
+            _bgp4mp(ctx, data, time_us, subtype)
+        elif mtype == prefilter.TABLE_DUMP_V2:
+            _table_dump_v2(ctx, data, time_us, subtype)
+        elif mtype == prefilter.TABLE_DUMP:
+            _table_dump(ctx, data, time_us)
+    except mrtparse.base.MrtFormatError as exc:  # a parsed value out of range (checked here, as bgpdump does)
+        return _undecodable(exc)
     return None
+
+
+def _undecodable(exc: Exception) -> str:
+    """The reason of a damaged record (mrtparse's MrtFormatError keeps its text in ``msg``)."""
+    return f"undecodable record ({type(exc).__name__}: {getattr(exc, 'msg', '') or exc})"
 
 
 def cap_rib_entries(record: bytes, limit: int = MAX_RIB_ENTRIES) -> tuple[bytes, int]:
@@ -474,7 +491,7 @@ def cap_rib_entries(record: bytes, limit: int = MAX_RIB_ENTRIES) -> tuple[bytes,
     """
     if record[4:6] != b"\x00\x0d" or int.from_bytes(record[6:8], "big") not in TD2_RIB_SUBTYPES:
         return record, 0
-    pos = prefilter.HEADER_LEN + 4
+    pos = framing.HEADER_LEN + 4
     if pos + 1 > len(record):
         return record, 0
     pos += 1 + (record[pos] + 7) // 8
@@ -487,7 +504,7 @@ def cap_rib_entries(record: bytes, limit: int = MAX_RIB_ENTRIES) -> tuple[bytes,
         entry += fixed + 2 + int.from_bytes(record[entry + fixed : entry + fixed + 2], "big")
     if entry > len(record):
         return record, 0
-    body = record[prefilter.HEADER_LEN : pos] + limit.to_bytes(2, "big") + record[pos + 2 : entry]
+    body = record[framing.HEADER_LEN : pos] + limit.to_bytes(2, "big") + record[pos + 2 : entry]
     return record[:8] + len(body).to_bytes(4, "big") + body, count - limit
 
 
@@ -538,7 +555,7 @@ class _DecodeCache:
         if record[4:8] not in _MESSAGE_HEADS:
             return None
         if record[4:6] == _ET_TYPE:
-            if len(record) < prefilter.HEADER_LEN + 4:
+            if len(record) < framing.HEADER_LEN + 4:
                 return None
             return record[4:12] + record[16:], tuple(hits)
         return record[4:], tuple(hits)
@@ -556,14 +573,7 @@ class _DecodeCache:
 def _time_us(record: bytes) -> int:
     """A record's time in microseconds, as mrtparse reads it (the microsecond field of ``*_ET`` types)."""
     micro = int.from_bytes(record[12:16], "big") if record[4:6] == _ET_TYPE else 0
-    return int.from_bytes(record[0:4], "big") * _US + micro
-
-
-def _decode_one(ctx: _Ctx, record: bytes) -> str | None:
-    try:
-        return _decode_record(ctx, record)
-    except Exception as exc:  # mrtparse signals damaged input with many exception types
-        return f"undecodable record ({type(exc).__name__}: {exc})"
+    return int.from_bytes(record[0:4], "big") * US_PER_S + micro
 
 
 def _decode_cached(
@@ -580,10 +590,10 @@ def _decode_cached(
             cache.put(key, None)
         return False, None
     if key is None:
-        return True, _decode_one(ctx, record)
+        return True, _decode_record(ctx, record)
     ctx.recording, notes_before = [], len(ctx.notes)
     try:
-        reason = _decode_one(ctx, record)
+        reason = _decode_record(ctx, record)
         cache.put(key, _Decoded(ctx.recording, ctx.notes[notes_before:], reason))
     finally:
         ctx.recording = None
@@ -597,7 +607,7 @@ def _decode_all(ctx: _Ctx, records: Iterator[tuple[int, bytes, list[int]]], path
     with _lenient_nlri():
         for offset, whole, hits in records:
             rows_before, ctx.offset = len(ctx.rows), offset
-            if whole[4:8] in _MESSAGE_HEADS:  # prefilter.message_record, without unpacking
+            if whole[4:8] in _MESSAGE_HEADS:  # framing.message_record, without unpacking
                 kept, reason = _decode_cached(ctx, cache, slimmer, whole, hits)
                 if not kept:
                     continue
@@ -605,7 +615,7 @@ def _decode_all(ctx: _Ctx, records: Iterator[tuple[int, bytes, list[int]]], path
                 record, cut = cap_rib_entries(whole)
                 if cut:
                     problems.append(Problem(path, offset, RIB_CUT, cut))
-                reason = _decode_one(ctx, record)
+                reason = _decode_record(ctx, record)
             if reason is not None:
                 ctx.rows.truncate(rows_before)
                 problems.append(Problem(path, offset, reason))
@@ -708,7 +718,7 @@ def _format_time(time: Any) -> str:
         delta = time.replace(tzinfo=None) - _EPOCH
         seconds, micro = delta.days * 86400 + delta.seconds, delta.microseconds
     else:
-        seconds, micro = divmod(int(time), _US)
+        seconds, micro = divmod(int(time), US_PER_S)
     return f"{seconds}.{micro:06d}" if micro else str(seconds)
 
 

@@ -42,35 +42,32 @@ Steps, per piece of about :data:`SCAN_BYTES` decompressed bytes (plus the unfini
 ``scanner=None`` keeps every record of a readable type.
 
 The same steps run compiled (``anystab/sources/_scan.c``, built at install time when a C compiler is at
-hand; :data:`ACCELERATED` says whether it is used, and ``ANYSTAB_PURE_PYTHON=1`` turns it off); the numpy
-code here is the fallback and the reference the compiled code is tested against.
+hand; :data:`anystab.sources.framing.ACCELERATED` says whether it is used, and ``ANYSTAB_PURE_PYTHON=1``
+turns it off); the numpy code here is the fallback and the reference the compiled code is tested against.
 """
 
 from __future__ import annotations
 
-import importlib
-import os
 import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from types import ModuleType
 
 import numpy as np
 
+from anystab.sources import framing, slim
+from anystab.sources.framing import (
+    AS4_MESSAGE_SUBTYPES,
+    BGP4MP,
+    BGP4MP_ET,
+    HEADER,
+    HEADER_LEN,
+    MESSAGE_SUBTYPES,
+    message_record,
+)
 from anystab.targets import TargetSet
+from anystab.units import US_PER_S
 
-_scan: ModuleType | None
-try:
-    _scan = importlib.import_module("anystab.sources._scan")
-except ImportError:  # built without a C compiler: the numpy code below does the work
-    _scan = None
-
-PURE_PYTHON_ENV = "ANYSTAB_PURE_PYTHON"
-ACCELERATED = _scan is not None and not os.environ.get(PURE_PYTHON_ENV)
-
-HEADER = struct.Struct(">IHHI")
 LENGTH = struct.Struct(">I")
-HEADER_LEN = 12
 LENGTH_OFFSET = 8
 MAX_RECORD_LEN = 1 << 24
 SCAN_BYTES = 1 << 20
@@ -78,7 +75,7 @@ WINDOW_BYTES = 7
 WINDOW_BITS = 8 * WINDOW_BYTES
 PAD = bytes(WINDOW_BYTES + 1)
 
-TABLE_DUMP, TABLE_DUMP_V2, BGP4MP, BGP4MP_ET = 12, 13, 16, 17
+TABLE_DUMP, TABLE_DUMP_V2 = 12, 13
 READ_TYPES = frozenset({TABLE_DUMP, TABLE_DUMP_V2, BGP4MP, BGP4MP_ET})
 ET_TYPES = frozenset({BGP4MP_ET, 33, 49})
 KNOWN_TYPES = frozenset(range(0, 14)) | frozenset({16, 17, 32, 33, 48, 49})
@@ -88,8 +85,6 @@ TD2_PREFIX_OFFSET = HEADER_LEN + 4
 STATE_CHANGE_SUBTYPES = frozenset({0, 5})
 TD1_AFI_V4, TD1_AFI_V6 = 1, 2
 TD1_ADDR_OFFSET = HEADER_LEN + 4
-MESSAGE_SUBTYPES = (1, 4, 6, 7, 8, 9, 10, 11)
-AS4_MESSAGE_SUBTYPES = (4, 7, 9, 11)
 BGP_HEADER_LEN = 19
 BGP_UPDATE = 2
 MP_ATTRIBUTES = (14, 15)
@@ -162,13 +157,13 @@ class Scanner:
 
     def compiled_tables(self) -> object:
         """These tables in the compiled scanner's form (built on first use)."""
-        if self._compiled is not None or _scan is None:
+        if self._compiled is not None or framing.scan is None:
             return self._compiled
         # per target length: length, top, mask, count, then the sorted values
         groups = [np.array([n, top, mask, len(vals), *vals], np.uint64) for n, top, mask, vals in self.more]
         more = np.concatenate(groups).tobytes() if groups else b""
         pairs, masks = self.pairs.astype(np.uint8).tobytes(), self.len_mask.tobytes()
-        self._compiled = _scan.make_tables(pairs, masks, self.cover_keys.tobytes(), more)
+        self._compiled = framing.scan.make_tables(pairs, masks, self.cover_keys.tobytes(), more)
         return self._compiled
 
     def _mark_pairs(self, len_low: int, len_high: int, first_byte: int, bits: int) -> None:
@@ -252,7 +247,7 @@ def _walk(buf: bytes, stats: WalkStats, base: int) -> _Chunk:
 def _record_time(buf: bytes, start: int, mtype: int) -> float:
     ts = HEADER.unpack_from(buf, start)[0]
     if mtype in ET_TYPES and start + HEADER_LEN + 4 <= len(buf):
-        return ts + int.from_bytes(buf[start + HEADER_LEN : start + HEADER_LEN + 4], "big") / 1e6
+        return ts + int.from_bytes(buf[start + HEADER_LEN : start + HEADER_LEN + 4], "big") / US_PER_S
     return float(ts)
 
 
@@ -458,12 +453,10 @@ def kept_records_with_hits(
 ) -> Iterator[tuple[int, bytes, list[int]]]:
     """Like :func:`kept_records`, with the scanner's hit positions inside each record (offsets from its
     first header byte; empty for records kept for another reason). ``compiled`` chooses the compiled
-    scanner or the numpy code (default: :data:`ACCELERATED`)."""
-    if ACCELERATED if compiled is None else compiled:
+    scanner or the numpy code (default: :data:`anystab.sources.framing.ACCELERATED`)."""
+    if framing.ACCELERATED if compiled is None else compiled:
         yield from _kept_compiled(chunks, scanner, stats)
         return
-    from anystab.sources import slim  # slim reads this module's constants
-
     carry, base = b"", 0
     unpack = LENGTH.unpack_from
     for data in pieces(chunks):
@@ -497,7 +490,7 @@ def _kept_compiled(
     chunks: Iterable[bytes], scanner: Scanner | None, stats: WalkStats
 ) -> Iterator[tuple[int, bytes, list[int]]]:
     """:func:`kept_records_with_hits` with steps 1-5 of each piece done by the compiled scanner."""
-    if _scan is None:
+    if framing.scan is None:
         raise RuntimeError("the compiled scanner is not built (reinstall anystab with a C compiler)")
     tables = None if scanner is None else scanner.compiled_tables()
     carry, base = b"", 0
@@ -506,7 +499,7 @@ def _kept_compiled(
         if stats.records == 0 and len(buf) >= HEADER_LEN and not _mrt_start(buf):
             stats.not_mrt = True
             return
-        end, bad, records, rib, updates, first, last, kept, skipped = _scan.scan_piece(buf, tables)
+        end, bad, records, rib, updates, first, last, kept, skipped = framing.scan.scan_piece(buf, tables)
         if records:
             stats.records += records
             stats.rib_records += rib
@@ -525,12 +518,6 @@ def _kept_compiled(
             return
         carry, base = buf[end:], base + end
     _finish(carry, base, stats)
-
-
-def message_record(record: bytes) -> bool:
-    """A BGP4MP / BGP4MP_ET message record (the records step 7 judges)."""
-    mtype, subtype = HEADER.unpack_from(record)[1:3]
-    return mtype in (BGP4MP, BGP4MP_ET) and subtype in MESSAGE_SUBTYPES
 
 
 def _mrt_start(buf: bytes) -> bool:

@@ -47,6 +47,7 @@ from urllib.parse import urlsplit
 from anystab.errors import ConfigError, SourceUnavailableError
 from anystab.targets import TargetSet
 from anystab.text import pip_install
+from anystab.units import US_PER_S
 
 DEFAULT_URL = "wss://ris-live.ripe.net/v1/ws/?client=anystab"
 INSTALL_HINT = f"anystab live needs the websockets package: {pip_install('live')}"
@@ -60,8 +61,7 @@ OPEN_TIMEOUT_S = 15.0
 MAX_FRAME_BYTES = 16 * 1024 * 1024
 EXCERPT_CHARS = 80
 REPLAY_BATCH_LINES = 5000
-US = 1_000_000
-MAX_TIME_S = 2**63 // US - 1  # the ELEMENTS table holds times as int64 microseconds
+MAX_TIME_S = 2**63 // US_PER_S - 1  # the ELEMENTS table holds times as int64 microseconds
 MAX_U32 = 2**32 - 1  # AS numbers and MED are 32-bit in BGP
 
 
@@ -127,7 +127,7 @@ def _time_us(value: Any) -> int:
     seconds = float(value)
     if not 0 <= seconds <= MAX_TIME_S:  # also refuses nan and infinities
         raise ValueError(f"timestamp out of range: {value!r}")
-    return round(seconds * US)
+    return round(seconds * US_PER_S)
 
 
 @cache
@@ -385,7 +385,7 @@ def record_frames(records: Iterable[Any], host: str) -> list[str]:
         bodies = _route_frames(record, host) if is_update else _state_frames(record)
         for body in bodies:
             data = {
-                "timestamp": record.time_us / US,
+                "timestamp": record.time_us / US_PER_S,
                 "peer": record.peer_ip,
                 "peer_asn": str(record.peer_asn),
                 "id": f"{record.peer_ip}-{record.time_us}",

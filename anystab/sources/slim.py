@@ -25,7 +25,7 @@ given the record and the pre-filter's hit positions in it (every place a wanted 
    IPv4/IPv6 unicast/multicast, and, without ADD-PATH, the same prefix twice in one list (mrtparse then
    re-reads the list as ADD-PATH).
 
-Steps 1, 2 and 4's framing run compiled when :data:`anystab.sources.prefilter.ACCELERATED` (``slim_plan``
+Steps 1, 2 and 4's framing run compiled when :data:`anystab.sources.framing.ACCELERATED` (``slim_plan``
 in ``_scan.c``: the lists, the probes of step 3 and the entries at a hit); the exact per-prefix test
 (:meth:`Slimmer.wanted`) and the rebuild stay here.
 """
@@ -37,14 +37,14 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from anystab.sources import prefilter
+from anystab.sources import framing
 from anystab.targets import TargetSet
 
-HEADER_LEN = prefilter.HEADER_LEN
+HEADER_LEN = framing.HEADER_LEN
 ET_BYTES = 4
-BGP4MP_ET = prefilter.BGP4MP_ET
-MESSAGE_SUBTYPES = frozenset(prefilter.MESSAGE_SUBTYPES)
-AS4_SUBTYPES = frozenset(prefilter.AS4_MESSAGE_SUBTYPES)
+BGP4MP_ET = framing.BGP4MP_ET
+MESSAGE_SUBTYPES = frozenset(framing.MESSAGE_SUBTYPES)
+AS4_SUBTYPES = frozenset(framing.AS4_MESSAGE_SUBTYPES)
 ADDPATH_SUBTYPES = frozenset({8, 9, 10, 11})
 AFI_ADDRESS_BYTES = {1: 4, 2: 16}
 AFI_VERSION = {1: 4, 2: 6}
@@ -85,7 +85,7 @@ class Slimmer:
     def __init__(self, targets: TargetSet, compiled: bool | None = None) -> None:
         self.targets = targets
         self._memo: dict[tuple[int, bytes], bool] = {}
-        self.compiled = prefilter.ACCELERATED if compiled is None else compiled
+        self.compiled = framing.ACCELERATED if compiled is None else compiled
 
     def wanted(self, version: int, entry: bytes) -> bool:
         """Whether an NLRI encoding (length byte, prefix bytes; trailing bits allowed) is kept."""
@@ -131,9 +131,9 @@ class Slimmer:
 
     def _slim_compiled(self, record: bytes, hits: Sequence[int]) -> bytes | None:
         """:meth:`_slim` with the framing read by ``_scan.slim_plan`` (same result)."""
-        if prefilter._scan is None:
+        if framing.scan is None:
             raise RuntimeError("the compiled scanner is not built (reinstall anystab with a C compiler)")
-        plan = prefilter._scan.slim_plan(record, hits)
+        plan = framing.scan.slim_plan(record, hits)
         if plan is None or plan is record:
             return plan  # type: ignore[no-any-return]
         msg, probes, irregular, lists = plan
@@ -227,7 +227,7 @@ def _entries(rec: bytes, seg: _Segment, add_path: bool) -> list[tuple[int, int, 
 
 def _message_offset(rec: bytes) -> int:
     """Step 1: where the BGP message of a BGP4MP message record starts (its length checked)."""
-    if not prefilter.message_record(rec):
+    if not framing.message_record(rec):
         raise Irregular
     mtype, subtype = _U16.unpack_from(rec, 4)[0], _U16.unpack_from(rec, 6)[0]
     pos = HEADER_LEN + (ET_BYTES if mtype == BGP4MP_ET else 0)

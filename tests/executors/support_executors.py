@@ -32,10 +32,10 @@ from anystab.output import write_tables
 from anystab.params import AnalysisParams, SiteMap
 from anystab.pipeline import AnalysisRequest, AnalysisResult
 from anystab.targets import make_target, target_set
+from anystab.units import US_PER_S
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "data"
-US = 1_000_000
 EDGES = (1200, 2400)  # seconds after START: RIB dumps inside the window, i.e. slice edges
 
 # the generated scenarios' sites and vantage points (A to E), shared with the generator tests
@@ -91,7 +91,7 @@ def _table_at(run: VpRun, at_us: int) -> dict[str, tuple]:
             for gone in record.withdraw:
                 table.pop(gone.prefix, None)
             for route in record.announce:
-                table[route.prefix] = (route, time_us // US)
+                table[route.prefix] = (route, time_us // US_PER_S)
     return table
 
 
@@ -99,7 +99,7 @@ def write_rib_at(scenario: Scenario, runs: list[VpRun], coll: Collector, at: int
     """A RIB dump of ``coll`` at ``at`` (epoch seconds), from the simulated records."""
     mine = [r for r in runs if r.vp.collector == coll.name]
     peers = tuple(Peer(r.vp.peer_asn, r.vp.peer_ip, "192.0.2.1") for r in mine)
-    tables = [_table_at(r, at * US) for r in mine]
+    tables = [_table_at(r, at * US_PER_S) for r in mine]
     entries = [
         RibEntry(index, tables[index][prefix][0], tables[index][prefix][1])
         for prefix in sorted({p for t in tables for p in t})

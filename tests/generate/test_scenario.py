@@ -21,8 +21,8 @@ from anystab.generate.scenario import (
     update_path,
     write_archive,
 )
+from anystab.units import US_PER_S
 
-US = 1_000_000
 BREAKS = ("switch", "withdraw", "restore")
 LEAK = "64510 64511"  # the more-specific's site: its signature, as no site map names it
 
@@ -69,7 +69,7 @@ def test_each_update_file_holds_its_slot(archive: Path, small: Scenario) -> None
     for coll in small.collectors:
         for slot in slots(small, coll):
             for fields in bgpdump_lines(archive / update_path(coll, slot)):
-                assert slot * US <= float(fields[1]) * US < (slot + coll.cadence_s) * US
+                assert slot * US_PER_S <= float(fields[1]) * US_PER_S < (slot + coll.cadence_s) * US_PER_S
                 assert fields[0] == ("BGP4MP_ET" if coll.et else "BGP4MP")
 
 
@@ -122,10 +122,10 @@ def test_each_event_follows_its_happening_within_the_delay(small: Scenario) -> N
     for e in expected_events(small):
         if e.kind.startswith("gap") or e.across_gap:
             continue
-        offset = e.time_us / US - START
+        offset = e.time_us / US_PER_S - START
         assert any(0 <= offset - t <= MAX_DELAY_MS / 1000 + 0.001 for t in times), e
         coll = small.collector(e.collector)
-        assert coll.et or e.time_us % US == 0
+        assert coll.et or e.time_us % US_PER_S == 0
 
 
 def test_session_reset_gives_a_gap_and_judges_changes_at_its_end(small: Scenario) -> None:
@@ -133,8 +133,8 @@ def test_session_reset_gives_a_gap_and_judges_changes_at_its_end(small: Scenario
     gaps = [(e.kind, e.time_us) for e in events if e.kind.startswith("gap")]
     runs = {r.vp.key: r for r in simulate(small)}
     down, up = runs[A].gaps[0]
-    assert gaps == [("gap_start", down), ("gap_end", up + 300 * US)]
-    assert down == (START + 1000) * US and up - down == 30 * US + 60_000
+    assert gaps == [("gap_start", down), ("gap_end", up + 300 * US_PER_S)]
+    assert down == (START + 1000) * US_PER_S and up - down == 30 * US_PER_S + 60_000
     assert not any(e.across_gap for e in events)  # A's site did not change across the reset
 
 
@@ -158,7 +158,7 @@ def test_simulation_is_deterministic(small: Scenario) -> None:
 def test_delays_stay_in_range(small: Scenario) -> None:
     ris_events = [e for e in expected_events(small) if e.collector == "rrc01" and e.kind == "withdraw"]
     for e in ris_events:
-        assert MIN_DELAY_MS / 1000 <= e.time_us / US - START - 900 <= MAX_DELAY_MS / 1000 + 0.001
+        assert MIN_DELAY_MS / 1000 <= e.time_us / US_PER_S - START - 900 <= MAX_DELAY_MS / 1000 + 0.001
 
 
 def test_missing_update_file_is_not_written_and_hides_its_changes(tmp_path: Path) -> None:
@@ -170,7 +170,7 @@ def test_missing_update_file_is_not_written_and_hides_its_changes(tmp_path: Path
     events = expected_events(scenario)
     e_events = [(e.kind, e.time_us) for e in events if e.peer_ip == E[2]]
     # E's withdrawal falls in the missing file: it is never seen, and sin's return changes nothing
-    assert e_events == [("gap_start", slot * US), ("gap_end", (slot + 900) * US)]
+    assert e_events == [("gap_start", slot * US_PER_S), ("gap_end", (slot + 900) * US_PER_S)]
     assert _sites(events, D)[:2] == [("iad", "sin"), ("sin", "iad")]
 
 

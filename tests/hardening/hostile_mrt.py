@@ -13,6 +13,7 @@ import zlib
 from pathlib import Path
 
 from anystab.generate import mrtwrite as mw
+from anystab.units import US_PER_S
 
 TARGET = "192.0.2.0/24"
 PEER = mw.Peer(64500, "10.0.0.1")
@@ -50,14 +51,14 @@ def addpath_rib(path: Path, routes: int, prefix: str = TARGET) -> Path:
         ids = range(first, min(first + ENTRIES_PER_RECORD, routes + 1))
         entries = b"".join(struct.pack("!HII", 0, TIME0, i) + tail for i in ids)
         body = struct.pack("!I", seq) + head + struct.pack("!H", len(ids)) + entries
-        parts.append(mw.mrt_record(TIME0 * mw.US, mw.MRT_TABLE_DUMP_V2, subtype, body))
+        parts.append(mw.mrt_record(TIME0 * US_PER_S, mw.MRT_TABLE_DUMP_V2, subtype, body))
     path.write_bytes(b"".join(parts))
     return path
 
 
 def huge_length(path: Path, declared: int = (1 << 32) - 1, good_records: int = 3) -> Path:
     """``good_records`` state changes, then a record header declaring ``declared`` body bytes."""
-    changes = [mw.StateChange(TIME0 * mw.US + i, 64500, "10.0.0.1", 1, 6) for i in range(good_records)]
+    changes = [mw.StateChange(TIME0 * US_PER_S + i, 64500, "10.0.0.1", 1, 6) for i in range(good_records)]
     bad = struct.pack(">IHHI", TIME0, mw.MRT_BGP4MP, 4, declared) + bytes(64)
     path.write_bytes(mw.encode_records(changes, et=False) + bad)
     return path

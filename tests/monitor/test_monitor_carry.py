@@ -42,3 +42,24 @@ def test_a_late_file_before_the_cut_falls_back_to_the_whole_recomputation(tmp_pa
     assert_same_dataset(
         dataset_tables(tmp_path / "grown" / "dataset"), dataset_tables(tmp_path / "clean" / "dataset")
     )
+
+
+def test_a_corrupt_saved_state_is_said_and_the_run_recomputes_in_full(tmp_path):
+    files, source, archive, config = growing_archive(tmp_path, HOURS, EXTRA)
+    grow(files, source, archive, len(files) - 2)
+    run_monitor(load_config(config))
+    saved = list((tmp_path / "grown" / "state" / "carry").iterdir())
+    assert len(saved) == 1
+    saved[0].write_bytes(b"\x1f\x8b not a gzip stream")
+    grow(files, source, archive, len(files) - 1)
+    report = run_monitor(load_config(config))
+    assert report.carried == []
+    assert [n for n in report.notes if n.startswith("dns: the saved route state") and "unreadable" in n]
+    grow(files, source, archive, len(files))
+    report = run_monitor(load_config(config))
+    assert report.carried == ["dns"] and not [n for n in report.notes if "saved route state" in n]
+    clean_config = write_config(tmp_path / "clean", source, extra=EXTRA)
+    run_monitor(load_config(clean_config))
+    assert_same_dataset(
+        dataset_tables(tmp_path / "grown" / "dataset"), dataset_tables(tmp_path / "clean" / "dataset")
+    )

@@ -8,7 +8,8 @@ import time
 import pytest
 from monitor_support import assert_same_dataset, dataset_tables, popen_monitor, run_cli, write_config
 
-from anystab.monitor.lock import LockBusyError, RunLock
+from anystab.errors import LockBusyError
+from anystab.monitor.lock import RunLock
 
 HOLDER = "import sys, time\nfrom anystab.monitor.lock import RunLock\nwith RunLock(sys.argv[1], 0):\n" \
     "    print('held', flush=True)\n    time.sleep(600)\n"  # fmt: skip

@@ -27,7 +27,7 @@ from random_mrt import mrt_file
 
 from anystab.errors import BadInputError
 from anystab.generate import mrtwrite as mw
-from anystab.sources import SourceFile, bgpdump_line, prefilter, read_files, read_mrt_file
+from anystab.sources import SourceFile, bgpdump_line, framing, prefilter, read_files, read_mrt_file
 from anystab.sources.decompress import open_stream
 from anystab.sources.parallel import batches
 from anystab.sources.prefilter import Scanner, WalkStats, kept_records_with_hits
@@ -90,8 +90,8 @@ def _targets(prefixes: list[str], mode: str) -> TargetSet:
 
 def test_extension_is_built_and_used() -> None:
     need_compiled_scanner()
-    assert prefilter._scan is not None
-    assert prefilter.ACCELERATED
+    assert framing.scan is not None
+    assert framing.ACCELERATED
     assert Slimmer(_targets(["192.0.2.0/24"], "any")).compiled
 
 
@@ -205,7 +205,7 @@ def test_real_files_same_on_both_paths(name: str) -> None:
 
 
 def test_python_path_reads_like_bgpdump(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(prefilter, "ACCELERATED", False)
+    monkeypatch.setattr(framing, "ACCELERATED", False)
     for name in MRT_FILES:
         targets = sampled_targets(name, seed=5)
         assert not Slimmer(targets).compiled
@@ -217,10 +217,10 @@ _READ_LINES = """
 import json, sys
 sys.path[:0] = [sys.argv[1], sys.argv[1] + "/.."]
 from mrt_samples import MRT_DIR, sampled_targets
-from anystab.sources import bgpdump_line, prefilter, read_mrt_file
+from anystab.sources import bgpdump_line, framing, prefilter, read_mrt_file
 name = sys.argv[2]
 rows = read_mrt_file(MRT_DIR / name, sampled_targets(name), "test").elements.to_pylist()
-print(json.dumps({"accelerated": prefilter.ACCELERATED, "module": prefilter.__file__,
+print(json.dumps({"accelerated": framing.ACCELERATED, "module": prefilter.__file__,
                   "lines": [bgpdump_line(r) for r in rows]}))
 """
 
@@ -244,7 +244,7 @@ def _lines_here(name: str) -> list[str]:
 
 def test_environment_variable_selects_the_python_path() -> None:
     name = "ris.updates.20160811.1600.gz"
-    env = {**os.environ, prefilter.PURE_PYTHON_ENV: "1"}
+    env = {**os.environ, framing.PURE_PYTHON_ENV: "1"}
     got = _read_in_subprocess(name, env, ROOT)
     assert got["accelerated"] is False
     assert got["lines"] == _lines_here(name) and got["lines"]
@@ -255,7 +255,7 @@ def test_package_without_the_extension_falls_back(tmp_path: Path) -> None:
     shutil.copytree(
         ROOT / "anystab", tmp_path / "anystab", ignore=shutil.ignore_patterns("*.so", "__pycache__")
     )
-    env = {k: v for k, v in os.environ.items() if k != prefilter.PURE_PYTHON_ENV}
+    env = {k: v for k, v in os.environ.items() if k != framing.PURE_PYTHON_ENV}
     env["PYTHONPATH"] = str(tmp_path)
     name = "ris.updates.20070211.0141.gz"
     got = _read_in_subprocess(name, env, tmp_path)

@@ -183,3 +183,38 @@ def test_torn_last_record(tmp_path: Path) -> None:
         (offset, f"torn last record ({len(records[-1]) - 30} bytes missing)")
     ]
     assert result.records == len(records) - 1
+
+
+def _rib_records() -> list[bytes]:
+    return _records(gzip.decompress((MRT_DIR / "ris.bview.ipv4_unicast_add_path.gz").read_bytes()))
+
+
+def test_a_rib_entry_naming_a_peer_beyond_the_peer_table_is_reported(tmp_path: Path) -> None:
+    records = _rib_records()
+    first = next(
+        i for i, r in enumerate(records) if struct.unpack_from(">HH", r, 4) == (13, 8)
+    )  # RIB, ADD-PATH
+    rec = bytearray(records[first])
+    prefix_bytes = (rec[16] + 7) // 8
+    entry = 12 + 4 + 1 + prefix_bytes + 2  # header, sequence, prefix length, prefix, entry count
+    struct.pack_into(">H", rec, entry, 0xFFFF)
+    damaged = records[:first] + [bytes(rec)] + records[first + 1 :]
+    result = read_mrt_file(_write(tmp_path, damaged), None, "test")
+    assert [p.offset for p in result.problems] == [sum(map(len, records[:first]))]
+    assert "peer index 65535 beyond the peer table" in result.problems[0].reason
+    assert result.problems[0].reason.startswith("undecodable record (MrtFormatError")
+    whole = read_mrt_file(_write(tmp_path, records), None, "test")
+    assert 0 < result.elements.num_rows < whole.elements.num_rows
+
+
+def test_a_bug_in_our_decoding_is_raised_not_reported_as_damage(tmp_path: Path, monkeypatch) -> None:
+    """Only mrtparse's parse (and the damage anystab checks for) become "undecodable record": an exception
+    in anystab's own handling of a well-formed record propagates."""
+    from anystab.sources import mrt
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(mrt, "_parse_attrs", broken)
+    with pytest.raises(ZeroDivisionError, match="a bug"):
+        read_mrt_file(MRT_DIR / SMALL, None, "test")

@@ -15,7 +15,7 @@ import pytest
 from mrt_samples import MRT_DIR, MRT_FILES, assert_same_results, sampled_targets
 
 from anystab.generate import mrtwrite as mw
-from anystab.sources import mrt, prefilter
+from anystab.sources import framing, mrt
 from anystab.sources.mrt import read_mrt_file
 from anystab.targets import make_target, target_set
 
@@ -34,9 +34,9 @@ def _both(path: Path, targets, monkeypatch: pytest.MonkeyPatch):  # type: ignore
 @pytest.mark.parametrize("compiled", [True, False])
 @pytest.mark.parametrize("name", MRT_FILES)
 def test_shared_files_same_with_and_without_cache(name: str, compiled: bool, monkeypatch) -> None:
-    if compiled and prefilter._scan is None:
+    if compiled and framing.scan is None:
         pytest.skip("the compiled scanner is not built")  # the numpy case still runs
-    monkeypatch.setattr(prefilter, "ACCELERATED", compiled)
+    monkeypatch.setattr(framing, "ACCELERATED", compiled)
     cached, uncached = _both(MRT_DIR / name, sampled_targets(name, seed=7), monkeypatch)
     assert_same_results([uncached], [cached])
 
