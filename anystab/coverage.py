@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from anystab.text import plural
 from anystab.timeline import VP_KEYS, collector_gaps, records_frame, to_seconds
 
 COLLECTOR_UNOBSERVED = "collector_unobserved"
@@ -84,13 +85,10 @@ def explain(coverage: pd.DataFrame, gaps: pd.DataFrame, resync_s: float) -> list
     return out
 
 
-def _vps(n: int) -> str:
-    return f"{n} VP" + ("" if n == 1 else "s")
-
-
 def _words(
     reason: str, n: int, collectors: list[str], gaps: pd.DataFrame, resync_s: float
 ) -> tuple[str, str | None]:
+    vps = plural(n, "VP")
     if reason == COLLECTOR_UNOBSERVED:
         inside = (
             gaps[gaps["collector"].isin(collectors) & gaps["reason"].isin(WINDOW_GAPS)] if len(gaps) else gaps
@@ -102,19 +100,19 @@ def _words(
             else ("no update file of their collector covers the window (a RIB dump alone shows one instant)")
         )
         return (
-            f"{_vps(n)} unobserved for the whole window ({', '.join(collectors)}): {what}",
+            f"{vps} unobserved for the whole window ({', '.join(collectors)}): {what}",
             "add the update files of the window, or choose a window inside the data (--start/--end)",
         )
     if reason == NO_ROUTE:
-        return f"{_vps(n)} sent only session state changes, no route for any target", None
+        return f"{vps} sent only session state changes, no route for any target", None
     if reason == NOT_IN_WINDOW:
         return (
-            f"{_vps(n)} not observed: no RIB entry at or before the window start and no element inside it",
+            f"{vps} not observed: no RIB entry at or before the window start and no element inside it",
             "add the RIB dump from before the window, or widen the window (--start/--end)",
         )
     hint = "try --resync 0 for a short window" if resync_s > 0 else None
     return (
-        f"{_vps(n)} unobserved: session down or re-sync for the whole window (--resync {resync_s:g} s)",
+        f"{vps} unobserved: session down or re-sync for the whole window (--resync {resync_s:g} s)",
         hint,
     )
 

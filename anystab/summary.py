@@ -15,7 +15,7 @@ import pandas as pd
 from anystab.coverage import explain, target_shortfall
 from anystab.params import AnalysisParams
 from anystab.sources.archive import WARM_UP_MISSING
-from anystab.text import iso_utc
+from anystab.text import human_duration, iso_utc
 from anystab.timeline import VP_KEYS
 
 
@@ -186,24 +186,13 @@ def stale_states(files: pd.DataFrame, gaps: pd.DataFrame, w0: float) -> list[dic
 
 
 def _stale_note(st: dict[str, Any]) -> str:
+    age, invisible = human_duration(st["age_s"]), human_duration(st["invisible_s"])
     return (
-        f"{st['collector']}: the state at the window start is {_span(st['age_s'])} old: it comes from "
-        f"the RIB dump of {st['rib_time']} with update files replayed up to {st['exact_until']}; no update "
-        f"file covers {_span(st['invisible_s'])} between the dump and the window, so route changes there "
-        "are invisible (fetch without --no-warm-up to replay them)"
+        f"{st['collector']}: the state at the window start is {age} old: it comes from the RIB dump of "
+        f"{st['rib_time']} with update files replayed up to {st['exact_until']}; no update file covers "
+        f"{invisible} between the dump and the window, so route changes there are invisible (fetch "
+        "without --no-warm-up to replay them)"
     )
-
-
-def _span(seconds: float) -> str:
-    """A duration for people: '45 s', '12 min', '7 h 55 min', '2 d 3 h'."""
-    s = round(seconds)
-    if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        return f"{s // 60} min"
-    if s < 86400:
-        return f"{s // 3600} h" + (f" {s % 3600 // 60} min" if s % 3600 >= 60 else "")
-    return f"{s // 86400} d" + (f" {s % 86400 // 3600} h" if s % 86400 >= 3600 else "")
 
 
 def snapshots(timeline: pd.DataFrame) -> list[dict[str, Any]]:

@@ -32,6 +32,20 @@ def plural(n: int, word: str, words: str | None = None) -> str:
     return f"{n:,} {word if n == 1 else words or word + 's'}"
 
 
+def human_duration(seconds: float | None) -> str:
+    """4500 -> '1 h 15 min', 1300 -> '21 min 40 s', 0.4 -> '0.4 s'; None or NaN -> '–'."""
+    if seconds is None or seconds != seconds:
+        return "–"
+    if seconds < 60:
+        return f"{seconds:.3g} s"
+    parts, rest = [], round(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)):
+        if rest >= size:
+            parts.append(f"{rest // size} {unit}")
+            rest %= size
+    return " ".join(parts[:2])
+
+
 def pip_install(extra: str) -> str:
     """How to install an optional extra: ``pip install 'anystab[report]'``, and from a source checkout
     (this package beside a pyproject.toml, as in an editable install) also ``pip install '.[report]'``."""

@@ -33,7 +33,7 @@ from anystab import __version__
 from anystab.errors import BadInputError, SourceUnavailableError
 from anystab.params import MAX_TIMELINE_VPS
 from anystab.report.terminal import fmt_p
-from anystab.text import pip_install, plural
+from anystab.text import human_duration, pip_install, plural
 from anystab.timeline import VP_KEYS
 
 if TYPE_CHECKING:
@@ -201,20 +201,6 @@ def site_sequence(events: pd.DataFrame, steps: int = MAX_SEQUENCE_STEPS) -> str:
 
 def _seconds(iso: str) -> float:
     return pd.Timestamp(iso).timestamp()
-
-
-def human_duration(seconds: float | None) -> str:
-    """4500 -> '1 h 15 min', 1300 -> '21 min 40 s', 0.4 -> '0.4 s'."""
-    if seconds is None or pd.isna(seconds):
-        return "–"
-    if seconds < 60:
-        return f"{seconds:.3g} s"
-    parts, rest = [], round(seconds)
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)):
-        if rest >= size:
-            parts.append(f"{rest // size} {unit}")
-            rest %= size
-    return " ".join(parts[:2])
 
 
 def _utc(iso: str) -> str:
