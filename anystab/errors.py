@@ -3,6 +3,7 @@
     AnystabError                 anything anystab reports as a failure (CLI: one line on stderr, exit 1)
      +-- BadInputError           input data that cannot be used (not MRT, unreadable file, bad service file)
      +-- ConfigError             a configuration or option combination that cannot work
+     |    +-- OptionError        names the option at fault (CLI: a usage error, exit 2)
      +-- SourceUnavailableError  a source that cannot be reached or an optional backend that is not installed
      +-- LockBusyError           another monitor run holds the state folder's lock (monitor: status 3)
      +-- LabError                the lab could not be built, or its daemons missed the scripted state
@@ -31,6 +32,14 @@ class BadInputError(AnystabError):
 
 class ConfigError(AnystabError):
     """A configuration, service file or option combination that cannot work."""
+
+
+class OptionError(ConfigError):
+    """Target options that cannot work together; ``option`` names the one at fault (None: several)."""
+
+    def __init__(self, message: str, option: str | None = None) -> None:
+        super().__init__(message)
+        self.option = option
 
 
 class SourceUnavailableError(AnystabError):
