@@ -15,8 +15,9 @@ Outside this tree, on purpose:
 
     click.UsageError             bad options and arguments (exit 2): cli.paths.OutputPathError (an output
                                  that cannot be written), cli.monitor.PluginUsageError (exit 3 for cron)
-    internal signals             raised and caught inside one module, never reported: sources.slim.Irregular,
-                                 monitor.carry.CarryMiss, sources.fetch's _Gone, _Fatal and _Retry
+    internal signals             raised and caught inside anystab, never reported: sources.slim.Irregular,
+                                 timeline.ResumeMiss, monitor.carry.CarryMiss, sources.fetch's _Gone,
+                                 _Fatal and _Retry
 """
 
 from __future__ import annotations
