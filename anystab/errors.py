@@ -16,8 +16,7 @@ Outside this tree, on purpose:
     click.UsageError             bad options and arguments (exit 2): cli.paths.OutputPathError (an output
                                  that cannot be written), cli.monitor.PluginUsageError (exit 3 for cron)
     internal signals             raised and caught inside anystab, never reported: sources.slim.Irregular,
-                                 timeline.ResumeMiss, monitor.carry.CarryMiss, sources.fetch's _Gone,
-                                 _Fatal and _Retry
+                                 timeline.ResumeMiss, sources.fetch's _Gone, _Fatal and _Retry
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ Steps:
    T_c is before the change horizon H (nothing at or before T_c can differ). Only the elements at or after
    T_c are walked, and the timeline is that of one walk of the whole period.
 4. When the snapshot cannot give it (a VP's elements concern a new target, or a VP never observed before
-   T_c has elements after it): :class:`CarryMiss`, the caller recomputes from every element.
+   T_c has elements after it): :class:`~anystab.timeline.ResumeMiss`, and the run recomputes the service
+   from every element.
 """
 
 from __future__ import annotations
@@ -21,16 +22,9 @@ import hashlib
 import json
 import math
 
-import pandas as pd
-
-from anystab.params import AnalysisParams
-from anystab.timeline import ResumeMiss, WalkSnapshot, walk_timeline
+from anystab.timeline import WalkSnapshot
 
 SNAPSHOT_LAG_S = 2 * 3600.0
-
-
-class CarryMiss(Exception):
-    """The saved walks cannot give the exact timeline: recompute from every element."""
 
 
 def cut_time(window: tuple[float, float], interval_s: float) -> float:
@@ -51,18 +45,3 @@ def snapshot_from_bytes(data: bytes) -> WalkSnapshot:
 
 def snapshot_digest(data: bytes) -> str:
     return hashlib.sha1(data).hexdigest()[:16]
-
-
-def carry_timeline(
-    elements: pd.DataFrame,
-    params: AnalysisParams,
-    window: tuple[float, float],
-    gaps: pd.DataFrame | None,
-    cut: float,
-    carried: WalkSnapshot | None = None,
-) -> tuple[pd.DataFrame, WalkSnapshot]:
-    """(timeline, the walks at ``cut``): with ``carried``, ``elements`` are those at or after its cut."""
-    try:
-        return walk_timeline(elements, params, window, gaps, cut, carried)
-    except ResumeMiss as exc:
-        raise CarryMiss(str(exc)) from None

@@ -51,8 +51,6 @@ from anystab.errors import BadInputError, ConfigError
 from anystab.events import build_events
 from anystab.monitor import alerts, dataset
 from anystab.monitor.carry import (
-    CarryMiss,
-    carry_timeline,
     cut_time,
     snapshot_bytes,
     snapshot_digest,
@@ -94,7 +92,7 @@ from anystab.sources.registry import (
 )
 from anystab.sources.registry import load_config as load_settings
 from anystab.targets import TargetSet, target_set
-from anystab.timeline import WalkSnapshot, to_seconds
+from anystab.timeline import ResumeMiss, WalkSnapshot, to_seconds, walk_timeline
 
 READ_CHUNK = 256
 STATUS = {"ok": 0, "warning": 1, "critical": 2}
@@ -253,7 +251,7 @@ def analyse_service(
     if carried is not None:
         elements = elements[to_seconds(elements["time"]) >= carried.cut].reset_index(drop=True)
     cut = cut_time(window, config.interval_s)
-    timeline, snapshot = carry_timeline(elements, params, window, gaps, cut, carried)
+    timeline, snapshot = walk_timeline(elements, params, window, gaps, cut, carried)
 
     def stage(_e: pd.DataFrame, _g: pd.DataFrame, p: AnalysisParams, _w: tuple[float, float]) -> VpTables:
         return order_vp_tables(timeline, *build_events(timeline, p))
@@ -370,7 +368,7 @@ def _analysed(
             result, snapshot = analyse_service(config, service, inputs.files, carried)
             if result.window[0] == carried.w0:
                 return result, snapshot, True
-        except CarryMiss:
+        except ResumeMiss:
             pass
     result, snapshot = analyse_service(config, service, inputs.full())
     return result, snapshot, False
