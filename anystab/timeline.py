@@ -743,7 +743,7 @@ def _walk_rows(
     relevant: set[int],
 ) -> VpSnapshot:
     """Walk the rows before ``cut``, note the walk there (and its last RIB entry before the cut), walk the
-    rest. The walk takes every row, as the walk of step 3 does."""
+    rest (every row taken: a repeated row changes nothing, see :meth:`VpWalk.walk`)."""
     k = int(np.searchsorted(cols.time[rows], cut, side="left"))
     for r in rows[:k].tolist():
         walk.step(cols, r)
