@@ -50,7 +50,12 @@ import pyarrow.compute as pc
 from anystab.errors import BadInputError, ConfigError
 from anystab.events import build_events
 from anystab.monitor import alerts, dataset
-from anystab.monitor.carry import CarryMiss, Snapshot, carry_timeline, cut_time
+from anystab.monitor.carry import (
+    cut_time,
+    snapshot_bytes,
+    snapshot_digest,
+    snapshot_from_bytes,
+)
 from anystab.monitor.config import AlertRules, MonitorConfig
 from anystab.monitor.intervals import ESTIMATES_ORDER, STATS_ORDER, interval_tables
 from anystab.monitor.state import (
@@ -87,7 +92,7 @@ from anystab.sources.registry import (
 )
 from anystab.sources.registry import load_config as load_settings
 from anystab.targets import TargetSet, target_set
-from anystab.timeline import to_seconds
+from anystab.timeline import ResumeMiss, WalkSnapshot, to_seconds, walk_timeline
 
 READ_CHUNK = 256
 STATUS = {"ok": 0, "warning": 1, "critical": 2}
@@ -230,8 +235,8 @@ def _for_service(result: FileResult, targets: TargetSet) -> FileResult:
 
 
 def analyse_service(
-    config: MonitorConfig, service: Service, cached: Sequence[CachedFile], carried: Snapshot | None = None
-) -> tuple[AnalysisResult, Snapshot]:
+    config: MonitorConfig, service: Service, cached: Sequence[CachedFile], carried: WalkSnapshot | None = None
+) -> tuple[AnalysisResult, WalkSnapshot]:
     """Step 6: the stages as one analysis of the whole period, and the VP walks at this run's cut.
 
     With ``carried`` (walks saved at a cut before the change horizon), only the elements at or after its
@@ -246,7 +251,7 @@ def analyse_service(
     if carried is not None:
         elements = elements[to_seconds(elements["time"]) >= carried.cut].reset_index(drop=True)
     cut = cut_time(window, config.interval_s)
-    timeline, snapshot = carry_timeline(elements, params, window, gaps, cut, carried)
+    timeline, snapshot = walk_timeline(elements, params, window, gaps, cut, carried)
 
     def stage(_e: pd.DataFrame, _g: pd.DataFrame, p: AnalysisParams, _w: tuple[float, float]) -> VpTables:
         return order_vp_tables(timeline, *build_events(timeline, p))
@@ -315,7 +320,7 @@ class ServiceRun:
     horizon: float
     tables: dict[str, pd.DataFrame]
     first_interval: float | None
-    snapshot: Snapshot | None = None
+    snapshot: WalkSnapshot | None = None
     carried: bool = False
 
 
@@ -332,7 +337,7 @@ class Inputs:
         return self.files
 
 
-def load_carried(state_dir: Path, checkpoint: Checkpoint, name: str, notes: list[str]) -> Snapshot | None:
+def load_carried(state_dir: Path, checkpoint: Checkpoint, name: str, notes: list[str]) -> WalkSnapshot | None:
     """The service's saved walks the checkpoint names, None when there are none or they are unreadable (said
     in ``notes``, and an unreadable file removed: the run then analyses the service from the start of the
     data and saves its walks afresh)."""
@@ -344,7 +349,7 @@ def load_carried(state_dir: Path, checkpoint: Checkpoint, name: str, notes: list
         notes.append(f"{name}: the saved route state {path} is missing; analysed from the start of the data")
         return None
     try:
-        return Snapshot.from_bytes(path.read_bytes())
+        return snapshot_from_bytes(path.read_bytes())
     except (OSError, ValueError, KeyError, EOFError) as exc:
         notes.append(
             f"{name}: the saved route state {path} is unreadable ({type(exc).__name__}: {exc}); "
@@ -355,22 +360,22 @@ def load_carried(state_dir: Path, checkpoint: Checkpoint, name: str, notes: list
 
 
 def _analysed(
-    config: MonitorConfig, service: Service, inputs: Inputs, horizon: float, carried: Snapshot | None
-) -> tuple[AnalysisResult, Snapshot, bool]:
+    config: MonitorConfig, service: Service, inputs: Inputs, horizon: float, carried: WalkSnapshot | None
+) -> tuple[AnalysisResult, WalkSnapshot, bool]:
     """The carried analysis when the saved walks are usable (cut before H, same window start), else full."""
     if carried is not None and carried.cut < horizon and carried.cut >= inputs.since:
         try:
             result, snapshot = analyse_service(config, service, inputs.files, carried)
             if result.window[0] == carried.w0:
                 return result, snapshot, True
-        except CarryMiss:
+        except ResumeMiss:
             pass
     result, snapshot = analyse_service(config, service, inputs.full())
     return result, snapshot, False
 
 
 def _service_run(
-    config: MonitorConfig, service: Service, inputs: Inputs, horizon: float, carried: Snapshot | None
+    config: MonitorConfig, service: Service, inputs: Inputs, horizon: float, carried: WalkSnapshot | None
 ) -> ServiceRun:
     result, snapshot, used = _analysed(config, service, inputs, horizon, carried)
     h = horizon - result.params.min_dwell_s if horizon > -math.inf else -math.inf
@@ -474,8 +479,8 @@ def save_carried(state_dir: Path, runs: Sequence[ServiceRun], checkpoint: Checkp
     for run in runs:
         if run.snapshot is None:
             continue
-        data = run.snapshot.to_bytes()
-        name = f"{hashlib.sha1(run.name.encode()).hexdigest()[:12]}-{run.snapshot.digest(data)}.json.gz"
+        data = snapshot_bytes(run.snapshot)
+        name = f"{hashlib.sha1(run.name.encode()).hexdigest()[:12]}-{snapshot_digest(data)}.json.gz"
         path = carry_dir(state_dir) / name
         if not path.is_file():
             atomic_write_bytes(path, data)
