@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 
 import pandas as pd
 
+from anystab.elements import choose_window, gaps_table, select_elements
 from anystab.errors import BadInputError
 from anystab.executors.plan import (
     PARTS_PER_WORKER,
@@ -36,10 +37,7 @@ from anystab.pipeline import (
     AnalysisRequest,
     AnalysisResult,
     VpTables,
-    choose_window,
-    gaps_table,
     run_stages,
-    select_elements,
     vp_tables,
 )
 from anystab.sources import FileResult, SourceFile

@@ -47,6 +47,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from anystab.elements import choose_window, gaps_table, select_elements
 from anystab.errors import BadInputError, ConfigError
 from anystab.events import build_events
 from anystab.monitor import alerts, dataset
@@ -65,15 +66,7 @@ from anystab.monitor.state import (
     save_checkpoint,
 )
 from anystab.params import AnalysisParams
-from anystab.pipeline import (
-    AnalysisResult,
-    VpTables,
-    choose_window,
-    gaps_table,
-    order_vp_tables,
-    run_stages,
-    select_elements,
-)
+from anystab.pipeline import AnalysisResult, VpTables, order_vp_tables, run_stages
 from anystab.service import Service
 from anystab.sources import FileResult, SourceFile, describe, discover, missing_intervals, read_files
 from anystab.sources.fetch import FetchRequest, FileOutcome, fetch

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 from support_executors import edge_scenario, request
 
+from anystab.elements import choose_window, gaps_table, select_elements
 from anystab.executors.plan import (
     ReadTask,
     join_vp_tables,
@@ -17,7 +18,7 @@ from anystab.executors.plan import (
     vp_groups,
     vp_tasks,
 )
-from anystab.pipeline import choose_window, gaps_table, select_elements, vp_tables
+from anystab.pipeline import vp_tables
 from anystab.sources import SourceFile, discover, read_files
 
 T0 = 1_748_822_400.0
