@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,26 @@ import pyarrow as pa
 from anystab import schemas
 from anystab.errors import BadInputError, ConfigError
 from anystab.sources import FileResult, SourceFile, missing_intervals, warm_up_holes
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What the elements stage hands on: the window, the ordered elements and the collector gaps."""
+
+    window: tuple[float, float]
+    elements: pd.DataFrame
+    gaps: pd.DataFrame
+
+
+def build_elements(
+    files: Sequence[SourceFile],
+    results: Sequence[FileResult],
+    start: float | None = None,
+    end: float | None = None,
+) -> Selection:
+    """Steps 1 to 4 on the files read (``results[i]`` is ``files[i]``'s): window, elements and gaps."""
+    window = choose_window(files, results, start, end)
+    return Selection(window, select_elements(files, results, window), gaps_table(files, results, window))
 
 
 def _frame(rows: list[dict[str, Any]], name: str) -> pd.DataFrame:

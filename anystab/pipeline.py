@@ -1,27 +1,29 @@
-"""The whole analysis, composed from the stages (the CLI, monitoring and the Dask runner call this).
+"""The whole analysis, composed from the stages: :func:`analyze` is the one entry point (the command line,
+the Dask path, ``--source bgpstream`` and library users all call it).
 
-Steps:
-1. Discover the source files and name their collectors (:func:`anystab.sources.discover`).
+Steps of :func:`analyze`:
+
+1. Discover the source files and name their collectors (``source.discover``; default
+   :class:`~anystab.sources.base.FilesSource`: local paths and URLs).
 2. Read them, in parallel, keeping only elements whose prefix is a target, a more-specific or a
-   covering prefix down to ``min_cover`` (filter mode ``any``).
-3. Choose the window: the user's, or the data's extent (earliest RIB dump or update-file slot to the end
-   of the last update file's slot).
-4. Per collector, keep the latest RIB dump at or before the window start, or else its first RIB dump after
-   the window start (a collector whose archive starts later), and the update elements at or after that
-   dump's time. Later dumps are not used: re-reading a table mid-window would look like routing change.
-5. Order elements by time, RIB entries first at equal times, file order kept.
-6. Collector gaps from missing update files and from window parts outside the data; before the window,
-   the parts between each collector's RIB dump and the window start that no update file covers (the
-   update files there, fetched as the warm-up, are replayed so the state at the window start is exact).
-7. timeline -> events -> estimates -> per-collector view, and the VPs left out with their reasons
-   (:mod:`anystab.coverage`).
+   covering prefix down to ``min_cover`` (filter mode ``any``): ``source.read`` on this machine
+   (:func:`anystab.sources.parallel.read_files`, ``request.jobs`` processes), or on a Dask executor.
+3. The elements stage (:func:`anystab.elements.build_elements`): the window, the RIB dump each collector
+   starts from, the elements in order, the collector gaps.
+4. The per-VP stages, timeline then events (:func:`anystab.per_vp.vp_tables`): in this process, or with
+   an executor, on groups of VPs spread over it (:func:`anystab.executors.plan.split_vp_stage`).
+5. :func:`run_stages`: estimates, the per-collector view, the files and problems tables, and the VPs left
+   out with their reasons (:mod:`anystab.coverage`).
+
+The monitor (:mod:`anystab.monitor.run`) composes steps 3 to 5 itself over its cached files, because it
+carries each VP's walk from one run to the next.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
@@ -29,18 +31,21 @@ import pyarrow as pa
 from anystab import schemas
 from anystab.collectors import collector_view
 from anystab.coverage import build_coverage
-from anystab.elements import choose_window, files_table, gaps_table, problems_table, select_elements
+from anystab.elements import build_elements, files_table, problems_table
 from anystab.errors import BadInputError, ConfigError
 from anystab.estimates import build_estimates
-from anystab.events import build_events
+from anystab.executors.plan import split_vp_stage
 from anystab.params import AnalysisParams
-from anystab.sources import FileResult, SourceFile, discover, read_files
-from anystab.targets import TargetSet
-from anystab.timeline import PAIR_KEYS, build_timeline
+from anystab.per_vp import VpTables, vp_tables
+from anystab.sources.archive import SourceFile
+from anystab.sources.base import FilesSource
+from anystab.sources.mrt import FileResult
+
+if TYPE_CHECKING:
+    from anystab.executors.protocol import Executor
+    from anystab.sources.base import Source
 
 ProgressCallback = Callable[[int, int], None]
-Reader = Callable[[Sequence[SourceFile], TargetSet, int, Callable[[int], None]], list[FileResult]]
-VpTables = tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]
 VpStage = Callable[[pd.DataFrame, pd.DataFrame, AnalysisParams, tuple[float, float]], VpTables]
 
 
@@ -92,15 +97,21 @@ def to_arrow(df: pd.DataFrame, name: str) -> pa.Table:
 
 
 def analyze(
-    request: AnalysisRequest, progress: ProgressCallback | None = None, reader: Reader | None = None
+    request: AnalysisRequest,
+    source: Source | None = None,
+    executor: Executor | None = None,
+    progress: ProgressCallback | None = None,
 ) -> AnalysisResult:
-    """Run the whole analysis. Damaged input is reported in the ``problems`` table, not raised.
+    """Run the whole analysis (see the module docstring). Damaged input is reported in the ``problems``
+    table, not raised.
 
-    ``reader`` reads the discovered files (default: anystab's own MRT reader, in parallel); another
-    source (pybgpstream) plugs in here and shares every other step.
+    ``source`` finds and reads the files (default: anystab's own reader); ``executor`` runs the parallel
+    stages (default: ``request.jobs`` processes here for reading, the per-VP stages in this process);
+    ``progress(done, total)`` counts files read. Every combination gives the same tables.
     """
     request.validate()
-    files = discover(request.sources, request.collector)
+    source = source if source is not None else FilesSource()
+    files = source.discover(request.sources, request.collector)
     if not files:
         raise BadInputError("no MRT files found in " + ", ".join(request.sources))
     done = [0]
@@ -110,12 +121,14 @@ def analyze(
         if progress:
             progress(done[0], len(files))
 
-    results = (reader or read_files)(files, request.params.targets.with_mode("any"), request.jobs, tick)
-    window = choose_window(files, results, request.start, request.end)
-    elements = select_elements(files, results, window)
-    results = [_counted(r) for r in results]  # the files' tables are in `elements` now
-    gaps = gaps_table(files, results, window)
-    return run_stages(elements, gaps, request.params, window, files, results)
+    targets = request.params.targets.with_mode("any")
+    results = source.read(files, targets, request.jobs, tick, executor)
+    selection = build_elements(files, results, request.start, request.end)
+    results = [_counted(r) for r in results]  # the files' tables are in the selection's elements now
+    stage = split_vp_stage(executor) if executor is not None else None
+    return run_stages(
+        selection.elements, selection.gaps, request.params, selection.window, files, results, stage
+    )
 
 
 def _counted(result: FileResult) -> FileResult:
@@ -134,8 +147,8 @@ def run_stages(
 ) -> AnalysisResult:
     """Stages 7 onwards, on elements already selected and ordered.
 
-    ``vp_stage`` computes the per-VP tables (default :func:`vp_tables`); a distributed runner passes one
-    that runs :func:`vp_tables` on groups of VPs elsewhere and joins the parts with :func:`order_vp_tables`.
+    ``vp_stage`` computes the per-VP tables (default :func:`anystab.per_vp.vp_tables`); an executor's
+    (:func:`anystab.executors.plan.split_vp_stage`) runs it on groups of VPs elsewhere and joins the parts.
     """
     timeline, events, vp_stats = (vp_stage or vp_tables)(elements, gaps, params, window)
     estimates = build_estimates(timeline, events, vp_stats, params, window)
@@ -156,29 +169,3 @@ def run_stages(
         "coverage": build_coverage(elements, gaps, vp_stats, window),
     }
     return result
-
-
-def vp_tables(
-    elements: pd.DataFrame, gaps: pd.DataFrame, params: AnalysisParams, window: tuple[float, float]
-) -> VpTables:
-    """(timeline, events, vp_stats) in canonical order. Each VP depends only on its own elements and its
-    collector's gaps, so any split of the VPs gives the same rows once joined by :func:`order_vp_tables`."""
-    timeline = _ordered(build_timeline(elements, params, window, gaps), [*PAIR_KEYS, "start"])
-    events, vp_stats = build_events(timeline, params)
-    return order_vp_tables(timeline, events, vp_stats)
-
-
-def order_vp_tables(timeline: pd.DataFrame, events: pd.DataFrame, vp_stats: pd.DataFrame) -> VpTables:
-    """The per-VP tables in the canonical row order (stable: ties keep a VP's own order)."""
-    return (
-        _ordered(timeline, [*PAIR_KEYS, "start"]),
-        _ordered(events, ["time", *PAIR_KEYS]),
-        _ordered(vp_stats, PAIR_KEYS),
-    )
-
-
-def _ordered(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Rows in a canonical order (stable for ties): results never depend on the order of input files."""
-    if df.empty:
-        return df
-    return df.sort_values(keys, kind="stable").reset_index(drop=True)
