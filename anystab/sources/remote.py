@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 
 from anystab.errors import BadInputError, SourceUnavailableError
-from anystab.sources.archive import COMPRESSION_SUFFIXES, NOT_MRT_SUFFIXES, SourceFile, describe, discover
+from anystab.sources.archive import SourceFile, describe, discover, is_candidate
 from anystab.sources.mrt import FileResult, Problem, read_mrt_file
 from anystab.targets import TargetSet
 from anystab.text import pip_install
@@ -57,16 +57,6 @@ def import_fsspec() -> Any:
     return fsspec
 
 
-def _candidate(name: str) -> bool:
-    path = PurePosixPath(name)
-    if path.name.startswith("."):
-        return False
-    suffixes = [s.lower() for s in path.suffixes]
-    while suffixes and suffixes[-1] in COMPRESSION_SUFFIXES:
-        suffixes.pop()
-    return not (suffixes and suffixes[-1] in NOT_MRT_SUFFIXES)
-
-
 def walk_key(relative: str) -> tuple[tuple[int, str], ...]:
     """Sort key giving a local folder walk's order: a folder's files first, then its subfolders."""
     parts = [p for p in relative.split("/") if p]
@@ -78,7 +68,7 @@ def _listing(fs: Any, root: str) -> list[str]:
         return [root]
     found = fs.find(root)
     base = root.rstrip("/") + "/"
-    inside = [p for p in found if p.startswith(base) and _candidate(p)]
+    inside = [p for p in found if p.startswith(base) and is_candidate(PurePosixPath(p))]
     hidden = [p for p in inside if any(part.startswith(".") for part in p[len(base) :].split("/"))]
     return sorted(set(inside) - set(hidden), key=lambda p: walk_key(p[len(base) :]))
 
