@@ -132,7 +132,7 @@ def _unreadable(results: Sequence[FileResult]) -> str:
 def select_elements(
     files: Sequence[SourceFile], results: Sequence[FileResult], window: tuple[float, float]
 ) -> pd.DataFrame:
-    """Steps 4 and 5: the RIB dump each collector starts from, the updates after it, in order."""
+    """Steps 2 and 3: the RIB dump each collector starts from, the updates after it, in order."""
     rib_time = rib_times(results, window)
     parts: list[pa.Table] = []
     ranks: list[int] = []
@@ -159,7 +159,7 @@ def select_elements(
 
 
 def rib_times(results: Sequence[FileResult], window: tuple[float, float]) -> dict[str, float]:
-    """Step 4: per collector, the time of the RIB dump it starts from: the latest at or before the window
+    """Step 2: per collector, the time of the RIB dump it starts from: the latest at or before the window
     start, else its first dump inside the window (its VPs are then observed from that dump's time)."""
     w0, w1 = window
     before: dict[str, float] = {}
@@ -182,7 +182,7 @@ def _micros(t: float) -> int:
 def gaps_table(
     files: Sequence[SourceFile], results: Sequence[FileResult], window: tuple[float, float]
 ) -> pd.DataFrame:
-    """Step 6: the GAPS table, from missing update files and window parts outside the data, and the parts
+    """Step 4: the GAPS table, from missing update files and window parts outside the data, and the parts
     between a collector's RIB dump and the window start that no update file covers (``warm_up_missing``:
     the state at the window start may be stale; the timeline ignores gaps outside the window)."""
     pairs = list(zip(files, results, strict=True))
@@ -193,6 +193,7 @@ def gaps_table(
 
 
 def files_table(files: Sequence[SourceFile], results: Sequence[FileResult]) -> pd.DataFrame:
+    """Step 5: the FILES table, one row per file read (its element count survives letting the table go)."""
     rows = [
         {
             "path": r.path,
@@ -210,6 +211,7 @@ def files_table(files: Sequence[SourceFile], results: Sequence[FileResult]) -> p
 
 
 def problems_table(results: Sequence[FileResult]) -> pd.DataFrame:
+    """Step 5: the PROBLEMS table, every problem the reader reported, file by file."""
     rows = [
         {"path": p.path, "offset": p.offset, "reason": p.reason, "count": p.count}
         for r in results
