@@ -20,10 +20,11 @@ Steps (the caller holds the run lock, :mod:`anystab.monitor.lock`):
    or the first run say that nothing stored can be kept. Per service, H less its ``min_dwell`` (the
    transient filter can reach back that far).
 6. Per service, the stages over the cached elements of the whole monitored period, exactly as one
-   analysis of all those files (:func:`anystab.pipeline.choose_window`,
-   :func:`~anystab.pipeline.select_elements`, :func:`~anystab.sources.missing_intervals`,
-   :func:`~anystab.pipeline.run_stages`); the per-interval tables only for the intervals H can reach
-   (:mod:`anystab.monitor.intervals`), the rest kept from the stored partitions.
+   analysis of all those files (the elements stage, :func:`anystab.elements.build_elements`, then
+   :func:`anystab.pipeline.run_stages`); the per-interval tables only for the intervals H can reach
+   (:mod:`anystab.monitor.intervals`), the rest kept from the stored partitions. This composes the steps
+   of :func:`anystab.pipeline.analyze` rather than calling it: the files come from the element cache, not
+   a read, and each VP's walk is carried from one run to the next (:mod:`anystab.monitor.carry`).
 7. Write the partitions of the days H can reach whose content changed, under new names
    (:func:`anystab.monitor.dataset.write_partitions`).
 8. Find alert episodes, turn changes into notifications, queue them, and save the checkpoint (files,
@@ -47,6 +48,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from anystab.elements import build_elements, choose_window
 from anystab.errors import BadInputError, ConfigError
 from anystab.events import build_events
 from anystab.monitor import alerts, dataset
@@ -70,15 +72,8 @@ from anystab.monitor.state import (
     save_checkpoint,
 )
 from anystab.params import AnalysisParams
-from anystab.pipeline import (
-    AnalysisResult,
-    VpTables,
-    choose_window,
-    gaps_table,
-    order_vp_tables,
-    run_stages,
-    select_elements,
-)
+from anystab.per_vp import VpTables, order_vp_tables
+from anystab.pipeline import AnalysisResult, run_stages
 from anystab.service import Service
 from anystab.sources import FileResult, SourceFile, describe, discover, missing_intervals, read_files
 from anystab.sources.fetch import FetchRequest, FileOutcome, fetch
@@ -239,15 +234,17 @@ def analyse_service(
 ) -> tuple[AnalysisResult, WalkSnapshot]:
     """Step 6: the stages as one analysis of the whole period, and the VP walks at this run's cut.
 
+    Not :func:`anystab.pipeline.analyze`: the files are already read (cached), and the walk carries state
+    between runs; the elements stage and :func:`~anystab.pipeline.run_stages` are the same.
+
     With ``carried`` (walks saved at a cut before the change horizon), only the elements at or after its
     cut are walked (:mod:`anystab.monitor.carry`); ``cached`` need hold only those files' elements."""
     params = config.params(service)
     targets = params.targets.with_mode("any")
     files = [c.source for c in cached]
     results = [_for_service(c.result, targets) for c in cached]
-    window = choose_window(files, results, None, None)
-    elements = select_elements(files, results, window)
-    gaps = gaps_table(files, results, window)
+    selection = build_elements(files, results)
+    window, elements, gaps = selection.window, selection.elements, selection.gaps
     if carried is not None:
         elements = elements[to_seconds(elements["time"]) >= carried.cut].reset_index(drop=True)
     cut = cut_time(window, config.interval_s)

@@ -1,4 +1,4 @@
-"""Sources every worker can read: local paths (on storage all workers share) and fsspec URLs.
+"""Sources any process can read: local paths (on storage all workers share) and fsspec URLs.
 
 Discovery (:func:`discover_sources`, on the machine that runs the analysis):
 
@@ -9,7 +9,8 @@ Discovery (:func:`discover_sources`, on the machine that runs the analysis):
    folder's files before its subfolders, each sorted), hidden and non-MRT names are skipped, and each
    file's collector, kind and time come from the path part of its URL exactly as for a local path.
 
-Reading (:func:`read_source`, on a worker):
+Reading (:func:`read_source`, in whichever process reads the file: this one, a local worker process of
+:mod:`anystab.sources.parallel`, or a Dask worker):
 
 1. A local path is read by :func:`anystab.sources.read_mrt_file`.
 2. A URL is copied in :data:`COPY_CHUNK` pieces to a temporary file on the worker's disk, read there, and
@@ -32,8 +33,8 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 
 from anystab.errors import BadInputError, SourceUnavailableError
-from anystab.sources import FileResult, Problem, SourceFile, describe, discover, read_mrt_file
-from anystab.sources.archive import COMPRESSION_SUFFIXES, NOT_MRT_SUFFIXES
+from anystab.sources.archive import SourceFile, describe, discover, is_candidate
+from anystab.sources.mrt import FileResult, Problem, read_mrt_file
 from anystab.targets import TargetSet
 from anystab.text import pip_install
 
@@ -56,16 +57,6 @@ def import_fsspec() -> Any:
     return fsspec
 
 
-def _candidate(name: str) -> bool:
-    path = PurePosixPath(name)
-    if path.name.startswith("."):
-        return False
-    suffixes = [s.lower() for s in path.suffixes]
-    while suffixes and suffixes[-1] in COMPRESSION_SUFFIXES:
-        suffixes.pop()
-    return not (suffixes and suffixes[-1] in NOT_MRT_SUFFIXES)
-
-
 def walk_key(relative: str) -> tuple[tuple[int, str], ...]:
     """Sort key giving a local folder walk's order: a folder's files first, then its subfolders."""
     parts = [p for p in relative.split("/") if p]
@@ -77,7 +68,7 @@ def _listing(fs: Any, root: str) -> list[str]:
         return [root]
     found = fs.find(root)
     base = root.rstrip("/") + "/"
-    inside = [p for p in found if p.startswith(base) and _candidate(p)]
+    inside = [p for p in found if p.startswith(base) and is_candidate(PurePosixPath(p))]
     hidden = [p for p in inside if any(part.startswith(".") for part in p[len(base) :].split("/"))]
     return sorted(set(inside) - set(hidden), key=lambda p: walk_key(p[len(base) :]))
 
