@@ -25,7 +25,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from needs import BGPDUMP, need_bgpdump
+from support.needs import BGPDUMP, need_bgpdump
 
 from anystab.targets import TargetSet, make_target, target_set
 

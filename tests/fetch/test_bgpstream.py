@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from fetch_server import SAMPLE
-from needs import need_bgpdump
+from support.needs import need_bgpdump
 
 from anystab.cli.main import cli
 from anystab.errors import SourceUnavailableError

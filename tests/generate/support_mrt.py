@@ -7,7 +7,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from needs import need_bgpdump
+from support.needs import need_bgpdump
 
 from anystab.generate.scenario import (
     Collector,

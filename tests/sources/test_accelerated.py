@@ -22,8 +22,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mrt_samples import MRT_DIR, MRT_FILES, assert_same_results, filtered_reference, sampled_targets
-from needs import need_c_compiler, need_compiled_scanner
 from random_mrt import mrt_file
+from support.needs import need_c_compiler, need_compiled_scanner
 
 from anystab.errors import BadInputError
 from anystab.generate import mrtwrite as mw
