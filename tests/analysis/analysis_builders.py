@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 import pyarrow as pa
-from mrt_data import ANYCAST_PREFIXES, reference
+from support.mrt_data import ANYCAST_PREFIXES, reference
 
 from anystab.estimates import build_estimates
 from anystab.events import build_events

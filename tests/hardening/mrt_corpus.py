@@ -8,7 +8,7 @@ import gzip
 import struct
 from pathlib import Path
 
-from mrt_data import MRT_DIR, MRT_FILES
+from support.mrt_data import MRT_DIR, MRT_FILES
 
 from anystab.targets import TargetSet
 

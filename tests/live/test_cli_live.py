@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from mrt_data import RISLIVE_STREAM
 from rich.console import Console
+from support.mrt_data import RISLIVE_STREAM
 from support_mrt import small_scenario
 
 from anystab.cli.live import TerminalSink, event_records

@@ -6,7 +6,7 @@ import json
 import random
 
 import pytest
-from mrt_data import RISLIVE_STREAM
+from support.mrt_data import RISLIVE_STREAM
 from support_mrt import small_scenario
 
 from anystab.errors import ConfigError

@@ -6,7 +6,7 @@ import functools
 import ipaddress
 import random
 
-from mrt_data import ANYCAST_PREFIXES, MRT_DIR, MRT_FILES, line_prefix, reference
+from support.mrt_data import ANYCAST_PREFIXES, MRT_DIR, MRT_FILES, line_prefix, reference
 
 from anystab.sources import FileResult, read_mrt_file
 from anystab.targets import TargetSet, make_target, prefix_key, target_set

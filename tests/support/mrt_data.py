@@ -9,7 +9,8 @@ mode), and every state change, in the output's order. Filtering the sample by su
 filtering the whole output gives; a test runs ``bgpdump -m`` where it is installed and checks every sample
 against it.
 
-Rewrite the samples (after adding a file, or when bgpdump's output changes): ``python tests/mrt_data.py``.
+Rewrite the samples (after adding a file, or when bgpdump's output changes), from the repository's root:
+``PYTHONPATH=tests python -m support.mrt_data``.
 """
 
 from __future__ import annotations
@@ -25,11 +26,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from anystab.targets import TargetSet, make_target, target_set
 from support.needs import BGPDUMP, need_bgpdump
 
-from anystab.targets import TargetSet, make_target, target_set
-
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 MRT_DIR = DATA / "mrt"
 REFERENCE_DIR = MRT_DIR / "bgpdump-m"
 RISLIVE_STREAM = DATA / "rislive" / "ris-live-stream.jsonl"
