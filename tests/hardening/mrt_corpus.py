@@ -6,13 +6,11 @@ import bz2
 import functools
 import gzip
 import struct
-from pathlib import Path
 
 from support.mrt_data import MRT_DIR, MRT_FILES
 
 from anystab.targets import TargetSet
 
-SOURCES = Path(__file__).resolve().parents[1] / "sources"
 __all__ = ["MRT_FILES"]
 RECORDS_PER_FILE = 80
 
@@ -40,10 +38,6 @@ def records(name: str) -> tuple[bytes, ...]:
 @functools.cache
 def targets(name: str) -> TargetSet:
     """The anycast prefixes plus prefixes sampled from the file (as the sources tests choose them)."""
-    import sys
-
-    if str(SOURCES) not in sys.path:
-        sys.path.append(str(SOURCES))
-    from mrt_samples import sampled_targets
+    from support.mrt_samples import sampled_targets
 
     return sampled_targets(name)

@@ -6,10 +6,9 @@ import functools
 import ipaddress
 import random
 
-from support.mrt_data import ANYCAST_PREFIXES, MRT_DIR, MRT_FILES, line_prefix, reference
-
 from anystab.sources import FileResult, read_mrt_file
 from anystab.targets import TargetSet, make_target, prefix_key, target_set
+from support.mrt_data import ANYCAST_PREFIXES, MRT_DIR, MRT_FILES, line_prefix, reference
 
 __all__ = ["ANYCAST_PREFIXES", "MRT_DIR", "MRT_FILES"]
 SAMPLE_SIZE = 20
