@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from random_mrt import mrt_file
 from support.mrt_samples import MRT_DIR, MRT_FILES, assert_same_results, filtered_reference, sampled_targets
 from support.needs import need_c_compiler, need_compiled_scanner
+from support.random_mrt import mrt_file
 
 from anystab.errors import BadInputError
 from anystab.generate import mrtwrite as mw

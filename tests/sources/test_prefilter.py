@@ -19,7 +19,6 @@ import pyarrow.compute as pc
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from random_mrt import mrt_file
 from support.mrt_data import reference
 from support.mrt_samples import (
     MRT_DIR,
@@ -29,6 +28,7 @@ from support.mrt_samples import (
     reference_lines,
     sampled_targets,
 )
+from support.random_mrt import mrt_file
 
 from anystab.sources import bgpdump_line, read_mrt_file
 from anystab.sources.prefilter import Scanner, WalkStats, kept_records
