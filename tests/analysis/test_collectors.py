@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from analysis_builders import elem, params, run, seconds
+from support.analysis import elem, params, run, seconds
 
 from anystab.collectors import collector_view, join_equal, moas_intervals, sweep
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import pandas as pd
 import pyarrow as pa
-from support.mrt_data import ANYCAST_PREFIXES, reference
 
 from anystab.estimates import build_estimates
 from anystab.events import build_events
@@ -15,6 +14,7 @@ from anystab.params import AnalysisParams
 from anystab.schemas import ELEMENTS
 from anystab.targets import TargetSet, make_target, target_set
 from anystab.timeline import build_timeline, records_frame, to_seconds
+from support.mrt_data import ANYCAST_PREFIXES, reference
 
 VP = ("rrc00", 64500, "192.0.2.1")
 
