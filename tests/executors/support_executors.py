@@ -4,12 +4,14 @@ slices have edges that events cross), requests, and a strict comparison of two a
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
+
+# the generated scenarios' sites and vantage points (A to E), shared with the generator tests
+from support.scenario import ESTABLISHED, SITES, START, A, B, C, D, E
 
 from anystab.generate.mrtwrite import Peer, RibDump, RibEntry, StateChange, Update, write_rib
 from anystab.generate.scenario import (
@@ -38,9 +40,6 @@ REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "data"
 EDGES = (1200, 2400)  # seconds after START: RIB dumps inside the window, i.e. slice edges
 
-# the generated scenarios' sites and vantage points (A to E), shared with the generator tests
-sys.path.insert(0, str(REPO / "tests" / "generate"))
-from support_mrt import ESTABLISHED, SITES, START, A, B, C, D, E  # noqa: E402
 
 F = ("rrc05", 64505, "198.51.100.9")
 G = ("rrc05", 64506, "2001:db8:100::7")

@@ -1,16 +1,11 @@
-"""Fixtures for the live tests: the replay server, and the generator's helpers on the import path."""
+"""Fixtures for the live tests: the replay server."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "generate"))
-
-from live_server import Frame, ReplayServer, ServerThread  # noqa: E402
+from live_server import Frame, ReplayServer, ServerThread
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from rich.console import Console
 from support.mrt_data import RISLIVE_STREAM
-from support_mrt import small_scenario
+from support.scenario import small_scenario
 
 from anystab.cli.live import TerminalSink, event_records
 from anystab.cli.main import cli

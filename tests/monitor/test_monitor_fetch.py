@@ -1,6 +1,6 @@
 """`anystab monitor` fetching collectors' files from a real HTTP server on 127.0.0.1 whose archive grows.
 
-The served archive is the generated scenario of ``support_mrt.small_scenario`` (rrc01: RIS layout, 5-minute
+The served archive is the scenario of ``support.scenario.small_scenario`` (rrc01: RIS layout, 5-minute
 updates; route-views3: RouteViews layout, 15-minute updates), moved to a recent 8-hour boundary: aligned with
 both projects' RIB cadences, over for hours, and less than two days old, so a file the server does not have
 yet is asked for again by the next run (the record of missing files settles only after two days).
@@ -28,11 +28,10 @@ from anystab.sources.fetch import load_missing
 from anystab.sources.registry import RIS_RIB_CADENCE_S, Settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fetch"))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "generate"))
 
 from fetch_server import ArchiveServer, serving  # noqa: E402
 from fetch_server import isolated as isolated  # noqa: E402 (autouse: no user config, SIGPIPE ignored)
-from support_mrt import small_scenario  # noqa: E402
+from support.scenario import small_scenario  # noqa: E402 (after the path of fetch_server)
 
 START = int(time.time() // RIS_RIB_CADENCE_S - 1) * RIS_RIB_CADENCE_S
 SCENARIO = dataclasses.replace(small_scenario(), start=START)

@@ -7,8 +7,6 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from support.needs import need_bgpdump
-
 from anystab.generate.scenario import (
     Collector,
     MoreSpecific,
@@ -22,6 +20,7 @@ from anystab.generate.scenario import (
     Transient,
     Vp,
 )
+from support.needs import need_bgpdump
 
 REPO = Path(__file__).resolve().parents[2]
 START = 1_748_822_400  # 2025-06-02 00:00 UTC
