@@ -10,9 +10,6 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-# the generated scenarios' sites and vantage points (A to E), shared with the generator tests
-from support.scenario import ESTABLISHED, SITES, START, A, B, C, D, E
-
 from anystab.generate.mrtwrite import Peer, RibDump, RibEntry, StateChange, Update, write_rib
 from anystab.generate.scenario import (
     Collector,
@@ -35,6 +32,9 @@ from anystab.params import AnalysisParams, SiteMap
 from anystab.pipeline import AnalysisRequest, AnalysisResult
 from anystab.targets import make_target, target_set
 from anystab.units import US_PER_S
+
+# the generated scenarios' sites and vantage points (A to E), shared with the generator tests
+from support.scenario import ESTABLISHED, SITES, START, A, B, C, D, E
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "data"
