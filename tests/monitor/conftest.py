@@ -1,11 +1,5 @@
-import sys
-from pathlib import Path
-
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from monitor_support import make_archive  # noqa: E402
+from support.monitor import make_archive
 
 
 @pytest.fixture(scope="session")

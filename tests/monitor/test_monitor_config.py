@@ -4,7 +4,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from monitor_support import write_config
+from support.monitor import write_config
 
 from anystab.cli.main import cli
 from anystab.errors import ConfigError

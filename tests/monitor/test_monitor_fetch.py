@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from monitor_support import assert_same_dataset, dataset_tables, grow, run_cli, write_config
+from support.monitor import assert_same_dataset, dataset_tables, grow, run_cli, write_config
 
 from anystab.cli.main import cli
 from anystab.errors import ConfigError

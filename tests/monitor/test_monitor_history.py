@@ -3,7 +3,7 @@
 import json
 
 from click.testing import CliRunner
-from monitor_support import run_cli, write_config
+from support.monitor import run_cli, write_config
 
 from anystab.cli.main import cli
 from anystab.monitor.dataset import read_dataset

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pandas as pd
-from support.scenario import START, small_scenario
 
 from anystab.generate.scenario import write_archive
 from anystab.monitor.dataset import PARTITION_COLUMN, read_dataset
+from support.scenario import START, small_scenario
 
 # 30 minutes before midnight: the period spans two UTC days, so the dataset has several partitions
 SCENARIO = dataclasses.replace(small_scenario(), start=START - 1800)
