@@ -1,5 +1,5 @@
-"""Fixtures of the fetch tests: a real archive server on 127.0.0.1 (:mod:`fetch_server`), a cache folder,
-and no user configuration."""
+"""Fixtures of the fetch tests: a real archive server on 127.0.0.1 (:mod:`support.fetch_server`), a cache
+folder, and no user configuration."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fetch_server import ArchiveServer, build_archive, serving
-from fetch_server import isolated as isolated  # autouse: no user config, SIGPIPE ignored
+from support.fetch_server import ArchiveServer, build_archive, serving
+from support.fetch_server import isolated as isolated  # autouse: no user config, SIGPIPE ignored
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from fetch_server import SAMPLE
+from support.fetch_server import SAMPLE
 from support.needs import need_bgpdump
 
 from anystab.cli.main import cli

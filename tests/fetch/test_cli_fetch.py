@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from fetch_server import END, SAMPLE, START, ArchiveServer
+from support.fetch_server import END, SAMPLE, START, ArchiveServer
 
 from anystab.cli.main import cli
 from anystab.sources.fetch import MISSING_FILE

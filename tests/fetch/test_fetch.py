@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from fetch_server import END, SAMPLE, START, ArchiveServer, build_archive
+from support.fetch_server import END, SAMPLE, START, ArchiveServer, build_archive
 
 from anystab.cli.options import parse_time
 from anystab.errors import ConfigError

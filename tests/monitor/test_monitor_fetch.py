@@ -8,7 +8,6 @@ yet is asked for again by the next run (the record of missing files settles only
 
 import dataclasses
 import json
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from support.fetch_server import ArchiveServer, serving
+from support.fetch_server import isolated as isolated  # autouse: no user config, SIGPIPE ignored
 from support.monitor import assert_same_dataset, dataset_tables, grow, run_cli, write_config
+from support.scenario import small_scenario
 
 from anystab.cli.main import cli
 from anystab.errors import ConfigError
@@ -26,12 +28,6 @@ from anystab.monitor.run import RunReport, fetch_requests, gather_sources
 from anystab.pipeline import AnalysisRequest, analyze
 from anystab.sources.fetch import load_missing
 from anystab.sources.registry import RIS_RIB_CADENCE_S, Settings
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fetch"))
-
-from fetch_server import ArchiveServer, serving  # noqa: E402
-from fetch_server import isolated as isolated  # noqa: E402 (autouse: no user config, SIGPIPE ignored)
-from support.scenario import small_scenario  # noqa: E402 (after the path of fetch_server)
 
 START = int(time.time() // RIS_RIB_CADENCE_S - 1) * RIS_RIB_CADENCE_S
 SCENARIO = dataclasses.replace(small_scenario(), start=START)
