@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 
 import pytest
-from live_server import Frame, ReplayServer, ServerThread
+from support.live_server import Frame, ReplayServer, ServerThread
 
 
 @pytest.fixture
