@@ -7,9 +7,8 @@ import functools
 import gzip
 import struct
 
-from support.mrt_data import MRT_DIR, MRT_FILES
-
 from anystab.targets import TargetSet
+from support.mrt_data import MRT_DIR, MRT_FILES
 
 __all__ = ["MRT_FILES"]
 RECORDS_PER_FILE = 80
