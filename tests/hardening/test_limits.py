@@ -1,7 +1,7 @@
 """Resource bounds: memory stays bounded for hostile MRT input, and each limit gives a clear problem.
 
-Each case is read in a fresh interpreter (:func:`hostile_mrt.read_in_child`) whose peak resident memory
-(``VmHWM``) must stay under :data:`PEAK_MIB` (docs/reliability.md). The numbers are memory bounds,
+Each case is read in a fresh interpreter (:func:`support.hostile_mrt.read_in_child`) whose peak resident
+memory (``VmHWM``) must stay under :data:`PEAK_MIB` (docs/reliability.md). The numbers are memory bounds,
 not timings.
 """
 
