@@ -168,6 +168,18 @@ def sigpipe_ignored() -> Iterator[None]:
         signal.signal(signal.SIGPIPE, saved)
 
 
+@pytest.fixture
+def archive(tmp_path: Path) -> Iterator[ArchiveServer]:
+    """A real archive server on 127.0.0.1 serving the sample archive's layout (:func:`build_archive`)."""
+    with serving(ArchiveServer(build_archive(tmp_path / "archive"))) as state:
+        yield state
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> Path:
+    return tmp_path / "cache"
+
+
 @pytest.fixture(autouse=True)
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Autouse wherever imported: no user settings or cache are read (:func:`isolate_settings`), and
