@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from support.fetch_server import END, SAMPLE, START, ArchiveServer
+from support.fetch_server import archive as archive
+from support.fetch_server import cache as cache
+from support.fetch_server import isolated as isolated  # autouse: no user config, SIGPIPE ignored
 
 from anystab.cli.main import cli
 from anystab.sources.fetch import MISSING_FILE
