@@ -1,4 +1,4 @@
-"""``anystab fetch``, ``anystab collectors`` and ``anystab analyze --collector`` against the real server."""
+"""``anystab fetch`` and ``anystab analyze --collector`` (which fetches first) against the real server."""
 
 from __future__ import annotations
 
@@ -108,20 +108,6 @@ def test_an_unknown_collector_is_one_line_and_exit_1(cache: Path) -> None:
         "fetch", "--collector", "nope", "--start", START, "--end", END, "--cache", str(cache)
     )
     assert code == 1 and "unknown collector 'nope'" in err
-
-
-def test_collectors_lists_the_registry() -> None:
-    code, out, _ = _invoke("collectors", "--json")
-    rows = {r["collector"]: r for r in json.loads(out)}
-    assert code == 0
-    assert {f"rrc{n:02d}" for n in range(27) if n != 17} <= set(rows)
-    assert rows["rrc15"]["url"] == "https://data.ris.ripe.net/rrc15/"
-    assert rows["route-views2"]["url"] == "https://archive.routeviews.org/bgpdata/"
-    assert rows["route-views.jinx"]["url"] == "https://archive.routeviews.org/route-views.jinx/bgpdata/"
-    assert (rows["rrc00"]["updates_every_s"], rows["rrc00"]["ribs_every_s"]) == (300, 28800)
-    assert (rows["route-views2"]["updates_every_s"], rows["route-views2"]["ribs_every_s"]) == (900, 7200)
-    code, out, _ = _invoke("collectors", "--project", "ris", "--mirror", "ris=http://mirror.test/ris")
-    assert code == 0 and "route-views" not in out and "http://mirror.test/ris/rrc26/" in out
 
 
 def _close(a: object, b: object) -> bool:
