@@ -13,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
 SUBSCRIBE_TIMEOUT_S = 10.0
@@ -83,3 +84,18 @@ class ServerThread:
         self.loop.call_soon_threadsafe(self.stopped.set)
         self.thread.join(10)
         self.loop.close()
+
+
+@pytest.fixture
+def replay() -> Iterator[Callable[..., ReplayServer]]:
+    """Start a replay server: ``replay(frames, subscriptions=, disconnect_after=, close_at_end=)``."""
+    running: list[ServerThread] = []
+
+    def start(frames: Sequence[Frame], **options: object) -> ReplayServer:
+        thread = ServerThread(ReplayServer(list(frames), **options))  # type: ignore[arg-type]
+        running.append(thread)
+        return thread.__enter__()
+
+    yield start
+    for thread in running:
+        thread.__exit__(None, None, None)
