@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from rich.console import Console
+from support.live_server import replay as replay
 from support.mrt_data import RISLIVE_STREAM
 from support.scenario import small_scenario
 
