@@ -1,9 +1,3 @@
-import pytest
-from support.monitor import make_archive
+"""Fixtures for the monitoring tests: the generated archive (:func:`support.monitor.full_archive`)."""
 
-
-@pytest.fixture(scope="session")
-def full_archive(tmp_path_factory):
-    """(folder, files in arrival order) of the generated scenario's whole archive."""
-    folder = tmp_path_factory.mktemp("full-archive")
-    return folder, make_archive(folder)
+from support.monitor import full_archive as full_archive

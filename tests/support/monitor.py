@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pandas as pd
+import pytest
 
 from anystab.generate.scenario import write_archive
 from anystab.monitor.dataset import PARTITION_COLUMN, read_dataset
@@ -121,3 +122,10 @@ def dataset_tables(output: Path) -> dict[str, pd.DataFrame]:
 def assert_same_dataset(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None:
     for name in PARTITION_COLUMN:
         pd.testing.assert_frame_equal(a[name], b[name], obj=name)
+
+
+@pytest.fixture(scope="session")
+def full_archive(tmp_path_factory):
+    """(folder, files in arrival order) of the generated scenario's whole archive."""
+    folder = tmp_path_factory.mktemp("full-archive")
+    return folder, make_archive(folder)
