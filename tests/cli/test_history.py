@@ -3,6 +3,7 @@
 import json
 
 from click.testing import CliRunner
+from support.monitor import full_archive as full_archive
 from support.monitor import run_cli, write_config
 
 from anystab.cli.main import cli
