@@ -1,4 +1,4 @@
-"""`anystab history` over a stored dataset."""
+"""`anystab history` over a stored dataset, and before any monitoring run."""
 
 import json
 
@@ -34,3 +34,13 @@ def test_history_summarises_the_dataset(tmp_path, full_archive):
     assert "mean P(break)" in text.output and " 10m " in text.output and "600.0" not in text.output
     other = CliRunner().invoke(cli, ["history", "--config", str(config), "--service", "nope"])
     assert other.exit_code == 2 and "no service" in other.output
+
+
+def test_history_before_any_monitor_run_is_one_line(tmp_path):
+    config = tmp_path / "m.toml"
+    assert CliRunner().invoke(cli, ["init", str(config)]).exit_code == 0
+    r = CliRunner().invoke(cli, ["history", "--config", str(config)])
+    assert r.exit_code == 0
+    assert (
+        r.stdout == f"history of {tmp_path / 'dataset'}: no monitoring results (run anystab monitor first)\n"
+    )
