@@ -4,13 +4,13 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from support.lab import COLLECTORS
 
 from anystab.cli.main import cli
 from anystab.lab import check_lab
 from anystab.lab.check import analyse_collector, compare, lab_params
 from anystab.lab.truth import load_truth
 
-COLLECTORS = ["cfrr", "cbird", "cgo"]
 SCENARIOS = ["baseline", "withdraw", "reset", "explore", "more-specific", "end"]
 
 
