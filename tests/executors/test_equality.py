@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support_executors import (
+from support.executors import (
     EDGES,
     START,
     assert_identical,

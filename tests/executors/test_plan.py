@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from support_executors import edge_scenario, request
+from support.executors import edge_scenario, request
 
 from anystab.elements import choose_window, gaps_table, select_elements
 from anystab.executors.plan import (

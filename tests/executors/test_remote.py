@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from support_executors import SAMPLE, assert_identical, sample_request, with_paths
+from support.executors import SAMPLE, assert_identical, sample_request, with_paths
 
 from anystab.errors import BadInputError, SourceUnavailableError
 from anystab.executors import LocalExecutor

@@ -12,8 +12,8 @@ from typing import Any
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from fetch_server import SAMPLE
-from needs import need_bgpdump
+from support.fetch_server import SAMPLE
+from support.needs import need_bgpdump
 
 from anystab.cli.main import cli
 from anystab.errors import SourceUnavailableError
