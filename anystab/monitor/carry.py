@@ -61,7 +61,7 @@ class Snapshot:
 
     cut: float
     w0: float
-    vps: dict[tuple, dict[str, Any]] = field(default_factory=dict)
+    vps: dict[tuple[Any, ...], dict[str, Any]] = field(default_factory=dict)
 
     def to_bytes(self) -> bytes:
         doc = {"cut": self.cut, "w0": self.w0, "vps": [[list(k), v] for k, v in self.vps.items()]}
@@ -85,8 +85,8 @@ def cut_time(window: tuple[float, float], interval_s: float) -> float:
     return max(cut, window[0])
 
 
-def _state(value: list) -> State:
-    return (*value[:7], tuple(value[7]))  # type: ignore[return-value]
+def _state(value: list[Any]) -> State:
+    return (*value[:7], tuple(value[7]))
 
 
 def _restore(ctx: WalkContext, saved: dict[str, Any]) -> VpWalk:
@@ -94,7 +94,7 @@ def _restore(ctx: WalkContext, saved: dict[str, Any]) -> VpWalk:
     walk.start_due, walk.down, walk.resume_at = saved["start_due"], saved["down"], saved["resume_at"]
     for prefix, path_id, as_path, next_hop, communities in saved["routes"]:
         key = ctx.prefixes[prefix].key
-        walk.routes.setdefault(key, {})[path_id] = (prefix, (as_path, next_hop, tuple(communities)))  # type: ignore[index,arg-type]
+        walk.routes.setdefault(key, {})[path_id] = (prefix, (as_path, next_hop, tuple(communities)))  # type: ignore[arg-type]
     walk.series = [([-math.inf], [_state(s)]) for s in saved["states"]]
     return walk
 
@@ -152,7 +152,7 @@ def carry_timeline(
     carried: Snapshot | None = None,
 ) -> tuple[pd.DataFrame, Snapshot]:
     """(timeline, the walks at ``cut``): with ``carried``, ``elements`` are those at or after its cut."""
-    columns: dict[str, list] = {name: [] for name in TABLES["timeline"].names}
+    columns: dict[str, list[Any]] = {name: [] for name in TABLES["timeline"].names}
     ctx = WalkContext(tuple(params.targets), params)
     ctx.build(set(elements["prefix"].dropna().unique()) | (carried.prefixes() if carried else set()))
     cols = WalkColumns.of(elements)
