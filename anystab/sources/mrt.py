@@ -178,7 +178,8 @@ def _lenient_nlri() -> Iterator[None]:
 
 
 def _key(d: Mapping[int, Any]) -> int:
-    return next(iter(d))
+    key: int = next(iter(d))
+    return key
 
 
 def _segment_count(seg: Mapping[str, Any]) -> int:
