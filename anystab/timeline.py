@@ -211,7 +211,7 @@ class WalkContext:
         cands: list[set[tuple[int, int, int]]] = [set() for _ in self.targets]
         for info in self.prefixes.values():
             for i in info.covers:
-                cands[i].add(info.key)  # type: ignore[arg-type]
+                cands[i].add(info.key)  # type: ignore[arg-type]  # covers is empty when key is None
         self.candidates = [sorted(c, key=lambda k: -k[2]) for c in cands]
 
     def routed_state(self, prefix: str, route: tuple[str | None, str | None, tuple[str, ...]]) -> State:
