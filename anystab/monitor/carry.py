@@ -94,7 +94,7 @@ def _restore(ctx: WalkContext, saved: dict[str, Any]) -> VpWalk:
     walk.start_due, walk.down, walk.resume_at = saved["start_due"], saved["down"], saved["resume_at"]
     for prefix, path_id, as_path, next_hop, communities in saved["routes"]:
         key = ctx.prefixes[prefix].key
-        walk.routes.setdefault(key, {})[path_id] = (prefix, (as_path, next_hop, tuple(communities)))  # type: ignore[arg-type]
+        walk.routes.setdefault(key, {})[path_id] = (prefix, (as_path, next_hop, tuple(communities)))  # type: ignore[arg-type]  # saved routes have keys
     walk.series = [([-math.inf], [_state(s)]) for s in saved["states"]]
     return walk
 
