@@ -216,8 +216,10 @@ class WalkContext:
         self.prefixes = {p: index.info(p) for p in prefix_texts}
         cands: list[set[tuple[int, int, int]]] = [set() for _ in self.targets]
         for info in self.prefixes.values():
+            if info.key is None:  # an unreadable prefix covers no target
+                continue
             for i in info.covers:
-                cands[i].add(info.key)  # type: ignore[arg-type]  # covers is empty when key is None
+                cands[i].add(info.key)
         self.candidates = [sorted(c, key=lambda k: -k[2]) for c in cands]
 
     def routed_state(self, prefix: str, route: tuple[str | None, str | None, tuple[str, ...]]) -> State:
