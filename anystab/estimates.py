@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -148,18 +149,203 @@ def vp_figures(
     window: tuple[float, float],
 ) -> list[tuple]:
     """Per VP_STATS row and session length: (collector, peer_asn, peer_ip, target, session_s, P_v(D), the
-    Poisson figure), as :func:`estimate_records` takes them (None: undefined)."""
-    states = pair_states(timeline, params.min_dwell_s)
-    breaks = _break_times(events)
-    records = []
-    for key in vp_stats[PAIR_KEYS].itertuples(index=False, name=None):
-        observed, routed = (merge_intervals(i) for i in _state_intervals(states.get(key, [])))
-        times = breaks.get(key, [])
-        routed_s = measure(routed)
-        for d in params.sessions_s:
-            p = _merged_break_probability(observed, routed, times, window, d)
-            records.append((*key, d, p, poisson_probability(len(times), routed_s, d)))
-    return records
+    Poisson figure), as :func:`estimate_records` takes them (None: undefined).
+
+    Every pair's intervals are laid out in arrays, one pair after the other (:class:`_PairIntervals`), and
+    P_v(D) is computed for all pairs at once per session length (:func:`_pair_probabilities`)."""
+    keys = list(vp_stats[PAIR_KEYS].itertuples(index=False, name=None))
+    if not keys:
+        return []
+    codes = _pair_codes([vp_stats, timeline, events])
+    pairs = int(max(c.max(initial=-1) for c in codes)) + 1
+    vp_code, timeline_code, event_code = codes
+    intervals = None
+    if params.min_dwell_s <= 0:
+        intervals = _PairIntervals.of_rows(timeline, timeline_code, pairs)
+    if intervals is None:  # the transient filter's states (or rows that overlap: merged one pair at a time)
+        intervals = _PairIntervals.of_states(pair_states(timeline, params.min_dwell_s), keys, vp_code, pairs)
+    is_break = events["kind"].isin(BREAK_KINDS).to_numpy() if len(events) else np.zeros(0, dtype=bool)
+    break_code = event_code[is_break]
+    break_time = to_seconds(events["time"][is_break]) if is_break.any() else np.zeros(0)
+    order = np.lexsort((break_time, break_code))
+    break_code, break_time = break_code[order], break_time[order]
+    breaks = np.bincount(break_code, minlength=pairs)
+    routed_s = _sequential_sums(intervals.routed_end - intervals.routed_start, intervals.routed_pair, pairs)
+    sessions = list(params.sessions_s)
+    p = [_pair_probabilities(intervals, break_code, break_time, window, d, pairs) for d in sessions]
+    poisson = [_poisson(breaks, routed_s, d) for d in sessions]
+    n_d = len(sessions)
+    p_rows = np.stack(p, axis=1)[vp_code].ravel().tolist()
+    poisson_rows = np.stack(poisson, axis=1)[vp_code].ravel().tolist()
+    return [
+        (*keys[k // n_d], sessions[k % n_d], None if x != x else x, None if q != q else q)
+        for k, (x, q) in enumerate(zip(p_rows, poisson_rows, strict=True))
+    ]
+
+
+def _pair_codes(frames: Sequence[pd.DataFrame]) -> list[np.ndarray]:
+    """Per frame, each row's (VP, target) as a number shared by all the frames."""
+    keys = pd.concat([f[PAIR_KEYS] for f in frames], ignore_index=True)
+    codes = keys.groupby(PAIR_KEYS, sort=False, dropna=False).ngroup().to_numpy()
+    bounds = np.cumsum([0, *(len(f) for f in frames)])
+    return [codes[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+@dataclass(frozen=True)
+class _PairIntervals:
+    """Every pair's merged observed and routed intervals (:func:`merge_intervals`), ordered by pair, then
+    time; each routed interval lies in one observed interval (``routed_in``: its index)."""
+
+    observed_pair: np.ndarray
+    observed_start: np.ndarray
+    observed_end: np.ndarray
+    routed_pair: np.ndarray
+    routed_start: np.ndarray
+    routed_end: np.ndarray
+    routed_in: np.ndarray
+
+    @classmethod
+    def of_rows(cls, timeline: pd.DataFrame, code: np.ndarray, pairs: int) -> _PairIntervals | None:
+        """From the timeline rows (the site states of min_dwell 0 cover the same time); None when two rows
+        of a pair overlap (merged one pair at a time then)."""
+        empty = np.zeros(0)
+        if timeline.empty:
+            return cls(empty.astype(np.int64), empty, empty, empty.astype(np.int64), empty, empty, empty)
+        start, end = to_seconds(timeline["start"]), to_seconds(timeline["end"])
+        observed = (timeline["state"] != UNOBSERVED).to_numpy() & (end > start)
+        routed = observed & timeline["site"].notna().to_numpy()
+        merged = []
+        for mask in (observed, routed):
+            rows = np.flatnonzero(mask)
+            rows = rows[np.lexsort((end[rows], start[rows], code[rows]))]
+            c, a, b = code[rows], start[rows], end[rows]
+            same = c[1:] == c[:-1]
+            if (same & (a[1:] < b[:-1])).any():
+                return None
+            merged.append(_merged_runs(c, a, b))
+        (o_pair, o_start, o_end), (r_pair, r_start, r_end) = merged
+        return cls(
+            o_pair, o_start, o_end, r_pair, r_start, r_end, _containing(o_pair, o_start, r_pair, r_start)
+        )
+
+    @classmethod
+    def of_states(
+        cls, states: dict[tuple, list[SiteState]], keys: list[tuple], code: np.ndarray, pairs: int
+    ) -> _PairIntervals:
+        """From each pair's site states (after the transient filter), merged one pair at a time."""
+        parts: list[list[tuple[int, float, float]]] = [[], []]
+        seen: dict[int, tuple] = {}
+        for key, c in zip(keys, code.tolist(), strict=True):
+            seen.setdefault(c, key)
+        for c in sorted(seen):
+            for part, intervals in zip(parts, _state_intervals(states.get(seen[c], [])), strict=True):
+                part += [(c, a, b) for a, b in merge_intervals(intervals)]
+        (o_pair, o_start, o_end), (r_pair, r_start, r_end) = (_columns(part) for part in parts)
+        return cls(
+            o_pair, o_start, o_end, r_pair, r_start, r_end, _containing(o_pair, o_start, r_pair, r_start)
+        )
+
+
+def _columns(part: list[tuple[int, float, float]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    pair, start, end = zip(*part, strict=True) if part else ((), (), ())
+    return np.array(pair, dtype=np.int64), np.array(start, dtype=float), np.array(end, dtype=float)
+
+
+def _merged_runs(pair: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, ...]:
+    """:func:`merge_intervals` of every pair at once, for intervals ordered by pair, then time, whose
+    ends do not decrease within a pair (so the end before is the furthest): a run ends where the next
+    interval starts later or is another pair's."""
+    opens = np.ones(len(pair), dtype=bool)
+    opens[1:] = (pair[1:] != pair[:-1]) | (start[1:] > end[:-1])
+    closes = np.ones(len(pair), dtype=bool)
+    closes[:-1] = opens[1:]
+    return pair[opens], start[opens], end[closes]
+
+
+def _containing(
+    o_pair: np.ndarray, o_start: np.ndarray, r_pair: np.ndarray, r_start: np.ndarray
+) -> np.ndarray:
+    """For each routed interval, the index of the observed interval of its pair that contains it: the last
+    one starting at or before it."""
+    return _first_after(o_pair, o_start, r_pair, r_start, strict=True) - 1
+
+
+def _first_after(
+    x_pair: np.ndarray, x_time: np.ndarray, q_pair: np.ndarray, q_time: np.ndarray, strict: bool
+) -> np.ndarray:
+    """For each query (pair, time), the index of the first x (ordered by pair, then time) that comes after
+    it: of a later pair, or of its pair at a later time (``strict``) or at the same or a later time."""
+    pair = np.concatenate([x_pair, q_pair])
+    time = np.concatenate([x_time, q_time])
+    tie = np.concatenate([np.full(len(x_pair), 0 if strict else 1), np.full(len(q_pair), 1 if strict else 0)])
+    order = np.lexsort((tie, time, pair))
+    is_x = order < len(x_pair)
+    before = np.cumsum(is_x) - is_x  # x before each place in the order
+    out = np.empty(len(q_pair), dtype=np.int64)
+    out[order[~is_x] - len(x_pair)] = before[~is_x]
+    return out
+
+
+def _sequential_sums(values: np.ndarray, group: np.ndarray, groups: int) -> np.ndarray:
+    """Per group, the sum of its values added one after the other in order, as Python's ``sum`` adds them
+    (``values`` ordered by group); 0 for an empty group."""
+    counts = np.bincount(group, minlength=groups)
+    place = np.arange(len(values)) - (np.cumsum(counts) - counts)[group]
+    order = np.argsort(place, kind="stable")
+    bounds = np.cumsum(np.bincount(place, minlength=1))
+    out = np.zeros(groups)
+    at = 0
+    for stop in bounds.tolist():
+        rows = order[at:stop]
+        out[group[rows]] += values[rows]
+        at = stop
+    return out
+
+
+def _pair_probabilities(
+    intervals: _PairIntervals,
+    break_pair: np.ndarray,
+    break_time: np.ndarray,
+    window: tuple[float, float],
+    d: float,
+    pairs: int,
+) -> np.ndarray:
+    """P_v(D) of every pair (NaN: no valid start), step by step as :func:`_merged_break_probability`.
+
+    A pair's valid starts are its routed intervals clipped to the starts of the observed interval holding
+    each ([a, b - D]) and to [W0, W1 - D], in order; its break intervals [s - D, s) are merged where they
+    meet; the broken starts are every (valid piece, break interval) overlap, in order."""
+    w0, w1 = window
+    held = intervals.routed_in
+    low = np.maximum(np.maximum(intervals.observed_start[held], w0), intervals.routed_start)
+    high = np.minimum(np.minimum(intervals.observed_end[held] - d, w1 - d), intervals.routed_end)
+    keep = (intervals.observed_end[held] - d > intervals.observed_start[held]) & (high > low)
+    v_pair, v_start, v_end = intervals.routed_pair[keep], low[keep], high[keep]
+    total = _sequential_sums(v_end - v_start, v_pair, pairs)
+    b_start = break_time - d
+    nonempty = b_start < break_time
+    b_pair, b_start, b_end = break_pair[nonempty], b_start[nonempty], break_time[nonempty]
+    b_pair, b_start, b_end = _merged_runs(b_pair, b_start, b_end)
+    lo = _first_after(b_pair, b_end, v_pair, v_start, strict=True)
+    hi = _first_after(b_pair, b_start, v_pair, v_end, strict=False)
+    count = np.maximum(hi - lo, 0)
+    piece = np.repeat(np.arange(len(v_pair)), count)
+    j = np.repeat(lo, count) + (np.arange(len(piece)) - np.repeat(np.cumsum(count) - count, count))
+    width = np.minimum(v_end[piece], b_end[j]) - np.maximum(v_start[piece], b_start[j])
+    broken = _sequential_sums(width, v_pair[piece], pairs)
+    out = np.full(pairs, math.nan)
+    valid = total > 0
+    out[valid] = broken[valid] / total[valid]
+    return out
+
+
+def _poisson(breaks: np.ndarray, routed_s: np.ndarray, d: float) -> np.ndarray:
+    """:func:`poisson_probability` of every pair (NaN: never routed); ``math.exp``, as there."""
+    out = np.full(len(breaks), math.nan)
+    routed = np.flatnonzero(routed_s > 0)
+    rate = -breaks[routed] / routed_s[routed] * d
+    out[routed] = [1.0 - math.exp(x) for x in rate.tolist()]
+    return out
 
 
 def _resample_indices(n: int, resamples: int, seed: int) -> np.ndarray:

@@ -11,9 +11,19 @@ from analysis_builders import elem, params, run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from anystab.estimates import bootstrap_ci, break_probability, estimate_records, session_break_probability
+from anystab.estimates import (
+    bootstrap_ci,
+    break_probability,
+    estimate_records,
+    merge_intervals,
+    poisson_probability,
+    session_break_probability,
+    vp_figures,
+)
+from anystab.events import pair_states
 from anystab.params import AnalysisParams
 from anystab.targets import make_target, target_set
+from anystab.timeline import PAIR_KEYS, to_seconds
 
 T = "192.0.2.0/24"
 W = (0.0, 100.0)
@@ -179,3 +189,53 @@ def test_rows_computed_together_equal_rows_computed_alone(resamples: int) -> Non
     for row in rows:
         expected = _one_row_reference(np.array(by_target[row["target"]], dtype=float), resamples, 11)
         assert tuple(row[k] for k in keys) == expected, row
+
+
+def _figures_one_pair_at_a_time(r, p: AnalysisParams, window: tuple[float, float]) -> list[tuple]:
+    """Per VP_STATS row and session length, P_v(D) and the Poisson figure from the pair's own site states,
+    by the public one-pair functions."""
+    states = pair_states(r.timeline, p.min_dwell_s)
+    breaks = r.events[r.events["kind"].isin(["switch", "withdraw"])]
+    out = []
+    for key in r.vp_stats[PAIR_KEYS].itertuples(index=False, name=None):
+        own = breaks[(breaks[PAIR_KEYS].apply(tuple, axis=1) == key)] if len(breaks) else breaks
+        times = [float(t) for t in to_seconds(own["time"])] if len(own) else []
+        pair = [s for s in states.get(key, []) if not s.gap]
+        observed = [(s.start, s.end) for s in pair]
+        routed = merge_intervals([(s.start, s.end) for s in pair if s.site is not None])
+        routed_s = sum(b - a for a, b in routed)
+        for d in p.sessions_s:
+            figure = break_probability(observed, routed, times, window, d)
+            out.append((*key, d, figure, poisson_probability(len(times), routed_s, d)))
+    return out
+
+
+VPS = [("rrc00", 64500, "192.0.2.1"), ("rrc00", 64501, "192.0.2.2"), ("rrc01", 64500, "192.0.2.1")]
+PREFIXES = ["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"]
+_EVENT = st.tuples(
+    st.floats(-5, 120, allow_nan=False).map(lambda t: round(t, 3)),
+    st.sampled_from(["A", "W", "down", "up"]),
+    st.sampled_from(PREFIXES),
+    st.sampled_from(["1 2 10", "1 3 10", "1 3 11"]),
+    st.sampled_from(VPS),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(_EVENT, max_size=40),
+    st.sampled_from([0.0, 4.0, 25.0]),
+    st.lists(st.sampled_from([0.5, 5.0, 10.0, 30.0, 99.0, 150.0]), min_size=1, max_size=4),
+)
+def test_figures_of_all_pairs_at_once_equal_one_pair_at_a_time(events, min_dwell, sessions):
+    """vp_figures lays every pair's intervals out in arrays and computes them together; each number equals
+    the pair's own by break_probability and poisson_probability, bit for bit (sums in the same order)."""
+    rows = [elem(-1, "R", t, "1 2 10", vp=vp) for t in PREFIXES for vp in VPS]
+    for time, kind, prefix, path, vp in sorted(events, key=lambda e: e[0]):
+        if kind in ("down", "up"):
+            rows.append(elem(time, "S", vp=vp, new_state=1 if kind == "down" else 6))
+        else:
+            rows.append(elem(time, kind, prefix, path, vp=vp))
+    p = params(*PREFIXES, sessions_s=tuple(sessions), min_dwell_s=min_dwell, bootstrap=0)
+    r = run(rows, p, W)
+    assert vp_figures(r.timeline, r.events, r.vp_stats, p, W) == _figures_one_pair_at_a_time(r, p, W)
