@@ -212,6 +212,19 @@ def test_json_stdout_is_clean_and_pipe_closing_is_not_a_crash():
         [1, [2, [3, {}]], "x"],
         {"rows": [{"a": 1, "b": None, "c": 1.5e16, "d": float("nan"), "e": 'é"\n\t', "f": True, "g": -0.0}]},
         {1: 2, None: 3, 2.5: [1], False: {"k": (1, 2)}, "a:b": [{}]},
+        # lists of records (one key order, scalar values) are written a column at a time
+        {
+            "rows": [
+                {"a": 1, "b": "x, y", "c%": None},
+                {"a": 2.5, "b": None, "c%": "%s"},
+                {"a": True, "b": "é\u2028", "c%": -0.0},
+            ]
+        },
+        [{"a": float("inf"), "b": "p"}, {"a": -(10**20), "b": "q"}, {"a": float("-inf"), "b": ""}],
+        [{"a": 1, "b": 2}, {"b": 2, "a": 1}],
+        [{"a": [1]}, {"a": {"b": None}}, {"a": (1, 2)}],
+        [{"a": 1}, {}, {"a": 2}],
+        [{"x": 1, "y": "1"}, {"x": "1", "y": 1}],
         "text",
         3,
         None,
