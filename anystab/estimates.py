@@ -438,7 +438,7 @@ def _row_means(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return out
 
 
-def _group_sums(values: np.ndarray, group: np.ndarray, groups: int) -> np.ndarray:
+def group_sums(values: np.ndarray, group: np.ndarray, groups: int) -> np.ndarray:
     """Per group, ``float(np.array(its values in order).sum())``: groups of one size summed together (each
     row of a stack reduced as alone), a group of one value that value."""
     order = np.argsort(group, kind="stable")
@@ -522,7 +522,7 @@ def estimate_columns(
     present = np.flatnonzero(vps)  # the groups with rows, in row order
     with_break = np.bincount(member, weights=np.tile(breaks > 0, 2), minlength=groups)
     break_sum = np.bincount(member, weights=np.tile(breaks, 2), minlength=groups).astype(np.int64)
-    observed_s = _group_sums(np.tile(observed, 2), member, groups)
+    observed_s = group_sums(np.tile(observed, 2), member, groups)
 
     distinct = list(dict.fromkeys(sessions))  # a length given twice gets its rows twice
     n_d = len(distinct)
