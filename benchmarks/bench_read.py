@@ -31,7 +31,8 @@ Steps:
    and whether the compiled scanner was built.
 
 Run: ``python benchmarks/bench_read.py`` (about half an hour on two cores); ``--quick``: one run,
-the ``--data`` files only; ``--week-only``: the generated week alone.
+the ``--data`` files only; ``--analysis``: the generated day and week, decompression, extraction and the
+full analysis alone (does the analysis stay within 1.2x the extraction?).
 """
 
 from __future__ import annotations
@@ -474,7 +475,9 @@ def main() -> None:
         "--data", type=Path, default=REAL_FILES, help="folder of MRT files to read (default tests/data/mrt)"
     )
     parser.add_argument("--quick", action="store_true", help="one run, the --data files only")
-    parser.add_argument("--week-only", action="store_true", help="the generated week alone")
+    parser.add_argument(
+        "--analysis", action="store_true", help="the generated day and week: extraction and analysis alone"
+    )
     parser.add_argument("--targets", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -487,10 +490,11 @@ def main() -> None:
         ["bgpstream"] if bgpstream_available() else []
     )
     benches = []
-    for path in [] if args.week_only else sorted(p for p in args.data.iterdir() if p.is_file()):
+    analysis_only = ["decompress", "decompress-zlibng", "anystab", "anystab-analysis"]
+    for path in [] if args.analysis else sorted(p for p in args.data.iterdir() if p.is_file()):
         tools = ["decompress", "decompress-zlibng", "anystab", "anystab-zlib", "anystab-numpy", *peers]
         benches.append(bench_input(path.name, [str(path)], tools, runs, args.sample))
-    if not args.quick and not args.week_only:
+    if not args.quick:
         day = sorted(str(p) for p in generated_day(args.workdir).rglob("*.gz"))
         tools = [
             "decompress",
@@ -503,12 +507,12 @@ def main() -> None:
             "anystab-analysis",
         ]
         tools += peers
+        tools = analysis_only if args.analysis else tools
         benches.append(bench_input("generated day", day, tools, runs, args.sample))
     if not args.quick:
         week, targets = Path(f"{args.workdir}-week"), week_targets()
         files = sorted(str(p) for p in generated_day(week, WEEK_DAYS, targets).rglob("*.gz"))
-        tools = ["decompress", "decompress-zlibng", "anystab", "anystab-analysis"]
-        benches.append(bench_input("generated week", files, tools, runs, args.sample, targets))
+        benches.append(bench_input("generated week", files, analysis_only, runs, args.sample, targets))
     report = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {
