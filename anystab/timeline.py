@@ -169,7 +169,7 @@ class _TargetIndex:
                 break
             shift = bits - tlen
             inside += self.exact.get((version, net >> shift << shift, tlen), ())
-        relevant = sorted(set(covers).union(inside)) if inside else covers
+        relevant = sorted(set(covers).union(inside)) if any(i not in covers for i in inside) else covers
         return _PrefixInfo(key, canonical, covers, relevant)
 
 
