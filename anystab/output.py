@@ -162,12 +162,19 @@ def _records_text(values: list[Any], inner: str, deeper: str) -> str | None:
     keys = _record_keys(values)
     if keys is None:
         return None
-    columns = [_column_texts([r[k] for r in values]) for k in keys]
-    if any(c is None for c in columns):
-        return None
     fields = ("," + deeper).join(json.dumps(k).replace("%", "%%") + ": %s" for k in keys)
     template = "{" + deeper + fields + inner + "}"
-    return ("," + inner).join([template % row for row in zip(*columns, strict=True)])
+    parts = []
+    for first in range(0, len(values), RECORDS_AT_ONCE):  # the values' texts of a part at a time
+        part = values[first : first + RECORDS_AT_ONCE]
+        columns = [_column_texts([r[k] for r in part]) for k in keys]
+        if any(c is None for c in columns):
+            return None
+        parts.append(("," + inner).join([template % row for row in zip(*columns, strict=True)]))
+    return ("," + inner).join(parts)
+
+
+RECORDS_AT_ONCE = 8192
 
 
 def dumps_indented(value: Any, indent: int = 2, _level: int = 1) -> str:

@@ -238,6 +238,18 @@ def test_summary_json_text_is_pythons(value, indent: int) -> None:
     assert dumps_indented(value, indent) == json.dumps(value, indent=indent)
 
 
+def test_records_written_in_parts_are_pythons(monkeypatch) -> None:
+    """Long lists of records are written some records at a time; the parts join into Python's text, and a
+    record that is not flat in a later part still sends the whole list the slow way."""
+    from anystab import output
+
+    monkeypatch.setattr(output, "RECORDS_AT_ONCE", 2)
+    rows = [{"a": k / 3, "b": None if k % 2 else f"t{k}"} for k in range(7)]
+    assert output.dumps_indented({"rows": rows}) == json.dumps({"rows": rows}, indent=2)
+    rows[5] = {"a": [1.0], "b": "x"}
+    assert output.dumps_indented({"rows": rows}) == json.dumps({"rows": rows}, indent=2)
+
+
 def test_summary_json_of_the_sample_is_pythons(sample_json) -> None:
     code, out, _ = run("analyze", str(DATA), "--service", SERVICE, "--json", "--jobs", "1")
     assert code == 0 and out == json.dumps(sample_json, indent=2) + "\n"
