@@ -280,7 +280,7 @@ def _first_after(
     tie = np.concatenate([np.full(len(x_pair), 0 if strict else 1), np.full(len(q_pair), 1 if strict else 0)])
     order = np.lexsort((tie, time, pair))
     is_x = order < len(x_pair)
-    before = np.cumsum(is_x) - is_x  # x before each place in the order
+    before: np.ndarray = np.cumsum(is_x) - is_x  # x before each place in the order
     out = np.empty(len(q_pair), dtype=np.int64)
     out[order[~is_x] - len(x_pair)] = before[~is_x]
     return out
