@@ -191,6 +191,66 @@ def test_rows_computed_together_equal_rows_computed_alone(resamples: int) -> Non
         assert tuple(row[k] for k in keys) == expected, row
 
 
+def _rows_one_at_a_time(stats, figures, params, sessions) -> list[dict]:
+    """ESTIMATES rows computed one (scope, target, D) at a time from the rows' own VPs, as the stage once
+    did."""
+    known = {row[:4] for row in stats}
+    out = []
+    for scope in [None, *sorted({row[0] for row in stats})]:
+        for target in [t.text for t in params.targets]:
+            vps = [row for row in stats if row[3] == target and scope in (None, row[0])]
+            if not vps:
+                continue
+            breaks = np.array([row[4] for row in vps])
+            seen = float(np.array([row[5] for row in vps], dtype=float).sum()) if len(vps) > 1 else vps[0][5]
+            for d in sessions:
+                own = [f for f in figures if f[:4] in known and f[3] == target and scope in (None, f[0])]
+                own = [f for f in own if f[4] == d]
+                p = np.array([np.nan if f[5] is None else f[5] for f in own], dtype=float)
+                q = np.array([np.nan if f[6] is None else f[6] for f in own], dtype=float)
+                q = q[~np.isnan(q)]
+                figures_p = _one_row_reference(p, params.bootstrap, params.seed)
+                out.append(
+                    {
+                        "scope": "all" if scope is None else scope,
+                        "target": target,
+                        "session_s": d,
+                        "vps": len(vps),
+                        "vps_defined": int((~np.isnan(p)).sum()),
+                        **dict(zip(["mean_p", "median_p", "p90_p", "p99_p"], figures_p[:4], strict=True)),
+                        "share_with_break": float((breaks > 0).mean()),
+                        "ci_low": figures_p[4],
+                        "ci_high": figures_p[5],
+                        "poisson_mean_p": float(q.mean()) if len(q) else None,
+                        "breaks_per_vp_day": float(breaks.sum()) / (seen / 86400.0) if seen > 0 else None,
+                    }
+                )
+    return out
+
+
+@pytest.mark.parametrize("resamples", [0, 50])
+def test_rows_of_all_scopes_at_once_equal_rows_one_at_a_time(resamples: int) -> None:
+    """Every row (two collectors, VPs sent twice, figures of pairs not counted, a session length given twice,
+    undefined figures) equals the row computed alone, bit for bit."""
+    rng = np.random.default_rng(8)
+    targets = target_set([make_target(f"10.{i}.0.0/16") for i in range(9)])
+    params = AnalysisParams(targets=targets, bootstrap=resamples, seed=3)
+    sessions = (60.0, 10.0, 60.0)
+    stats, figures = [], []
+    for _ in range(60):
+        collector = str(rng.choice(["rrc00", "rrc01"]))
+        vp = int(rng.integers(0, 9))
+        target = str(rng.choice([t.text for t in targets] + ["10.99.0.0/16"]))
+        key = (collector, 64500 + vp, f"192.0.2.{vp}", target)
+        stats.append((*key, int(rng.integers(0, 3)), float(rng.choice([0.0, 3600.0, 1e3 * rng.random()]))))
+        for d in (10.0, 60.0, 600.0):
+            p = [None, float("nan"), 0.0, float(rng.random()), float(rng.random())][int(rng.integers(0, 5))]
+            figures.append((*key, d, p, None if rng.random() < 0.2 else float(rng.random())))
+    figures.append(("rrc00", 1, "198.51.100.1", "10.0.0.0/16", 60.0, 0.5, 0.5))  # not a counted pair
+    rows = estimate_records(stats, figures, params, sessions)
+    assert rows == _rows_one_at_a_time(stats, figures, params, sessions)
+
+
 def _figures_one_pair_at_a_time(r, p: AnalysisParams, window: tuple[float, float]) -> list[tuple]:
     """Per VP_STATS row and session length, P_v(D) and the Poisson figure from the pair's own site states,
     by the public one-pair functions."""
