@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -117,7 +118,8 @@ def session_break_probability(
 def _seconds(column: pd.Series) -> np.ndarray:
     if pd.api.types.is_datetime64_any_dtype(column):
         return to_seconds(column)
-    return column.to_numpy(dtype=float)
+    seconds: np.ndarray = column.to_numpy(dtype=float)
+    return seconds
 
 
 def poisson_probability(breaks: int, routed_s: float, d: float) -> float | None:
@@ -133,21 +135,13 @@ def _state_intervals(states: Sequence[SiteState]) -> tuple[list[Interval], list[
     return observed, routed
 
 
-def _break_times(events: pd.DataFrame) -> dict[tuple, list[float]]:
-    breaks = events[events["kind"].isin(BREAK_KINDS)]
-    if breaks.empty:
-        return {}
-    times = to_seconds(breaks["time"])
-    return {key: [float(times[i]) for i in idx] for key, idx in breaks.groupby(PAIR_KEYS).indices.items()}
-
-
 def vp_figures(
     timeline: pd.DataFrame,
     events: pd.DataFrame,
     vp_stats: pd.DataFrame,
     params: AnalysisParams,
     window: tuple[float, float],
-) -> list[tuple]:
+) -> list[tuple[Any, ...]]:
     """Per VP_STATS row and session length: (collector, peer_asn, peer_ip, target, session_s, P_v(D), the
     Poisson figure), as :func:`estimate_records` takes them (None: undefined).
 
@@ -230,11 +224,15 @@ class _PairIntervals:
 
     @classmethod
     def of_states(
-        cls, states: dict[tuple, list[SiteState]], keys: list[tuple], code: np.ndarray, pairs: int
+        cls,
+        states: dict[tuple[Any, ...], list[SiteState]],
+        keys: list[tuple[Any, ...]],
+        code: np.ndarray,
+        pairs: int,
     ) -> _PairIntervals:
         """From each pair's site states (after the transient filter), merged one pair at a time."""
         parts: list[list[tuple[int, float, float]]] = [[], []]
-        seen: dict[int, tuple] = {}
+        seen: dict[int, tuple[Any, ...]] = {}
         for key, c in zip(keys, code.tolist(), strict=True):
             seen.setdefault(c, key)
         for c in sorted(seen):
@@ -417,7 +415,8 @@ def _defined_figures(values: np.ndarray, counts: np.ndarray, params: AnalysisPar
 
 def _plain_values(x: np.ndarray) -> np.ndarray:
     """Finite values that are not negative (nor -0.0): numpy's mean and percentiles of one alone are it."""
-    return np.isfinite(x) & ~np.signbit(x)
+    plain: np.ndarray = np.isfinite(x) & ~np.signbit(x)
+    return plain
 
 
 def _row_means(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -474,8 +473,11 @@ ESTIMATE_COLUMNS = (
 
 
 def estimate_records(
-    stats: Sequence[tuple], figures: Sequence[tuple], params: AnalysisParams, sessions: Sequence[float]
-) -> list[dict]:
+    stats: Sequence[tuple[Any, ...]],
+    figures: Sequence[tuple[Any, ...]],
+    params: AnalysisParams,
+    sessions: Sequence[float],
+) -> list[dict[str, Any]]:
     """ESTIMATES rows (without interval columns) per scope ('all', then each collector), target and D.
 
     ``stats``: per VP_STATS row, (collector, peer_asn, peer_ip, target, breaks, observed_s);
@@ -488,23 +490,27 @@ def estimate_records(
     return [dict(zip(ESTIMATE_COLUMNS, row, strict=True)) for row in zip(*columns.values(), strict=True)]
 
 
-def _nulled(values: np.ndarray, null: np.ndarray) -> list:
+def _nulled(values: np.ndarray, null: np.ndarray) -> list[Any]:
     """A float column as a list, None where ``null``."""
     out = values.astype(object)
     out[null] = None
-    return out.tolist()
+    column: list[Any] = out.tolist()
+    return column
 
 
 def estimate_columns(
-    stats: Sequence[tuple], figures: Sequence[tuple], params: AnalysisParams, sessions: Sequence[float]
-) -> dict[str, list]:
+    stats: Sequence[tuple[Any, ...]],
+    figures: Sequence[tuple[Any, ...]],
+    params: AnalysisParams,
+    sessions: Sequence[float],
+) -> dict[str, list[Any]]:
     """:func:`estimate_records` as columns (:data:`ESTIMATE_COLUMNS`, in that order).
 
     Every (scope, target) is a group numbered in the order of the rows (scope 'all' first, then the
     collectors sorted, targets in the order of ``params.targets``); each VP_STATS row belongs to two
     groups, each figure to two rows (group, session length). The numbers are computed for all rows at once,
     rows of one size stacked together."""
-    columns: dict[str, list] = {name: [] for name in ESTIMATE_COLUMNS}
+    columns: dict[str, list[Any]] = {name: [] for name in ESTIMATE_COLUMNS}
     targets = [t.text for t in params.targets]
     target_of = {t: k for k, t in enumerate(targets)}
     counted = [row for row in stats if row[3] in target_of]

@@ -60,7 +60,7 @@ def records(df: pd.DataFrame, columns: list[str] | None = None) -> list[dict[str
 def _clean_column(column: pd.Series) -> list[Any]:
     """``[json_scalar(v) for v in column.tolist()]``, by the column's type: ints and bools come out of
     ``tolist`` as Python ints and bools (left as they are), floats as Python floats (NaN, inf -> None)."""
-    values = column.tolist()
+    values: list[Any] = column.tolist()
     if isinstance(column.dtype, pd.StringDtype):  # text, or a missing value
         if column.hasnans:
             for i in np.flatnonzero(column.isna().to_numpy()).tolist():
