@@ -35,10 +35,13 @@ Piece = tuple[float, float, dict[str, int]]
 
 def sweep(intervals: Iterable[tuple[float, float, str]]) -> list[Piece]:
     """Elementary intervals with, per label, how many input intervals cover them (empty ones left out)."""
+    given = [i for i in intervals if i[1] > i[0]]
+    kept = sorted(given, key=lambda i: i[0])
+    if all(kept[k][0] >= kept[k - 1][1] for k in range(1, len(kept))):  # none overlaps: one VP's rows
+        return [(a, b, {label: 1}) for a, b, label in kept]
     changes: list[tuple[float, int, str]] = []
-    for start, end, label in intervals:
-        if end > start:
-            changes += [(start, 1, label), (end, -1, label)]
+    for start, end, label in given:
+        changes += [(start, 1, label), (end, -1, label)]
     changes.sort(key=lambda c: c[0])
     counts: Counter[str] = Counter()
     pieces: list[Piece] = []

@@ -130,8 +130,8 @@ def target_shortfall(vp_stats: pd.DataFrame, targets: list[str]) -> list[dict[st
         return [{"target": t, "vps": 0, "partial_feed": 0, "other_family": 0} for t in targets]
     pairs = vp_stats[[*VP_KEYS, "target"]].assign(family=[_family(str(t)) for t in vp_stats["target"]])
     total = len(pairs.drop_duplicates(VP_KEYS))
-    per_family = pairs.drop_duplicates([*VP_KEYS, "family"]).groupby("family").size()
-    per_target = pairs.groupby("target", sort=False).size()
+    per_family = pairs.drop_duplicates([*VP_KEYS, "family"]).groupby("family").size().to_dict()
+    per_target = pairs.groupby("target", sort=False).size().to_dict()
     out = []
     for t in targets:
         n, same = int(per_target.get(t, 0)), int(per_family.get(_family(t), 0))

@@ -22,8 +22,8 @@ Steps (SPEC, "Session-break probability"; all sets are unions of intervals, meas
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -135,14 +135,6 @@ def _state_intervals(states: Sequence[SiteState]) -> tuple[list[Interval], list[
     return observed, routed
 
 
-def _break_times(events: pd.DataFrame) -> dict[tuple[Any, ...], list[float]]:
-    breaks = events[events["kind"].isin(BREAK_KINDS)]
-    if breaks.empty:
-        return {}
-    times = to_seconds(breaks["time"])
-    return {key: [float(times[i]) for i in idx] for key, idx in breaks.groupby(PAIR_KEYS).indices.items()}
-
-
 def vp_figures(
     timeline: pd.DataFrame,
     events: pd.DataFrame,
@@ -151,18 +143,207 @@ def vp_figures(
     window: tuple[float, float],
 ) -> list[tuple[Any, ...]]:
     """Per VP_STATS row and session length: (collector, peer_asn, peer_ip, target, session_s, P_v(D), the
-    Poisson figure), as :func:`estimate_records` takes them (None: undefined)."""
-    states = pair_states(timeline, params.min_dwell_s)
-    breaks = _break_times(events)
-    records = []
-    for key in vp_stats[PAIR_KEYS].itertuples(index=False, name=None):
-        observed, routed = (merge_intervals(i) for i in _state_intervals(states.get(key, [])))
-        times = breaks.get(key, [])
-        routed_s = measure(routed)
-        for d in params.sessions_s:
-            p = _merged_break_probability(observed, routed, times, window, d)
-            records.append((*key, d, p, poisson_probability(len(times), routed_s, d)))
-    return records
+    Poisson figure), as :func:`estimate_records` takes them (None: undefined).
+
+    Every pair's intervals are laid out in arrays, one pair after the other (:class:`_PairIntervals`), and
+    P_v(D) is computed for all pairs at once per session length (:func:`_pair_probabilities`)."""
+    keys = list(vp_stats[PAIR_KEYS].itertuples(index=False, name=None))
+    if not keys:
+        return []
+    codes = _pair_codes([vp_stats, timeline, events])
+    pairs = int(max(c.max(initial=-1) for c in codes)) + 1
+    vp_code, timeline_code, event_code = codes
+    intervals = None
+    if params.min_dwell_s <= 0:
+        intervals = _PairIntervals.of_rows(timeline, timeline_code, pairs)
+    if intervals is None:  # the transient filter's states (or rows that overlap: merged one pair at a time)
+        intervals = _PairIntervals.of_states(pair_states(timeline, params.min_dwell_s), keys, vp_code, pairs)
+    is_break = events["kind"].isin(BREAK_KINDS).to_numpy() if len(events) else np.zeros(0, dtype=bool)
+    break_code = event_code[is_break]
+    break_time = to_seconds(events["time"][is_break]) if is_break.any() else np.zeros(0)
+    order = np.lexsort((break_time, break_code))
+    break_code, break_time = break_code[order], break_time[order]
+    breaks = np.bincount(break_code, minlength=pairs)
+    routed_s = _sequential_sums(intervals.routed_end - intervals.routed_start, intervals.routed_pair, pairs)
+    sessions = list(params.sessions_s)
+    p = [_pair_probabilities(intervals, break_code, break_time, window, d, pairs) for d in sessions]
+    poisson = [_poisson(breaks, routed_s, d) for d in sessions]
+    n_d = len(sessions)
+    p_rows = np.stack(p, axis=1)[vp_code].ravel().tolist()
+    poisson_rows = np.stack(poisson, axis=1)[vp_code].ravel().tolist()
+    return [
+        (*keys[k // n_d], sessions[k % n_d], None if x != x else x, None if q != q else q)
+        for k, (x, q) in enumerate(zip(p_rows, poisson_rows, strict=True))
+    ]
+
+
+def _pair_codes(frames: Sequence[pd.DataFrame]) -> list[np.ndarray]:
+    """Per frame, each row's (VP, target) as a number shared by all the frames."""
+    keys = pd.concat([f[PAIR_KEYS] for f in frames], ignore_index=True)
+    codes = keys.groupby(PAIR_KEYS, sort=False, dropna=False).ngroup().to_numpy()
+    bounds = np.cumsum([0, *(len(f) for f in frames)])
+    return [codes[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+@dataclass(frozen=True)
+class _PairIntervals:
+    """Every pair's merged observed and routed intervals (:func:`merge_intervals`), ordered by pair, then
+    time; each routed interval lies in one observed interval (``routed_in``: its index)."""
+
+    observed_pair: np.ndarray
+    observed_start: np.ndarray
+    observed_end: np.ndarray
+    routed_pair: np.ndarray
+    routed_start: np.ndarray
+    routed_end: np.ndarray
+    routed_in: np.ndarray
+
+    @classmethod
+    def of_rows(cls, timeline: pd.DataFrame, code: np.ndarray, pairs: int) -> _PairIntervals | None:
+        """From the timeline rows (the site states of min_dwell 0 cover the same time); None when two rows
+        of a pair overlap (merged one pair at a time then)."""
+        empty = np.zeros(0)
+        if timeline.empty:
+            return cls(empty.astype(np.int64), empty, empty, empty.astype(np.int64), empty, empty, empty)
+        start, end = to_seconds(timeline["start"]), to_seconds(timeline["end"])
+        observed = (timeline["state"] != UNOBSERVED).to_numpy() & (end > start)
+        routed = observed & timeline["site"].notna().to_numpy()
+        merged = []
+        for mask in (observed, routed):
+            rows = np.flatnonzero(mask)
+            rows = rows[np.lexsort((end[rows], start[rows], code[rows]))]
+            c, a, b = code[rows], start[rows], end[rows]
+            same = c[1:] == c[:-1]
+            if (same & (a[1:] < b[:-1])).any():
+                return None
+            merged.append(_merged_runs(c, a, b))
+        (o_pair, o_start, o_end), (r_pair, r_start, r_end) = merged
+        return cls(
+            o_pair, o_start, o_end, r_pair, r_start, r_end, _containing(o_pair, o_start, r_pair, r_start)
+        )
+
+    @classmethod
+    def of_states(
+        cls,
+        states: dict[tuple[Any, ...], list[SiteState]],
+        keys: list[tuple[Any, ...]],
+        code: np.ndarray,
+        pairs: int,
+    ) -> _PairIntervals:
+        """From each pair's site states (after the transient filter), merged one pair at a time."""
+        parts: list[list[tuple[int, float, float]]] = [[], []]
+        seen: dict[int, tuple[Any, ...]] = {}
+        for key, c in zip(keys, code.tolist(), strict=True):
+            seen.setdefault(c, key)
+        for c in sorted(seen):
+            for part, intervals in zip(parts, _state_intervals(states.get(seen[c], [])), strict=True):
+                part += [(c, a, b) for a, b in merge_intervals(intervals)]
+        (o_pair, o_start, o_end), (r_pair, r_start, r_end) = (_columns(part) for part in parts)
+        return cls(
+            o_pair, o_start, o_end, r_pair, r_start, r_end, _containing(o_pair, o_start, r_pair, r_start)
+        )
+
+
+def _columns(part: list[tuple[int, float, float]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    pair, start, end = zip(*part, strict=True) if part else ((), (), ())
+    return np.array(pair, dtype=np.int64), np.array(start, dtype=float), np.array(end, dtype=float)
+
+
+def _merged_runs(pair: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, ...]:
+    """:func:`merge_intervals` of every pair at once, for intervals ordered by pair, then time, whose
+    ends do not decrease within a pair (so the end before is the furthest): a run ends where the next
+    interval starts later or is another pair's."""
+    opens = np.ones(len(pair), dtype=bool)
+    opens[1:] = (pair[1:] != pair[:-1]) | (start[1:] > end[:-1])
+    closes = np.ones(len(pair), dtype=bool)
+    closes[:-1] = opens[1:]
+    return pair[opens], start[opens], end[closes]
+
+
+def _containing(
+    o_pair: np.ndarray, o_start: np.ndarray, r_pair: np.ndarray, r_start: np.ndarray
+) -> np.ndarray:
+    """For each routed interval, the index of the observed interval of its pair that contains it: the last
+    one starting at or before it."""
+    return _first_after(o_pair, o_start, r_pair, r_start, strict=True) - 1
+
+
+def _first_after(
+    x_pair: np.ndarray, x_time: np.ndarray, q_pair: np.ndarray, q_time: np.ndarray, strict: bool
+) -> np.ndarray:
+    """For each query (pair, time), the index of the first x (ordered by pair, then time) that comes after
+    it: of a later pair, or of its pair at a later time (``strict``) or at the same or a later time."""
+    pair = np.concatenate([x_pair, q_pair])
+    time = np.concatenate([x_time, q_time])
+    tie = np.concatenate([np.full(len(x_pair), 0 if strict else 1), np.full(len(q_pair), 1 if strict else 0)])
+    order = np.lexsort((tie, time, pair))
+    is_x = order < len(x_pair)
+    before: np.ndarray = np.cumsum(is_x) - is_x  # x before each place in the order
+    out = np.empty(len(q_pair), dtype=np.int64)
+    out[order[~is_x] - len(x_pair)] = before[~is_x]
+    return out
+
+
+def _sequential_sums(values: np.ndarray, group: np.ndarray, groups: int) -> np.ndarray:
+    """Per group, the sum of its values added one after the other in order, as Python's ``sum`` adds them
+    (``values`` ordered by group); 0 for an empty group."""
+    counts = np.bincount(group, minlength=groups)
+    place = np.arange(len(values)) - (np.cumsum(counts) - counts)[group]
+    order = np.argsort(place, kind="stable")
+    bounds = np.cumsum(np.bincount(place, minlength=1))
+    out = np.zeros(groups)
+    at = 0
+    for stop in bounds.tolist():
+        rows = order[at:stop]
+        out[group[rows]] += values[rows]
+        at = stop
+    return out
+
+
+def _pair_probabilities(
+    intervals: _PairIntervals,
+    break_pair: np.ndarray,
+    break_time: np.ndarray,
+    window: tuple[float, float],
+    d: float,
+    pairs: int,
+) -> np.ndarray:
+    """P_v(D) of every pair (NaN: no valid start), step by step as :func:`_merged_break_probability`.
+
+    A pair's valid starts are its routed intervals clipped to the starts of the observed interval holding
+    each ([a, b - D]) and to [W0, W1 - D], in order; its break intervals [s - D, s) are merged where they
+    meet; the broken starts are every (valid piece, break interval) overlap, in order."""
+    w0, w1 = window
+    held = intervals.routed_in
+    low = np.maximum(np.maximum(intervals.observed_start[held], w0), intervals.routed_start)
+    high = np.minimum(np.minimum(intervals.observed_end[held] - d, w1 - d), intervals.routed_end)
+    keep = (intervals.observed_end[held] - d > intervals.observed_start[held]) & (high > low)
+    v_pair, v_start, v_end = intervals.routed_pair[keep], low[keep], high[keep]
+    total = _sequential_sums(v_end - v_start, v_pair, pairs)
+    b_start = break_time - d
+    nonempty = b_start < break_time
+    b_pair, b_start, b_end = break_pair[nonempty], b_start[nonempty], break_time[nonempty]
+    b_pair, b_start, b_end = _merged_runs(b_pair, b_start, b_end)
+    lo = _first_after(b_pair, b_end, v_pair, v_start, strict=True)
+    hi = _first_after(b_pair, b_start, v_pair, v_end, strict=False)
+    count = np.maximum(hi - lo, 0)
+    piece = np.repeat(np.arange(len(v_pair)), count)
+    j = np.repeat(lo, count) + (np.arange(len(piece)) - np.repeat(np.cumsum(count) - count, count))
+    width = np.minimum(v_end[piece], b_end[j]) - np.maximum(v_start[piece], b_start[j])
+    broken = _sequential_sums(width, v_pair[piece], pairs)
+    out = np.full(pairs, math.nan)
+    valid = total > 0
+    out[valid] = broken[valid] / total[valid]
+    return out
+
+
+def _poisson(breaks: np.ndarray, routed_s: np.ndarray, d: float) -> np.ndarray:
+    """:func:`poisson_probability` of every pair (NaN: never routed); ``math.exp``, as there."""
+    out = np.full(len(breaks), math.nan)
+    routed = np.flatnonzero(routed_s > 0)
+    rate = -breaks[routed] / routed_s[routed] * d
+    out[routed] = [1.0 - math.exp(x) for x in rate.tolist()]
+    return out
 
 
 def _resample_indices(n: int, resamples: int, seed: int) -> np.ndarray:
@@ -196,90 +377,81 @@ def bootstrap_ci(values: np.ndarray, resamples: int, seed: int) -> tuple[float, 
 BATCH_VALUES = 1 << 22  # bootstrap means computed at once: rows x resamples x values
 
 
-def _defined_figures(values: list[list[float]], params: AnalysisParams) -> list[tuple[Any, ...]]:
-    """Per array of defined P figures: (mean, median, p90, p99, CI low, CI high), None or NaN when empty.
+def _defined_figures(values: np.ndarray, counts: np.ndarray, params: AnalysisParams) -> list[np.ndarray]:
+    """Per row of defined P figures: [mean, median, p90, p99, CI low, CI high], NaN when undefined.
 
-    Arrays of one size are stacked and computed together, row by row the same numbers as one at a time
+    ``values`` holds the rows' figures one row after the other, ``counts`` each row's number of them.
+    Rows of one size are stacked and computed together, row by row the same numbers as one at a time
     (numpy reduces and interpolates each row alike), so that thousands of targets cost little more than
     their values."""
-    out: list[tuple[Any, ...]] = [()] * len(values)
-    by_size: dict[int, list[int]] = defaultdict(list)
-    for k, v in enumerate(values):
-        by_size[len(v)].append(k)
+    out = [np.full(len(counts), math.nan) for _ in range(6)]
+    first = np.cumsum(counts) - counts
     tail = (1 - CI_LEVEL) / 2 * 100
-    for n, rows in by_size.items():
-        if n == 0:
-            for k in rows:
-                out[k] = (None, None, None, None, math.nan, math.nan)
+    single = counts == 1
+    if single.any():  # one value x >= 0: its mean, percentiles and every resample's mean are x itself
+        rows = np.flatnonzero(single)
+        x = values[first[rows]]
+        plain = _plain_values(x)
+        for k in range(4 if params.bootstrap <= 0 else 6):
+            out[k][rows[plain]] = x[plain]
+    for n in np.unique(counts):
+        rows = np.flatnonzero(counts == n)
+        if n == 1:
+            rows = rows[~_plain_values(values[first[rows]])]
+        if n == 0 or not len(rows):
             continue
-        if n == 1:  # one value x >= 0: its mean, percentiles and every resample's mean are x itself
-            alone = [k for k in rows if _plain(float(values[k][0]))]
-            for k in alone:
-                x = float(values[k][0])
-                out[k] = (x, x, x, x, *((x, x) if params.bootstrap > 0 else (math.nan, math.nan)))
-            rows = [k for k in rows if not _plain(float(values[k][0]))]
-        step = max(1, BATCH_VALUES // (n * max(1, params.bootstrap)))
-        for first in range(0, len(rows), step):
-            chunk = rows[first : first + step]
-            stack = np.array([values[k] for k in chunk], dtype=float)
-            means = stack.mean(axis=1)
-            median, p90, p99 = np.percentile(stack, [50, 90, 99], axis=1)
+        step = max(1, BATCH_VALUES // (int(n) * max(1, params.bootstrap)))
+        for at in range(0, len(rows), step):
+            chunk = rows[at : at + step]
+            stack = values[first[chunk][:, None] + np.arange(n)]
+            out[0][chunk] = stack.mean(axis=1)
+            out[1][chunk], out[2][chunk], out[3][chunk] = np.percentile(stack, [50, 90, 99], axis=1)
             if params.bootstrap > 0:
-                draws = _resample_indices(n, params.bootstrap, params.seed)
+                draws = _resample_indices(int(n), params.bootstrap, params.seed)
                 boot = np.ascontiguousarray(stack[:, draws]).mean(axis=2)  # each row reduced as alone
-                low, high = np.percentile(boot, [tail, 100 - tail], axis=1)
-            else:
-                low = high = np.full(len(chunk), math.nan)
-            for j, k in enumerate(chunk):
-                figures = (means[j], median[j], p90[j], p99[j], low[j], high[j])
-                out[k] = tuple(float(x) for x in figures)
+                out[4][chunk], out[5][chunk] = np.percentile(boot, [tail, 100 - tail], axis=1)
     return out
 
 
-def _plain(x: float) -> bool:
-    """A finite value that is not negative (nor -0.0): numpy's mean and percentiles of it alone are it."""
-    return math.isfinite(x) and math.copysign(1.0, x) > 0
+def _plain_values(x: np.ndarray) -> np.ndarray:
+    """Finite values that are not negative (nor -0.0): numpy's mean and percentiles of one alone are it."""
+    plain: np.ndarray = np.isfinite(x) & ~np.signbit(x)
+    return plain
 
 
-def _row_means(values: list[list[float]]) -> list[float | None]:
-    """``float(np.mean(v))`` of each list (None when empty), lists of one size computed together."""
-    out: list[float | None] = [None] * len(values)
-    by_size: dict[int, list[int]] = defaultdict(list)
-    for k, v in enumerate(values):
-        if len(v) == 1 and _plain(v[0]):
-            out[k] = v[0]  # numpy's mean of one such value is the value
-        elif v:
-            by_size[len(v)].append(k)
-    for rows in by_size.values():
-        means = np.array([values[k] for k in rows], dtype=float).mean(axis=1)
-        for j, k in enumerate(rows):
-            out[k] = float(means[j])
+def _row_means(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``np.mean`` of each row (rows laid out as in :func:`_defined_figures`), NaN for an empty row; rows
+    of one size computed together."""
+    out = np.full(len(counts), math.nan)
+    first = np.cumsum(counts) - counts
+    for n in np.unique(counts):
+        if n == 0:
+            continue
+        rows = np.flatnonzero(counts == n)
+        stack = values[first[rows][:, None] + np.arange(n)]
+        if n == 1:  # numpy's mean of one plain value is the value
+            plain = _plain_values(stack[:, 0])
+            out[rows[plain]] = stack[plain, 0]
+            rows, stack = rows[~plain], stack[~plain]
+        out[rows] = stack.mean(axis=1)
     return out
 
 
-def _scope_figures(rows: list[tuple[int, float]]) -> dict[str, Any]:
-    """The numbers of an ESTIMATES row that do not depend on the session length, from the scope's VPs'
-    (breaks, observed seconds). One VP's sums are its own numbers (numpy adds nothing to them)."""
-    if len(rows) == 1:
-        ((count, seen),) = rows
-        observed_s = float(seen)
-        return {
-            "vps": 1,
-            "share_with_break": 1.0 if count > 0 else 0.0,
-            "breaks_per_vp_day": float(count) / (observed_s / SECONDS_PER_DAY) if observed_s > 0 else None,
-        }
-    breaks = np.array([b for b, _ in rows], dtype=np.int64)
-    observed_s = float(np.array([o for _, o in rows], dtype=float).sum())
-    return {
-        "vps": len(breaks),
-        "share_with_break": float((breaks > 0).mean()) if len(breaks) else None,
-        "breaks_per_vp_day": float(breaks.sum()) / (observed_s / SECONDS_PER_DAY) if observed_s > 0 else None,
-    }
-
-
-def _defined(column: list[float | None]) -> list[float]:
-    """The values that are neither None nor NaN, in order, as floats."""
-    return [float(v) for v in column if v is not None and v == v]
+def group_sums(values: np.ndarray, group: np.ndarray, groups: int) -> np.ndarray:
+    """Per group, ``float(np.array(its values in order).sum())``: groups of one size summed together (each
+    row of a stack reduced as alone), a group of one value that value."""
+    order = np.argsort(group, kind="stable")
+    counts = np.bincount(group, minlength=groups)
+    first = np.cumsum(counts) - counts
+    ordered = values[order]
+    out = np.zeros(groups)
+    for n in np.unique(counts):
+        if n == 0:
+            continue
+        rows = np.flatnonzero(counts == n)
+        stack = ordered[first[rows][:, None] + np.arange(n)]
+        out[rows] = stack[:, 0] if n == 1 else stack.sum(axis=1)
+    return out
 
 
 ESTIMATE_COLUMNS = (
@@ -318,47 +490,98 @@ def estimate_records(
     return [dict(zip(ESTIMATE_COLUMNS, row, strict=True)) for row in zip(*columns.values(), strict=True)]
 
 
+def _nulled(values: np.ndarray, null: np.ndarray) -> list[Any]:
+    """A float column as a list, None where ``null``."""
+    out = values.astype(object)
+    out[null] = None
+    column: list[Any] = out.tolist()
+    return column
+
+
 def estimate_columns(
     stats: Sequence[tuple[Any, ...]],
     figures: Sequence[tuple[Any, ...]],
     params: AnalysisParams,
     sessions: Sequence[float],
 ) -> dict[str, list[Any]]:
-    """:func:`estimate_records` as columns (:data:`ESTIMATE_COLUMNS`, in that order)."""
-    known = {row[:4] for row in stats}
-    # (collector or None, target)
-    per_scope: dict[tuple[str | None, str], list[tuple[int, float]]] = defaultdict(list)
-    for collector, _asn, _ip, target, breaks, observed_s in stats:
-        per_scope[None, target].append((breaks, observed_s))
-        per_scope[collector, target].append((breaks, observed_s))
-    per_d: dict[tuple[str | None, str, float], list[tuple[float | None, float | None]]] = defaultdict(list)
-    for collector, asn, ip, target, d, p, poisson in figures:
-        if (collector, asn, ip, target) in known:
-            per_d[None, target, d].append((p, poisson))
-            per_d[collector, target, d].append((p, poisson))
+    """:func:`estimate_records` as columns (:data:`ESTIMATE_COLUMNS`, in that order).
+
+    Every (scope, target) is a group numbered in the order of the rows (scope 'all' first, then the
+    collectors sorted, targets in the order of ``params.targets``); each VP_STATS row belongs to two
+    groups, each figure to two rows (group, session length). The numbers are computed for all rows at once,
+    rows of one size stacked together."""
     columns: dict[str, list[Any]] = {name: [] for name in ESTIMATE_COLUMNS}
-    p_values: list[list[float]] = []
-    poisson_values: list[list[float]] = []
-    for scope in [None, *sorted({row[0] for row in stats})]:
-        for target in [t.text for t in params.targets]:
-            rows = per_scope.get((scope, target))
-            if not rows:
-                continue
-            common = {"scope": "all" if scope is None else scope, "target": target}
-            for name, value in (common | _scope_figures(rows)).items():
-                columns[name] += [value] * len(sessions)
-            columns["session_s"] += list(sessions)
-            for d in sessions:
-                vps = per_d.get((scope, target, d), [])
-                p_values.append(_defined([v for v, _ in vps]))
-                poisson_values.append(_defined([q for _, q in vps]))
-    defined = _defined_figures(p_values, params)
-    columns["vps_defined"] = [len(p) for p in p_values]
+    targets = [t.text for t in params.targets]
+    target_of = {t: k for k, t in enumerate(targets)}
+    counted = [row for row in stats if row[3] in target_of]
+    if not counted or not sessions:
+        return columns
+    scopes = [None, *sorted({row[0] for row in counted})]
+    scope_of = {c: k for k, c in enumerate(scopes) if c is not None}
+    groups = len(scopes) * len(targets)
+    target = np.array([target_of[row[3]] for row in counted], dtype=np.int64)
+    collector = np.array([scope_of[row[0]] for row in counted], dtype=np.int64)
+    member = np.concatenate([target, collector * len(targets) + target])  # 'all' rows, then collectors'
+    breaks = np.array([row[4] for row in counted], dtype=np.int64)
+    observed = np.array([row[5] for row in counted], dtype=float)
+    vps = np.bincount(member, minlength=groups)
+    present = np.flatnonzero(vps)  # the groups with rows, in row order
+    with_break = np.bincount(member, weights=np.tile(breaks > 0, 2), minlength=groups)
+    break_sum = np.bincount(member, weights=np.tile(breaks, 2), minlength=groups).astype(np.int64)
+    observed_s = group_sums(np.tile(observed, 2), member, groups)
+
+    distinct = list(dict.fromkeys(sessions))  # a length given twice gets its rows twice
+    n_d = len(distinct)
+    session_of = {d: k for k, d in enumerate(distinct)}
+    known = {row[:4] for row in counted}
+    kept = [f for f in figures if f[:4] in known and f[4] in session_of]
+    f_target = np.array([target_of[f[3]] for f in kept], dtype=np.int64)
+    f_scope = np.array([scope_of[f[0]] for f in kept], dtype=np.int64)
+    f_session = np.array([session_of[f[4]] for f in kept], dtype=np.int64)
+    row_of_group = np.full(groups, -1, dtype=np.int64)
+    row_of_group[present] = np.arange(len(present)) * n_d
+    f_row = np.concatenate([row_of_group[f_target], row_of_group[f_scope * len(targets) + f_target]])
+    f_row += np.tile(f_session, 2)
+    rows = len(present) * n_d
+    p = np.tile(np.array([f[5] for f in kept], dtype=float), 2)
+    poisson = np.tile(np.array([f[6] for f in kept], dtype=float), 2)
+
+    def by_row(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        defined = ~np.isnan(values)
+        where = f_row[defined]
+        order = np.argsort(where, kind="stable")  # each row's values in the figures' order
+        return values[defined][order], np.bincount(where, minlength=rows)
+
+    p_values, p_counts = by_row(p)
+    figures_p = _defined_figures(p_values, p_counts, params)
+    poisson_values, poisson_counts = by_row(poisson)
+    poisson_mean = _row_means(poisson_values, poisson_counts)
+    pick = (np.arange(len(present))[:, None] * n_d + [session_of[d] for d in sessions]).ravel()
+    p_counts, poisson_counts, poisson_mean = p_counts[pick], poisson_counts[pick], poisson_mean[pick]
+    figures_p = [column[pick] for column in figures_p]
+    n_d = len(sessions)
+
+    group_scope, group_target = np.divmod(present, len(targets))
+    scope_names = ["all", *scopes[1:]]
+    columns["scope"] = [scope_names[k] for k in np.repeat(group_scope, n_d).tolist()]
+    columns["target"] = [targets[k] for k in np.repeat(group_target, n_d).tolist()]
+    columns["session_s"] = list(sessions) * len(present)
+    g_vps = vps[present]
+    columns["vps"] = np.repeat(g_vps, n_d).tolist()
+    share = with_break[present] / g_vps
+    columns["share_with_break"] = np.repeat(share, n_d).tolist()
+    g_observed = observed_s[present]
+    seen = g_observed > 0
+    per_day = np.full(len(present), math.nan)
+    per_day[seen] = break_sum[present][seen] / (g_observed[seen] / SECONDS_PER_DAY)
+    columns["breaks_per_vp_day"] = _nulled(np.repeat(per_day, n_d), np.repeat(~seen, n_d))
+    columns["vps_defined"] = p_counts.tolist()
+    empty = p_counts == 0
     for k, name in enumerate(("mean_p", "median_p", "p90_p", "p99_p")):
-        columns[name] = [row[k] for row in defined]
-    columns["ci_low"] = [None if math.isnan(row[4]) else row[4] for row in defined]
-    columns["ci_high"] = [None if math.isnan(row[5]) else row[5] for row in defined]
-    columns["poisson_mean_p"] = _row_means(poisson_values)
+        columns[name] = _nulled(figures_p[k], empty)
+    columns["ci_low"] = _nulled(figures_p[4], np.isnan(figures_p[4]))
+    columns["ci_high"] = _nulled(figures_p[5], np.isnan(figures_p[5]))
+    columns["poisson_mean_p"] = _nulled(poisson_mean, poisson_counts == 0)
     return columns
 
 

@@ -237,8 +237,10 @@ class PairEvents:
     @staticmethod
     def of(rows: Sequence[Row], min_dwell_s: float) -> PairEvents:
         states = apply_min_dwell(site_states(rows), min_dwell_s)
-        events = sorted(row_events(filtered_rows(states)), key=_sort_key)
-        return PairEvents(row_events(rows), states, events)
+        raw = row_events(rows)
+        # without the filter, the filtered timeline is the raw one (gaps merged, which adds no event)
+        filtered = raw if min_dwell_s <= 0 else row_events(filtered_rows(states))
+        return PairEvents(raw, states, sorted(filtered, key=_sort_key))
 
 
 def vp_stats_row(
@@ -262,7 +264,7 @@ def vp_stats_row(
         "switches_raw": _count(raw, "switch"),
         "withdraws_raw": _count(raw, "withdraw"),
         "sites": len({r.site for r in rows if r.observed and r.site is not None}),
-        "mean_dwell_s": float(np.mean(dwell)) if dwell else None,
+        "mean_dwell_s": (dwell[0] if len(dwell) == 1 else float(np.mean(dwell))) if dwell else None,
     }
 
 

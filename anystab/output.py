@@ -123,6 +123,61 @@ def _key_text(key: Any) -> str:
     return text
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_NUMBERS = frozenset({int, float, bool, type(None)})
+_TEXTS = frozenset({str, type(None)})
+
+
+def _record_keys(values: list[Any]) -> tuple[str, ...] | None:
+    """The keys of a list of dicts (records) that all have the same text keys in the same order and only
+    scalar values; None for any other list."""
+    first = values[0]
+    if type(first) is not dict or not first or not all(type(k) is str for k in first):
+        return None
+    keys = tuple(first)
+    if not all(type(r) is dict and tuple(r) == keys for r in values):
+        return None
+    return keys
+
+
+def _column_texts(column: list[Any]) -> list[str] | None:
+    """Each value of a column as ``json.dumps`` writes it, by the column's types (None: not all scalars).
+    Numbers, booleans and null never hold ``", "``, so the compiled encoder writes a whole column of them at
+    once and its text is split."""
+    types = set(map(type, column))
+    if not types <= _SCALARS:
+        return None
+    if types <= _NUMBERS:
+        return json.dumps(column)[1:-1].split(", ")
+    if types <= _TEXTS:
+        text = json.encoder.encode_basestring_ascii  # what json.dumps writes a string with
+        if type(None) not in types:
+            return list(map(text, column))
+        return ["null" if v is None else text(v) for v in column]
+    return [json.dumps(v) for v in column]
+
+
+def _records_text(values: list[Any], inner: str, deeper: str) -> str | None:
+    """The items of a list of records (:func:`_record_keys`) as :func:`dumps_indented` writes them, one
+    column at a time: each record is one filled template (None: not such a list)."""
+    keys = _record_keys(values)
+    if keys is None:
+        return None
+    fields = ("," + deeper).join(json.dumps(k).replace("%", "%%") + ": %s" for k in keys)
+    template = "{" + deeper + fields + inner + "}"
+    parts = []
+    for first in range(0, len(values), RECORDS_AT_ONCE):  # the values' texts of a part at a time
+        part = values[first : first + RECORDS_AT_ONCE]
+        columns = [_column_texts([r[k] for r in part]) for k in keys]
+        if any(c is None for c in columns):
+            return None
+        parts.append(("," + inner).join([template % row for row in zip(*columns, strict=True)]))
+    return ("," + inner).join(parts)
+
+
+RECORDS_AT_ONCE = 8192
+
+
 def dumps_indented(value: Any, indent: int = 2, _level: int = 1) -> str:
     """``json.dumps(value, indent=indent)``, text for text, many times faster on large summaries.
 
@@ -134,7 +189,10 @@ def dumps_indented(value: Any, indent: int = 2, _level: int = 1) -> str:
     inner = "\n" + " " * (indent * _level)
     outer = "\n" + " " * (indent * (_level - 1))
     opening, closing = ("{", "}") if isinstance(value, dict) else ("[", "]")
-    if _flat(value):
+    records = _records_text(value, inner, inner + " " * indent) if isinstance(value, list) else None
+    if records is not None:
+        body = records
+    elif _flat(value):
         body = _flat_text(value, inner)
     elif isinstance(value, dict):
         body = ("," + inner).join(

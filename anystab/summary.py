@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from anystab.coverage import explain, target_shortfall
+from anystab.estimates import group_sums
 from anystab.params import AnalysisParams
 from anystab.sources.archive import WARM_UP_MISSING
 from anystab.text import human_duration, iso_utc
@@ -60,6 +61,11 @@ def _clean_column(column: pd.Series) -> list[Any]:
     """``[json_scalar(v) for v in column.tolist()]``, by the column's type: ints and bools come out of
     ``tolist`` as Python ints and bools (left as they are), floats as Python floats (NaN, inf -> None)."""
     values: list[Any] = column.tolist()
+    if isinstance(column.dtype, pd.StringDtype):  # text, or a missing value
+        if column.hasnans:
+            for i in np.flatnonzero(column.isna().to_numpy()).tolist():
+                values[i] = None
+        return values
     kind = column.dtype.kind if isinstance(column.dtype, np.dtype) else None  # numpy types only
     if kind in ("i", "u", "b"):
         return values
@@ -92,30 +98,31 @@ def read_summary(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
 
 def site_shares(site_share: pd.DataFrame) -> list[dict[str, Any]]:
     """Time-weighted mean catchment share of each site, per scope and target (the mean over instants for a
-    snapshot)."""
+    snapshot): every (scope, target, site) at once, sums of one size computed together."""
     if site_share.empty:
         return []
     dur = (site_share["end"] - site_share["start"]).dt.total_seconds().to_numpy()
     share = site_share["share"].to_numpy()
-    spans = list(zip(site_share["start"].tolist(), site_share["end"].tolist(), strict=True))
-    sites = site_share["site"].tolist()
-    out = []
-    for (scope, target), rows in site_share.groupby(["scope", "target"], sort=True).indices.items():
-        first: dict[tuple[Any, Any], int] = {}  # each (start, end) once, at its first row
-        for i in rows.tolist():
-            first.setdefault(spans[i], i)
-        total = dur[list(first.values())].sum()
-        by_site: dict[str, list[int]] = {}
-        for i in rows.tolist():
-            by_site.setdefault(sites[i], []).append(i)
-        for site in sorted(by_site):
-            part = by_site[site]
-            # a snapshot (instants only, a RIB dump alone) weighs each instant the same
-            if total > 0:
-                value = float((share[part] * dur[part]).sum() / total)
-            else:
-                value = float(share[part].sum() / len(first))
-            out.append({"scope": scope, "target": target, "site": site, "share": json_scalar(value)})
+    group = site_share.groupby(["scope", "target"], sort=True).ngroup().to_numpy()
+    part = site_share.groupby(["scope", "target", "site"], sort=True).ngroup().to_numpy()
+    groups, parts = int(group.max()) + 1, int(part.max()) + 1
+    first = ~site_share.duplicated(["scope", "target", "start", "end"]).to_numpy()  # each span once
+    total = group_sums(dur[first], group[first], groups)
+    spans = np.bincount(group[first], minlength=groups)
+    part_group = np.zeros(parts, dtype=np.int64)
+    part_group[part] = group
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weighted = group_sums(share * dur, part, parts) / total[part_group]
+    # a snapshot (instants only, a RIB dump alone) weighs each instant the same
+    alone = group_sums(share, part, parts) / spans[part_group]
+    values = np.where(total[part_group] > 0, weighted, alone).tolist()
+    at = np.zeros(parts, dtype=np.int64)
+    at[part] = np.arange(len(part))
+    names = [site_share[c].to_numpy()[at].tolist() for c in ("scope", "target", "site")]
+    out = [
+        {"scope": scope, "target": target, "site": site, "share": json_scalar(value)}
+        for scope, target, site, value in zip(*names, values, strict=True)
+    ]
     return sorted(out, key=lambda r: (r["scope"] != "all", r["scope"], r["target"], -(r["share"] or 0)))
 
 

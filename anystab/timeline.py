@@ -82,8 +82,13 @@ def to_seconds(times: pd.Series) -> np.ndarray:
 
 
 def to_micros(seconds: Sequence[float] | np.ndarray) -> list[int]:
-    """Float seconds as integer microseconds, for timestamp columns."""
-    return [round(float(s) * US_PER_S) for s in seconds]
+    """Float seconds as integer microseconds, for timestamp columns (``round(float(s) * US_PER_S)`` of each:
+    numpy's rint rounds halves to even as ``round`` does, and every finite time fits)."""
+    micros = np.asarray(seconds, dtype=float) * US_PER_S
+    if not np.isfinite(micros).all():  # not a time: round's own error
+        return [round(float(s) * US_PER_S) for s in seconds]
+    whole: list[int] = np.rint(micros).astype(np.int64).tolist()
+    return whole
 
 
 def make_frame(name: str, columns: dict[str, list[Any]]) -> pd.DataFrame:
@@ -174,7 +179,7 @@ class _TargetIndex:
                 break
             shift = bits - tlen
             inside += self.exact.get((version, net >> shift << shift, tlen), ())
-        relevant = sorted(set(covers).union(inside)) if inside else covers
+        relevant = sorted(set(covers).union(inside)) if any(i not in covers for i in inside) else covers
         return _PrefixInfo(key, canonical, covers, relevant)
 
 
@@ -412,6 +417,12 @@ def series_intervals(
     ends = [*times[1:], math.inf]
     gap_starts = [g[0] for g in gaps]
     out: list[tuple[float, float, State]] = []
+    if not gaps:  # each interval clipped to the window, nothing to cut
+        for start, end, state in zip(times, ends, states, strict=True):
+            s, e = max(start, w0), min(end, w1)
+            if e > s:
+                append_interval(out, s, e, state)
+        return out
     for start, end, state in zip(times, ends, states, strict=True):
         s, e = max(start, w0), min(end, w1)
         if e <= s:
@@ -515,16 +526,14 @@ def snapshot(times: list[float], states: list[State], at: float | None) -> list[
 def add_rows(
     columns: dict[str, list[Any]], vp: tuple[Any, ...], target: str, spans: list[tuple[float, float, State]]
 ) -> None:
-    for start, end, state in spans:
-        columns["collector"].append(vp[0])
-        columns["peer_asn"].append(vp[1])
-        columns["peer_ip"].append(vp[2])
-        columns["target"].append(target)
-        columns["start"].append(start)
-        columns["end"].append(end)
-        for name, value in zip(_TIMELINE_FIELDS[:-1], state[:-1], strict=True):
-            columns[name].append(value)
-        columns["communities"].append(list(state[-1]) if state[0] == ROUTED else None)
+    n = len(spans)
+    for name, value in (("collector", vp[0]), ("peer_asn", vp[1]), ("peer_ip", vp[2]), ("target", target)):
+        columns[name] += [value] * n
+    columns["start"] += [span[0] for span in spans]
+    columns["end"] += [span[1] for span in spans]
+    for k, name in enumerate(_TIMELINE_FIELDS[:-1]):
+        columns[name] += [span[2][k] for span in spans]
+    columns["communities"] += [list(span[2][-1]) if span[2][0] == ROUTED else None for span in spans]
 
 
 # Step 8: a resumable walk. A route a walk holds: (prefix, path id, AS path, next hop, communities).

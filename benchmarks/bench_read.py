@@ -6,7 +6,10 @@ Steps:
    ``tests/data/mrt``) and a generated day (one RIS-style collector, a RIB dump
    and 288 five-minute BGP4MP_ET update files, at least 5 million elements, 20 targets among tens of
    thousands of other prefixes), written once under ``--workdir`` (default /tmp/anystab-bench-day, never
-   the repository) by patching the times of a few encoded slot templates.
+   the repository) by patching the times of a few encoded slot templates; and a generated week the same
+   way (a RIB dump and 2,016 update files, 50 targets: the day's 20 and 30 more, under
+   ``--workdir``-week), read by decompression, anystab's extraction and its full analysis only (does the
+   analysis grow with the elements it gets, not faster?).
 2. Tools, each run in its own child process, peak RSS as the
    child's VmHWM (or its workers'), wall time of the work itself
    (interpreter start and imports excluded; for ``bgpdump`` the whole pipeline):
@@ -27,8 +30,9 @@ Steps:
    ``benchmarks/results/``, with the load average before and after the runs (the machine may be shared)
    and whether the compiled scanner was built.
 
-Run: ``python benchmarks/bench_read.py`` (about a quarter of an hour on two cores); ``--quick``: one run,
-the ``--data`` files only.
+Run: ``python benchmarks/bench_read.py`` (about half an hour on two cores); ``--quick``: one run,
+the ``--data`` files only; ``--analysis``: the generated day and week, decompression, extraction and the
+full analysis alone (does the analysis stay within 1.2x the extraction?).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import argparse
 import bz2
 import gzip
 import json
+import math
 import multiprocessing
 import os
 import platform
@@ -65,6 +70,7 @@ SLOTS = 288
 TEMPLATES = 6
 UPDATES_PER_SLOT = 1_900
 ROUTES_PER_UPDATE = 10
+WEEK_DAYS, WEEK_TARGETS = 7, 50
 TARGET_SHARE = 0.001  # of updates: targets are ~0.01% of elements, as in real update files
 NOISE_V4, NOISE_V6 = 40_000, 8_000
 RIB_PREFIXES, PEERS = 20_000, 16
@@ -97,7 +103,7 @@ def _peers() -> list[tuple[int, str]]:
     return [(64500 + i, f"198.51.100.{i + 1}" if i % 4 else f"2001:db8::{i + 1:x}") for i in range(PEERS)]
 
 
-def _template(seed: int, noise: list[str]) -> bytes:
+def _template(seed: int, noise: list[str], targets: tuple[str, ...] = TARGETS) -> bytes:
     """One slot of updates, times relative to the slot start (patched per slot)."""
     from anystab.generate import mrtwrite as mw
 
@@ -109,7 +115,7 @@ def _template(seed: int, noise: list[str]) -> bytes:
         v6 = ":" in ip
         pool = [p for p in rng.sample(noise, 80) if (":" in p) == v6][:ROUTES_PER_UPDATE]
         if rng.random() < TARGET_SHARE:
-            pool[0] = rng.choice([t for t in TARGETS if (":" in t) == v6])
+            pool[0] = rng.choice([t for t in targets if (":" in t) == v6])
         path = (asn, rng.randrange(1000, 65000), rng.randrange(1000, 400000))
         hop = ip
         comms = tuple(f"{asn}:{rng.randrange(1000)}" for _ in range(rng.randrange(3)))
@@ -133,12 +139,12 @@ def _patched(template: bytes, slot_start: int) -> bytes:
     return bytes(out)
 
 
-def _rib(noise: list[str], rng: random.Random) -> bytes:
+def _rib(noise: list[str], rng: random.Random, targets: tuple[str, ...] = TARGETS) -> bytes:
     from anystab.generate import mrtwrite as mw
 
     peers = tuple(mw.Peer(asn, ip) for asn, ip in _peers())
     entries = []
-    for prefix in list(TARGETS) + rng.sample(noise, RIB_PREFIXES):
+    for prefix in list(targets) + rng.sample(noise, RIB_PREFIXES):
         for index, (asn, ip) in enumerate(_peers()):
             if (":" in ip) == (":" in prefix) and rng.random() < 0.5:
                 hop = ip
@@ -146,8 +152,17 @@ def _rib(noise: list[str], rng: random.Random) -> bytes:
     return mw.encode_rib(mw.RibDump(DAY_START, peers, tuple(entries)))
 
 
-def generated_day(workdir: Path) -> Path:
-    """Write the day once (a marker file says it is complete); returns the collector folder."""
+def week_targets() -> tuple[str, ...]:
+    """The week's 50 targets: the day's 20 and 30 more (25 IPv4, 5 IPv6) outside the other prefixes' ranges,
+    so that the targets stay as rare among the elements as on the day."""
+    v4 = tuple(f"223.255.{k}.0/24" for k in range(25))
+    v6 = tuple(f"2a10:{k + 1:x}::/32" for k in range(5))
+    return (TARGETS + v4 + v6)[:WEEK_TARGETS]
+
+
+def generated_day(workdir: Path, days: int = 1, targets: tuple[str, ...] = TARGETS) -> Path:
+    """Write the day (or ``days`` days) once (a marker file says it is complete); returns the collector
+    folder."""
     root = workdir / "rrc99"
     if (workdir / "complete").exists():
         return root
@@ -157,10 +172,10 @@ def generated_day(workdir: Path) -> Path:
     rng = random.Random(1)
     noise = _noise(rng)
     (month / f"bview.{time.strftime('%Y%m%d.%H%M', time.gmtime(DAY_START))}.gz").write_bytes(
-        gzip.compress(_rib(noise, rng), GZIP_LEVEL, mtime=0)
+        gzip.compress(_rib(noise, rng, targets), GZIP_LEVEL, mtime=0)
     )
-    templates = [_template(seed, noise) for seed in range(TEMPLATES)]
-    for slot in range(SLOTS):
+    templates = [_template(seed, noise, targets) for seed in range(TEMPLATES)]
+    for slot in range(SLOTS * days):
         start = DAY_START + slot * SLOT_S
         name = f"updates.{time.strftime('%Y%m%d.%H%M', time.gmtime(start))}.gz"
         data = _patched(templates[slot % TEMPLATES], start)
@@ -198,21 +213,21 @@ def _decompress_into(files: list[str], results: multiprocessing.Queue[int]) -> N
     results.put(_decompress(files))
 
 
-def _extract(files: list[str], jobs: int) -> int:
+def _extract(files: list[str], jobs: int, prefixes: tuple[str, ...]) -> int:
     from anystab.sources import SourceFile, read_files
     from anystab.targets import make_target, target_set
 
-    targets = target_set([make_target(p) for p in TARGETS], "any")
+    targets = target_set([make_target(p) for p in prefixes], "any")
     results = read_files([SourceFile(f, "rrc99") for f in files], targets, jobs)
     return sum(r.elements.num_rows for r in results)
 
 
-def _analyze(files: list[str], jobs: int) -> int:
+def _analyze(files: list[str], jobs: int, prefixes: tuple[str, ...]) -> int:
     from anystab.params import AnalysisParams
     from anystab.pipeline import AnalysisRequest, analyze
     from anystab.targets import make_target, target_set
 
-    params = AnalysisParams(target_set([make_target(p) for p in TARGETS], "any"))
+    params = AnalysisParams(target_set([make_target(p) for p in prefixes], "any"))
     result = analyze(AnalysisRequest(tuple(files), params, jobs=jobs))
     return len(result.tables["elements"])
 
@@ -251,17 +266,17 @@ def _bgpstream(files: list[str]) -> int:
     return count
 
 
-def child(tool: str, files: list[str]) -> None:
+def child(tool: str, files: list[str], targets: tuple[str, ...] = TARGETS) -> None:
     """Run one tool over the files and print ``{"seconds", "count"}``."""
     work = {
         "decompress": lambda: _decompress(files),
         "decompress-zlibng": lambda: _decompress(files, zlib_ng=True),
         "decompress-2jobs": lambda: _decompress_2jobs(files),
-        "anystab": lambda: _extract(files, 1),
-        "anystab-numpy": lambda: _extract(files, 1),
-        "anystab-zlib": lambda: _extract(files, 1),
-        "anystab-2jobs": lambda: _extract(files, 2),
-        "anystab-analysis": lambda: _analyze(files, 1),
+        "anystab": lambda: _extract(files, 1, targets),
+        "anystab-numpy": lambda: _extract(files, 1, targets),
+        "anystab-zlib": lambda: _extract(files, 1, targets),
+        "anystab-2jobs": lambda: _extract(files, 2, targets),
+        "anystab-analysis": lambda: _analyze(files, 1, targets),
         "bgpkit-prefix": lambda: _bgpkit(files, True),
         "bgpkit-all": lambda: _bgpkit(files, False),
         "mrtparse": lambda: _mrtparse(files),
@@ -310,7 +325,7 @@ def _bgpdump(files: list[str]) -> tuple[float, int]:
     return time.perf_counter() - start, int(out.strip() or 0)
 
 
-def measure(tool: str, files: list[str]) -> dict[str, float]:
+def measure(tool: str, files: list[str], targets: tuple[str, ...] = TARGETS) -> dict[str, float]:
     """One run of a tool in a child process: wall seconds, result count, peak RSS in MB."""
     list_file = RESULTS / ".files.txt"
     list_file.write_text("\n".join(files))
@@ -325,7 +340,16 @@ def measure(tool: str, files: list[str]) -> dict[str, float]:
     if tool == "anystab-zlib":
         env[STDLIB_ZLIB_ENV] = "1"
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--child", tool, "--files", str(list_file)],
+        [
+            sys.executable,
+            __file__,
+            "--child",
+            tool,
+            "--files",
+            str(list_file),
+            "--targets",
+            ",".join(targets),
+        ],  # noqa: E501
         stdout=subprocess.PIPE,
         env=env,
     )
@@ -373,9 +397,11 @@ def element_count(files: list[str]) -> int:
     return int(subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, check=True).stdout)
 
 
-def bench_input(name: str, files: list[str], tools: list[str], runs: int, sample: int) -> dict[str, object]:
+def bench_input(
+    name: str, files: list[str], tools: list[str], runs: int, sample: int, targets: tuple[str, ...] = TARGETS
+) -> dict[str, object]:
     size = decompressed_size(files)
-    elements = element_count(files)
+    elements = element_count(files) if "bgpdump" in tools else None
     plan = {}
     for tool in tools:
         use, scale, est = files, 1.0, False
@@ -389,7 +415,7 @@ def bench_input(name: str, files: list[str], tools: list[str], runs: int, sample
     for k in range(runs):
         for tool, (use, _scale, est) in plan.items():
             if k == 0 or not est:
-                samples[tool].append(measure(tool, use))
+                samples[tool].append(measure(tool, use, targets))
     rows: dict[str, dict[str, object]] = {}
     for tool, (_use, scale, est) in plan.items():
         result: dict[str, object] = dict(summary(samples[tool]))
@@ -401,27 +427,29 @@ def bench_input(name: str, files: list[str], tools: list[str], runs: int, sample
         "input": name,
         "files": len(files),
         "decompressed_bytes": size,
-        "elements": elements,
+        "elements": elements,  # None: not counted (bgpdump not run)
+        "targets": len(targets),
         "tools": rows,
     }
 
 
 def table(bench: dict[str, object]) -> str:
     tools: dict[str, dict[str, float]] = bench["tools"]  # type: ignore[assignment]
-    size, elements = float(bench["decompressed_bytes"]), float(bench["elements"])  # type: ignore[arg-type]
+    size = float(bench["decompressed_bytes"])  # type: ignore[arg-type]
+    elements = float(bench["elements"]) if bench["elements"] is not None else math.nan  # type: ignore[arg-type]
     base = tools["decompress"]["seconds"]
     ours = tools["anystab"]["seconds"]
-    head = (
-        f"{bench['input']}: {bench['files']} files, {size / MB:.1f} MB decompressed, {elements:,.0f} elements"
-    )
+    counted = f"{elements:,.0f} elements" if elements == elements else f"{bench['targets']} targets"
+    head = f"{bench['input']}: {bench['files']} files, {size / MB:.1f} MB decompressed, {counted}"
     lines = [head, "| tool | wall s | elements/s | MB/s | peak RSS MB | x decompression | x anystab |",
              "|---|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
     for tool, r in tools.items():
         sec = r["seconds"]
         mark = " (est)" if r.get("estimated") else ""
         rss = "-" if r["rss_mb"] != r["rss_mb"] else f"{r['rss_mb']:.0f}"
+        rate = f"{elements / sec:,.0f}" if elements == elements else "-"
         lines.append(
-            f"| {tool}{mark} | {sec:.3f} | {elements / sec:,.0f} | {size / MB / sec:.0f} | {rss} "
+            f"| {tool}{mark} | {sec:.3f} | {rate} | {size / MB / sec:.0f} | {rss} "
             f"| {sec / base:.2f} | {sec / ours:.2f} |"
         )
     return "\n".join(lines)
@@ -449,9 +477,13 @@ def main() -> None:
         "--data", type=Path, default=REAL_FILES, help="folder of MRT files to read (default tests/data/mrt)"
     )
     parser.add_argument("--quick", action="store_true", help="one run, the --data files only")
+    parser.add_argument(
+        "--analysis", action="store_true", help="the generated day and week: extraction and analysis alone"
+    )
+    parser.add_argument("--targets", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, Path(args.files).read_text().split("\n"))
+        child(args.child, Path(args.files).read_text().split("\n"), tuple(args.targets.split(",")))
         return
     RESULTS.mkdir(parents=True, exist_ok=True)
     load_before = os.getloadavg()
@@ -460,7 +492,8 @@ def main() -> None:
         ["bgpstream"] if bgpstream_available() else []
     )
     benches = []
-    for path in sorted(p for p in args.data.iterdir() if p.is_file()):
+    analysis_only = ["decompress", "decompress-zlibng", "anystab", "anystab-analysis"]
+    for path in [] if args.analysis else sorted(p for p in args.data.iterdir() if p.is_file()):
         tools = ["decompress", "decompress-zlibng", "anystab", "anystab-zlib", "anystab-numpy", *peers]
         benches.append(bench_input(path.name, [str(path)], tools, runs, args.sample))
     if not args.quick:
@@ -476,7 +509,12 @@ def main() -> None:
             "anystab-analysis",
         ]
         tools += peers
+        tools = analysis_only if args.analysis else tools
         benches.append(bench_input("generated day", day, tools, runs, args.sample))
+    if not args.quick:
+        week, targets = Path(f"{args.workdir}-week"), week_targets()
+        files = sorted(str(p) for p in generated_day(week, WEEK_DAYS, targets).rglob("*.gz"))
+        benches.append(bench_input("generated week", files, analysis_only, runs, args.sample, targets))
     report = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {

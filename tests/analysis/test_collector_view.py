@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support.analysis import elem, params, run, seconds
 
 from anystab.collectors import collector_view, join_equal, moas_intervals, sweep
@@ -70,3 +72,33 @@ def test_sweep_and_join():
     assert moas_intervals([(0, 5, {"a": 1, "b": 1}), (5, 7, {"a": 1, "c": 2}), (7, 9, {"a": 2})]) == [
         (0, 7, ["a", "b", "c"])
     ]
+
+
+def _sweep_reference(intervals: list[tuple[float, float, str]]) -> list:
+    """Every stretch between consecutive interval ends, with the intervals covering it, counted per label."""
+    kept = [i for i in intervals if i[1] > i[0]]
+    ends = sorted({t for a, b, _ in kept for t in (a, b)})
+    pieces = []
+    for t0, t1 in zip(ends, ends[1:], strict=False):
+        covering = [label for a, b, label in kept if a <= t0 and b >= t1]
+        if covering:
+            pieces.append((t0, t1, {label: covering.count(label) for label in covering}))
+    return pieces
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 30), st.integers(0, 8), st.sampled_from("abc")), max_size=12),
+    st.booleans(),
+)
+def test_sweep_equals_counting_every_stretch(spans, one_after_another):
+    """Overlapping intervals, and intervals one after another (one VP's rows, the shortcut), alike."""
+    if one_after_another:  # laid end to end or with gaps, in shuffled order
+        at, laid = 0.0, []
+        for gap, length, label in spans:
+            laid.append((at + gap % 3, at + gap % 3 + length, label))
+            at = laid[-1][1]
+        intervals = laid[::2] + laid[1::2]
+    else:
+        intervals = [(float(a), float(a + n), label) for a, n, label in spans]
+    assert sweep(intervals) == _sweep_reference(intervals)

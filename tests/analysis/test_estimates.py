@@ -11,9 +11,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from support.analysis import elem, params, run
 
-from anystab.estimates import bootstrap_ci, break_probability, estimate_records, session_break_probability
+from anystab.estimates import (
+    bootstrap_ci,
+    break_probability,
+    estimate_records,
+    merge_intervals,
+    poisson_probability,
+    session_break_probability,
+    vp_figures,
+)
+from anystab.events import pair_states
 from anystab.params import AnalysisParams
 from anystab.targets import make_target, target_set
+from anystab.timeline import PAIR_KEYS, to_seconds
 
 T = "192.0.2.0/24"
 W = (0.0, 100.0)
@@ -179,3 +189,113 @@ def test_rows_computed_together_equal_rows_computed_alone(resamples: int) -> Non
     for row in rows:
         expected = _one_row_reference(np.array(by_target[row["target"]], dtype=float), resamples, 11)
         assert tuple(row[k] for k in keys) == expected, row
+
+
+def _rows_one_at_a_time(stats, figures, params, sessions) -> list[dict]:
+    """ESTIMATES rows computed one (scope, target, D) at a time from the rows' own VPs, as the stage once
+    did."""
+    known = {row[:4] for row in stats}
+    out = []
+    for scope in [None, *sorted({row[0] for row in stats})]:
+        for target in [t.text for t in params.targets]:
+            vps = [row for row in stats if row[3] == target and scope in (None, row[0])]
+            if not vps:
+                continue
+            breaks = np.array([row[4] for row in vps])
+            seen = float(np.array([row[5] for row in vps], dtype=float).sum()) if len(vps) > 1 else vps[0][5]
+            for d in sessions:
+                own = [f for f in figures if f[:4] in known and f[3] == target and scope in (None, f[0])]
+                own = [f for f in own if f[4] == d]
+                p = np.array([np.nan if f[5] is None else f[5] for f in own], dtype=float)
+                q = np.array([np.nan if f[6] is None else f[6] for f in own], dtype=float)
+                q = q[~np.isnan(q)]
+                figures_p = _one_row_reference(p, params.bootstrap, params.seed)
+                out.append(
+                    {
+                        "scope": "all" if scope is None else scope,
+                        "target": target,
+                        "session_s": d,
+                        "vps": len(vps),
+                        "vps_defined": int((~np.isnan(p)).sum()),
+                        **dict(zip(["mean_p", "median_p", "p90_p", "p99_p"], figures_p[:4], strict=True)),
+                        "share_with_break": float((breaks > 0).mean()),
+                        "ci_low": figures_p[4],
+                        "ci_high": figures_p[5],
+                        "poisson_mean_p": float(q.mean()) if len(q) else None,
+                        "breaks_per_vp_day": float(breaks.sum()) / (seen / 86400.0) if seen > 0 else None,
+                    }
+                )
+    return out
+
+
+@pytest.mark.parametrize("resamples", [0, 50])
+def test_rows_of_all_scopes_at_once_equal_rows_one_at_a_time(resamples: int) -> None:
+    """Every row (two collectors, VPs sent twice, figures of pairs not counted, a session length given twice,
+    undefined figures) equals the row computed alone, bit for bit."""
+    rng = np.random.default_rng(8)
+    targets = target_set([make_target(f"10.{i}.0.0/16") for i in range(9)])
+    params = AnalysisParams(targets=targets, bootstrap=resamples, seed=3)
+    sessions = (60.0, 10.0, 60.0)
+    stats, figures = [], []
+    for _ in range(60):
+        collector = str(rng.choice(["rrc00", "rrc01"]))
+        vp = int(rng.integers(0, 9))
+        target = str(rng.choice([t.text for t in targets] + ["10.99.0.0/16"]))
+        key = (collector, 64500 + vp, f"192.0.2.{vp}", target)
+        stats.append((*key, int(rng.integers(0, 3)), float(rng.choice([0.0, 3600.0, 1e3 * rng.random()]))))
+        for d in (10.0, 60.0, 600.0):
+            p = [None, float("nan"), 0.0, float(rng.random()), float(rng.random())][int(rng.integers(0, 5))]
+            figures.append((*key, d, p, None if rng.random() < 0.2 else float(rng.random())))
+    figures.append(("rrc00", 1, "198.51.100.1", "10.0.0.0/16", 60.0, 0.5, 0.5))  # not a counted pair
+    rows = estimate_records(stats, figures, params, sessions)
+    assert rows == _rows_one_at_a_time(stats, figures, params, sessions)
+
+
+def _figures_one_pair_at_a_time(r, p: AnalysisParams, window: tuple[float, float]) -> list[tuple]:
+    """Per VP_STATS row and session length, P_v(D) and the Poisson figure from the pair's own site states,
+    by the public one-pair functions."""
+    states = pair_states(r.timeline, p.min_dwell_s)
+    breaks = r.events[r.events["kind"].isin(["switch", "withdraw"])]
+    out = []
+    for key in r.vp_stats[PAIR_KEYS].itertuples(index=False, name=None):
+        own = breaks[(breaks[PAIR_KEYS].apply(tuple, axis=1) == key)] if len(breaks) else breaks
+        times = [float(t) for t in to_seconds(own["time"])] if len(own) else []
+        pair = [s for s in states.get(key, []) if not s.gap]
+        observed = [(s.start, s.end) for s in pair]
+        routed = merge_intervals([(s.start, s.end) for s in pair if s.site is not None])
+        routed_s = sum(b - a for a, b in routed)
+        for d in p.sessions_s:
+            figure = break_probability(observed, routed, times, window, d)
+            out.append((*key, d, figure, poisson_probability(len(times), routed_s, d)))
+    return out
+
+
+VPS = [("rrc00", 64500, "192.0.2.1"), ("rrc00", 64501, "192.0.2.2"), ("rrc01", 64500, "192.0.2.1")]
+PREFIXES = ["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"]
+_EVENT = st.tuples(
+    st.floats(-5, 120, allow_nan=False).map(lambda t: round(t, 3)),
+    st.sampled_from(["A", "W", "down", "up"]),
+    st.sampled_from(PREFIXES),
+    st.sampled_from(["1 2 10", "1 3 10", "1 3 11"]),
+    st.sampled_from(VPS),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(_EVENT, max_size=40),
+    st.sampled_from([0.0, 4.0, 25.0]),
+    st.lists(st.sampled_from([0.5, 5.0, 10.0, 30.0, 99.0, 150.0]), min_size=1, max_size=4),
+)
+def test_figures_of_all_pairs_at_once_equal_one_pair_at_a_time(events, min_dwell, sessions):
+    """vp_figures lays every pair's intervals out in arrays and computes them together; each number equals
+    the pair's own by break_probability and poisson_probability, bit for bit (sums in the same order)."""
+    rows = [elem(-1, "R", t, "1 2 10", vp=vp) for t in PREFIXES for vp in VPS]
+    for time, kind, prefix, path, vp in sorted(events, key=lambda e: e[0]):
+        if kind in ("down", "up"):
+            rows.append(elem(time, "S", vp=vp, new_state=1 if kind == "down" else 6))
+        else:
+            rows.append(elem(time, kind, prefix, path, vp=vp))
+    p = params(*PREFIXES, sessions_s=tuple(sessions), min_dwell_s=min_dwell, bootstrap=0)
+    r = run(rows, p, W)
+    assert vp_figures(r.timeline, r.events, r.vp_stats, p, W) == _figures_one_pair_at_a_time(r, p, W)

@@ -212,6 +212,19 @@ def test_json_stdout_is_clean_and_pipe_closing_is_not_a_crash():
         [1, [2, [3, {}]], "x"],
         {"rows": [{"a": 1, "b": None, "c": 1.5e16, "d": float("nan"), "e": 'é"\n\t', "f": True, "g": -0.0}]},
         {1: 2, None: 3, 2.5: [1], False: {"k": (1, 2)}, "a:b": [{}]},
+        # lists of records (one key order, scalar values) are written a column at a time
+        {
+            "rows": [
+                {"a": 1, "b": "x, y", "c%": None},
+                {"a": 2.5, "b": None, "c%": "%s"},
+                {"a": True, "b": "é\u2028", "c%": -0.0},
+            ]
+        },
+        [{"a": float("inf"), "b": "p"}, {"a": -(10**20), "b": "q"}, {"a": float("-inf"), "b": ""}],
+        [{"a": 1, "b": 2}, {"b": 2, "a": 1}],
+        [{"a": [1]}, {"a": {"b": None}}, {"a": (1, 2)}],
+        [{"a": 1}, {}, {"a": 2}],
+        [{"x": 1, "y": "1"}, {"x": "1", "y": 1}],
         "text",
         3,
         None,
@@ -223,6 +236,18 @@ def test_summary_json_text_is_pythons(value, indent: int) -> None:
     from anystab.output import dumps_indented
 
     assert dumps_indented(value, indent) == json.dumps(value, indent=indent)
+
+
+def test_records_written_in_parts_are_pythons(monkeypatch) -> None:
+    """Long lists of records are written some records at a time; the parts join into Python's text, and a
+    record that is not flat in a later part still sends the whole list the slow way."""
+    from anystab import output
+
+    monkeypatch.setattr(output, "RECORDS_AT_ONCE", 2)
+    rows = [{"a": k / 3, "b": None if k % 2 else f"t{k}"} for k in range(7)]
+    assert output.dumps_indented({"rows": rows}) == json.dumps({"rows": rows}, indent=2)
+    rows[5] = {"a": [1.0], "b": "x"}
+    assert output.dumps_indented({"rows": rows}) == json.dumps({"rows": rows}, indent=2)
 
 
 def test_summary_json_of_the_sample_is_pythons(sample_json) -> None:
