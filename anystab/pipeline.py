@@ -145,7 +145,7 @@ def run_stages(
     results: Sequence[FileResult] = (),
     vp_stage: VpStage | None = None,
 ) -> AnalysisResult:
-    """Stages 7 onwards, on elements already selected and ordered.
+    """Steps 4 and 5 of :func:`analyze`, on elements already selected and ordered.
 
     ``vp_stage`` computes the per-VP tables (default :func:`anystab.per_vp.vp_tables`); an executor's
     (:func:`anystab.executors.plan.split_vp_stage`) runs it on groups of VPs elsewhere and joins the parts.
