@@ -244,7 +244,7 @@ def _walk(buf: bytes, stats: WalkStats, base: int) -> _Chunk:
     return _Chunk(starts, pos)
 
 
-def _record_time(buf: bytes, start: int, mtype: int) -> float:
+def _record_time(buf: bytes | bytearray, start: int, mtype: int) -> float:
     ts = HEADER.unpack_from(buf, start)[0]
     if mtype in ET_TYPES and start + HEADER_LEN + 4 <= len(buf):
         return ts + int.from_bytes(buf[start + HEADER_LEN : start + HEADER_LEN + 4], "big") / US_PER_S
@@ -537,7 +537,7 @@ def _filled(chunks: Iterable[bytes], buf: bytearray, size: int = SCAN_BYTES) -> 
         yield
 
 
-def _mrt_start(buf: bytes) -> bool:
+def _mrt_start(buf: bytes | bytearray) -> bool:
     """Whether the stream's first header has a known MRT type and a plausible length (step 1)."""
     _ts, mtype, _sub, length = HEADER.unpack_from(buf, 0)
     return mtype in KNOWN_TYPES and length <= MAX_RECORD_LEN
