@@ -3,6 +3,7 @@
     AnystabError                 anything anystab reports as a failure (CLI: one line on stderr, exit 1)
      +-- BadInputError           input data that cannot be used (not MRT, unreadable file, bad service file)
      +-- ConfigError             a configuration or option combination that cannot work
+     |    +-- OptionError        names the option at fault (CLI: a usage error, exit 2)
      +-- SourceUnavailableError  a source that cannot be reached or an optional backend that is not installed
      +-- LockBusyError           another monitor run holds the state folder's lock (monitor: status 3)
      +-- LabError                the lab could not be built, or its daemons missed the scripted state
@@ -14,8 +15,8 @@ Outside this tree, on purpose:
 
     click.UsageError             bad options and arguments (exit 2): cli.paths.OutputPathError (an output
                                  that cannot be written), cli.monitor.PluginUsageError (exit 3 for cron)
-    internal signals             raised and caught inside one module, never reported: sources.slim.Irregular,
-                                 monitor.carry.CarryMiss, sources.fetch's _Gone, _Fatal and _Retry
+    internal signals             raised and caught inside anystab, never reported: sources.slim.Irregular,
+                                 timeline.ResumeMiss, sources.fetch's _Gone, _Fatal and _Retry
 """
 
 from __future__ import annotations
@@ -31,6 +32,14 @@ class BadInputError(AnystabError):
 
 class ConfigError(AnystabError):
     """A configuration, service file or option combination that cannot work."""
+
+
+class OptionError(ConfigError):
+    """Target options that cannot work together; ``option`` names the one at fault (None: several)."""
+
+    def __init__(self, message: str, option: str | None = None) -> None:
+        super().__init__(message)
+        self.option = option
 
 
 class SourceUnavailableError(AnystabError):

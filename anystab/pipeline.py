@@ -1,48 +1,51 @@
-"""The whole analysis, composed from the stages (the CLI, monitoring and the Dask runner call this).
+"""The whole analysis, composed from the stages: :func:`analyze` is the one entry point (the command line,
+the Dask path, ``--source bgpstream`` and library users all call it).
 
-Steps:
-1. Discover the source files and name their collectors (:func:`anystab.sources.discover`).
+Steps of :func:`analyze`:
+
+1. Discover the source files and name their collectors (``source.discover``; default
+   :class:`~anystab.sources.base.FilesSource`: local paths and URLs).
 2. Read them, in parallel, keeping only elements whose prefix is a target, a more-specific or a
-   covering prefix down to ``min_cover`` (filter mode ``any``).
-3. Choose the window: the user's, or the data's extent (earliest RIB dump or update-file slot to the end
-   of the last update file's slot).
-4. Per collector, keep the latest RIB dump at or before the window start, or else its first RIB dump after
-   the window start (a collector whose archive starts later), and the update elements at or after that
-   dump's time. Later dumps are not used: re-reading a table mid-window would look like routing change.
-5. Order elements by time, RIB entries first at equal times, file order kept.
-6. Collector gaps from missing update files and from window parts outside the data; before the window,
-   the parts between each collector's RIB dump and the window start that no update file covers (the
-   update files there, fetched as the warm-up, are replayed so the state at the window start is exact).
-7. timeline -> events -> estimates -> per-collector view, and the VPs left out with their reasons
-   (:mod:`anystab.coverage`).
+   covering prefix down to ``min_cover`` (filter mode ``any``): ``source.read`` on this machine
+   (:func:`anystab.sources.parallel.read_files`, ``request.jobs`` processes), or on a Dask executor.
+3. The elements stage (:func:`anystab.elements.build_elements`): the window, the RIB dump each collector
+   starts from, the elements in order, the collector gaps.
+4. The per-VP stages, timeline then events (:func:`anystab.per_vp.vp_tables`): in this process, or with
+   an executor, on groups of VPs spread over it (:func:`anystab.executors.plan.split_vp_stage`).
+5. :func:`run_stages`: estimates, the per-collector view, the files and problems tables, and the VPs left
+   out with their reasons (:mod:`anystab.coverage`).
+
+The monitor (:mod:`anystab.monitor.run`) composes steps 3 to 5 itself over its cached files, because it
+carries each VP's walk from one run to the next.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from anystab import schemas
 from anystab.collectors import collector_view
 from anystab.coverage import build_coverage
+from anystab.elements import build_elements, files_table, problems_table
 from anystab.errors import BadInputError, ConfigError
 from anystab.estimates import build_estimates
-from anystab.events import build_events
+from anystab.executors.plan import split_vp_stage
 from anystab.params import AnalysisParams
-from anystab.sources import FileResult, SourceFile, discover, missing_intervals, read_files, warm_up_holes
-from anystab.targets import TargetSet
-from anystab.timeline import PAIR_KEYS, build_timeline
+from anystab.per_vp import VpTables, vp_tables
+from anystab.sources.archive import SourceFile
+from anystab.sources.base import FilesSource
+from anystab.sources.mrt import FileResult
+
+if TYPE_CHECKING:
+    from anystab.executors.protocol import Executor
+    from anystab.sources.base import Source
 
 ProgressCallback = Callable[[int, int], None]
-Reader = Callable[[Sequence[SourceFile], TargetSet, int, Callable[[int], None]], list[FileResult]]
-VpTables = tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]
 VpStage = Callable[[pd.DataFrame, pd.DataFrame, AnalysisParams, tuple[float, float]], VpTables]
 
 
@@ -93,25 +96,22 @@ def to_arrow(df: pd.DataFrame, name: str) -> pa.Table:
     return pa.Table.from_pandas(df[schema.names], schema=schema, preserve_index=False)
 
 
-def _frame(rows: list[dict[str, Any]], name: str) -> pd.DataFrame:
-    schema = schemas.TABLES[name]
-    return pa.Table.from_pylist(rows, schema=schema).to_pandas()
-
-
-def _ts(seconds: float | None) -> pd.Timestamp | None:
-    return None if seconds is None else pd.Timestamp(seconds, unit="s", tz="UTC")
-
-
 def analyze(
-    request: AnalysisRequest, progress: ProgressCallback | None = None, reader: Reader | None = None
+    request: AnalysisRequest,
+    source: Source | None = None,
+    executor: Executor | None = None,
+    progress: ProgressCallback | None = None,
 ) -> AnalysisResult:
-    """Run the whole analysis. Damaged input is reported in the ``problems`` table, not raised.
+    """Run the whole analysis (see the module docstring). Damaged input is reported in the ``problems``
+    table, not raised.
 
-    ``reader`` reads the discovered files (default: anystab's own MRT reader, in parallel); another
-    source (pybgpstream) plugs in here and shares every other step.
+    ``source`` finds and reads the files (default: anystab's own reader); ``executor`` runs the parallel
+    stages (default: ``request.jobs`` processes here for reading, the per-VP stages in this process);
+    ``progress(done, total)`` counts files read. Every combination gives the same tables.
     """
     request.validate()
-    files = discover(request.sources, request.collector)
+    source = source if source is not None else FilesSource()
+    files = source.discover(request.sources, request.collector)
     if not files:
         raise BadInputError("no MRT files found in " + ", ".join(request.sources))
     done = [0]
@@ -121,30 +121,19 @@ def analyze(
         if progress:
             progress(done[0], len(files))
 
-    results = (reader or read_files)(files, request.params.targets.with_mode("any"), request.jobs, tick)
-    window = choose_window(files, results, request.start, request.end)
-    elements = select_elements(files, results, window)
-    results = [_counted(r) for r in results]  # the files' tables are in `elements` now
-    gaps = gaps_table(files, results, window)
-    return run_stages(elements, gaps, request.params, window, files, results)
+    targets = request.params.targets.with_mode("any")
+    results = source.read(files, targets, request.jobs, tick, executor)
+    selection = build_elements(files, results, request.start, request.end)
+    results = [_counted(r) for r in results]  # the files' tables are in the selection's elements now
+    stage = split_vp_stage(executor) if executor is not None else None
+    return run_stages(
+        selection.elements, selection.gaps, request.params, selection.window, files, results, stage
+    )
 
 
 def _counted(result: FileResult) -> FileResult:
     """The result with its elements table let go: no columns, its row count kept (the FILES table's)."""
     return replace(result, elements=result.elements.select([]))
-
-
-def gaps_table(
-    files: Sequence[SourceFile], results: Sequence[FileResult], window: tuple[float, float]
-) -> pd.DataFrame:
-    """Step 6: the GAPS table, from missing update files and window parts outside the data, and the parts
-    between a collector's RIB dump and the window start that no update file covers (``warm_up_missing``:
-    the state at the window start may be stale; the timeline ignores gaps outside the window)."""
-    pairs = list(zip(files, results, strict=True))
-    holes = warm_up_holes(pairs, rib_times(results, window), window[0]) + missing_intervals(pairs, *window)
-    return _frame(
-        [{"collector": c, "start": _ts(s), "end": _ts(e), "reason": r} for c, s, e, r in holes], "gaps"
-    )
 
 
 def run_stages(
@@ -158,8 +147,8 @@ def run_stages(
 ) -> AnalysisResult:
     """Stages 7 onwards, on elements already selected and ordered.
 
-    ``vp_stage`` computes the per-VP tables (default :func:`vp_tables`); a distributed runner passes one
-    that runs :func:`vp_tables` on groups of VPs elsewhere and joins the parts with :func:`order_vp_tables`.
+    ``vp_stage`` computes the per-VP tables (default :func:`anystab.per_vp.vp_tables`); an executor's
+    (:func:`anystab.executors.plan.split_vp_stage`) runs it on groups of VPs elsewhere and joins the parts.
     """
     timeline, events, vp_stats = (vp_stage or vp_tables)(elements, gaps, params, window)
     estimates = build_estimates(timeline, events, vp_stats, params, window)
@@ -180,190 +169,3 @@ def run_stages(
         "coverage": build_coverage(elements, gaps, vp_stats, window),
     }
     return result
-
-
-def vp_tables(
-    elements: pd.DataFrame, gaps: pd.DataFrame, params: AnalysisParams, window: tuple[float, float]
-) -> VpTables:
-    """(timeline, events, vp_stats) in canonical order. Each VP depends only on its own elements and its
-    collector's gaps, so any split of the VPs gives the same rows once joined by :func:`order_vp_tables`."""
-    timeline = _ordered(build_timeline(elements, params, window, gaps), [*PAIR_KEYS, "start"])
-    events, vp_stats = build_events(timeline, params)
-    return order_vp_tables(timeline, events, vp_stats)
-
-
-def order_vp_tables(timeline: pd.DataFrame, events: pd.DataFrame, vp_stats: pd.DataFrame) -> VpTables:
-    """The per-VP tables in the canonical row order (stable: ties keep a VP's own order)."""
-    return (
-        _ordered(timeline, [*PAIR_KEYS, "start"]),
-        _ordered(events, ["time", *PAIR_KEYS]),
-        _ordered(vp_stats, PAIR_KEYS),
-    )
-
-
-def _ordered(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Rows in a canonical order (stable for ties): results never depend on the order of input files."""
-    if df.empty:
-        return df
-    return df.sort_values(keys, kind="stable").reset_index(drop=True)
-
-
-def _update_slot(f: SourceFile, r: FileResult) -> tuple[float | None, float | None]:
-    from anystab.sources import expected_cadence
-
-    cadence = expected_cadence(f.project)
-    start = f.name_time if f.name_time is not None else r.first_time
-    if start is None:
-        return None, None
-    end = start + cadence if cadence else (r.last_time if r.last_time is not None else start)
-    return start, max(end, r.last_time or end)
-
-
-def choose_window(
-    files: Sequence[SourceFile], results: Sequence[FileResult], start: float | None, end: float | None
-) -> tuple[float, float]:
-    """The user's window, with missing ends taken from the data's extent. A window that does not meet the
-    data at all is an error naming the data's extent."""
-    starts: list[float] = []
-    ends: list[float] = []
-    for f, r in zip(files, results, strict=True):
-        if r.kind == "rib" and r.first_time is not None:
-            starts.append(r.first_time)
-        elif r.kind == "updates":
-            s, e = _update_slot(f, r)
-            if s is not None and e is not None:
-                starts.append(s)
-                ends.append(e)
-    if not starts:
-        raise BadInputError("the sources hold no readable MRT records: " + _unreadable(results))
-    if start is None:
-        start = min(starts)
-    if end is None:
-        if not ends:
-            raise BadInputError("no update records: name --end to analyse RIB dumps alone")
-        end = max(ends)
-    covers = f"{_iso(min(starts))} .. {_iso(max(starts + ends))}"
-    if not (math.isfinite(start) and math.isfinite(end)) or end <= start:
-        raise ConfigError(f"empty window: {_iso(start)} .. {_iso(end)} (the data covers {covers})")
-    if end < min(starts) or start > max(starts + ends):
-        raise BadInputError(
-            f"the window {_iso(start)} .. {_iso(end)} is outside the data: the files read cover {covers}"
-        )
-    return float(start), float(end)
-
-
-def _iso(seconds: float) -> str:
-    if not math.isfinite(seconds):
-        return str(seconds)
-    return pd.Timestamp(seconds, unit="s", tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-MAX_NAMED_FILES = 10
-
-
-def _unreadable(results: Sequence[FileResult]) -> str:
-    """Each file with why it gave nothing (at most :data:`MAX_NAMED_FILES`)."""
-    parts = []
-    for r in results[:MAX_NAMED_FILES]:
-        reason = "; ".join(dict.fromkeys(p.reason for p in r.problems)) or f"{r.kind} file"
-        parts.append(f"{r.path} ({reason})")
-    more = len(results) - MAX_NAMED_FILES
-    return ", ".join(parts) + (f" and {more} more files" if more > 0 else "")
-
-
-def select_elements(
-    files: Sequence[SourceFile], results: Sequence[FileResult], window: tuple[float, float]
-) -> pd.DataFrame:
-    """Steps 4 and 5: the RIB dump each collector starts from, the updates after it, in order."""
-    rib_time = rib_times(results, window)
-    parts: list[pa.Table] = []
-    ranks: list[int] = []
-    floors: list[int] = []  # per part: its elements' earliest kept time, in microseconds
-    for r in sorted(results, key=lambda r: (r.collector, r.path)):
-        t0 = rib_time.get(r.collector)
-        if r.kind == "rib" and (t0 is None or r.first_time != t0):
-            continue
-        if r.elements.num_rows == 0:
-            continue
-        table = r.elements
-        parts.append(table if table.schema.equals(schemas.ELEMENTS) else table.cast(schemas.ELEMENTS))
-        ranks.append(0 if r.kind == "rib" else 1)
-        floors.append(_micros(t0) if r.kind != "rib" and t0 is not None else np.iinfo(np.int64).min)
-    if not parts:
-        return schemas.ELEMENTS.empty_table().to_pandas()
-    table = pa.concat_tables(parts)
-    # communities: one array object per distinct value, shared by its rows (to_pandas makes one per row,
-    # about 120 bytes each); rows are keyed by their item count and items joined (when no item holds the
-    # separator, equal keys are equal lists)
-    comms = table.column("communities")
-    if pc.any(pc.match_substring(pc.list_flatten(comms), "\x1f")).as_py():
-        df = table.to_pandas()
-    else:
-        count = pc.cast(pc.list_value_length(comms), pa.string())
-        key = pc.binary_join_element_wise(count, pc.binary_join(comms, "\x1f"), "|")
-        codes = pc.fill_null(pc.dictionary_encode(key).combine_chunks().indices, -1).to_numpy()
-        distinct, first = np.unique(codes, return_index=True)
-        shared = np.empty(len(distinct) + 1, dtype=object)  # the last slot, for code -1, stays None
-        shared[distinct] = comms.take(pa.array(first)).to_pandas().to_numpy()
-        df = table.drop_columns(["communities"]).to_pandas()
-        df.insert(table.column_names.index("communities"), "communities", shared[codes])
-    counts = [p.num_rows for p in parts]
-    times = df["time"].to_numpy(dtype="datetime64[us]").view(np.int64)
-    keep = times >= np.repeat(np.array(floors, dtype=np.int64), counts)
-    rank = np.repeat(np.array(ranks, dtype=np.int8), counts)
-    if not keep.all():  # each copy of the frame costs its size again: none when nothing is left out
-        df, times, rank = df[keep], times[keep], rank[keep]
-    if df["time"].isna().any():  # NaT sorts last (np.lexsort would put it first)
-        df = df.assign(_rank=rank).sort_values(["time", "_rank"], kind="stable").drop(columns="_rank")
-    else:  # stable, by time, then RIB entries first: as sort_values(["time", "_rank"], kind="stable")
-        order = np.lexsort((rank, times))
-        if (order != np.arange(len(order))).any():
-            df = df.take(order)
-    return df.set_axis(pd.RangeIndex(len(df)))
-
-
-def rib_times(results: Sequence[FileResult], window: tuple[float, float]) -> dict[str, float]:
-    """Step 4: per collector, the time of the RIB dump it starts from: the latest at or before the window
-    start, else its first dump inside the window (its VPs are then observed from that dump's time)."""
-    w0, w1 = window
-    before: dict[str, float] = {}
-    after: dict[str, float] = {}
-    for r in results:
-        if r.kind != "rib" or r.first_time is None or r.first_time > w1:
-            continue
-        if r.first_time <= w0:
-            before[r.collector] = max(before.get(r.collector, -math.inf), r.first_time)
-        else:
-            after[r.collector] = min(after.get(r.collector, math.inf), r.first_time)
-    return {**after, **before}
-
-
-def _micros(t: float) -> int:
-    """``t`` (seconds) as the elements' microsecond timestamps compare with it."""
-    return int(pa.scalar(pd.Timestamp(t, unit="s", tz="UTC"), schemas.TS).value)
-
-
-def files_table(files: Sequence[SourceFile], results: Sequence[FileResult]) -> pd.DataFrame:
-    rows = [
-        {
-            "path": r.path,
-            "collector": r.collector,
-            "kind": r.kind,
-            "records": r.records,
-            "elements": r.elements.num_rows,
-            "first_time": _ts(r.first_time),
-            "last_time": _ts(r.last_time),
-            "problems": len(r.problems),
-        }
-        for r in results
-    ]
-    return _frame(rows, "files")
-
-
-def problems_table(results: Sequence[FileResult]) -> pd.DataFrame:
-    rows = [
-        {"path": p.path, "offset": p.offset, "reason": p.reason, "count": p.count}
-        for r in results
-        for p in r.problems
-    ]
-    return _frame(rows, "problems")

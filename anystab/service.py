@@ -4,7 +4,7 @@ A service file names a service's targets, how sites are told apart, and human si
 
     name = "example-dns"
     site_by = "upstream"          # upstream | origin | path | community | nexthop (optional)
-    min_dwell = 0                 # seconds (optional)
+    min_dwell = 0                 # seconds, or a duration such as "10m" (optional)
 
     [[targets]]
     prefix = "198.51.100.0/24"
@@ -17,18 +17,40 @@ A service file names a service's targets, how sites are told apart, and human si
     "64496:1" = "ams"
 
 A site map file holds only the ``[sites]`` and ``[communities]`` tables.
+
+:func:`resolve_params` turns a service, a site map and the options into :class:`AnalysisParams`, with the
+same rules for the command line (``analyze``, ``live``) and the monitoring config:
+
+1. Targets: the service's, then one per ``prefixes`` entry, its address the one of ``addresses`` it holds
+   (an address goes to the longest prefix holding it; in none: :class:`OptionError` for ``--address``),
+   else its network address. No target at all: :class:`OptionError`. A prefix named twice counts once.
+2. Site map: the service's names and communities, the site map's entries on top of them.
+3. ``site_by``: the option, else the service's, else ``upstream``.
+4. ``min_dwell``: the option, else the service's, else ``default_min_dwell_s`` (the monitoring config's
+   top-level ``min_dwell``; 0 on the command line).
+5. ``sessions`` and ``resync``: the values given, else the defaults.
+6. The result is validated (:meth:`AnalysisParams.validate`, ConfigError).
 """
 
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from anystab.errors import ConfigError
-from anystab.params import SITE_STRATEGIES, SiteMap, SiteStrategy
-from anystab.targets import Target, make_target
+from anystab.errors import ConfigError, OptionError
+from anystab.params import (
+    DEFAULT_RESYNC_S,
+    DEFAULT_SESSIONS_S,
+    SITE_STRATEGIES,
+    AnalysisParams,
+    SiteMap,
+    SiteStrategy,
+)
+from anystab.targets import IPAddress, IPNetwork, Target, make_target, target_set
+from anystab.text import parse_duration
 
 _SERVICE_KEYS = {"name", "site_by", "min_dwell", "targets", "sites", "communities"}
 
@@ -76,43 +98,117 @@ def load_site_map(path: str | Path) -> SiteMap:
     return site_map_from_doc(doc, path)
 
 
-def _targets(doc: dict[str, Any], path: str | Path) -> tuple[Target, ...]:
-    raw = doc.get("targets")
+def duration_setting(value: Any, where: str) -> float:
+    """Seconds from a number or a text duration (``10m``) in a TOML file; ConfigError names ``where``."""
+    if isinstance(value, bool):
+        raise ConfigError(f"{where}: not a duration: {value!r}")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
+        try:
+            seconds = parse_duration(value)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+    else:
+        raise ConfigError(f"{where}: not a duration: {value!r}")
+    if seconds < 0:
+        raise ConfigError(f"{where}: must not be negative")
+    return seconds
+
+
+def service_targets(raw: Any, where: str) -> tuple[Target, ...]:
+    """Targets from a list of ``{prefix, address, name}`` tables (``[[targets]]`` or ``targets = [...]``)."""
     if not isinstance(raw, list) or not raw:
-        raise ConfigError(f"{path}: a service needs at least one [[targets]] entry with a prefix")
+        raise ConfigError(f"{where}: a service needs at least one [[targets]] entry with a prefix")
     out = []
     for i, entry in enumerate(raw, 1):
         if not isinstance(entry, dict) or not isinstance(entry.get("prefix"), str):
-            raise ConfigError(f'{path}: target {i} needs prefix = "..."')
+            raise ConfigError(f'{where}: target {i} needs prefix = "..."')
         unknown = set(entry) - {"prefix", "address", "name"}
         if unknown:
-            raise ConfigError(f"{path}: target {i}: unknown keys {', '.join(sorted(unknown))}")
-        address = entry.get("address")
+            raise ConfigError(f"{where}: target {i}: unknown keys {', '.join(sorted(unknown))}")
+        address, name = entry.get("address"), entry.get("name")
+        if not isinstance(address, str | None) or not isinstance(name, str | None):
+            raise ConfigError(f"{where}: target {i}: address and name must be text")
         try:
-            out.append(
-                make_target(entry["prefix"], address if isinstance(address, str) else None, entry.get("name"))
-            )
+            out.append(make_target(entry["prefix"], address, name))
         except ConfigError as exc:
-            raise ConfigError(f"{path}: target {i}: {exc}") from None
+            raise ConfigError(f"{where}: target {i}: {exc}") from None
     return tuple(out)
+
+
+def service_settings(doc: dict[str, Any], where: str) -> tuple[SiteStrategy | None, float | None]:
+    """A service's ``site_by`` and ``min_dwell`` (None where not given)."""
+    site_by = doc.get("site_by")
+    if site_by is not None and site_by not in SITE_STRATEGIES:
+        raise ConfigError(f"{where}: site_by must be one of {', '.join(SITE_STRATEGIES)}")
+    dwell = doc.get("min_dwell")
+    return site_by, None if dwell is None else duration_setting(dwell, f"{where}: min_dwell")
+
+
+def service_from_doc(doc: dict[str, Any], where: str, name: str) -> Service:
+    """A service from a parsed service table (the keys of a service file; ``name`` when it has none)."""
+    unknown = set(doc) - _SERVICE_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown keys {', '.join(sorted(unknown))}")
+    site_by, min_dwell_s = service_settings(doc, where)
+    return Service(
+        name=str(doc.get("name", name)),
+        targets=service_targets(doc.get("targets"), where),
+        site_by=site_by,
+        min_dwell_s=min_dwell_s,
+        site_map=site_map_from_doc(doc, where),
+    )
 
 
 def load_service(path: str | Path) -> Service:
     """Read and validate a service file."""
-    doc = _load_toml(path)
-    unknown = set(doc) - _SERVICE_KEYS
-    if unknown:
-        raise ConfigError(f"{path}: unknown keys {', '.join(sorted(unknown))}")
-    site_by = doc.get("site_by")
-    if site_by is not None and site_by not in SITE_STRATEGIES:
-        raise ConfigError(f"{path}: site_by must be one of {', '.join(SITE_STRATEGIES)}")
-    min_dwell = doc.get("min_dwell")
-    if min_dwell is not None and (not isinstance(min_dwell, int | float) or min_dwell < 0):
-        raise ConfigError(f"{path}: min_dwell must be a non-negative number of seconds")
-    return Service(
-        name=str(doc.get("name", Path(path).stem)),
-        targets=_targets(doc, path),
-        site_by=site_by,
-        min_dwell_s=float(min_dwell) if min_dwell is not None else None,
-        site_map=site_map_from_doc(doc, path),
+    return service_from_doc(_load_toml(path), str(path), Path(path).stem)
+
+
+def resolve_params(
+    service: Service | None = None,
+    *,
+    site_map: SiteMap | None = None,
+    prefixes: Sequence[IPNetwork] = (),
+    addresses: Sequence[IPAddress] = (),
+    site_by: SiteStrategy | None = None,
+    min_dwell_s: float | None = None,
+    sessions_s: Sequence[float] | None = None,
+    resync_s: float | None = None,
+    default_min_dwell_s: float = 0.0,
+) -> AnalysisParams:
+    """The analysis parameters of a service, a site map and options (see the module docstring), validated."""
+    names = service.site_map if service else SiteMap()
+    if site_map is not None:
+        names = SiteMap({**names.names, **site_map.names}, {**names.communities, **site_map.communities})
+    params = AnalysisParams(
+        targets=target_set(_resolve_targets(service.targets if service else (), prefixes, addresses)),
+        site_by=site_by or (service.site_by if service and service.site_by else "upstream"),
+        site_map=names,
+        min_dwell_s=_first(min_dwell_s, service.min_dwell_s if service else None, default_min_dwell_s),
+        sessions_s=DEFAULT_SESSIONS_S if sessions_s is None else tuple(sessions_s),
+        resync_s=_first(resync_s, DEFAULT_RESYNC_S),
     )
+    params.validate()
+    return params
+
+
+def _first(*values: float | None) -> float:
+    return next(float(v) for v in values if v is not None)
+
+
+def _resolve_targets(
+    service_targets: Sequence[Target], prefixes: Sequence[IPNetwork], addresses: Sequence[IPAddress]
+) -> list[Target]:
+    """The service's targets, then one per prefix; each address to the longest prefix holding it."""
+    chosen: dict[IPNetwork, IPAddress] = {}
+    for addr in addresses:
+        holders = [p for p in prefixes if p.version == addr.version and addr in p]
+        if not holders:
+            raise OptionError(f"{addr} is inside no --prefix", "--address")
+        chosen[max(holders, key=lambda p: p.prefixlen)] = addr
+    targets = [*service_targets, *(Target(p, chosen.get(p, p.network_address)) for p in prefixes)]
+    if not targets:
+        raise OptionError("name at least one target with --prefix or --service")
+    return targets

@@ -29,9 +29,15 @@ A (VP, target) pair gets rows when the VP is observed at all in the window and s
 concerns the target (a prefix containing the target's address, down to ``min_cover``, or a more-specific
 inside the target prefix). Rows cover the whole window with state routed, unrouted or unobserved.
 
-The walk's parts (:class:`WalkContext`, :class:`WalkColumns`, :class:`VpWalk`, :func:`observation_start`,
-:func:`series_intervals`, :func:`append_interval`, :func:`collector_gaps`, :func:`add_rows`) are public
-so that the monitor can save a walk at a cut and resume it in a later run (:mod:`anystab.monitor.carry`).
+8. Resuming (:func:`walk_timeline`): the same walk, with every VP's walk noted at a cut T_c after all its
+   elements before T_c (and what was due before T_c) were taken, as a :class:`WalkSnapshot`: per VP a
+   :class:`VpSnapshot` of its observation start, routes held, session down and resync end, every
+   target's state, the targets its elements concern, their rows before T_c and its last RIB entry before
+   T_c (step 7). A later walk of only the elements at or after T_c, resumed from the snapshot, gives the
+   rows of one walk of every element; where it cannot (a VP's elements concern a target they did not
+   before T_c, a VP never observed before T_c has elements after it): :class:`ResumeMiss`. The snapshot
+   has a JSON form (:meth:`WalkSnapshot.to_json`, :meth:`WalkSnapshot.from_json`); the monitor saves it
+   between runs (:mod:`anystab.monitor.carry`).
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ import ipaddress
 import math
 import socket
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -513,3 +519,261 @@ def add_rows(
         for name, value in zip(_TIMELINE_FIELDS[:-1], state[:-1], strict=True):
             columns[name].append(value)
         columns["communities"].append(list(state[-1]) if state[0] == ROUTED else None)
+
+
+# Step 8: a resumable walk. A route a walk holds: (prefix, path id, AS path, next hop, communities).
+Span = tuple[float, float, State]
+SavedRoute = tuple[str, int | None, str | None, str | None, tuple[str, ...]]
+SNAPSHOT_FORMAT = 2
+
+
+class ResumeMiss(Exception):
+    """A snapshot cannot give the exact walk of the elements from its cut on: walk every element instead."""
+
+
+@dataclass(frozen=True)
+class VpSnapshot:
+    """One VP's walk at a cut.
+
+    ``obs_start`` None: the VP had elements before the cut but is never observed. ``states``: every
+    target's state at the cut (by index in the parameters' targets); ``relevant``: the targets its
+    elements concern; ``head``: their timeline rows before the cut (clipped at it); ``rib_time``: its last
+    RIB entry inside the window before the cut, and ``rib_states`` the relevant targets' states then.
+    """
+
+    obs_start: float | None
+    start_due: float | None = None
+    down: bool = False
+    resume_at: float | None = None
+    routes: tuple[SavedRoute, ...] = ()
+    states: tuple[State, ...] = ()
+    relevant: tuple[int, ...] = ()
+    head: dict[int, tuple[Span, ...]] = field(default_factory=dict)
+    rib_time: float | None = None
+    rib_states: dict[int, State] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-serialisable form (tuples as lists, -inf as JSON's -Infinity)."""
+        if self.obs_start is None:
+            return {"miss": True}
+        return {
+            "obs_start": self.obs_start,
+            "start_due": self.start_due,
+            "down": self.down,
+            "resume_at": self.resume_at,
+            "routes": [[*r[:4], list(r[4])] for r in self.routes],
+            "states": [_state_json(s) for s in self.states],
+            "relevant": list(self.relevant),
+            "head": {str(i): [[a, b, _state_json(s)] for a, b, s in h] for i, h in self.head.items()},
+            "rib_time": self.rib_time,
+            "rib_states": {str(i): _state_json(s) for i, s in self.rib_states.items()},
+        }
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> VpSnapshot:
+        if doc.get("miss"):
+            return cls(None)
+        return cls(
+            obs_start=doc["obs_start"],
+            start_due=doc["start_due"],
+            down=doc["down"],
+            resume_at=doc["resume_at"],
+            routes=tuple((p, i, a, n, tuple(c)) for p, i, a, n, c in doc["routes"]),
+            states=tuple(_state_of(s) for s in doc["states"]),
+            relevant=tuple(doc["relevant"]),
+            head={int(i): tuple((a, b, _state_of(s)) for a, b, s in h) for i, h in doc["head"].items()},
+            rib_time=doc["rib_time"],
+            rib_states={int(i): _state_of(s) for i, s in doc["rib_states"].items()},
+        )
+
+
+@dataclass(frozen=True)
+class WalkSnapshot:
+    """Every VP's walk at ``cut``, in a window from ``w0``: what :func:`walk_timeline` resumes from."""
+
+    cut: float
+    w0: float
+    vps: dict[tuple[Any, ...], VpSnapshot] = field(default_factory=dict)
+
+    def prefixes(self) -> set[str]:
+        """The prefixes of the routes held at the cut."""
+        return {r[0] for v in self.vps.values() for r in v.routes}
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-serialisable form; :meth:`from_json` reads it back."""
+        vps = [[list(k), v.to_json()] for k, v in self.vps.items()]
+        return {"format": SNAPSHOT_FORMAT, "cut": self.cut, "w0": self.w0, "vps": vps}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> WalkSnapshot:
+        """The snapshot of :meth:`to_json`'s form; ValueError when it is another format."""
+        if not isinstance(doc, dict) or doc.get("format") != SNAPSHOT_FORMAT:
+            raise ValueError(f"not a walk snapshot of format {SNAPSHOT_FORMAT}")
+        vps = {tuple(k): VpSnapshot.from_json(v) for k, v in doc["vps"]}
+        return cls(float(doc["cut"]), float(doc["w0"]), vps)
+
+
+def _state_json(state: State) -> list[Any]:
+    return [*state[:7], list(state[7])]
+
+
+def _state_of(value: list[Any]) -> State:
+    return (*value[:7], tuple(value[7]))
+
+
+def resume_walk(ctx: WalkContext, saved: VpSnapshot) -> VpWalk:
+    """A VP walk in the state ``saved`` holds (every target tracked, each series starting with its state)."""
+    if saved.obs_start is None:
+        raise ResumeMiss("a vantage point without observation start")
+    walk = VpWalk(ctx, saved.obs_start)
+    walk.start_due, walk.down, walk.resume_at = saved.start_due, saved.down, saved.resume_at
+    for prefix, path_id, as_path, next_hop, communities in saved.routes:
+        key = ctx.prefixes[prefix].key
+        if key is not None:  # always: a walk holds only routes of prefixes with a key
+            walk.routes.setdefault(key, {})[path_id] = (prefix, (as_path, next_hop, communities))
+    walk.series = [([-math.inf], [state]) for state in saved.states]
+    return walk
+
+
+def _walk_state(walk: VpWalk) -> VpSnapshot:
+    """The walk's own state (what :func:`resume_walk` restores), without relevance, rows and RIB."""
+    routes = [
+        (prefix, path_id, *route)
+        for entries in walk.routes.values()
+        for path_id, (prefix, route) in entries.items()
+    ]
+    routes.sort(key=lambda r: (r[0], -1 if r[1] is None else r[1]))
+    return VpSnapshot(
+        obs_start=walk.obs_start,
+        start_due=walk.start_due,
+        down=walk.down,
+        resume_at=walk.resume_at,
+        routes=tuple(routes),
+        states=tuple(states[-1] for _, states in walk.series),
+    )
+
+
+def _stitch(head: Sequence[Span], spans: list[Span]) -> list[Span]:
+    out = list(head)
+    for a, b, s in spans:
+        append_interval(out, a, b, s)
+    return out
+
+
+def _clip(spans: list[Span], cut: float) -> tuple[Span, ...]:
+    return tuple((a, min(b, cut), s) for a, b, s in spans if a < cut)
+
+
+def walk_timeline(
+    elements: pd.DataFrame,
+    params: AnalysisParams,
+    window: tuple[float, float],
+    gaps: pd.DataFrame | None,
+    cut: float,
+    resume: WalkSnapshot | None = None,
+) -> tuple[pd.DataFrame, WalkSnapshot]:
+    """(the TIMELINE table, every VP's walk at ``cut``): :func:`build_timeline`, and a snapshot to resume
+    from. With ``resume`` (a snapshot at an earlier cut, same parameters and window start), ``elements`` are
+    those at or after its cut, and the table is that of one walk over every element. :class:`ResumeMiss`
+    when the snapshot cannot give it: a VP's elements concern a target they did not before the cut, or a VP
+    never observed before the cut has elements after it."""
+    columns: dict[str, list[Any]] = {name: [] for name in TABLES["timeline"].names}
+    ctx = WalkContext(tuple(params.targets), params)
+    ctx.build(set(elements["prefix"].dropna().unique()) | (resume.prefixes() if resume else set()))
+    cols = WalkColumns.of(elements)
+    by_collector = collector_gaps(gaps, window)
+    groups = {
+        k: np.asarray(v) for k, v in elements.groupby(VP_KEYS, sort=False, dropna=False).indices.items()
+    }
+    saved = resume.vps if resume else {}
+    start = resume.cut if resume else window[0]
+    cut = max(cut, start)
+    vps: dict[tuple[Any, ...], VpSnapshot] = {}
+    for vp in sorted({*groups, *saved}, key=str):
+        rows = groups.get(vp, np.array([], dtype=np.int64))
+        old = saved.get(vp)
+        relevant = {
+            i for r in rows if cols.prefix[r] is not None for i in ctx.prefixes[cols.prefix[r]].relevant
+        }
+        heads: dict[int, Sequence[Span]] = {}
+        rib: tuple[float | None, dict[int, State]] = (None, {})
+        if old is None:
+            obs = observation_start(cols, rows, window)
+            if obs is None:
+                if len(rows) and cols.time[rows[0]] < cut:
+                    vps[vp] = VpSnapshot(None)
+                continue
+            walk = VpWalk(ctx, obs)
+            if resume is not None:
+                heads = {i: [(window[0], start, UNOBSERVED_STATE)] for i in range(len(ctx.targets))}
+        elif old.obs_start is None:
+            if len(rows):
+                raise ResumeMiss("a vantage point without observation start")
+            vps[vp] = old
+            continue
+        else:
+            if not relevant <= set(old.relevant):
+                raise ResumeMiss("a vantage point's elements concern a new target")
+            relevant |= set(old.relevant)
+            walk = resume_walk(ctx, old)
+            heads = dict(old.head)
+            rib = (old.rib_time, dict(old.rib_states))
+        vps[vp] = _walk_rows(walk, cols, rows, cut, rib, window, relevant)
+        finals = {}
+        dump, dump_states = _dump(walk, cols, rows, window, rib, relevant)
+        for i in sorted(relevant):
+            spans = series_intervals(*walk.series[i], (start, window[1]), by_collector.get(str(vp[0]), []))
+            finals[i] = _stitch(heads.get(i, ()), spans)
+            if any(s[0] != UNOBSERVED for _, _, s in finals[i]):
+                add_rows(columns, vp, ctx.targets[i].text, finals[i])
+            elif dump is not None and dump_states[i][0] != UNOBSERVED:
+                add_rows(columns, vp, ctx.targets[i].text, [(dump, dump, dump_states[i])])
+        head = {i: _clip(f, cut) for i, f in finals.items()}
+        vps[vp] = replace(vps[vp], relevant=tuple(sorted(relevant)), head=head)
+    return make_frame("timeline", columns), WalkSnapshot(cut, window[0], vps)
+
+
+def _walk_rows(
+    walk: VpWalk,
+    cols: WalkColumns,
+    rows: np.ndarray,
+    cut: float,
+    rib: tuple[float | None, dict[int, State]],
+    window: tuple[float, float],
+    relevant: set[int],
+) -> VpSnapshot:
+    """Walk the rows before ``cut``, note the walk there (and its last RIB entry before the cut), walk the
+    rest (every row taken: a repeated row changes nothing, see :meth:`VpWalk.walk`)."""
+    k = int(np.searchsorted(cols.time[rows], cut, side="left"))
+    for r in rows[:k].tolist():
+        walk.step(cols, r)
+    walk.flush(cut)
+    noted = _walk_state(walk)
+    at = rib_time(cols, rows[:k], window)
+    if at is not None:
+        rib = (at, {i: _state_at(walk, i, at) for i in relevant})
+    for r in rows[k:].tolist():
+        walk.step(cols, r)
+    walk.flush(math.inf)
+    return replace(noted, rib_time=rib[0], rib_states=rib[1])
+
+
+def _state_at(walk: VpWalk, target: int, at: float) -> State:
+    times, states = walk.series[target]
+    return states[bisect.bisect_right(times, at) - 1]
+
+
+def _dump(
+    walk: VpWalk,
+    cols: WalkColumns,
+    rows: np.ndarray,
+    window: tuple[float, float],
+    rib: tuple[float | None, dict[int, State]],
+    relevant: set[int],
+) -> tuple[float | None, dict[int, State]]:
+    """Step 7's RIB time and states: the VP's last RIB entry inside the window, among these rows or else
+    the one noted before the cut."""
+    at = rib_time(cols, rows, window)
+    if at is None:
+        return rib
+    return at, {i: _state_at(walk, i, at) for i in relevant}

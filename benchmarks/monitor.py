@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "monitor"))
+sys.path.insert(0, str(ROOT / "tests"))  # the tests' helpers, tests/support
 
-from monitor_support import SCENARIO, grow, write_config  # noqa: E402
+from support.monitor import SCENARIO, grow, write_config  # noqa: E402
 
 from anystab.generate.scenario import write_archive  # noqa: E402
 from anystab.monitor import RunReport, load_config, run_monitor  # noqa: E402

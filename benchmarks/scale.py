@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from anystab.executors import analyze_on, make_executor
+from anystab.executors import make_executor
 from anystab.generate.scenario import (
     Collector,
     MoreSpecific,
@@ -48,7 +48,7 @@ from anystab.generate.scenario import (
     write_archive,
 )
 from anystab.params import AnalysisParams
-from anystab.pipeline import AnalysisRequest, AnalysisResult
+from anystab.pipeline import AnalysisRequest, AnalysisResult, analyze
 from anystab.targets import Target, parse_address, parse_prefix, target_set
 
 RESULTS = Path(__file__).resolve().parent / "results" / "scale.json"
@@ -155,7 +155,7 @@ def run(spec: str, req: AnalysisRequest, size: int) -> tuple[dict, AnalysisResul
         client = executor.client  # type: ignore[attr-defined]
         cpu_before, here_before = client.run(worker_cpu_s), time.process_time()
         started = time.perf_counter()
-        result = analyze_on(req, executor)
+        result = analyze(req, executor=executor)
         done = time.perf_counter()
         cpu_after, here_after = client.run(worker_cpu_s), time.process_time()
     seconds = done - started

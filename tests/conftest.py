@@ -1,6 +1,6 @@
 """Suite-wide: print how many fuzz cases ran per reader (tests/hardening), also when run under xdist; list
-what was skipped and why (a part the machine lacks, tests/needs.py), or with ``ANYSTAB_REQUIRE_ALL=1`` fail
-every test that would have been skipped."""
+what was skipped and why (a part the machine lacks, tests/support/needs.py), or with
+``ANYSTAB_REQUIRE_ALL=1`` fail every test that would have been skipped."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from collections.abc import Generator
 from typing import Any
 
 import pytest
-from needs import REQUIRE_ALL_ENV
+from support.needs import REQUIRE_ALL_ENV
 
 COUNTS_KEY = "anystab_fuzz_counts"
 

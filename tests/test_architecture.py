@@ -110,7 +110,8 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 def test_the_graph_sees_the_package():
     graph = import_graph()
     assert "anystab.pipeline" in graph and "anystab.cli.main" in graph
-    assert "anystab.timeline" in graph["anystab.pipeline"]
+    assert "anystab.elements" in graph["anystab.pipeline"]
+    assert "anystab.timeline" in graph["anystab.per_vp"]
 
 
 def test_no_import_cycles():

@@ -10,9 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import needs
 import pytest
-from needs import BGPDUMP, CHROMIUM, REQUIRE_ALL_ENV
+from support import needs
+from support.needs import BGPDUMP, CHROMIUM, REQUIRE_ALL_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
 HIDDEN = ("bgpdump", "chromium", "gobgpd", "gobgp", "vtysh", "bird", "birdc")

@@ -7,13 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from anystab.cli.executor_options import (
-    SOURCE,
-    check_source_choice,
-    dask_option,
-    run_on_executor,
-    wants_executor,
-)
+from anystab.cli.executor_options import SOURCE, check_source_choice, dask_option
 from anystab.cli.fetching import build_request, cache_options, raise_on_failures, run_fetch
 from anystab.cli.options import (
     SESSIONS,
@@ -31,7 +25,7 @@ from anystab.sources.registry import check_collector_name
 
 if TYPE_CHECKING:
     from anystab.pipeline import AnalysisRequest, AnalysisResult
-    from anystab.sources.bgpstream import Source
+    from anystab.sources.base import Source
 
 
 def resolve_sources(
@@ -61,8 +55,8 @@ def resolve_sources(
 def _run(request: AnalysisRequest, quiet: bool, source: Source, dask: str | None = None) -> AnalysisResult:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from anystab.executors.choose import make_executor
     from anystab.pipeline import analyze as run_analysis
-    from anystab.sources.bgpstream import analyze_with
 
     console = stderr_console()
     with Progress(
@@ -79,11 +73,10 @@ def _run(request: AnalysisRequest, quiet: bool, source: Source, dask: str | None
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        if wants_executor(request, dask):
-            return run_on_executor(request, dask, progress)
-        if source.name == "files":
-            return run_analysis(request, progress)
-        return analyze_with(request, source, progress)
+        if dask is None:
+            return run_analysis(request, source, None, progress)
+        with make_executor(dask) as executor:
+            return run_analysis(request, source, executor, progress)
 
 
 @click.command()
@@ -158,7 +151,7 @@ def analyze(sources: tuple[str, ...], **opts: Any) -> None:
     quiet = opts["quiet"] or not sys.stderr.isatty()
     check_source_choice(sources, opts["dask"], opts["source_name"])
     from anystab.pipeline import AnalysisRequest
-    from anystab.sources.bgpstream import make_source
+    from anystab.sources.base import make_source
 
     source = make_source(opts["source_name"])
     sources, collector = resolve_sources(sources, opts, quiet)

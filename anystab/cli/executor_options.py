@@ -1,21 +1,18 @@
 """``analyze``'s scale-out options: ``--dask ADDRESS|local:N`` and SOURCE arguments that may be URLs.
 
-With ``--dask``, or when a SOURCE is a URL, the analysis runs through :mod:`anystab.executors`
-(:func:`run_on_executor`); otherwise through the pipeline as before.
+With ``--dask``, :func:`anystab.pipeline.analyze` runs its parallel stages on the Dask executor
+(:mod:`anystab.executors`); URL sources are read by anystab's own reader, here or on the cluster.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import click
 
 from anystab.errors import ConfigError
 from anystab.executors.choose import parse_dask_spec
-
-if TYPE_CHECKING:
-    from anystab.pipeline import AnalysisRequest, AnalysisResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -26,7 +23,7 @@ class SourceType(click.ParamType):
     name = "source"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        from anystab.executors.remote import is_url
+        from anystab.sources.remote import is_url
 
         if isinstance(value, str) and is_url(value):
             return value
@@ -60,24 +57,7 @@ def dask_option(func: F) -> F:
 
 def check_source_choice(sources: tuple[str, ...], dask: str | None, source_name: str) -> None:
     """--dask and URL sources read with anystab's own reader: refuse another ``--source``."""
-    from anystab.executors.remote import is_url
+    from anystab.sources.remote import is_url
 
     if source_name != "files" and (dask is not None or any(is_url(s) for s in sources)):
         raise click.UsageError("--dask and URL sources read with anystab's own reader: leave out --source")
-
-
-def wants_executor(request: AnalysisRequest, dask: str | None) -> bool:
-    """Whether the run goes through an executor: ``--dask`` given, or a SOURCE is a URL."""
-    from anystab.executors.remote import is_url
-
-    return dask is not None or any(is_url(s) for s in request.sources)
-
-
-def run_on_executor(
-    request: AnalysisRequest, dask: str | None, progress: Callable[[int, int], None]
-) -> AnalysisResult:
-    """The analysis on the Dask cluster ``dask`` names, or on local processes (``request.jobs``)."""
-    from anystab.executors import analyze_on, make_executor
-
-    with make_executor(dask, request.jobs) as executor:
-        return analyze_on(request, executor, progress)

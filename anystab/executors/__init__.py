@@ -2,13 +2,12 @@
 
     protocol.py  Executor: map a function over items, results in order
     choose.py    make_executor, parse_dask_spec: an executor from --dask and --jobs
-    local.py     LocalExecutor: worker processes here (the default)
+    local.py     LocalExecutor: worker processes here (the per-VP stage; files are read by sources.parallel)
     dask.py      DaskExecutor: a Dask distributed cluster (extra ``anystab[dask]``, imported when asked for)
-    remote.py    sources every worker can read: local paths and fsspec URLs
     plan.py      the work split: files in RIB-aligned slices, VP groups per collector; exact joins
-    runner.py    analyze_on: the pipeline with both parallel stages on an executor
 
-The results equal :func:`anystab.pipeline.analyze`'s, table for table and row for row.
+:func:`anystab.pipeline.analyze` takes an executor (``analyze(request, executor=...)``); the results equal
+a run without one, table for table and row for row.
 """
 
 from typing import TYPE_CHECKING
@@ -20,16 +19,11 @@ if TYPE_CHECKING:
     from anystab.executors.local import LocalExecutor
     from anystab.executors.plan import Slice, plan_slices
     from anystab.executors.protocol import Executor
-    from anystab.executors.remote import discover_sources, is_url
-    from anystab.executors.runner import analyze_on
 
 _WHERE = {
     "Executor": "anystab.executors.protocol",
     "LocalExecutor": "anystab.executors.local",
     "Slice": "anystab.executors.plan",
-    "analyze_on": "anystab.executors.runner",
-    "discover_sources": "anystab.executors.remote",
-    "is_url": "anystab.executors.remote",
     "make_executor": "anystab.executors.choose",
     "parse_dask_spec": "anystab.executors.choose",
     "plan_slices": "anystab.executors.plan",
@@ -41,9 +35,6 @@ __all__ = [
     "Executor",
     "LocalExecutor",
     "Slice",
-    "analyze_on",
-    "discover_sources",
-    "is_url",
     "make_executor",
     "parse_dask_spec",
     "plan_slices",

@@ -1,5 +1,10 @@
 """The local executor: a pool of worker processes on this machine (the default).
 
+It runs the per-VP stage's groups (:func:`anystab.executors.plan.split_vp_stage`). Files are not read
+through it: with the local executor, :class:`~anystab.sources.base.FilesSource` reads them with
+:func:`anystab.sources.parallel.read_files` in :attr:`LocalExecutor.jobs` processes, anystab's one local
+reader.
+
 Steps of :meth:`LocalExecutor.map`:
 
 1. ``jobs=0`` means one process per core; one worker (or one item) runs in this process, no pool.

@@ -1,4 +1,7 @@
-"""How the work is split: stage one per file in RIB-aligned slices, stage two per collector and VP group.
+"""How the work is split on an executor: stage one per file in RIB-aligned slices, stage two per collector
+and VP group. :func:`anystab.pipeline.analyze` runs stage one through :func:`read_on` on a Dask cluster
+(on this machine, :mod:`anystab.sources.parallel` reads instead) and stage two through
+:func:`split_vp_stage` on any executor it is given.
 
 Stage one (scan and extract, :class:`ReadTask`):
 
@@ -23,8 +26,10 @@ Stage two (per-VP route state and events, :class:`VpTask`):
 2. Group VPs by collector; split a collector into several groups (VPs dealt round-robin in VP order) when
    there are fewer collectors than :data:`PARTS_PER_WORKER` x workers; each group takes its collector's
    gaps and its VPs' elements in the pipeline's order.
-3. Each group runs :func:`anystab.pipeline.vp_tables`; :func:`join_vp_tables` concatenates the parts and
-   orders them with :func:`anystab.pipeline.order_vp_tables`, which gives the rows of a single run.
+3. Each group runs :func:`anystab.per_vp.vp_tables`; :func:`join_vp_tables` concatenates the parts and
+   orders them with :func:`anystab.per_vp.order_vp_tables`, which gives the rows of a single run;
+   estimates and the per-collector view are then computed once on the joined tables by
+   :func:`anystab.pipeline.run_stages`, so every table equals a single-machine run's.
 """
 
 from __future__ import annotations
@@ -32,15 +37,17 @@ from __future__ import annotations
 import math
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 
-from anystab.executors.remote import is_url, read_source
+from anystab.executors.protocol import Executor
 from anystab.params import AnalysisParams
-from anystab.pipeline import VpTables, order_vp_tables, vp_tables
-from anystab.sources import FileResult, SourceFile
+from anystab.per_vp import VpTables, order_vp_tables, vp_tables
+from anystab.sources.archive import SourceFile
+from anystab.sources.mrt import FileResult
+from anystab.sources.remote import is_url, read_source
 from anystab.targets import TargetSet
 
 PARTS_PER_WORKER = 2
@@ -186,3 +193,38 @@ def join_vp_tables(parts: Sequence[VpTables]) -> VpTables:
     events = _concat([p[1] for p in parts])
     vp_stats = _concat([p[2] for p in parts])
     return order_vp_tables(timeline, events, vp_stats)
+
+
+def read_on(
+    executor: Executor,
+    files: Sequence[SourceFile],
+    targets: TargetSet,
+    progress: Callable[[int], None] | None = None,
+) -> list[FileResult]:
+    """Stage one: every file read on ``executor`` in batches (:func:`read_batches`); results in the order
+    of ``files``; ``progress(n)`` as each batch of ``n`` files is done."""
+    batches = read_batches(files, executor.workers)
+
+    def tick(index: int) -> None:
+        if progress:
+            progress(len(batches[index]))
+
+    tasks = [ReadTask(tuple(files[i] for i in batch), targets) for batch in batches]
+    slots: dict[int, FileResult] = {}
+    for batch, read in zip(batches, executor.map(read_files_task, tasks, tick), strict=True):
+        slots.update(zip(batch, read, strict=True))
+    return [slots[i] for i in range(len(files))]
+
+
+def split_vp_stage(executor: Executor) -> Callable[..., VpTables]:
+    """A ``vp_stage`` for :func:`anystab.pipeline.run_stages` that runs VP groups on ``executor``."""
+
+    def stage(
+        elements: pd.DataFrame, gaps: pd.DataFrame, params: AnalysisParams, window: tuple[float, float]
+    ) -> VpTables:
+        tasks = vp_tasks(elements, gaps, params, window, executor.workers * PARTS_PER_WORKER)
+        if len(tasks) <= 1:
+            return vp_tables(elements, gaps, params, window)
+        return join_vp_tables(executor.map(run_vp_task, tasks))
+
+    return stage

@@ -4,8 +4,8 @@ An executor maps a picklable function over a list of picklable items and returns
 order of the items, whatever order they finish in; ``progress(i)`` is called with each item's index
 as it finishes.
 Two implementations: :class:`anystab.executors.local.LocalExecutor` (processes on this machine, the
-default) and :class:`anystab.executors.dask.DaskExecutor` (a Dask distributed cluster). The runner
-(:mod:`anystab.executors.runner`) only uses this interface, so both give the same tables.
+default) and :class:`anystab.executors.dask.DaskExecutor` (a Dask distributed cluster). The work split
+(:mod:`anystab.executors.plan`) only uses this interface, so both give the same tables.
 
 :mod:`anystab.executors.choose` picks one from the command line's ``--dask`` and ``--jobs``.
 """

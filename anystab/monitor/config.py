@@ -5,7 +5,10 @@ Steps of :func:`load_config`:
 1. Parse the TOML; unknown keys at any level are errors (a typo must not silently disable an alert).
 2. Relative paths (state, output, archives, cache, service files) are taken from the config file's folder.
 3. Durations are seconds or text such as ``90s``, ``10m``, ``1h``, ``1d``.
-4. Services are inline tables (targets, site strategy, site names) or ``file = "service.toml"``.
+4. Services are inline tables (the keys of a service file, and a name) or ``file = "service.toml"`` (a
+   name, site_by and min_dwell beside it override the file's). Each service's parameters are resolved by
+   :func:`anystab.service.resolve_params`, the rules of the command line; the top-level ``min_dwell`` is
+   the default of services that set none.
 5. :meth:`MonitorConfig.validate` checks what spans several fields (no two services of one name, a start
    time when collectors are fetched and an end after it, warning thresholds not above critical ones).
 
@@ -25,11 +28,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from anystab.errors import ConfigError
-from anystab.params import DEFAULT_RESYNC_S, DEFAULT_SESSIONS_S, SITE_STRATEGIES, AnalysisParams, SiteMap
-from anystab.service import Service, load_service, site_map_from_doc
+from anystab.params import DEFAULT_RESYNC_S, DEFAULT_SESSIONS_S, AnalysisParams
+from anystab.service import (
+    Service,
+    duration_setting,
+    load_service,
+    resolve_params,
+    service_from_doc,
+    service_settings,
+)
 from anystab.sources.registry import parse_mirror
-from anystab.targets import Target, make_target, target_set
-from anystab.text import parse_duration as parse_text
+from anystab.targets import Target
 from anystab.text import parse_time
 
 DEFAULT_INTERVAL_S = 3600.0
@@ -45,24 +54,6 @@ _SOURCE_KEYS = {"archives", "collectors", "start", "end", "cache", "mirrors", "r
 _SERVICE_KEYS = {"name", "file", "site_by", "min_dwell", "targets", "sites", "communities"}
 _ALERT_KEYS = {"lookback", "p_break", "switches", "site_loss", "unrouted"}
 _NOTIFY_KEYS = {"webhook", "command", "timeout"}
-
-
-def parse_duration(value: Any, where: str) -> float:
-    """Seconds from a number or a text duration (``10m``); ConfigError names ``where``."""
-    if isinstance(value, bool):
-        raise ConfigError(f"{where}: not a duration: {value!r}")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    elif isinstance(value, str):
-        try:
-            seconds = parse_text(value)
-        except ValueError as exc:
-            raise ConfigError(f"{where}: {exc}") from None
-    else:
-        raise ConfigError(f"{where}: not a duration: {value!r}")
-    if seconds < 0:
-        raise ConfigError(f"{where}: must not be negative")
-    return seconds
 
 
 def _time(value: Any, where: str) -> float:
@@ -167,19 +158,17 @@ class MonitorConfig:
                 raise ConfigError(f"{self.path}: [alerts.{name}] warning is above critical")
         for service in self.services:
             try:
-                self.params(service).validate()
+                self.params(service)
             except ConfigError as exc:
                 raise ConfigError(f"{self.path}: service {service.name}: {exc}") from None
 
     def params(self, service: Service) -> AnalysisParams:
-        """The analysis parameters of one service."""
-        return AnalysisParams(
-            targets=target_set(service.targets),
-            site_by=service.site_by or "upstream",
-            site_map=service.site_map,
-            min_dwell_s=self.min_dwell_s if service.min_dwell_s is None else service.min_dwell_s,
+        """The analysis parameters of one service (:func:`anystab.service.resolve_params`), validated."""
+        return resolve_params(
+            service,
             sessions_s=self.sessions_s,
             resync_s=self.resync_s,
+            default_min_dwell_s=self.min_dwell_s,
         )
 
     def all_targets(self) -> list[Target]:
@@ -235,48 +224,30 @@ def _strings(value: Any, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _inline_service(entry: dict[str, Any], where: str) -> Service:
-    raw = entry.get("targets")
-    if not isinstance(raw, list) or not raw:
-        raise ConfigError(f"{where}: a service needs targets = [{{ prefix = ... }}] or file = ...")
-    targets = []
-    for i, t in enumerate(raw, 1):
-        if not isinstance(t, dict) or not isinstance(t.get("prefix"), str):
-            raise ConfigError(f'{where}: target {i} needs prefix = "..."')
-        _check_keys(t, {"prefix", "address", "name"}, f"{where} target {i}")
-        address, name = t.get("address"), t.get("name")
-        if not isinstance(address, str | None) or not isinstance(name, str | None):
-            raise ConfigError(f"{where} target {i}: address and name must be text")
-        try:
-            targets.append(make_target(t["prefix"], address, name))
-        except ConfigError as exc:
-            raise ConfigError(f"{where} target {i}: {exc}") from None
-    site_by = entry.get("site_by")
-    if site_by is not None and site_by not in SITE_STRATEGIES:
-        raise ConfigError(f"{where}: site_by must be one of {', '.join(SITE_STRATEGIES)}")
-    dwell = entry.get("min_dwell")
-    return Service(
-        name=str(entry["name"]),
-        targets=tuple(targets),
-        site_by=site_by,
-        min_dwell_s=None if dwell is None else parse_duration(dwell, f"{where} min_dwell"),
-        site_map=site_map_from_doc(entry, where)
-        if ("sites" in entry or "communities" in entry)
-        else SiteMap(),
-    )
-
-
 def _service(entry: Any, i: int, base: Path, where: str) -> Service:
+    """A ``[[services]]`` entry: inline (the keys of a service file and a name), or ``file = ...`` with
+    an optional name, site_by and min_dwell that override the file's."""
     where = f"{where} [[services]] {i}"
     if not isinstance(entry, dict):
         raise ConfigError(f"{where}: must be a table")
     _check_keys(entry, _SERVICE_KEYS, where)
     if "file" in entry:
+        beside = sorted(set(entry) & {"targets", "sites", "communities"})
+        if beside:
+            raise ConfigError(f"{where}: {', '.join(beside)} come from the service file: leave them out")
         service = load_service(base / str(entry["file"]))
-        return replace(service, name=str(entry.get("name", service.name)))
+        site_by, min_dwell_s = service_settings(entry, where)
+        return replace(
+            service,
+            name=str(entry.get("name", service.name)),
+            site_by=site_by or service.site_by,
+            min_dwell_s=service.min_dwell_s if min_dwell_s is None else min_dwell_s,
+        )
     if not isinstance(entry.get("name"), str):
         raise ConfigError(f'{where}: name = "..." is needed')
-    return _inline_service(entry, where)
+    if not isinstance(entry.get("targets"), list) or not entry["targets"]:
+        raise ConfigError(f"{where}: a service needs targets = [{{ prefix = ... }}] or file = ...")
+    return service_from_doc(entry, where, entry["name"])
 
 
 def _thresholds(doc: dict[str, Any], key: str, where: str, duration: bool) -> Thresholds:
@@ -286,7 +257,7 @@ def _thresholds(doc: dict[str, Any], key: str, where: str, duration: bool) -> Th
         if v is None:
             values[level] = None
         elif duration:
-            values[level] = parse_duration(v, f"{where} {level}")
+            values[level] = duration_setting(v, f"{where} {level}")
         elif isinstance(v, int | float) and not isinstance(v, bool) and v >= 0:
             values[level] = float(v)
         else:
@@ -298,17 +269,17 @@ def _thresholds(doc: dict[str, Any], key: str, where: str, duration: bool) -> Th
 
 def _alerts(doc: dict[str, Any], where: str) -> AlertRules:
     _check_keys(doc, _ALERT_KEYS, where)
-    rules: dict[str, Any] = {"lookback_s": parse_duration(doc.get("lookback", DEFAULT_LOOKBACK_S), where)}
+    rules: dict[str, Any] = {"lookback_s": duration_setting(doc.get("lookback", DEFAULT_LOOKBACK_S), where)}
     if "p_break" in doc:
         sub = _table(doc, "p_break", where)
         _check_keys(sub, {"session", *LEVELS}, f"{where}.p_break")
         rules["p_break"] = _thresholds(sub, "p_break", f"{where}.p_break", duration=False)
-        rules["p_break_session_s"] = parse_duration(sub.get("session", "1h"), f"{where}.p_break session")
+        rules["p_break_session_s"] = duration_setting(sub.get("session", "1h"), f"{where}.p_break session")
     if "switches" in doc:
         sub = _table(doc, "switches", where)
         _check_keys(sub, {"per", *LEVELS}, f"{where}.switches")
         rules["switches"] = _thresholds(sub, "switches", f"{where}.switches", duration=False)
-        rules["switches_per_s"] = parse_duration(sub.get("per", "1h"), f"{where}.switches per")
+        rules["switches_per_s"] = duration_setting(sub.get("per", "1h"), f"{where}.switches per")
     if "site_loss" in doc:
         sub = _table(doc, "site_loss", where)
         _check_keys(sub, {"level", "min_duration"}, f"{where}.site_loss")
@@ -316,7 +287,7 @@ def _alerts(doc: dict[str, Any], where: str) -> AlertRules:
         if level not in LEVELS:
             raise ConfigError(f"{where}.site_loss level: use warning or critical")
         rules["site_loss"] = level
-        rules["site_loss_min_s"] = parse_duration(sub.get("min_duration", 0), f"{where}.site_loss")
+        rules["site_loss_min_s"] = duration_setting(sub.get("min_duration", 0), f"{where}.site_loss")
     if "unrouted" in doc:
         sub = _table(doc, "unrouted", where)
         _check_keys(sub, set(LEVELS), f"{where}.unrouted")
@@ -332,7 +303,7 @@ def _notify(doc: dict[str, Any], where: str) -> Notify:
             f"{where} webhook: must be an http:// or https:// URL with a host (and a numeric port)"
         )
     command = _strings(doc.get("command", []), f"{where} command")
-    return Notify(webhook or None, command, parse_duration(doc.get("timeout", 10), f"{where} timeout"))
+    return Notify(webhook or None, command, duration_setting(doc.get("timeout", 10), f"{where} timeout"))
 
 
 def _web_url(value: Any) -> bool:
@@ -410,10 +381,10 @@ def load_config(path: str | Path) -> MonitorConfig:
         state_dir=base / doc["state_dir"],
         output_dir=base / doc["output_dir"],
         services=tuple(_service(e, i, base, str(path)) for i, e in enumerate(services, 1)),
-        sessions_s=tuple(parse_duration(v, f"{path} sessions") for v in _session_values(doc, str(path))),
-        min_dwell_s=parse_duration(doc.get("min_dwell", 0), f"{path} min_dwell"),
-        resync_s=parse_duration(doc.get("resync", DEFAULT_RESYNC_S), f"{path} resync"),
-        interval_s=parse_duration(doc.get("interval", DEFAULT_INTERVAL_S), f"{path} interval"),
+        sessions_s=tuple(duration_setting(v, f"{path} sessions") for v in _session_values(doc, str(path))),
+        min_dwell_s=duration_setting(doc.get("min_dwell", 0), f"{path} min_dwell"),
+        resync_s=duration_setting(doc.get("resync", DEFAULT_RESYNC_S), f"{path} resync"),
+        interval_s=duration_setting(doc.get("interval", DEFAULT_INTERVAL_S), f"{path} interval"),
         jobs=jobs,
         alerts=_alerts(_table(doc, "alerts", str(path)), f"{path} [alerts]"),
         notify=_notify(_table(doc, "notify", str(path)), f"{path} [notify]"),

@@ -20,10 +20,11 @@ Steps (the caller holds the run lock, :mod:`anystab.monitor.lock`):
    or the first run say that nothing stored can be kept. Per service, H less its ``min_dwell`` (the
    transient filter can reach back that far).
 6. Per service, the stages over the cached elements of the whole monitored period, exactly as one
-   analysis of all those files (:func:`anystab.pipeline.choose_window`,
-   :func:`~anystab.pipeline.select_elements`, :func:`~anystab.sources.missing_intervals`,
-   :func:`~anystab.pipeline.run_stages`); the per-interval tables only for the intervals H can reach
-   (:mod:`anystab.monitor.intervals`), the rest kept from the stored partitions.
+   analysis of all those files (the elements stage, :func:`anystab.elements.build_elements`, then
+   :func:`anystab.pipeline.run_stages`); the per-interval tables only for the intervals H can reach
+   (:mod:`anystab.monitor.intervals`), the rest kept from the stored partitions. This composes the steps
+   of :func:`anystab.pipeline.analyze` rather than calling it: the files come from the element cache, not
+   a read, and each VP's walk is carried from one run to the next (:mod:`anystab.monitor.carry`).
 7. Write the partitions of the days H can reach whose content changed, under new names
    (:func:`anystab.monitor.dataset.write_partitions`).
 8. Find alert episodes, turn changes into notifications, queue them, and save the checkpoint (files,
@@ -47,10 +48,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from anystab.elements import build_elements, choose_window
 from anystab.errors import BadInputError, ConfigError
 from anystab.events import build_events
 from anystab.monitor import alerts, dataset
-from anystab.monitor.carry import CarryMiss, Snapshot, carry_timeline, cut_time
+from anystab.monitor.carry import (
+    cut_time,
+    snapshot_bytes,
+    snapshot_digest,
+    snapshot_from_bytes,
+)
 from anystab.monitor.config import AlertRules, MonitorConfig
 from anystab.monitor.intervals import ESTIMATES_ORDER, STATS_ORDER, interval_tables
 from anystab.monitor.state import (
@@ -65,15 +72,8 @@ from anystab.monitor.state import (
     save_checkpoint,
 )
 from anystab.params import AnalysisParams
-from anystab.pipeline import (
-    AnalysisResult,
-    VpTables,
-    choose_window,
-    gaps_table,
-    order_vp_tables,
-    run_stages,
-    select_elements,
-)
+from anystab.per_vp import VpTables, order_vp_tables
+from anystab.pipeline import AnalysisResult, run_stages
 from anystab.service import Service
 from anystab.sources import FileResult, SourceFile, describe, discover, missing_intervals, read_files
 from anystab.sources.fetch import FetchRequest, FileOutcome, fetch
@@ -87,7 +87,7 @@ from anystab.sources.registry import (
 )
 from anystab.sources.registry import load_config as load_settings
 from anystab.targets import TargetSet, target_set
-from anystab.timeline import to_seconds
+from anystab.timeline import ResumeMiss, WalkSnapshot, to_seconds, walk_timeline
 
 READ_CHUNK = 256
 STATUS = {"ok": 0, "warning": 1, "critical": 2}
@@ -230,9 +230,12 @@ def _for_service(result: FileResult, targets: TargetSet) -> FileResult:
 
 
 def analyse_service(
-    config: MonitorConfig, service: Service, cached: Sequence[CachedFile], carried: Snapshot | None = None
-) -> tuple[AnalysisResult, Snapshot]:
+    config: MonitorConfig, service: Service, cached: Sequence[CachedFile], carried: WalkSnapshot | None = None
+) -> tuple[AnalysisResult, WalkSnapshot]:
     """Step 6: the stages as one analysis of the whole period, and the VP walks at this run's cut.
+
+    Not :func:`anystab.pipeline.analyze`: the files are already read (cached), and the walk carries state
+    between runs; the elements stage and :func:`~anystab.pipeline.run_stages` are the same.
 
     With ``carried`` (walks saved at a cut before the change horizon), only the elements at or after its
     cut are walked (:mod:`anystab.monitor.carry`); ``cached`` need hold only those files' elements."""
@@ -240,13 +243,12 @@ def analyse_service(
     targets = params.targets.with_mode("any")
     files = [c.source for c in cached]
     results = [_for_service(c.result, targets) for c in cached]
-    window = choose_window(files, results, None, None)
-    elements = select_elements(files, results, window)
-    gaps = gaps_table(files, results, window)
+    selection = build_elements(files, results)
+    window, elements, gaps = selection.window, selection.elements, selection.gaps
     if carried is not None:
         elements = elements[to_seconds(elements["time"]) >= carried.cut].reset_index(drop=True)
     cut = cut_time(window, config.interval_s)
-    timeline, snapshot = carry_timeline(elements, params, window, gaps, cut, carried)
+    timeline, snapshot = walk_timeline(elements, params, window, gaps, cut, carried)
 
     def stage(_e: pd.DataFrame, _g: pd.DataFrame, p: AnalysisParams, _w: tuple[float, float]) -> VpTables:
         return order_vp_tables(timeline, *build_events(timeline, p))
@@ -315,7 +317,7 @@ class ServiceRun:
     horizon: float
     tables: dict[str, pd.DataFrame]
     first_interval: float | None
-    snapshot: Snapshot | None = None
+    snapshot: WalkSnapshot | None = None
     carried: bool = False
 
 
@@ -332,7 +334,7 @@ class Inputs:
         return self.files
 
 
-def load_carried(state_dir: Path, checkpoint: Checkpoint, name: str, notes: list[str]) -> Snapshot | None:
+def load_carried(state_dir: Path, checkpoint: Checkpoint, name: str, notes: list[str]) -> WalkSnapshot | None:
     """The service's saved walks the checkpoint names, None when there are none or they are unreadable (said
     in ``notes``, and an unreadable file removed: the run then analyses the service from the start of the
     data and saves its walks afresh)."""
@@ -344,7 +346,7 @@ def load_carried(state_dir: Path, checkpoint: Checkpoint, name: str, notes: list
         notes.append(f"{name}: the saved route state {path} is missing; analysed from the start of the data")
         return None
     try:
-        return Snapshot.from_bytes(path.read_bytes())
+        return snapshot_from_bytes(path.read_bytes())
     except (OSError, ValueError, KeyError, EOFError) as exc:
         notes.append(
             f"{name}: the saved route state {path} is unreadable ({type(exc).__name__}: {exc}); "
@@ -355,22 +357,22 @@ def load_carried(state_dir: Path, checkpoint: Checkpoint, name: str, notes: list
 
 
 def _analysed(
-    config: MonitorConfig, service: Service, inputs: Inputs, horizon: float, carried: Snapshot | None
-) -> tuple[AnalysisResult, Snapshot, bool]:
+    config: MonitorConfig, service: Service, inputs: Inputs, horizon: float, carried: WalkSnapshot | None
+) -> tuple[AnalysisResult, WalkSnapshot, bool]:
     """The carried analysis when the saved walks are usable (cut before H, same window start), else full."""
     if carried is not None and carried.cut < horizon and carried.cut >= inputs.since:
         try:
             result, snapshot = analyse_service(config, service, inputs.files, carried)
             if result.window[0] == carried.w0:
                 return result, snapshot, True
-        except CarryMiss:
+        except ResumeMiss:
             pass
     result, snapshot = analyse_service(config, service, inputs.full())
     return result, snapshot, False
 
 
 def _service_run(
-    config: MonitorConfig, service: Service, inputs: Inputs, horizon: float, carried: Snapshot | None
+    config: MonitorConfig, service: Service, inputs: Inputs, horizon: float, carried: WalkSnapshot | None
 ) -> ServiceRun:
     result, snapshot, used = _analysed(config, service, inputs, horizon, carried)
     h = horizon - result.params.min_dwell_s if horizon > -math.inf else -math.inf
@@ -474,8 +476,8 @@ def save_carried(state_dir: Path, runs: Sequence[ServiceRun], checkpoint: Checkp
     for run in runs:
         if run.snapshot is None:
             continue
-        data = run.snapshot.to_bytes()
-        name = f"{hashlib.sha1(run.name.encode()).hexdigest()[:12]}-{run.snapshot.digest(data)}.json.gz"
+        data = snapshot_bytes(run.snapshot)
+        name = f"{hashlib.sha1(run.name.encode()).hexdigest()[:12]}-{snapshot_digest(data)}.json.gz"
         path = carry_dir(state_dir) / name
         if not path.is_file():
             atomic_write_bytes(path, data)

@@ -2,7 +2,8 @@
 
 ``discover`` finds files and names their collectors, ``read_mrt_file`` / ``read_files`` turn them into
 elements (schema :data:`anystab.schemas.ELEMENTS`) with the problems found on the way, and
-``missing_intervals`` tells which time no update file covers.
+``missing_intervals`` tells which time no update file covers. The :class:`~anystab.sources.base.Source`
+protocol that :func:`anystab.pipeline.analyze` reads through is in :mod:`anystab.sources.base`.
 """
 
 from typing import TYPE_CHECKING

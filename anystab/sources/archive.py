@@ -33,7 +33,7 @@ import statistics
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
 from anystab.errors import BadInputError, ConfigError
@@ -71,7 +71,9 @@ def expected_cadence(project: str | None) -> float | None:
     return {"ris": RIS_UPDATES_CADENCE_S, "routeviews": ROUTEVIEWS_UPDATES_CADENCE_S}.get(project or "")
 
 
-def _is_candidate(path: Path) -> bool:
+def is_candidate(path: PurePath) -> bool:
+    """Whether a file of this name may be an MRT dump: not hidden, not a known non-MRT suffix (a local
+    path or the path part of a URL)."""
     if path.name.startswith("."):
         return False
     suffixes = [s.lower() for s in path.suffixes]
@@ -90,7 +92,7 @@ def _expand(path: Path) -> Iterator[Path]:
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
             candidate = Path(root) / name
-            if _is_candidate(candidate):
+            if is_candidate(candidate):
                 yield candidate
 
 

@@ -1,9 +1,8 @@
-"""Sources behind one small protocol: anystab's own MRT reader, or libbgpstream through pybgpstream.
+"""libbgpstream through pybgpstream as a :class:`~anystab.sources.base.Source`: ``--source bgpstream``.
 
-A :class:`Source` turns the discovered files into one :class:`~anystab.sources.mrt.FileResult` per file;
-everything after that (window, RIB choice, ordering, gaps, timeline, events, estimates) is the same
-pipeline, so both sources give the same analysis of the same files: :func:`analyze_with` is
-:func:`anystab.pipeline.analyze` with the reading step taken from a source.
+It discovers local files as anystab's own reader does and turns each into one
+:class:`~anystab.sources.mrt.FileResult`; everything after that is the same analysis
+(:func:`anystab.pipeline.analyze` with ``source=BgpStreamSource()``).
 
 Reading one file with pybgpstream (:class:`BgpStreamSource`):
 
@@ -25,17 +24,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from anystab.errors import BadInputError, SourceUnavailableError
-from anystab.sources.archive import SourceFile
+from anystab.sources.archive import SourceFile, discover
 from anystab.sources.mrt import FileResult, Problem, elements_table
 from anystab.targets import TargetSet
 from anystab.text import pip_install
 from anystab.units import US_PER_S
 
 if TYPE_CHECKING:
-    from anystab.pipeline import AnalysisRequest, AnalysisResult
+    from anystab.executors.protocol import Executor
 
 INSTALL_HINT = (
     "--source bgpstream needs pybgpstream, which needs the libbgpstream C library installed first "
@@ -60,37 +59,6 @@ QUIET_STATUSES = frozenset({VALID_RECORD, "empty-source", "filtered-source", "ou
 ELEM_TYPES = frozenset({"R", "A", "W", "S"})
 
 ProgressCallback = Callable[[int], None]
-
-
-class Source(Protocol):
-    """Reads discovered files into one FileResult each, in the order given."""
-
-    name: str
-
-    def read(
-        self,
-        files: Sequence[SourceFile],
-        targets: TargetSet,
-        jobs: int = 0,
-        progress: ProgressCallback | None = None,
-    ) -> list[FileResult]: ...
-
-
-class FilesSource:
-    """anystab's own MRT reader (:func:`anystab.sources.parallel.read_files`), in parallel processes."""
-
-    name = "files"
-
-    def read(
-        self,
-        files: Sequence[SourceFile],
-        targets: TargetSet,
-        jobs: int = 0,
-        progress: ProgressCallback | None = None,
-    ) -> list[FileResult]:
-        from anystab.sources.parallel import read_files
-
-        return read_files(files, targets, jobs, progress)
 
 
 def import_pybgpstream() -> Any:
@@ -232,34 +200,23 @@ class BgpStreamSource:
         read = convert_records(stream.records(), targets, file, problems)
         return to_file_result(file, read, problems)
 
+    def discover(self, sources: Sequence[str], collector: str | None = None) -> list[SourceFile]:
+        """Local files and folders only (:func:`anystab.sources.discover`)."""
+        return discover(sources, collector)
+
     def read(
         self,
         files: Sequence[SourceFile],
         targets: TargetSet,
         jobs: int = 0,
         progress: ProgressCallback | None = None,
+        executor: Executor | None = None,
     ) -> list[FileResult]:
+        """Each file in this process, in order, whatever ``jobs`` or ``executor`` say (pybgpstream's
+        streams are not handed to other processes); an executor still runs the later per-VP stage."""
         results = []
         for file in files:
             results.append(self.read_one(file, targets))
             if progress is not None:
                 progress(1)
         return results
-
-
-def analyze_with(
-    request: AnalysisRequest, source: Source, progress: Callable[[int, int], None] | None = None
-) -> AnalysisResult:
-    """:func:`anystab.pipeline.analyze` with the files read by ``source``; the same stages after that."""
-    from anystab.pipeline import analyze
-
-    return analyze(request, progress, source.read)
-
-
-def make_source(name: str) -> Source:
-    """The source called ``name``: ``files`` or ``bgpstream`` (which checks pybgpstream is importable)."""
-    if name == "files":
-        return FilesSource()
-    if name == "bgpstream":
-        return BgpStreamSource()
-    raise BadInputError(f"unknown source {name!r}: use files or bgpstream")

@@ -1,4 +1,8 @@
-"""Read many MRT files in parallel processes, results in input order.
+"""Read many MRT files (local paths or URLs) in parallel processes here, results in input order.
+
+This is anystab's one local reader: ``analyze`` uses it whenever files are read on this machine, with or
+without the local executor; only a Dask cluster reads through its own map
+(:func:`anystab.executors.plan.read_on`).
 
 Steps:
 
@@ -45,7 +49,8 @@ import pyarrow as pa
 from anystab.errors import AnystabError
 from anystab.schemas import ELEMENTS
 from anystab.sources.archive import SourceFile
-from anystab.sources.mrt import FileResult, read_mrt_file
+from anystab.sources.mrt import FileResult
+from anystab.sources.remote import read_source
 from anystab.targets import TargetSet
 
 SMALLEST_SHARE = 64
@@ -54,7 +59,7 @@ POLL_SECONDS = 0.05  # waiting for the workers' results: how often to check that
 
 
 def _read(source: SourceFile, targets: TargetSet | None) -> FileResult:
-    return read_mrt_file(source.path, targets, source.collector)
+    return read_source(source, targets)
 
 
 def _read_batch(sources: list[SourceFile], targets: TargetSet | None) -> list[FileResult]:
@@ -95,7 +100,7 @@ def _unpack(packed: _Packed) -> list[FileResult]:
 def _size(path: str) -> int:
     try:
         return os.path.getsize(path)
-    except OSError:  # reported by the read itself
+    except OSError:  # reported by the read itself; a URL counts as one byte
         return 0
 
 

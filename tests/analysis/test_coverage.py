@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from analysis_builders import elem, elements, gaps_frame, params, run
+from support.analysis import elem, elements, gaps_frame, params, run
 
 from anystab.coverage import build_coverage, explain, target_shortfall
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from anystab.pipeline import select_elements
+from anystab.elements import select_elements
 from anystab.schemas import ELEMENTS
 from anystab.sources import FileResult, SourceFile
 

@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from analysis_builders import elem, params, run
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.analysis import elem, params, run
 
 from anystab.estimates import bootstrap_ci, break_probability, estimate_records, session_break_probability
 from anystab.params import AnalysisParams

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from analysis_builders import elem, kinds, params, run
+from support.analysis import elem, kinds, params, run
 
 from anystab.events import SiteState, apply_min_dwell
 

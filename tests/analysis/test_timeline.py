@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from analysis_builders import VP, bgpdump_elements, elem, elements, gaps_frame, intervals, kinds, params, run
+from support.analysis import VP, bgpdump_elements, elem, elements, gaps_frame, intervals, kinds, params, run
 
 from anystab.params import SiteMap
 from anystab.timeline import build_timeline

@@ -254,3 +254,21 @@ def test_running_out_of_memory_is_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 1, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines() == [f"Error: {main.OUT_OF_MEMORY}"]
+
+
+def test_service_min_dwell_as_a_duration_and_the_option_over_it(tmp_path):
+    service = tmp_path / "service.toml"
+    service.write_text(Path(SERVICE).read_text().replace('site_by = "upstream"', 'min_dwell = "1m"'))
+    base = ["analyze", str(DATA / "rrc00"), "--service", str(service), "--json", "--jobs", "1"]
+    code, out, err = run(*base)
+    assert code == 0, err
+    assert json.loads(out)["parameters"]["min_dwell_s"] == 60.0
+    code, out, err = run(*base, "--min-dwell", "0", "--site-by", "origin")
+    assert code == 0, err
+    assert json.loads(out)["parameters"] | {"targets": None} == {
+        "targets": None,
+        "site_by": "origin",
+        "min_dwell_s": 0.0,
+        "sessions_s": [10.0, 60.0, 600.0, 3600.0, 86400.0],
+        "resync_s": 300.0,
+    }

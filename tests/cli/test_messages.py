@@ -1,4 +1,4 @@
-"""Output people read and paste: times, plurals, the history of nothing, how to install a missing extra."""
+"""Output people read and paste: times, plurals, how to install a missing extra."""
 
 from __future__ import annotations
 
@@ -40,16 +40,6 @@ def test_the_report_of_one_file_from_one_collector_says_so_in_the_singular():
     out = io.StringIO()
     render_summary(summary, Console(file=out, width=160))
     assert "Read: 1 file (1 updates) from 1 collector (rrc00)" in out.getvalue()
-
-
-def test_history_before_any_monitor_run_is_one_line(tmp_path):
-    config = tmp_path / "m.toml"
-    assert CliRunner().invoke(cli, ["init", str(config)]).exit_code == 0
-    r = CliRunner().invoke(cli, ["history", "--config", str(config)])
-    assert r.exit_code == 0
-    assert (
-        r.stdout == f"history of {tmp_path / 'dataset'}: no monitoring results (run anystab monitor first)\n"
-    )
 
 
 def test_install_hint_names_the_extra_and_from_a_checkout_the_checkout(tmp_path):

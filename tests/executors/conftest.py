@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from support_executors import edge_scenario, write_edge_archive
+from support.executors import edge_scenario, write_edge_archive
 
 from anystab.executors.dask import DaskExecutor
 from anystab.executors.local import LocalExecutor

@@ -9,7 +9,7 @@ import sys
 
 import pyarrow.parquet as pq
 from click.testing import CliRunner
-from support_executors import SAMPLE
+from support.executors import SAMPLE
 
 from anystab import schemas
 from anystab.cli.main import cli

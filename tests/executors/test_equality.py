@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support_executors import (
+from support.executors import (
     EDGES,
     START,
     assert_identical,
@@ -16,7 +16,7 @@ from support_executors import (
     sample_request,
 )
 
-from anystab.executors import analyze_on, plan_slices
+from anystab.executors import plan_slices
 from anystab.pipeline import analyze
 from anystab.sources import discover
 
@@ -27,13 +27,13 @@ def sample_single():
 
 
 def test_sample_on_dask_equals_single_machine(sample_single, dask_executor, tmp_path):
-    result = analyze_on(sample_request(), dask_executor)
+    result = analyze(sample_request(), executor=dask_executor)
     assert len(sample_single.tables["events"]) > 50
     assert_identical(sample_single, result, tmp_path)
 
 
 def test_sample_on_local_executor_equals_single_machine(sample_single, local_executor, tmp_path):
-    assert_identical(sample_single, analyze_on(sample_request(), local_executor), tmp_path)
+    assert_identical(sample_single, analyze(sample_request(), executor=local_executor), tmp_path)
 
 
 def test_edge_archive_has_slices_whose_edges_events_cross(edge_archive):
@@ -61,7 +61,7 @@ def test_edge_archive_on_dask_equals_single_machine(edge_archive, dask_executor,
     req = request((str(edge_archive),), edge_scenario(), min_dwell=min_dwell)
     single = analyze(req)
     assert single.tables["events"]["kind"].isin(["switch"]).sum() > 5
-    assert_identical(single, analyze_on(req, dask_executor), tmp_path)
+    assert_identical(single, analyze(req, executor=dask_executor), tmp_path)
 
 
 def test_window_starting_at_a_slice_rib_on_dask(edge_archive, dask_executor, tmp_path):
@@ -71,14 +71,14 @@ def test_window_starting_at_a_slice_rib_on_dask(edge_archive, dask_executor, tmp
     assert single.window[0] == START + EDGES[0]
     ribs = single.tables["elements"][single.tables["elements"]["elem_type"] == "R"]
     assert not ribs.empty and (ribs["time"] == pd_timestamp(START + EDGES[0])).all()
-    assert_identical(single, analyze_on(req, dask_executor), tmp_path)
+    assert_identical(single, analyze(req, executor=dask_executor), tmp_path)
 
 
 def test_addpath_and_missing_file_at_an_edge_on_dask(edge_archive_addpath_gap, dask_executor, tmp_path):
     req = request((str(edge_archive_addpath_gap),), edge_scenario(addpath=True), min_dwell=60.0)
     single = analyze(req)
     assert (single.tables["gaps"]["reason"] == "missing_file").any()
-    assert_identical(single, analyze_on(req, dask_executor), tmp_path)
+    assert_identical(single, analyze(req, executor=dask_executor), tmp_path)
 
 
 def test_files_given_in_another_order_give_the_same_tables(edge_archive, dask_executor, tmp_path):
@@ -87,7 +87,7 @@ def test_files_given_in_another_order_give_the_same_tables(edge_archive, dask_ex
     folders = tuple(sorted((str(p) for p in Path(edge_archive).iterdir() if p.is_dir()), reverse=True))
     req = request(folders, edge_scenario())
     single = analyze(req)
-    distributed = analyze_on(req, dask_executor)
+    distributed = analyze(req, executor=dask_executor)
     assert_identical(single, distributed, tmp_path)
     whole = analyze(request((str(edge_archive),), edge_scenario()))
     for name in ("timeline", "events", "vp_stats", "estimates", "site_share", "elements"):

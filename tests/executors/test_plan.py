@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from support_executors import edge_scenario, request
+from support.executors import edge_scenario, request
 
+from anystab.elements import choose_window, gaps_table, select_elements
 from anystab.executors.plan import (
     ReadTask,
     join_vp_tables,
@@ -14,10 +15,11 @@ from anystab.executors.plan import (
     read_files_task,
     read_order,
     run_vp_task,
+    split_vp_stage,
     vp_groups,
     vp_tasks,
 )
-from anystab.pipeline import choose_window, gaps_table, select_elements, vp_tables
+from anystab.per_vp import vp_tables
 from anystab.sources import SourceFile, discover, read_files
 
 T0 = 1_748_822_400.0
@@ -108,8 +110,6 @@ def test_a_read_task_equals_the_pipeline_reader(edge_archive):
 
 
 def test_no_elements_give_no_groups_and_the_split_stage_still_answers(selected, local_executor):
-    from anystab.executors.runner import split_vp_stage
-
     elements, gaps, params, window = selected
     empty = elements.iloc[0:0]
     assert vp_groups(empty, 4) == []

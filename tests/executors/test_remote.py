@@ -8,13 +8,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from support_executors import SAMPLE, assert_identical, sample_request, with_paths
+from support.executors import SAMPLE, assert_identical, sample_request, with_paths
 
 from anystab.errors import BadInputError, SourceUnavailableError
-from anystab.executors import LocalExecutor, analyze_on, discover_sources, is_url
-from anystab.executors.remote import read_source, walk_key
+from anystab.executors import LocalExecutor
 from anystab.pipeline import analyze
 from anystab.sources import SourceFile, discover
+from anystab.sources.remote import discover_sources, is_url, read_source, walk_key
 from anystab.targets import make_target, target_set
 
 
@@ -57,7 +57,7 @@ def test_http_listing_equals_a_local_folder_walk(http_folder):
 
 def test_sample_over_http_on_dask_equals_local_files(http_folder, dask_executor, tmp_path):
     base = http_folder(SAMPLE)
-    result = analyze_on(sample_request((base,)), dask_executor)
+    result = analyze(sample_request((base,)), executor=dask_executor)
     single = analyze(sample_request())
     mapping = {f.path: str(SAMPLE) + "/" + f.path[len(base) :] for f in discover_sources([base])}
     assert set(result.tables["files"]["path"]) == set(mapping)
@@ -72,7 +72,7 @@ def test_damage_in_a_file_read_over_http_names_the_url(http_folder, tmp_path):
     victim.write_bytes(victim.read_bytes()[:-200])  # a torn download
     base = http_folder(folder)
     req = sample_request((base,))
-    result = analyze_on(req, LocalExecutor(jobs=2))
+    result = analyze(req, executor=LocalExecutor(jobs=2))
     problems = result.tables["problems"]
     assert list(problems["path"].unique()) == [base + "rrc00/2025.06/updates.20250602.0030.gz"]
     local = analyze(sample_request((str(folder),)))
@@ -83,7 +83,7 @@ def test_damage_in_a_file_read_over_http_names_the_url(http_folder, tmp_path):
 
 def test_file_urls_equal_local_paths(local_executor, tmp_path):
     url = (SAMPLE / "rrc00").as_uri()
-    result = analyze_on(sample_request((url,)), local_executor)
+    result = analyze(sample_request((url,)), executor=local_executor)
     single = analyze(sample_request((str(SAMPLE / "rrc00"),)))
     mapping = {f.path: f.path.removeprefix("file://") for f in discover_sources([url])}
     assert_identical(single, with_paths(result, mapping), tmp_path)

@@ -12,23 +12,22 @@ from typing import Any
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from fetch_server import SAMPLE
-from needs import need_bgpdump
+from support.fetch_server import SAMPLE
+from support.needs import need_bgpdump
 
 from anystab.cli.main import cli
 from anystab.errors import SourceUnavailableError
+from anystab.executors import LocalExecutor
 from anystab.params import AnalysisParams
 from anystab.pipeline import AnalysisRequest, analyze
 from anystab.sources.archive import describe
+from anystab.sources.base import FilesSource, make_source
 from anystab.sources.bgpstream import (
     PEER_STATES,
     BgpStreamSource,
-    FilesSource,
-    analyze_with,
     convert_records,
     elem_row,
     import_pybgpstream,
-    make_source,
 )
 from anystab.targets import make_target, target_set
 
@@ -180,13 +179,16 @@ def test_the_bgpstream_source_gives_the_same_analysis_as_the_own_reader() -> Non
     need_bgpdump()
     request = AnalysisRequest(sources=(str(SAMPLE),), params=AnalysisParams(targets=TARGETS), jobs=1)
     own = analyze(request)
-    through = analyze_with(request, BgpStreamSource(FakePybgpstream()))
+    through = analyze(request, BgpStreamSource(FakePybgpstream()))
     assert own.window == through.window
     assert len(own.tables["events"]) > 0
     for name, table in _tables(own).items():
         pd.testing.assert_frame_equal(table, _tables(through)[name], obj=name)
-    files_own = analyze_with(request, FilesSource())
+    files_own = analyze(request, FilesSource())
     pd.testing.assert_frame_equal(own.tables["estimates"], files_own.tables["estimates"])
+    on_local = analyze(request, BgpStreamSource(FakePybgpstream()), LocalExecutor(jobs=2))
+    for name, table in _tables(through).items():
+        pd.testing.assert_frame_equal(table, _tables(on_local)[name], obj=name)
 
 
 def test_make_source_names() -> None:

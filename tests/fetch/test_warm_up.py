@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
-from fetch_server import ArchiveServer
+from support.fetch_server import ArchiveServer
 
 from anystab.cli.main import cli
 from anystab.generate import sample_scenario

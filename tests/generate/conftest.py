@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from support_mrt import small_scenario
+from support.scenario import small_scenario
 
 from anystab.generate.scenario import Scenario
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from support_mrt import REPO, small_scenario
+from support.scenario import REPO, small_scenario
 
 from anystab.generate.scenario import (
     ExpectedEvent,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import mrtparse
 import pytest
-from needs import need_bgpdump
+from support.needs import need_bgpdump
 
 from anystab.generate.mrtwrite import (
     Peer,

@@ -7,7 +7,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from support_mrt import replay_archive
+from support.scenario import replay_archive
 
 from anystab.generate import sample_scenario, write_sample
 from anystab.generate.scenario import rib_path, slots, update_path

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import mrtparse
 import pytest
-from support_mrt import START, A, B, C, D, E, F, bgpdump_lines, replay_archive, small_scenario
+from support.scenario import START, A, B, C, D, E, F, bgpdump_lines, replay_archive, small_scenario
 
 from anystab.generate.scenario import (
     MAX_DELAY_MS,

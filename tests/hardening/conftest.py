@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from fuzzing import COUNTS
+from support.fuzzing import COUNTS
 
 COUNTS_KEY = "anystab_fuzz_counts"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fuzzing import bounded
+from support.fuzzing import bounded
 
 from anystab.errors import ConfigError
 from anystab.monitor.config import load_config as load_monitor_config

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from fuzzing import bounded, fuzz
 from hypothesis import given
 from hypothesis import strategies as st
+from support.fuzzing import bounded, fuzz
 
 from anystab.errors import ConfigError
 from anystab.monitor.config import EXAMPLE_CONFIG

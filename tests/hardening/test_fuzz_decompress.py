@@ -9,9 +9,9 @@ import gzip
 import tempfile
 from pathlib import Path
 
-from fuzzing import bounded, fuzz
 from hypothesis import given
 from hypothesis import strategies as st
+from support.fuzzing import bounded, fuzz
 
 from anystab.sources import open_stream
 from anystab.sources.decompress import BZIP2_MAGIC, GZIP_MAGIC, READ_SIZE

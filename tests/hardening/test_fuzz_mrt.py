@@ -14,10 +14,10 @@ import tempfile
 from pathlib import Path
 
 import pyarrow as pa
-from fuzzing import bounded, fuzz
 from hypothesis import given
 from hypothesis import strategies as st
-from mrt_corpus import MRT_FILES, records, targets
+from support.fuzzing import bounded, fuzz
+from support.mrt_corpus import MRT_FILES, records, targets
 
 from anystab.sources import FileResult, read_mrt_file
 from anystab.sources.prefilter import MAX_RECORD_LEN

@@ -14,9 +14,9 @@ import json
 from typing import Any
 
 import pyarrow as pa
-from fuzzing import bounded, fuzz
 from hypothesis import given
 from hypothesis import strategies as st
+from support.fuzzing import bounded, fuzz
 
 from anystab.schemas import ELEMENTS
 from anystab.sources.rislive import LiveItem, parse_frame

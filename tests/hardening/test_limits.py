@@ -1,7 +1,7 @@
 """Resource bounds: memory stays bounded for hostile MRT input, and each limit gives a clear problem.
 
-Each case is read in a fresh interpreter (:func:`hostile_mrt.read_in_child`) whose peak resident memory
-(``VmHWM``) must stay under :data:`PEAK_MIB` (docs/reliability.md). The numbers are memory bounds,
+Each case is read in a fresh interpreter (:func:`support.hostile_mrt.read_in_child`) whose peak resident
+memory (``VmHWM``) must stay under :data:`PEAK_MIB` (docs/reliability.md). The numbers are memory bounds,
 not timings.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hostile_mrt import ENTRIES_PER_RECORD, TARGET, addpath_rib, bomb, huge_length, read_in_child
+from support.hostile_mrt import ENTRIES_PER_RECORD, TARGET, addpath_rib, bomb, huge_length, read_in_child
 
 from anystab.sources.decompress import BOMB_GRACE_BYTES, MAX_RATIO
 from anystab.sources.mrt import MAX_PATHS_PER_PREFIX, MAX_RIB_ENTRIES, PATHS_CUT, RIB_CUT

@@ -11,9 +11,9 @@ from typing import Any
 import pyarrow as pa
 import pytest
 from click.testing import CliRunner
-from fuzzing import bounded, fuzz
 from hypothesis import given
 from hypothesis import strategies as st
+from support.fuzzing import bounded, fuzz
 
 from anystab.cli.main import cli
 from anystab.errors import ConfigError

@@ -1,27 +1,5 @@
-"""Fixtures for the lab tests: the committed output of one real lab run (scenario ``all``)."""
+"""Fixtures for the lab tests: the committed output of one real lab run (:mod:`support.lab`)."""
 
-import json
-import shutil
-from pathlib import Path
-
-import pytest
-
-DATA = Path(__file__).resolve().parent / "data" / "all"
-
-
-@pytest.fixture(scope="session")
-def lab_data() -> Path:
-    """The committed lab run, read-only (copy it before changing anything)."""
-    return DATA
-
-
-@pytest.fixture
-def lab_copy(tmp_path: Path) -> Path:
-    dest = tmp_path / "lab"
-    shutil.copytree(DATA, dest)
-    return dest
-
-
-@pytest.fixture(scope="session")
-def lab_truth() -> dict:
-    return json.loads((DATA / "truth.json").read_text())
+from support.lab import lab_copy as lab_copy
+from support.lab import lab_data as lab_data
+from support.lab import lab_truth as lab_truth

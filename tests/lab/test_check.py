@@ -1,16 +1,12 @@
 """The lab check on the committed output of a real lab run (no root, no daemons needed)."""
 
-import json
-
 import pytest
-from click.testing import CliRunner
+from support.lab import COLLECTORS
 
-from anystab.cli.main import cli
 from anystab.lab import check_lab
 from anystab.lab.check import analyse_collector, compare, lab_params
 from anystab.lab.truth import load_truth
 
-COLLECTORS = ["cfrr", "cbird", "cgo"]
 SCENARIOS = ["baseline", "withdraw", "reset", "explore", "more-specific", "end"]
 
 
@@ -117,48 +113,6 @@ def test_default_resync_hides_the_whole_lab_run(lab_data):
     # the sessions come up at the start: 300 s of resync cover the whole one-minute window
     assert not set(ev["kind"]) & {"switch", "withdraw"}
     assert not compare(truth, "cfrr", ev).ok
-
-
-def test_cli_check_passes_on_the_committed_run(lab_data):
-    result = CliRunner().invoke(cli, ["lab", "check", str(lab_data)])
-    assert result.exit_code == 0, result.output
-    assert result.output.count(": ok") == 3
-    assert "MISMATCH" not in result.output
-
-
-def test_cli_check_json(lab_data):
-    result = CliRunner().invoke(cli, ["lab", "check", str(lab_data), "--json"])
-    assert result.exit_code == 0, result.output
-    doc = json.loads(result.output)
-    assert doc["ok"] is True and doc["scenario"] == "all"
-    assert {c["collector"]: c["ok"] for c in doc["collectors"]} == dict.fromkeys(COLLECTORS, True)
-
-
-def test_cli_check_exits_1_on_a_mismatch(lab_copy):
-    truth = json.loads((lab_copy / "truth.json").read_text())
-    truth["events"] = [e for e in truth["events"] if e["step"] != "site-a-withdraws"]
-    (lab_copy / "truth.json").write_text(json.dumps(truth))
-    result = CliRunner().invoke(cli, ["lab", "check", str(lab_copy)])
-    assert result.exit_code == 1
-    assert "MISMATCH" in result.output
-    assert "does not match the lab's truth" in result.output
-
-
-def test_cli_check_refuses_a_folder_without_truth(tmp_path):
-    result = CliRunner().invoke(cli, ["lab", "check", str(tmp_path)])
-    assert result.exit_code == 1
-    assert "not a lab truth file" in result.output
-
-
-def test_cli_run_refuses_a_used_folder(lab_copy):
-    result = CliRunner().invoke(cli, ["lab", "run", str(lab_copy)])
-    assert result.exit_code == 1
-    assert "already holds a lab run" in result.output
-
-
-def test_cli_run_refuses_an_unknown_scenario(tmp_path):
-    result = CliRunner().invoke(cli, ["lab", "run", str(tmp_path / "x"), "--scenario", "nope"])
-    assert result.exit_code == 2
 
 
 def _vp_stats(lab_data, collector, **changes):

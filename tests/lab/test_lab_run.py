@@ -1,8 +1,8 @@
 """The lab with real daemons (gobgpd, FRR, BIRD 2) in private namespaces: every scenario, every collector.
 
 Needs root (or unprivileged user namespaces) and the Debian packages gobgpd, frr and bird2 (``.ci/run``
-installs them); skipped without them (tests/needs.py). One run plays every scenario (about a minute); a
-second plays one scenario alone.
+installs them); skipped without them (tests/support/needs.py). One run plays every scenario (about a
+minute); a second plays one scenario alone.
 """
 
 import os
@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from needs import need_lab
+from support.needs import need_lab
 
 from anystab.lab import LabError, check_lab, run_lab
 from anystab.lab.netns import PRIVATE_ENV, private_command

@@ -6,8 +6,8 @@ import json
 import random
 
 import pytest
-from mrt_data import RISLIVE_STREAM
-from support_mrt import small_scenario
+from support.mrt_data import RISLIVE_STREAM
+from support.scenario import small_scenario
 
 from anystab.errors import ConfigError
 from anystab.generate.scenario import simulate, write_archive

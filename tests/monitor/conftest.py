@@ -1,15 +1,3 @@
-import sys
-from pathlib import Path
+"""Fixtures for the monitoring tests: the generated archive (:func:`support.monitor.full_archive`)."""
 
-import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from monitor_support import make_archive  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-def full_archive(tmp_path_factory):
-    """(folder, files in arrival order) of the generated scenario's whole archive."""
-    folder = tmp_path_factory.mktemp("full-archive")
-    return folder, make_archive(folder)
+from support.monitor import full_archive as full_archive

@@ -6,7 +6,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from monitor_support import run_cli, write_config
+from support.monitor import run_cli, write_config
 
 from anystab.monitor.alerts import Episode, mask_url, notifications, open_level
 from anystab.monitor.state import load_checkpoint

@@ -2,7 +2,7 @@
 resumes from the saved walks, reads the elements of only the files at or after the cut, and the dataset
 equals one clean run over every file."""
 
-from monitor_support import assert_same_dataset, dataset_tables, grow, growing_archive, write_config
+from support.monitor import assert_same_dataset, dataset_tables, grow, growing_archive, write_config
 
 from anystab.monitor import load_config, run_monitor
 from anystab.monitor.carry import SNAPSHOT_LAG_S

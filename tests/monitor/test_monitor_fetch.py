@@ -1,6 +1,6 @@
 """`anystab monitor` fetching collectors' files from a real HTTP server on 127.0.0.1 whose archive grows.
 
-The served archive is the generated scenario of ``support_mrt.small_scenario`` (rrc01: RIS layout, 5-minute
+The served archive is the scenario of ``support.scenario.small_scenario`` (rrc01: RIS layout, 5-minute
 updates; route-views3: RouteViews layout, 15-minute updates), moved to a recent 8-hour boundary: aligned with
 both projects' RIB cadences, over for hours, and less than two days old, so a file the server does not have
 yet is asked for again by the next run (the record of missing files settles only after two days).
@@ -8,7 +8,6 @@ yet is asked for again by the next run (the record of missing files settles only
 
 import dataclasses
 import json
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from monitor_support import assert_same_dataset, dataset_tables, grow, run_cli, write_config
+from support.fetch_server import ArchiveServer, serving
+from support.fetch_server import isolated as isolated  # autouse: no user config, SIGPIPE ignored
+from support.monitor import assert_same_dataset, dataset_tables, grow, run_cli, write_config
+from support.scenario import small_scenario
 
 from anystab.cli.main import cli
 from anystab.errors import ConfigError
@@ -26,13 +28,6 @@ from anystab.monitor.run import RunReport, fetch_requests, gather_sources
 from anystab.pipeline import AnalysisRequest, analyze
 from anystab.sources.fetch import load_missing
 from anystab.sources.registry import RIS_RIB_CADENCE_S, Settings
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fetch"))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "generate"))
-
-from fetch_server import ArchiveServer, serving  # noqa: E402
-from fetch_server import isolated as isolated  # noqa: E402 (autouse: no user config, SIGPIPE ignored)
-from support_mrt import small_scenario  # noqa: E402
 
 START = int(time.time() // RIS_RIB_CADENCE_S - 1) * RIS_RIB_CADENCE_S
 SCENARIO = dataclasses.replace(small_scenario(), start=START)

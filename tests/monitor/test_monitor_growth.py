@@ -3,7 +3,7 @@
 import json
 
 import pandas as pd
-from monitor_support import (
+from support.monitor import (
     assert_same_dataset,
     dataset_tables,
     grow,

@@ -7,7 +7,7 @@ import signal
 import time
 
 import pyarrow.parquet as pq
-from monitor_support import assert_same_dataset, dataset_tables, grow, popen_monitor, run_cli, write_config
+from support.monitor import assert_same_dataset, dataset_tables, grow, popen_monitor, run_cli, write_config
 
 from anystab.monitor.dataset import part_file, published
 from anystab.monitor.state import ElementCache, load_checkpoint

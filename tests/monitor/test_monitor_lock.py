@@ -6,7 +6,7 @@ import sys
 import time
 
 import pytest
-from monitor_support import assert_same_dataset, dataset_tables, popen_monitor, run_cli, write_config
+from support.monitor import assert_same_dataset, dataset_tables, popen_monitor, run_cli, write_config
 
 from anystab.errors import LockBusyError
 from anystab.monitor.lock import RunLock

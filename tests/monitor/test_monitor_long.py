@@ -4,7 +4,7 @@ clean run and one ``analyze`` of the whole period. The transient filter is on, s
 reach back by ``min_dwell`` is exercised."""
 
 import pandas as pd
-from monitor_support import assert_same_dataset, dataset_tables, grow, growing_archive, write_config
+from support.monitor import assert_same_dataset, dataset_tables, grow, growing_archive, write_config
 
 from anystab.monitor import load_config, run_monitor
 from anystab.pipeline import AnalysisRequest, analyze

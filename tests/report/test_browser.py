@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from browser import Chromium
-from needs import need_chromium
+from support.browser import Chromium
+from support.needs import need_chromium
 
 from anystab.report.html import read_results, write_html
 

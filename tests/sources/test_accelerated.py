@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from mrt_samples import MRT_DIR, MRT_FILES, assert_same_results, filtered_reference, sampled_targets
-from needs import need_c_compiler, need_compiled_scanner
-from random_mrt import mrt_file
+from support.mrt_samples import MRT_DIR, MRT_FILES, assert_same_results, filtered_reference, sampled_targets
+from support.needs import need_c_compiler, need_compiled_scanner
+from support.random_mrt import mrt_file
 
 from anystab.errors import BadInputError
 from anystab.generate import mrtwrite as mw
@@ -215,10 +215,9 @@ def test_python_path_reads_like_bgpdump(monkeypatch: pytest.MonkeyPatch) -> None
 
 _READ_LINES = """
 import json, sys
-sys.path[:0] = [sys.argv[1], sys.argv[1] + "/.."]
-from mrt_samples import MRT_DIR, sampled_targets
+from support.mrt_samples import MRT_DIR, sampled_targets
 from anystab.sources import bgpdump_line, framing, prefilter, read_mrt_file
-name = sys.argv[2]
+name = sys.argv[1]
 rows = read_mrt_file(MRT_DIR / name, sampled_targets(name), "test").elements.to_pylist()
 print(json.dumps({"accelerated": framing.ACCELERATED, "module": prefilter.__file__,
                   "lines": [bgpdump_line(r) for r in rows]}))
@@ -226,8 +225,10 @@ print(json.dumps({"accelerated": framing.ACCELERATED, "module": prefilter.__file
 
 
 def _read_in_subprocess(name: str, env: dict[str, str], cwd: Path) -> dict[str, object]:
+    tests = str(ROOT / "tests")  # the helpers' package, tests/support, after any PYTHONPATH given
+    env = {**env, "PYTHONPATH": os.pathsep.join(p for p in (env.get("PYTHONPATH"), tests) if p)}
     proc = subprocess.run(
-        [sys.executable, "-c", _READ_LINES, str(Path(__file__).parent), name],
+        [sys.executable, "-c", _READ_LINES, name],
         env=env,
         cwd=cwd,
         capture_output=True,

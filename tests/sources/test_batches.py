@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from mrt_samples import MRT_DIR, MRT_FILES, assert_same_results, sampled_targets
+from support.mrt_samples import MRT_DIR, MRT_FILES, assert_same_results, sampled_targets
 from test_decode_cache import TARGETS, _repeated_records, _write
 
 from anystab.sources import mrt

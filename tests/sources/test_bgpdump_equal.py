@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from mrt_data import MRT_DIR, SAMPLED_FROM_LINES, bgpdump_output, reference, reference_of
-from mrt_samples import MRT_FILES, reference_lines, reference_prefix, sampled_targets
+from support.mrt_data import MRT_DIR, SAMPLED_FROM_LINES, bgpdump_output, reference, reference_of
+from support.mrt_samples import MRT_FILES, reference_lines, reference_prefix, sampled_targets
 
 from anystab.schemas import ELEMENTS
 from anystab.sources import bgpdump_line, read_mrt_file

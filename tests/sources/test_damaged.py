@@ -8,7 +8,7 @@ import struct
 from pathlib import Path
 
 import pytest
-from mrt_samples import MRT_DIR, read_everything, sampled_targets
+from support.mrt_samples import MRT_DIR, read_everything, sampled_targets
 
 from anystab.errors import BadInputError
 from anystab.sources import open_stream, read_mrt_file

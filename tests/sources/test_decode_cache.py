@@ -12,7 +12,7 @@ import struct
 from pathlib import Path
 
 import pytest
-from mrt_samples import MRT_DIR, MRT_FILES, assert_same_results, sampled_targets
+from support.mrt_samples import MRT_DIR, MRT_FILES, assert_same_results, sampled_targets
 
 from anystab.generate import mrtwrite as mw
 from anystab.sources import framing, mrt

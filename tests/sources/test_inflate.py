@@ -11,7 +11,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from mrt_samples import MRT_DIR
+from support.mrt_samples import MRT_DIR
 
 from anystab.sources import decompress
 

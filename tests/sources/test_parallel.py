@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from mrt_samples import MRT_DIR, assert_same_results, sampled_targets
+from support.mrt_samples import MRT_DIR, assert_same_results, sampled_targets
 
 from anystab.errors import AnystabError, BadInputError
 from anystab.sources import SourceFile, read_files

@@ -19,8 +19,8 @@ import pyarrow.compute as pc
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from mrt_data import reference
-from mrt_samples import (
+from support.mrt_data import reference
+from support.mrt_samples import (
     MRT_DIR,
     MRT_FILES,
     filtered_reference,
@@ -28,7 +28,7 @@ from mrt_samples import (
     reference_lines,
     sampled_targets,
 )
-from random_mrt import mrt_file
+from support.random_mrt import mrt_file
 
 from anystab.sources import bgpdump_line, read_mrt_file
 from anystab.sources.prefilter import Scanner, WalkStats, kept_records
