@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -118,7 +119,7 @@ def _routed(timeline: pd.DataFrame) -> _Routed:
     )
 
 
-def _groups(df: pd.DataFrame, keys: str | list[str]) -> dict:
+def _groups(df: pd.DataFrame, keys: str | list[str]) -> dict[Any, np.ndarray]:
     """Key -> positions of its rows in order, keys sorted (as ``groupby(sort=True)`` visits them)."""
     if df.empty:
         return {}
@@ -126,7 +127,7 @@ def _groups(df: pd.DataFrame, keys: str | list[str]) -> dict:
     return {k: found[k] for k in sorted(found)}
 
 
-def _share_rows(scope: str, target: str, pieces: list[Piece]) -> list[dict]:
+def _share_rows(scope: str, target: str, pieces: list[Piece]) -> list[dict[str, Any]]:
     records = []
     for start, end, counts in pieces:
         total = sum(counts.values())
@@ -139,7 +140,7 @@ def _share_rows(scope: str, target: str, pieces: list[Piece]) -> list[dict]:
 def site_share(timeline: pd.DataFrame, routed: _Routed | None = None) -> pd.DataFrame:
     """The SITE_SHARE table: per scope ('all', then each collector) and target."""
     routed = routed or _routed(timeline)
-    records: list[dict] = []
+    records: list[dict[str, Any]] = []
     for target, rows in routed.by_target.items():
         records += _share_rows("all", str(target), routed.site_pieces(rows))
     for (collector, target), rows in routed.by_pair.items():
@@ -158,8 +159,8 @@ def collector_view(
     """(COLLECTOR_STATS, MOAS, SITE_SHARE) from the timeline, events and per-VP statistics."""
     routed = _routed(timeline)
     origin_changes, path_changes = _kind_counts(events, "origin_change"), _kind_counts(events, "path_change")
-    stats: list[dict] = []
-    moas: list[dict] = []
+    stats: list[dict[str, Any]] = []
+    moas: list[dict[str, Any]] = []
     switches = vp_stats["switches"].tolist()
     none = np.zeros(0, dtype=np.int64)
     for (collector, target), group in _groups(vp_stats, ["collector", "target"]).items():

@@ -19,6 +19,8 @@ target of the same address family) or the other address family (it counts only f
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -46,7 +48,7 @@ def build_coverage(
     elements: pd.DataFrame, gaps: pd.DataFrame, vp_stats: pd.DataFrame, window: tuple[float, float]
 ) -> pd.DataFrame:
     """The COVERAGE table: each VP with elements that counts for no target, with its reason (module steps)."""
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     if elements.empty:
         return records_frame("coverage", rows)
     counted = set(vp_stats[VP_KEYS].itertuples(index=False, name=None)) if len(vp_stats) else set()
@@ -71,7 +73,7 @@ def build_coverage(
     return records_frame("coverage", rows)
 
 
-def explain(coverage: pd.DataFrame, gaps: pd.DataFrame, resync_s: float) -> list[dict]:
+def explain(coverage: pd.DataFrame, gaps: pd.DataFrame, resync_s: float) -> list[dict[str, Any]]:
     """One entry per reason present: how many VPs, of which collectors, why, and what changes it."""
     out = []
     for reason in REASONS:
@@ -121,7 +123,7 @@ def _family(target: str) -> int:
     return 6 if ":" in target else 4
 
 
-def target_shortfall(vp_stats: pd.DataFrame, targets: list[str]) -> list[dict]:
+def target_shortfall(vp_stats: pd.DataFrame, targets: list[str]) -> list[dict[str, Any]]:
     """Per target: VPs counted; ``partial_feed``, VPs counted for another target of its address family but
     not for it; ``other_family``, VPs counted only for targets of the other address family."""
     if vp_stats.empty:

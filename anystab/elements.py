@@ -114,7 +114,7 @@ def choose_window(
 def _iso(seconds: float) -> str:
     if not math.isfinite(seconds):
         return str(seconds)
-    return pd.Timestamp(seconds, unit="s", tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(pd.Timestamp(seconds, unit="s", tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
 MAX_NAMED_FILES = 10

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -117,7 +118,8 @@ def session_break_probability(
 def _seconds(column: pd.Series) -> np.ndarray:
     if pd.api.types.is_datetime64_any_dtype(column):
         return to_seconds(column)
-    return column.to_numpy(dtype=float)
+    seconds: np.ndarray = column.to_numpy(dtype=float)
+    return seconds
 
 
 def poisson_probability(breaks: int, routed_s: float, d: float) -> float | None:
@@ -133,7 +135,7 @@ def _state_intervals(states: Sequence[SiteState]) -> tuple[list[Interval], list[
     return observed, routed
 
 
-def _break_times(events: pd.DataFrame) -> dict[tuple, list[float]]:
+def _break_times(events: pd.DataFrame) -> dict[tuple[Any, ...], list[float]]:
     breaks = events[events["kind"].isin(BREAK_KINDS)]
     if breaks.empty:
         return {}
@@ -147,7 +149,7 @@ def vp_figures(
     vp_stats: pd.DataFrame,
     params: AnalysisParams,
     window: tuple[float, float],
-) -> list[tuple]:
+) -> list[tuple[Any, ...]]:
     """Per VP_STATS row and session length: (collector, peer_asn, peer_ip, target, session_s, P_v(D), the
     Poisson figure), as :func:`estimate_records` takes them (None: undefined)."""
     states = pair_states(timeline, params.min_dwell_s)
@@ -194,13 +196,13 @@ def bootstrap_ci(values: np.ndarray, resamples: int, seed: int) -> tuple[float, 
 BATCH_VALUES = 1 << 22  # bootstrap means computed at once: rows x resamples x values
 
 
-def _defined_figures(values: list[list[float]], params: AnalysisParams) -> list[tuple]:
+def _defined_figures(values: list[list[float]], params: AnalysisParams) -> list[tuple[Any, ...]]:
     """Per array of defined P figures: (mean, median, p90, p99, CI low, CI high), None or NaN when empty.
 
     Arrays of one size are stacked and computed together, row by row the same numbers as one at a time
     (numpy reduces and interpolates each row alike), so that thousands of targets cost little more than
     their values."""
-    out: list[tuple] = [()] * len(values)
+    out: list[tuple[Any, ...]] = [()] * len(values)
     by_size: dict[int, list[int]] = defaultdict(list)
     for k, v in enumerate(values):
         by_size[len(v)].append(k)
@@ -255,7 +257,7 @@ def _row_means(values: list[list[float]]) -> list[float | None]:
     return out
 
 
-def _scope_figures(rows: list[tuple[int, float]]) -> dict:
+def _scope_figures(rows: list[tuple[int, float]]) -> dict[str, Any]:
     """The numbers of an ESTIMATES row that do not depend on the session length, from the scope's VPs'
     (breaks, observed seconds). One VP's sums are its own numbers (numpy adds nothing to them)."""
     if len(rows) == 1:
@@ -299,8 +301,11 @@ ESTIMATE_COLUMNS = (
 
 
 def estimate_records(
-    stats: Sequence[tuple], figures: Sequence[tuple], params: AnalysisParams, sessions: Sequence[float]
-) -> list[dict]:
+    stats: Sequence[tuple[Any, ...]],
+    figures: Sequence[tuple[Any, ...]],
+    params: AnalysisParams,
+    sessions: Sequence[float],
+) -> list[dict[str, Any]]:
     """ESTIMATES rows (without interval columns) per scope ('all', then each collector), target and D.
 
     ``stats``: per VP_STATS row, (collector, peer_asn, peer_ip, target, breaks, observed_s);
@@ -314,20 +319,24 @@ def estimate_records(
 
 
 def estimate_columns(
-    stats: Sequence[tuple], figures: Sequence[tuple], params: AnalysisParams, sessions: Sequence[float]
-) -> dict[str, list]:
+    stats: Sequence[tuple[Any, ...]],
+    figures: Sequence[tuple[Any, ...]],
+    params: AnalysisParams,
+    sessions: Sequence[float],
+) -> dict[str, list[Any]]:
     """:func:`estimate_records` as columns (:data:`ESTIMATE_COLUMNS`, in that order)."""
     known = {row[:4] for row in stats}
-    per_scope: dict[tuple, list[tuple[int, float]]] = defaultdict(list)  # (collector or None, target)
+    # (collector or None, target)
+    per_scope: dict[tuple[str | None, str], list[tuple[int, float]]] = defaultdict(list)
     for collector, _asn, _ip, target, breaks, observed_s in stats:
         per_scope[None, target].append((breaks, observed_s))
         per_scope[collector, target].append((breaks, observed_s))
-    per_d: dict[tuple, list[tuple[float | None, float | None]]] = defaultdict(list)
+    per_d: dict[tuple[str | None, str, float], list[tuple[float | None, float | None]]] = defaultdict(list)
     for collector, asn, ip, target, d, p, poisson in figures:
         if (collector, asn, ip, target) in known:
             per_d[None, target, d].append((p, poisson))
             per_d[collector, target, d].append((p, poisson))
-    columns: dict[str, list] = {name: [] for name in ESTIMATE_COLUMNS}
+    columns: dict[str, list[Any]] = {name: [] for name in ESTIMATE_COLUMNS}
     p_values: list[list[float]] = []
     poisson_values: list[list[float]] = []
     for scope in [None, *sorted({row[0] for row in stats})]:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -122,7 +123,7 @@ def apply_min_dwell(states: Sequence[SiteState], min_dwell_s: float) -> list[Sit
         result = merge_states(result)
 
 
-def pair_rows(timeline: pd.DataFrame) -> Iterator[tuple[tuple, list[Row]]]:
+def pair_rows(timeline: pd.DataFrame) -> Iterator[tuple[tuple[Any, ...], list[Row]]]:
     """Each (VP, target) key of the timeline with its intervals ordered by start."""
     if timeline.empty:
         return
@@ -161,7 +162,7 @@ def filtered_rows(states: Sequence[SiteState]) -> list[Row]:
     return out
 
 
-def pair_states(timeline: pd.DataFrame, min_dwell_s: float) -> dict[tuple, list[SiteState]]:
+def pair_states(timeline: pd.DataFrame, min_dwell_s: float) -> dict[tuple[Any, ...], list[SiteState]]:
     """(VP, target) -> its site states after the transient filter."""
     return {key: apply_min_dwell(site_states(rows), min_dwell_s) for key, rows in pair_rows(timeline)}
 
@@ -174,7 +175,7 @@ def _site_kind(old: str | None, new: str | None) -> str | None:
     return "withdraw" if new is None else "restore"
 
 
-def _event(kind: str, time: float, old: Row | None, new: Row | None, across_gap: bool) -> dict:
+def _event(kind: str, time: float, old: Row | None, new: Row | None, across_gap: bool) -> dict[str, Any]:
     return {
         "time": time,
         "kind": kind,
@@ -188,9 +189,9 @@ def _event(kind: str, time: float, old: Row | None, new: Row | None, across_gap:
     }
 
 
-def row_events(rows: Sequence[Row]) -> list[dict]:
+def row_events(rows: Sequence[Row]) -> list[dict[str, Any]]:
     """Every event of a timeline (step 2), raw or filtered, in time order."""
-    events: list[dict] = []
+    events: list[dict[str, Any]] = []
     last: Row | None = None
     in_gap = False
     for row in rows:
@@ -207,7 +208,7 @@ def row_events(rows: Sequence[Row]) -> list[dict]:
     return events
 
 
-def _changes(old: Row, new: Row, across_gap: bool) -> list[dict]:
+def _changes(old: Row, new: Row, across_gap: bool) -> list[dict[str, Any]]:
     events = []
     kind = _site_kind(old.site, new.site)
     if kind:
@@ -220,7 +221,7 @@ def _changes(old: Row, new: Row, across_gap: bool) -> list[dict]:
     return events
 
 
-def _count(events: Sequence[dict], kind: str) -> int:
+def _count(events: Sequence[dict[str, Any]], kind: str) -> int:
     return sum(1 for e in events if e["kind"] == kind)
 
 
@@ -229,9 +230,9 @@ class PairEvents:
     """One (VP, target)'s events: ``raw`` before the transient filter, ``events`` after it (sorted), and the
     filtered site ``states`` they come from."""
 
-    raw: list[dict]
+    raw: list[dict[str, Any]]
     states: list[SiteState]
-    events: list[dict]
+    events: list[dict[str, Any]]
 
     @staticmethod
     def of(rows: Sequence[Row], min_dwell_s: float) -> PairEvents:
@@ -241,8 +242,11 @@ class PairEvents:
 
 
 def vp_stats_row(
-    rows: Sequence[Row], raw: Sequence[dict], states: Sequence[SiteState], events: Sequence[dict]
-) -> dict:
+    rows: Sequence[Row],
+    raw: Sequence[dict[str, Any]],
+    states: Sequence[SiteState],
+    events: Sequence[dict[str, Any]],
+) -> dict[str, Any]:
     """The VP_STATS numbers of one (VP, target), without its key columns: counts of the filtered ``events``,
     and the switches and withdrawals of the ``raw`` ones (before the filter)."""
     dwell = [s.length for s in states if not s.gap and s.site is not None and s.length > 0]
@@ -262,14 +266,14 @@ def vp_stats_row(
     }
 
 
-def _sort_key(event: dict) -> tuple[float, int]:
+def _sort_key(event: dict[str, Any]) -> tuple[float, int]:
     return event["time"], _KIND_ORDER.get(event["kind"], _PATH_CHANGE_ORDER)
 
 
 def build_events(timeline: pd.DataFrame, params: AnalysisParams) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The EVENTS table (every kind, from the filtered timeline) and the VP_STATS table."""
-    events: list[dict] = []
-    stats: list[dict] = []
+    events: list[dict[str, Any]] = []
+    stats: list[dict[str, Any]] = []
     for key, rows in pair_rows(timeline):
         if not any(r.observed for r in rows):
             continue

@@ -151,7 +151,7 @@ class LiveAnalysis:
     newest_us: int | None = None
     elements: int = 0
     gaps: list[tuple[str, float, float]] = field(default_factory=list)
-    emitted: set[tuple] = field(default_factory=set)
+    emitted: set[tuple[Any, ...]] = field(default_factory=set)
     cut_us: int | None = None
 
     def add(self, rows: list[dict[str, Any]]) -> None:

@@ -119,7 +119,8 @@ def _key_text(key: Any) -> str:
     """A dict key as the JSON encoder writes it (keys that are not text are converted)."""
     if isinstance(key, str):
         return key
-    return json.loads(json.dumps({key: 0}).partition(":")[0][1:])
+    text: str = json.loads(json.dumps({key: 0}).partition(":")[0][1:])
+    return text
 
 
 def dumps_indented(value: Any, indent: int = 2, _level: int = 1) -> str:

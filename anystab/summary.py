@@ -59,7 +59,7 @@ def records(df: pd.DataFrame, columns: list[str] | None = None) -> list[dict[str
 def _clean_column(column: pd.Series) -> list[Any]:
     """``[json_scalar(v) for v in column.tolist()]``, by the column's type: ints and bools come out of
     ``tolist`` as Python ints and bools (left as they are), floats as Python floats (NaN, inf -> None)."""
-    values = column.tolist()
+    values: list[Any] = column.tolist()
     kind = column.dtype.kind if isinstance(column.dtype, np.dtype) else None  # numpy types only
     if kind in ("i", "u", "b"):
         return values
@@ -101,7 +101,7 @@ def site_shares(site_share: pd.DataFrame) -> list[dict[str, Any]]:
     sites = site_share["site"].tolist()
     out = []
     for (scope, target), rows in site_share.groupby(["scope", "target"], sort=True).indices.items():
-        first: dict[tuple, int] = {}  # each (start, end) once, at its first row
+        first: dict[tuple[Any, Any], int] = {}  # each (start, end) once, at its first row
         for i in rows.tolist():
             first.setdefault(spans[i], i)
         total = dur[list(first.values())].sum()

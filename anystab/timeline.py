@@ -77,7 +77,8 @@ PAIR_KEYS = [*VP_KEYS, "target"]
 
 def to_seconds(times: pd.Series) -> np.ndarray:
     """Timestamps as float seconds since the epoch (microsecond resolution)."""
-    return times.dt.as_unit("us").astype("int64").to_numpy() / US_PER_S
+    seconds: np.ndarray = times.dt.as_unit("us").astype("int64").to_numpy() / US_PER_S
+    return seconds
 
 
 def to_micros(seconds: Sequence[float] | np.ndarray) -> list[int]:
@@ -85,7 +86,7 @@ def to_micros(seconds: Sequence[float] | np.ndarray) -> list[int]:
     return [round(float(s) * US_PER_S) for s in seconds]
 
 
-def make_frame(name: str, columns: dict[str, list]) -> pd.DataFrame:
+def make_frame(name: str, columns: dict[str, list[Any]]) -> pd.DataFrame:
     """A DataFrame with the columns and types of the named schema (time columns given in float seconds)."""
     schema = TABLES[name]
     arrays = []
@@ -97,27 +98,29 @@ def make_frame(name: str, columns: dict[str, list]) -> pd.DataFrame:
     return pa.Table.from_arrays(arrays, schema=schema).to_pandas()
 
 
-def records_frame(name: str, records: Sequence[dict]) -> pd.DataFrame:
+def records_frame(name: str, records: Sequence[dict[str, Any]]) -> pd.DataFrame:
     """A DataFrame of the named schema from row dicts (time columns in float seconds)."""
     return make_frame(name, {f: [r[f] for r in records] for f in TABLES[name].names})
 
 
-def nullable(series: pd.Series) -> list:
+def nullable(series: pd.Series) -> list[Any]:
     """A column as a Python list with None for missing values."""
     values = series.astype(object)
-    return values.where(series.notna(), None).tolist()
+    out: list[Any] = values.where(series.notna(), None).tolist()
+    return out
 
 
 def _tuple(communities: Any) -> tuple[str, ...]:
     return tuple(communities) if communities is not None and not isinstance(communities, float) else ()
 
 
-def shared_nullable(series: pd.Series) -> list:
+def shared_nullable(series: pd.Series) -> list[Any]:
     """:func:`nullable`, with one object per distinct value (elements repeat a few values many times:
     a Python object per element and column would cost more memory than the elements themselves)."""
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     values = np.array([*uniques.tolist(), None], dtype=object)
-    return values[codes].tolist()
+    out: list[Any] = values[codes].tolist()
+    return out
 
 
 @dataclass
@@ -205,7 +208,7 @@ class WalkContext:
     params: AnalysisParams
     prefixes: dict[str, _PrefixInfo] = field(default_factory=dict)
     candidates: list[list[tuple[int, int, int]]] = field(default_factory=list)
-    states: dict[tuple, State] = field(default_factory=dict)
+    states: dict[tuple[str, str | None, str | None, tuple[str, ...]], State] = field(default_factory=dict)
 
     def build(self, prefix_texts: set[str]) -> None:
         ts = self.params.targets
@@ -213,8 +216,10 @@ class WalkContext:
         self.prefixes = {p: index.info(p) for p in prefix_texts}
         cands: list[set[tuple[int, int, int]]] = [set() for _ in self.targets]
         for info in self.prefixes.values():
+            if info.key is None:  # an unreadable prefix covers no target
+                continue
             for i in info.covers:
-                cands[i].add(info.key)  # type: ignore[arg-type]
+                cands[i].add(info.key)
         self.candidates = [sorted(c, key=lambda k: -k[2]) for c in cands]
 
     def routed_state(self, prefix: str, route: tuple[str | None, str | None, tuple[str, ...]]) -> State:
@@ -240,17 +245,17 @@ class WalkColumns:
     """The element columns the walk reads, as Python lists."""
 
     time: np.ndarray
-    elem_type: list
-    prefix: list
-    path_id: list
-    as_path: list
-    next_hop: list
-    communities: list
-    new_state: list
+    elem_type: list[str]
+    prefix: list[Any]  # str, or None on state rows (the walk checks before it reads one)
+    path_id: list[int | None]
+    as_path: list[str | None]
+    next_hop: list[str | None]
+    communities: list[tuple[str, ...]]
+    new_state: list[int | None]
 
     def same(self, a: int, b: int) -> bool:
         """Whether rows ``a`` and ``b`` agree in time and every field the walk reads."""
-        return (
+        same: bool = (
             self.time[a] == self.time[b]
             and self.prefix[a] == self.prefix[b]
             and self.elem_type[a] == self.elem_type[b]
@@ -260,6 +265,7 @@ class WalkColumns:
             and self.communities[a] == self.communities[b]
             and self.new_state[a] == self.new_state[b]
         )
+        return same
 
     @classmethod
     def of(cls, elements: pd.DataFrame) -> WalkColumns:
@@ -459,7 +465,7 @@ def build_timeline(
     gaps: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The TIMELINE table: per (VP, target), maximal intervals of constant route state over the window."""
-    columns: dict[str, list] = {name: [] for name in TABLES["timeline"].names}
+    columns: dict[str, list[Any]] = {name: [] for name in TABLES["timeline"].names}
     if elements.empty:
         return make_frame("timeline", columns)
     ctx = WalkContext(tuple(params.targets), params)
@@ -507,7 +513,7 @@ def snapshot(times: list[float], states: list[State], at: float | None) -> list[
 
 
 def add_rows(
-    columns: dict[str, list], vp: tuple, target: str, spans: list[tuple[float, float, State]]
+    columns: dict[str, list[Any]], vp: tuple[Any, ...], target: str, spans: list[tuple[float, float, State]]
 ) -> None:
     for start, end, state in spans:
         columns["collector"].append(vp[0])

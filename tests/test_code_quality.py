@@ -1,4 +1,4 @@
-"""The project's own checks run as part of the suite: ruff (lint and format) and mypy on the package."""
+"""The project's own checks, run with the suite: ruff (lint and format), mypy --strict on the package."""
 
 import subprocess
 import sys
@@ -23,6 +23,7 @@ def test_ruff_format():
     assert r.returncode == 0, r.stdout + r.stderr
 
 
-def test_mypy():
-    r = _run("mypy", "anystab")
+def test_mypy_strict():
+    # --strict also here, so that the check stays strict if the settings in pyproject.toml are loosened
+    r = _run("mypy", "--strict", "anystab")
     assert r.returncode == 0, r.stdout + r.stderr

@@ -11,13 +11,14 @@ from typing import Any, TypeVar
 
 import click
 
+from anystab.cli.options import AnyParamType
 from anystab.errors import ConfigError
 from anystab.executors.choose import parse_dask_spec
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class SourceType(click.ParamType):
+class SourceType(AnyParamType):
     """An existing local file or folder, or a URL (``s3://``, ``https://``, ``file://``) read with fsspec."""
 
     name = "source"

@@ -173,7 +173,7 @@ def _url(ctx: click.Context, param: click.Parameter, value: str) -> str:
 @resync_option
 @quiet_option("No connection notices on stderr.")
 @click.pass_context
-def live(ctx: click.Context, **opts: Any) -> None:
+def live(ctx: click.Context, /, **opts: Any) -> None:
     """Follow RIS Live and report site switches of the targets as they happen.
 
     Subscribes to every target prefix with its more- and less-specifics, rebuilds each vantage point's

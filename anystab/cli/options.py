@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -13,6 +13,13 @@ from anystab.targets import parse_address, parse_prefix
 from anystab.text import parse_duration, parse_time
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# The base of our click types: click 8.4 made ParamType generic in the value it returns, and older click
+# (still allowed) cannot subscript it at run time.
+if TYPE_CHECKING:
+    AnyParamType = click.ParamType[Any]
+else:
+    AnyParamType = click.ParamType
 
 # What each exit status means; docs/cli.md shows the same tables and every command's --help ends with one.
 EXIT_STATUS = {
@@ -33,7 +40,7 @@ def exit_epilog(statuses: dict[int, str] = EXIT_STATUS) -> str:
     return "\b\nExit status:\n" + "\n".join(f"  {code}  {meaning}" for code, meaning in statuses.items())
 
 
-class _Converting(click.ParamType):
+class _Converting(AnyParamType):
     """A click type from a plain parsing function; ValueError and ConfigError become usage errors."""
 
     def __init__(self, name: str, func: Callable[[str], Any]) -> None:

@@ -78,7 +78,8 @@ class DaskExecutor:
 
     @property
     def workers(self) -> int:
-        return max(1, sum(self.client.nthreads().values()))
+        threads: dict[str, int] = self.client.nthreads()
+        return max(1, sum(threads.values()))
 
     def map(self, func: Callable[[T], R], items: Sequence[T], progress: Progress | None = None) -> list[R]:
         if not items:

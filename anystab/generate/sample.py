@@ -24,6 +24,7 @@ from pathlib import Path
 from anystab.generate.scenario import (
     Collector,
     ExpectedEvent,
+    Happening,
     MoreSpecific,
     Prepend,
     Scenario,
@@ -98,7 +99,7 @@ def _vps(rng: random.Random) -> tuple[Vp, ...]:
     return tuple(out)
 
 
-def _script(vps: tuple[Vp, ...]) -> tuple:
+def _script(vps: tuple[Vp, ...]) -> tuple[Happening, ...]:
     ris4 = [v.key for v in vps if v.collector == "rrc00" and v.version == 4 and len(v.prefs) > 1]
     rv4 = [v.key for v in vps if v.collector != "rrc00" and v.version == 4 and len(v.prefs) > 1]
     v6 = [v.key for v in vps if v.version == 6]

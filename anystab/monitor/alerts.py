@@ -89,12 +89,12 @@ def _runs(flags: list[tuple[float, float, str | None, float]]) -> Iterator[tuple
             current[3] = max(current[3], value)
             continue
         if current is not None:
-            yield tuple(current)  # type: ignore[misc]
+            yield tuple(current)
             current = None
         if level is not None:
             current = [a, b, level, value]
     if current is not None:
-        yield tuple(current)  # type: ignore[misc]
+        yield tuple(current)
 
 
 def p_break_episodes(service: str, estimates: pd.DataFrame, rules: AlertRules, w1: float) -> list[Episode]:

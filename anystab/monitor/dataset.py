@@ -64,7 +64,7 @@ def iso(seconds: float) -> str:
 
 
 def day_of(seconds: float) -> str:
-    return pd.Timestamp(seconds, unit="s", tz="UTC").strftime("%Y-%m-%d")
+    return str(pd.Timestamp(seconds, unit="s", tz="UTC").strftime("%Y-%m-%d"))
 
 
 def dataset_schema(name: str) -> pa.Schema:
@@ -119,7 +119,8 @@ def digest(table: pa.Table) -> str:
 
 
 def part_file(output: Path, key: str, entry: Mapping[str, Any]) -> Path:
-    return Path(output) / key / entry["file"]
+    file: str = entry["file"]
+    return Path(output) / key / file
 
 
 @dataclass

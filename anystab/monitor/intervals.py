@@ -31,6 +31,7 @@ import bisect
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import pandas as pd
 
@@ -55,11 +56,11 @@ def intervals(window: Span, size: float) -> list[Span]:
 class Pair:
     """One (VP, target) of the whole period, ready for interval queries (step 1)."""
 
-    key: tuple
+    key: tuple[Any, ...]
     rows: list[Row]
-    raw: list[dict]
+    raw: list[dict[str, Any]]
     states: list[SiteState]
-    events: list[dict]
+    events: list[dict[str, Any]]
 
     def __post_init__(self) -> None:
         self.row_ends = [r.end for r in self.rows]
@@ -81,7 +82,7 @@ class Pair:
         picked = self.states[lo:hi]
         return [replace(s, start=max(s.start, a), end=min(s.end, b)) for s in picked] if clip else picked
 
-    def stats(self, a: float, b: float) -> dict | None:
+    def stats(self, a: float, b: float) -> dict[str, Any] | None:
         """The VP_STATS numbers of the interval, None when the pair is not observed in it (step 3)."""
         rows = self.rows_in(a, b)
         if not any(r.observed for r in rows):
@@ -138,7 +139,7 @@ def _with_interval(frame: pd.DataFrame, spans: Sequence[Span]) -> pd.DataFrame:
     return frame
 
 
-def interval_stats(pairs: Sequence[Pair], plan: Plan) -> Iterator[tuple[Span, Pair, dict]]:
+def interval_stats(pairs: Sequence[Pair], plan: Plan) -> Iterator[tuple[Span, Pair, dict[str, Any]]]:
     """(interval, pair, statistics) for every recomputed interval where the pair is observed."""
     for span in plan.spans:
         for pair in pairs:
@@ -147,7 +148,9 @@ def interval_stats(pairs: Sequence[Pair], plan: Plan) -> Iterator[tuple[Span, Pa
                 yield span, pair, stats
 
 
-def _figures(span: Span, found: list[tuple[Pair, dict]], sessions: Sequence[float], w1: float) -> list[tuple]:
+def _figures(
+    span: Span, found: list[tuple[Pair, dict[str, Any]]], sessions: Sequence[float], w1: float
+) -> list[tuple[Any, ...]]:
     """Per pair and session length: P_v(D) and the interval's Poisson figure (step 4), as
     :func:`anystab.estimates.estimate_records` takes them."""
     out = []
@@ -167,13 +170,13 @@ def interval_tables(
     """(vp_stats, estimates, plan) of the intervals the plan recomputes (see the module docstring)."""
     plan = Plan.of(window, size, params.sessions_s, horizon)
     pairs = pairs_of(timeline, params)
-    by_span: dict[Span, list[tuple[Pair, dict]]] = {s: [] for s in plan.spans}
+    by_span: dict[Span, list[tuple[Pair, dict[str, Any]]]] = {s: [] for s in plan.spans}
     for span, pair, stats in interval_stats(pairs, plan):
         by_span[span].append((pair, stats))
     stats_rows = [(span, {**dict(zip(PAIR_KEYS, p.key, strict=True)), **s}) for span, found in by_span.items()
                   for p, s in found]  # fmt: skip
     stats = _with_interval(records_frame("vp_stats", [r for _, r in stats_rows]), [s for s, _ in stats_rows])
-    records: list[dict] = []
+    records: list[dict[str, Any]] = []
     spans: list[Span] = []
     for span, found in by_span.items():
         sessions = plan.sessions[span]

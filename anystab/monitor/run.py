@@ -462,7 +462,7 @@ def _with_service(run: ServiceRun) -> dict[str, pd.DataFrame]:
 
 def _inputs(
     config: MonitorConfig, cache: ElementCache, checkpoint: Checkpoint, notes: list[str]
-) -> tuple[Inputs, dict]:
+) -> tuple[Inputs, dict[str, WalkSnapshot | None]]:
     """The cached files (elements from the earliest usable cut on) and each service's saved walks."""
     carried = {s.name: load_carried(config.state_dir, checkpoint, s.name, notes) for s in config.services}
     cuts = [c.cut for c in carried.values() if c is not None]

@@ -200,11 +200,11 @@ def site_sequence(events: pd.DataFrame, steps: int = MAX_SEQUENCE_STEPS) -> str:
 
 
 def _seconds(iso: str) -> float:
-    return pd.Timestamp(iso).timestamp()
+    return float(pd.Timestamp(iso).timestamp())
 
 
 def _utc(iso: str) -> str:
-    return pd.Timestamp(iso).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return str(pd.Timestamp(iso).strftime("%Y-%m-%d %H:%M:%S UTC"))
 
 
 def _table(head: Sequence[str], rows: Sequence[Sequence[str]], cls: str = "") -> str:
@@ -403,9 +403,10 @@ def _timeline_part(page: Page, target: str, vps: pd.DataFrame) -> str:
 def _share_part(page: Page, target: str) -> str:
     share = page.of("site_share", target)
     share = share[share["scope"] == "all"] if len(share) else share
+    figure: str = page.plots.share_svg(share, page.colours, page.window)
     return (
         "<h3>Catchment share</h3><p>Share of the routed, observed vantage points (all collectors) routed to "
-        "each site over time.</p>\n" + page.plots.share_svg(share, page.colours, page.window)
+        "each site over time.</p>\n" + figure
     )
 
 

@@ -33,6 +33,7 @@ import matplotlib
 import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
@@ -171,7 +172,7 @@ def _curve_lines(ax: Axes, rows: pd.DataFrame, scope: str, colour: str, width: f
     ax.plot(x, y, color=colour, markerfacecolor="none", **style)
 
 
-def _curve_legend(ax: Axes) -> list:
+def _curve_legend(ax: Axes) -> list[Artist]:
     from matplotlib.lines import Line2D
 
     handles = list(ax.get_legend_handles_labels()[0])

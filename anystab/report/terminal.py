@@ -60,13 +60,14 @@ class Grid:
     def fits(self, indices: Sequence[int], width: int) -> bool:
         """Whether the columns ``indices`` print at ``width`` with every word of every cell and header whole
         (rich squeezes a column to "…", or to nothing, when a table is too wide)."""
-        probe = Console(file=io.StringIO(), width=width, color_system=None, soft_wrap=False)
+        out = io.StringIO()
+        probe = Console(file=out, width=width, color_system=None, soft_wrap=False)
         table = self.table(indices)
         natural = Measurement.get(probe, probe.options.update(max_width=10 * width), table).maximum
         if natural <= width:
             return True  # printed at its natural width: nothing is squeezed
         probe.print(table)
-        return self.shows(indices, probe.file.getvalue())  # type: ignore[attr-defined]
+        return self.shows(indices, out.getvalue())
 
     def shows(self, indices: Sequence[int], shown: str) -> bool:
         """Whether the text ``shown`` (a rendering of the columns ``indices``) holds every word whole."""

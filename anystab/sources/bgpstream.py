@@ -64,7 +64,7 @@ ProgressCallback = Callable[[int], None]
 def import_pybgpstream() -> Any:
     """The pybgpstream module, or :class:`SourceUnavailableError` with :data:`INSTALL_HINT`."""
     try:
-        import pybgpstream  # type: ignore[import-not-found]
+        import pybgpstream
     except ImportError as exc:
         raise SourceUnavailableError(f"{INSTALL_HINT} (import failed: {exc})") from None
     return pybgpstream

@@ -159,7 +159,7 @@ class _Attrs:
     withdrawn: list[dict[str, Any]] = field(default_factory=list)
 
 
-class _LenientNlri(mrtparse.base.Nlri):  # type: ignore[misc]
+class _LenientNlri(mrtparse.base.Nlri):  # type: ignore[misc]  # mrtparse has no types: subclassing Any
     """mrtparse's NLRI decoder, lenient like bgpdump: bits set past the prefix length are kept as
     written; a last prefix cut short by the end of the message gives ``prefix=None`` and ends the list."""
 
@@ -172,7 +172,7 @@ class _LenientNlri(mrtparse.base.Nlri):  # type: ignore[misc]
             raise mrtparse.base.MrtFormatError(f"Invalid prefix length {plen}")
         n = (plen + 7) // 8
         buf: bytes = self.buf
-        pos: int = self.p  # type: ignore[has-type]
+        pos: int = self.p  # type: ignore[has-type]  # set by mrtparse's untyped base class
         if len(buf) - pos < n:
             self.p = len(buf)
             return None
@@ -192,7 +192,8 @@ def _lenient_nlri() -> Iterator[None]:
 
 
 def _key(d: Mapping[int, Any]) -> int:
-    return next(iter(d))
+    key: int = next(iter(d))
+    return key
 
 
 def _segment_count(seg: Mapping[str, Any]) -> int:

@@ -199,7 +199,8 @@ class Scanner:
         pos = self.candidates(arr, end)
         if not len(pos):
             return pos
-        return pos[self.match_windows(arr[pos], windows_at(arr, pos))]
+        found: np.ndarray = pos[self.match_windows(arr[pos], windows_at(arr, pos))]
+        return found
 
 
 def windows_at(arr: np.ndarray, pos: np.ndarray) -> np.ndarray:
@@ -212,7 +213,8 @@ def _isin_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
     if not len(sorted_keys):
         return np.zeros(len(values), dtype=bool)
     idx = np.searchsorted(sorted_keys, values).clip(max=len(sorted_keys) - 1)
-    return sorted_keys[idx] == values
+    found: np.ndarray = sorted_keys[idx] == values
+    return found
 
 
 @dataclass
@@ -245,7 +247,7 @@ def _walk(buf: bytes, stats: WalkStats, base: int) -> _Chunk:
 
 
 def _record_time(buf: bytes | bytearray, start: int, mtype: int) -> float:
-    ts = HEADER.unpack_from(buf, start)[0]
+    ts: int = HEADER.unpack_from(buf, start)[0]
     if mtype in ET_TYPES and start + HEADER_LEN + 4 <= len(buf):
         return ts + int.from_bytes(buf[start + HEADER_LEN : start + HEADER_LEN + 4], "big") / US_PER_S
     return float(ts)
@@ -270,7 +272,9 @@ def _columns(chunk: _Chunk, arr: np.ndarray) -> _Records:
 def _count(recs: _Records, buf: bytes, stats: WalkStats, base: int) -> np.ndarray:
     """Update the stats; return which records are of a type anystab reads."""
     types, subtypes = recs.types, recs.subtypes
-    readable = (types == TABLE_DUMP) | (types == TABLE_DUMP_V2) | (types == BGP4MP) | (types == BGP4MP_ET)
+    readable: np.ndarray = (
+        (types == TABLE_DUMP) | (types == TABLE_DUMP_V2) | (types == BGP4MP) | (types == BGP4MP_ET)
+    )
     for i in np.flatnonzero(~readable).tolist():
         mtype = int(types[i])
         first, count = stats.skipped_types.get(mtype, (base + int(recs.starts[i]), 0))
@@ -309,7 +313,8 @@ def _keep_mask(recs: _Records, arr: np.ndarray, end: int, scanner: Scanner) -> t
 
 
 def _u16(arr: np.ndarray, at: np.ndarray) -> np.ndarray:
-    return arr.take(at, mode="clip").astype(np.int64) << 8 | arr.take(at + 1, mode="clip")
+    value: np.ndarray = arr.take(at, mode="clip").astype(np.int64) << 8 | arr.take(at + 1, mode="clip")
+    return value
 
 
 def _in_nlri_lists(
@@ -337,7 +342,7 @@ def _in_nlri_lists(
     row = np.full(len(recs.starts), -1, dtype=np.int64)
     row[message] = np.arange(len(message))
     r = row[owner]
-    ok = r < 0
+    ok: np.ndarray = r < 0
     m = ~ok
     rr = r[m]
     h = hit_pos[m]
@@ -411,7 +416,8 @@ def _record_ends(arr: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """Where each record ends (its header's length); a record too short for its fixed-place prefix is
     kept so that the decoder reports it rather than the window reading past the piece."""
     length = arr[starts + 8].astype(np.int64) << 24 | _u16(arr, starts + 9) << 8 | arr[starts + 11]
-    return starts + HEADER_LEN + length
+    ends: np.ndarray = starts + HEADER_LEN + length
+    return ends
 
 
 def pieces(chunks: Iterable[bytes], size: int = SCAN_BYTES) -> Iterator[bytes]:

@@ -135,7 +135,7 @@ class Slimmer:
             raise RuntimeError("the compiled scanner is not built (reinstall anystab with a C compiler)")
         plan = framing.scan.slim_plan(record, hits)
         if plan is None or plan is record:
-            return plan  # type: ignore[no-any-return]
+            return plan
         msg, probes, irregular, lists = plan
         wanted = self.wanted
         if not any(wanted(version, record[at:stop]) for version, at, stop in probes):

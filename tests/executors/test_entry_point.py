@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from support_executors import SAMPLE, assert_identical, sample_request, with_paths
+from support.executors import SAMPLE, assert_identical, sample_request, with_paths
 
 from anystab.executors import LocalExecutor
 from anystab.pipeline import analyze
