@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from anystab import schemas
 from anystab.errors import BadInputError, ConfigError
@@ -149,13 +150,35 @@ def select_elements(
         floors.append(_micros(t0) if r.kind != "rib" and t0 is not None else np.iinfo(np.int64).min)
     if not parts:
         return schemas.ELEMENTS.empty_table().to_pandas()
-    df = pa.concat_tables(parts).to_pandas()
+    table = pa.concat_tables(parts)
+    # communities: one array object per distinct value, shared by its rows (to_pandas makes one per row,
+    # about 120 bytes each); rows are keyed by their item count and items joined (when no item holds the
+    # separator, equal keys are equal lists)
+    comms = table.column("communities")
+    if pc.any(pc.match_substring(pc.list_flatten(comms), "\x1f")).as_py():
+        df = table.to_pandas()
+    else:
+        count = pc.cast(pc.list_value_length(comms), pa.string())
+        key = pc.binary_join_element_wise(count, pc.binary_join(comms, "\x1f"), "|")
+        codes = pc.fill_null(pc.dictionary_encode(key).combine_chunks().indices, -1).to_numpy()
+        distinct, first = np.unique(codes, return_index=True)
+        shared = np.empty(len(distinct) + 1, dtype=object)  # the last slot, for code -1, stays None
+        shared[distinct] = comms.take(pa.array(first)).to_pandas().to_numpy()
+        df = table.drop_columns(["communities"]).to_pandas()
+        df.insert(table.column_names.index("communities"), "communities", shared[codes])
     counts = [p.num_rows for p in parts]
     times = df["time"].to_numpy(dtype="datetime64[us]").view(np.int64)
     keep = times >= np.repeat(np.array(floors, dtype=np.int64), counts)
-    df = df.assign(_rank=np.repeat(np.array(ranks, dtype=np.int8), counts))[keep]
-    df = df.sort_values(["time", "_rank"], kind="stable").drop(columns="_rank").reset_index(drop=True)
-    return df
+    rank = np.repeat(np.array(ranks, dtype=np.int8), counts)
+    if not keep.all():  # each copy of the frame costs its size again: none when nothing is left out
+        df, times, rank = df[keep], times[keep], rank[keep]
+    if df["time"].isna().any():  # NaT sorts last (np.lexsort would put it first)
+        df = df.assign(_rank=rank).sort_values(["time", "_rank"], kind="stable").drop(columns="_rank")
+    else:  # stable, by time, then RIB entries first: as sort_values(["time", "_rank"], kind="stable")
+        order = np.lexsort((rank, times))
+        if (order != np.arange(len(order))).any():
+            df = df.take(order)
+    return df.set_axis(pd.RangeIndex(len(df)))
 
 
 def rib_times(results: Sequence[FileResult], window: tuple[float, float]) -> dict[str, float]:

@@ -11,6 +11,7 @@ Steps:
    times: wall time of the whole process, the peak RSS of the child (ru_maxrss), the elements read (from
    the JSON summary), and the same command on a file of one such record for the start-up cost (time
    and RSS of the interpreter, the libraries and an analysis of nothing much).
+   With ``--before DIR`` an earlier source tree of anystab runs the same command in the same rounds.
 3. Print elements/s end to end and peak RSS per element (whole RSS, and less the start-up's), and write
    everything as JSON under ``benchmarks/results/`` with the load average before and after.
 
@@ -55,14 +56,17 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/anystab-bench-elements"))
     ap.add_argument("--no-save", action="store_true")
+    ap.add_argument("--before", type=Path, help="a source tree of an earlier anystab, run side by side")
     args = ap.parse_args()
     load_before = os.getloadavg()
     path = write_file(args.workdir / "many", args.records)
     write_file(args.workdir / "one", 1)
     exe = str(Path(sys.executable).parent / "anystab")
     argv = [exe, "analyze", str(args.workdir / "many"), "--prefix", TARGET, "--json", "--jobs", "1"]
-    runs, starts = [], []
+    runs, starts, befores = [], [], []
     for _ in range(args.runs):
+        if args.before is not None:
+            befores.append(measured(argv, TIMEOUT, before=args.before))
         starts.append(
             measured([exe, "analyze", str(args.workdir / "one"), "--prefix", TARGET, "--json"], TIMEOUT)
         )
@@ -89,6 +93,16 @@ def main() -> None:
         "startup_s": statistics.median(r["seconds"] for r in starts),
         "runs": runs,
     }
+    if befores and all(b["seconds"] is not None for b in befores):
+        row["before"] = {
+            "seconds": statistics.median(b["seconds"] for b in befores),
+            "peak_rss": max(b["rss"] for b in befores),
+            "rss_per_element": max(b["rss"] for b in befores) / elements,
+            "runs": befores,
+        }
+        b = row["before"]
+        rss_mb, per = b["peak_rss"] / 1e6, b["rss_per_element"]
+        print(f"before: {b['seconds']:.2f} s, peak RSS {rss_mb:.0f} MB, {per:.0f} bytes per element")
     print(f"{elements:,} elements in {seconds:.2f} s: {row['elements_per_s']:,.0f} elements/s end to end")
     print(
         f"peak RSS {rss / 1e6:.0f} MB: {row['rss_per_element']:.0f} bytes per element "

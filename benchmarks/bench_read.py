@@ -25,14 +25,20 @@ Steps:
    then the second...), so that a slower spell of a shared machine hits every tool alike. Peers slower
    than the rest by far (mrtparse and unfiltered pybgpkit-parser on the day) run once, on ``--sample``
    of the day's files, scaled up by bytes, marked ``est``.
-4. Print a table per input (wall time, elements/s and MB/s of decompressed data, peak RSS, ratio to
+4. Whole processes (``--copies``, default 20): the et-header file's gzip written that many times into
+   one file (gzip members one after another are one valid gzip file) under ``--workdir``, and, as new
+   processes taken round robin, ``anystab analyze`` of it (``--collector rrc99 --resync 0``, the
+   targets as ``--prefix``, ``--json``, ``--jobs 1``), ``anystab --help`` (the start-up that any command
+   pays) and a Python process inflating the file with zlib-ng (1 MiB reads): the ratio is the analysis
+   less ``--help`` to the inflating process, what a user of the command line feels.
+5. Print a table per input (wall time, elements/s and MB/s of decompressed data, peak RSS, ratio to
    decompression and of each peer to anystab's extraction) and write everything as JSON under
    ``benchmarks/results/``, with the load average before and after the runs (the machine may be shared)
    and whether the compiled scanner was built.
 
 Run: ``python benchmarks/bench_read.py`` (about half an hour on two cores); ``--quick``: one run,
 the ``--data`` files only; ``--analysis``: the generated day and week, decompression, extraction and the
-full analysis alone (does the analysis stay within 1.2x the extraction?).
+full analysis alone (does the analysis stay within 1.2x the extraction?); ``--whole-only``: step 4 alone.
 """
 
 from __future__ import annotations
@@ -80,6 +86,10 @@ SLOW_TOOLS = ("mrtparse", "bgpkit-all")
 PURE_PYTHON_ENV = "ANYSTAB_PURE_PYTHON"
 STDLIB_ZLIB_ENV = "ANYSTAB_STDLIB_ZLIB"
 MB = 1e6
+ET_HEADER = REAL_FILES / "ris.updates.et-header.2015.gz"
+COPIES = 20
+BEFORE_SUFFIX = "-before"
+BEFORE: Path | None = None  # --before: an earlier source tree, run as the "-before" rows
 
 
 # --- the generated day --------------------------------------------------------------------------------
@@ -281,7 +291,7 @@ def child(tool: str, files: list[str], targets: tuple[str, ...] = TARGETS) -> No
         "bgpkit-all": lambda: _bgpkit(files, False),
         "mrtparse": lambda: _mrtparse(files),
         "bgpstream": lambda: _bgpstream(files),
-    }[tool]
+    }[tool.removesuffix(BEFORE_SUFFIX)]
     _preload(tool)
     start = time.perf_counter()
     count = work()
@@ -339,6 +349,8 @@ def measure(tool: str, files: list[str], targets: tuple[str, ...] = TARGETS) -> 
         env[PURE_PYTHON_ENV] = "1"
     if tool == "anystab-zlib":
         env[STDLIB_ZLIB_ENV] = "1"
+    if tool.endswith(BEFORE_SUFFIX):
+        env["PYTHONPATH"] = str(BEFORE)
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -373,6 +385,84 @@ def bgpstream_available() -> bool:
     except ImportError:
         return False
     return True
+
+
+# --- whole processes ------------------------------------------------------------------------------------
+
+_INFLATE = (
+    "import sys\n"
+    "from zlib_ng import gzip_ng\n"
+    "with gzip_ng.open(sys.argv[1], 'rb') as fh:\n"
+    "    while fh.read(1 << 20):\n"
+    "        pass\n"
+)
+
+
+def copies_file(workdir: Path, copies: int) -> Path:
+    """The et-header file's gzip ``copies`` times in one file (written once)."""
+    path = workdir / "copies" / f"et-header-x{copies}.gz"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(ET_HEADER.read_bytes() * copies)
+    return path
+
+
+def _wall(argv: list[str], env: dict[str, str] | None = None) -> float:
+    start = time.perf_counter()
+    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, env=env)
+    return time.perf_counter() - start
+
+
+def bench_whole(workdir: Path, copies: int, runs: int) -> dict[str, object]:
+    """Step 4: new processes, round robin, medians."""
+    path = copies_file(workdir, copies)
+    exe = str(Path(sys.executable).parent / "anystab")
+    targets = [a for t in TARGETS for a in ("--prefix", t)]
+    argv = {
+        "anystab analyze": [exe, "analyze", str(path), "--collector", "rrc99", "--resync", "0", *targets]
+        + ["--json", "--jobs", "1"],
+        "anystab --help": [exe, "--help"],
+        "inflate-zlibng": [sys.executable, "-c", _INFLATE, str(path)],
+        "python -c pass": [sys.executable, "-c", "pass"],
+    }
+    envs = {}
+    if BEFORE is not None:
+        for name in ("anystab analyze", "anystab --help"):
+            argv[name + BEFORE_SUFFIX] = argv[name]
+            envs[name + BEFORE_SUFFIX] = dict(os.environ, PYTHONPATH=str(BEFORE))
+    samples: dict[str, list[float]] = {name: [] for name in argv}
+    for _ in range(runs):
+        for name, cmd in argv.items():
+            samples[name].append(_wall(cmd, envs.get(name)))
+    seconds = {name: statistics.median(values) for name, values in samples.items()}
+    ratio = (seconds["anystab analyze"] - seconds["anystab --help"]) / seconds["inflate-zlibng"]
+    before = f"anystab analyze{BEFORE_SUFFIX}"
+    if before in seconds:
+        less = seconds[before] - seconds[f"anystab --help{BEFORE_SUFFIX}"]
+        seconds_before = {"analysis_less_help_x_inflate_before": less / seconds["inflate-zlibng"]}
+    else:
+        seconds_before = {}
+    return {
+        "input": f"{ET_HEADER.name} x{copies} (one file, whole processes)",
+        "decompressed_bytes": decompressed_size([str(path)]),
+        "seconds": seconds,
+        "all_seconds": samples,
+        "analysis_less_help_x_inflate": ratio,
+        **seconds_before,
+    }
+
+
+def whole_table(bench: dict[str, object]) -> str:
+    seconds: dict[str, float] = bench["seconds"]  # type: ignore[assignment]
+    size = float(bench["decompressed_bytes"])  # type: ignore[arg-type]
+    lines = [f"{bench['input']}: {size / MB:.1f} MB decompressed", "| process | wall s |", "|---|---:|"]
+    lines += [f"| {name} | {sec:.3f} |" for name, sec in seconds.items()]
+    less = seconds["anystab analyze"] - seconds["anystab --help"]
+    ratio = bench["analysis_less_help_x_inflate"]
+    lines.append(f"analysis less --help: {less:.3f} s = {ratio:.2f}x the inflating process")
+    if "analysis_less_help_x_inflate_before" in bench:
+        lines.append(f"before: {bench['analysis_less_help_x_inflate_before']:.2f}x")
+    return "\n".join(lines)
 
 
 # --- the runs and the table ---------------------------------------------------------------------------
@@ -481,7 +571,17 @@ def main() -> None:
         "--analysis", action="store_true", help="the generated day and week: extraction and analysis alone"
     )
     parser.add_argument("--targets", help=argparse.SUPPRESS)
+    parser.add_argument("--copies", type=int, default=COPIES, help="copies of the et-header file (step 4)")
+    parser.add_argument("--whole-only", action="store_true", help="only the whole-process comparison")
+    parser.add_argument(
+        "--no-peers", action="store_true", help="leave out bgpdump, pybgpkit-parser, mrtparse"
+    )
+    parser.add_argument(
+        "--before", type=Path, help="an earlier source tree of anystab, run as '-before' rows"
+    )
     args = parser.parse_args()
+    global BEFORE
+    BEFORE = args.before
     if args.child:
         child(args.child, Path(args.files).read_text().split("\n"), tuple(args.targets.split(",")))
         return
@@ -491,12 +591,26 @@ def main() -> None:
     peers = ["bgpdump", "bgpkit-prefix", "bgpkit-all", "mrtparse"] + (
         ["bgpstream"] if bgpstream_available() else []
     )
+    if args.no_peers:
+        peers = []
+    before = [] if args.before is None else ["anystab" + BEFORE_SUFFIX]
     benches = []
     analysis_only = ["decompress", "decompress-zlibng", "anystab", "anystab-analysis"]
-    for path in [] if args.analysis else sorted(p for p in args.data.iterdir() if p.is_file()):
-        tools = ["decompress", "decompress-zlibng", "anystab", "anystab-zlib", "anystab-numpy", *peers]
+    whole = None if args.quick or args.analysis else bench_whole(args.workdir, args.copies, max(runs, 5))
+    for path in sorted(
+        p for p in args.data.iterdir() if p.is_file() and not (args.whole_only or args.analysis)
+    ):
+        tools = [
+            "decompress",
+            "decompress-zlibng",
+            "anystab",
+            *before,
+            "anystab-zlib",
+            "anystab-numpy",
+            *peers,
+        ]
         benches.append(bench_input(path.name, [str(path)], tools, runs, args.sample))
-    if not args.quick:
+    if not args.quick and not args.whole_only:
         day = sorted(str(p) for p in generated_day(args.workdir).rglob("*.gz"))
         tools = [
             "decompress",
@@ -508,10 +622,12 @@ def main() -> None:
             "anystab-numpy",
             "anystab-analysis",
         ]
+        if args.before is not None:
+            tools += [t + BEFORE_SUFFIX for t in ("anystab", "anystab-2jobs", "anystab-analysis")]
         tools += peers
         tools = analysis_only if args.analysis else tools
         benches.append(bench_input("generated day", day, tools, runs, args.sample))
-    if not args.quick:
+    if not args.quick and not args.whole_only:
         week, targets = Path(f"{args.workdir}-week"), week_targets()
         files = sorted(str(p) for p in generated_day(week, WEEK_DAYS, targets).rglob("*.gz"))
         benches.append(bench_input("generated week", files, analysis_only, runs, args.sample, targets))
@@ -528,6 +644,7 @@ def main() -> None:
         "runs": runs,
         "pybgpstream": "available" if bgpstream_available() else "not available",
         "inputs": benches,
+        "whole_process": whole,
     }
     out = RESULTS / f"bench_read-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}.json"
     out.write_text(json.dumps(report, indent=1) + "\n")
@@ -535,6 +652,8 @@ def main() -> None:
     for bench in benches:
         print(table(bench) + "\n")
         print(two_jobs(bench))
+    if whole is not None:
+        print(whole_table(whole) + "\n")
     load = " ".join(f"{x:.1f}" for x in load_before) + " -> " + " ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"compiled scanner: {report['compiled_scanner']}; load average (1, 5, 15 min): {load}")
     print(f"pybgpstream: {report['pybgpstream']}; written to {out.relative_to(REPO)}")

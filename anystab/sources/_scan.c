@@ -299,7 +299,8 @@ static int scan_range(const Bytes *b, const Tables *t, int64_t from, int64_t to,
 static Py_ssize_t scan_record(const Bytes *b, const Tables *t, int64_t s, int64_t e, unsigned type, unsigned sub,
                               Vec *hits) {
     Py_ssize_t first = hits->n;
-    Regions r = {.bad = 1};
+    Regions r; /* not zero-filled: 1 KB of ranges per record; only the first nranges are read */
+    r.bad = 1;
     if ((type == BGP4MP || type == BGP4MP_ET) && is_message_subtype(sub)) message_regions(b, s, e, type, sub, &r);
     if (r.bad) return scan_range(b, t, s, e, hits) < 0 ? -1 : hits->n - first;
     if (!r.update) return 0;
@@ -604,20 +605,46 @@ static int entry_order(const void *a, const void *b) {
     return lx < ly ? -1 : lx > ly;
 }
 
+static int same_entry(const uint8_t *rec, const Entry *a, const Entry *b) {
+    return a->hash == b->hash && a->stop - a->start == b->stop - b->start &&
+           memcmp(rec + a->start, rec + b->start, (size_t)(a->stop - a->start)) == 0;
+}
+
+#define PAIRWISE_ENTRIES 16
+#define HASHED_ENTRIES 4096
+
 /* Without ADD-PATH, the same entry twice in one list is irregular (mrtparse re-reads it as ADD-PATH). */
 static int has_repeats(const uint8_t *rec, Entry *entries, Py_ssize_t n) {
-    for (Py_ssize_t i = 0; i < n; i++) {
-        uint64_t h = 1469598103934665603ULL;
-        for (int64_t j = entries[i].start; j < entries[i].stop; j++) h = (h ^ rec[j]) * 1099511628211ULL;
-        entries[i].hash = h;
+    for (Py_ssize_t i = 0; i < n; i++) { /* the length and first bytes: entries equal there are compared */
+        int64_t start = entries[i].start, stop = entries[i].stop, k = stop - start < 8 ? stop : start + 8;
+        uint64_t h = (uint64_t)(stop - start);
+        for (int64_t j = start; j < k; j++) h = h << 8 | rec[j];
+        entries[i].hash = h * 0x9E3779B97F4A7C15ULL;
+    }
+    if (n <= PAIRWISE_ENTRIES) { /* most lists are short: comparing every pair beats sorting them */
+        for (Py_ssize_t i = 1; i < n; i++)
+            for (Py_ssize_t j = 0; j < i; j++)
+                if (same_entry(rec, entries + j, entries + i)) return 1;
+        return 0;
+    }
+    if (n <= HASHED_ENTRIES) { /* open addressing on the hashes, in a table at most half full */
+        int32_t slots[2 * HASHED_ENTRIES];
+        size_t size = 64;
+        while (size < 2 * (size_t)n) size *= 2;
+        memset(slots, 0xff, size * sizeof(int32_t));
+        for (Py_ssize_t i = 0; i < n; i++) {
+            size_t k = (size_t)(entries[i].hash >> 40) & (size - 1);
+            while (slots[k] >= 0) {
+                if (same_entry(rec, entries + slots[k], entries + i)) return 1;
+                k = (k + 1) & (size - 1);
+            }
+            slots[k] = (int32_t)i;
+        }
+        return 0;
     }
     qsort(entries, (size_t)n, sizeof(Entry), entry_order);
-    for (Py_ssize_t i = 1; i < n; i++) {
-        const Entry *a = entries + i - 1, *b = entries + i;
-        if (a->hash == b->hash && a->stop - a->start == b->stop - b->start &&
-            memcmp(rec + a->start, rec + b->start, (size_t)(a->stop - a->start)) == 0)
-            return 1;
-    }
+    for (Py_ssize_t i = 1; i < n; i++)
+        if (same_entry(rec, entries + i - 1, entries + i)) return 1;
     return 0;
 }
 

@@ -80,6 +80,7 @@ RIB_CUT = f"RIB record with more than {MAX_RIB_ENTRIES} entries; the rest of it 
 PATHS_CUT = f"more than {MAX_PATHS_PER_PREFIX} ADD-PATH routes for one prefix from one peer; the rest ignored"
 MAX_STATE_CODE = (1 << 15) - 1  # the state columns are int16; BGP's FSM has 6 states (7, 8 non-standard)
 ONE_BATCH_ROWS = 1 << 20
+SETTLE_ROWS = 1 << 16  # rows kept as Python lists before they become one Arrow record batch
 _NO_ELEMENTS = ELEMENTS.empty_table()
 _ET_TYPE = framing.BGP4MP_ET.to_bytes(2, "big")
 _TIME_COLUMN = ELEMENTS.names.index("time")
@@ -103,6 +104,19 @@ def restore_sigpipe() -> None:
 
 
 restore_sigpipe()
+
+ARROW_POOL_ENV = "ARROW_DEFAULT_MEMORY_POOL"
+
+
+def use_system_allocator() -> None:
+    """Let Arrow allocate with the C library's malloc, unless the user chose an allocator
+    (``ARROW_DEFAULT_MEMORY_POOL``). Arrow's own (mimalloc) keeps freed memory for reuse: the
+    elements' tables, let go once the analysis has them as a DataFrame, stayed in the peak."""
+    if ARROW_POOL_ENV not in os.environ:
+        pa.set_memory_pool(pa.system_memory_pool())
+
+
+use_system_allocator()
 
 
 @dataclass(frozen=True)
@@ -257,12 +271,16 @@ def _aggregator(by_type: dict[int, Any], two_byte: bool) -> str | None:
 
 
 class _Columns:
-    """Element rows kept column by column: a list slot per value (a dict per row costs about 1 KB)."""
+    """Element rows kept column by column: a list slot per value (a dict per row costs about 1 KB); every
+    :data:`SETTLE_ROWS` or so rows, at a record's end, they become an Arrow record batch (a Python slot
+    and the object it holds take more than the Arrow value), so the lists never hold a whole file."""
 
     def __init__(self) -> None:
         self.data: dict[str, list[Any]] = {name: [] for name in ELEMENTS.names}
         self._appends = [(name, column.append) for name, column in self.data.items()]
         self.count = 0
+        self.settled = 0  # rows already in self.batches
+        self.batches: list[pa.RecordBatch] = []
         self._run_rows: list[list[Any]] | None = None  # rows repeated at the times in _run_times
         self._run_times: list[int] = []
 
@@ -299,25 +317,37 @@ class _Columns:
                 column.extend([row[c] for row in rows] * len(times))
 
     def truncate(self, count: int) -> None:
+        """Take back the rows from ``count`` on (the rows of the record being decoded: never settled)."""
         self._flush()
         for column in self.data.values():
-            del column[count:]
+            del column[count - self.settled :]
         self.count = count
 
-    def table(self) -> pa.Table:
-        """The rows as a table of schema :data:`ELEMENTS` (record batches of at most ONE_BATCH_ROWS rows:
-        a batch's string columns hold at most 2 GiB)."""
+    def settle(self) -> None:
+        """Between records: turn the rows held as lists into record batches once there are enough."""
+        if self.count - self.settled >= SETTLE_ROWS:
+            self._settle()
+
+    def _settle(self) -> None:
         self._flush()
+        count = self.count - self.settled
+        for start in range(0, count, ONE_BATCH_ROWS):  # a batch's string columns hold at most 2 GiB
+            part = slice(start, start + ONE_BATCH_ROWS)
+            columns = [
+                self.data[f.name] if count <= ONE_BATCH_ROWS else self.data[f.name][part] for f in ELEMENTS
+            ]
+            arrays = [pa.array(values, f.type) for values, f in zip(columns, ELEMENTS, strict=True)]
+            self.batches.append(pa.RecordBatch.from_arrays(arrays, schema=ELEMENTS))
+        for column in self.data.values():
+            column.clear()
+        self.settled = self.count
+
+    def table(self) -> pa.Table:
+        """The rows as a table of schema :data:`ELEMENTS` (record batches of at most ONE_BATCH_ROWS rows)."""
+        self._settle()
         if not self.count:
             return _NO_ELEMENTS
-        batches = []
-        whole = self.count <= ONE_BATCH_ROWS
-        for start in range(0, self.count, ONE_BATCH_ROWS):
-            part = slice(start, start + ONE_BATCH_ROWS)
-            columns = [self.data[f.name] if whole else self.data[f.name][part] for f in ELEMENTS]
-            arrays = [pa.array(values, f.type) for values, f in zip(columns, ELEMENTS, strict=True)]
-            batches.append(pa.RecordBatch.from_arrays(arrays, schema=ELEMENTS))
-        return pa.Table.from_batches(batches)
+        return pa.Table.from_batches(self.batches)
 
 
 @dataclass
@@ -622,6 +652,7 @@ def _decode_all(ctx: _Ctx, records: Iterator[tuple[int, bytes, list[int]]], path
                 problems.append(Problem(path, offset, reason))
             problems.extend(Problem(path, offset, note) for note in dict.fromkeys(ctx.notes))
             ctx.notes.clear()
+            ctx.rows.settle()
     if ctx.paths_dropped:
         problems.append(Problem(path, ctx.paths_dropped_at, PATHS_CUT, ctx.paths_dropped))
     return problems

@@ -246,7 +246,7 @@ def _walk(buf: bytes, stats: WalkStats, base: int) -> _Chunk:
     return _Chunk(starts, pos)
 
 
-def _record_time(buf: bytes, start: int, mtype: int) -> float:
+def _record_time(buf: bytes | bytearray, start: int, mtype: int) -> float:
     ts: int = HEADER.unpack_from(buf, start)[0]
     if mtype in ET_TYPES and start + HEADER_LEN + 4 <= len(buf):
         return ts + int.from_bytes(buf[start + HEADER_LEN : start + HEADER_LEN + 4], "big") / US_PER_S
@@ -499,9 +499,8 @@ def _kept_compiled(
     if framing.scan is None:
         raise RuntimeError("the compiled scanner is not built (reinstall anystab with a C compiler)")
     tables = None if scanner is None else scanner.compiled_tables()
-    carry, base = b"", 0
-    for data in pieces(chunks):
-        buf = carry + data if carry else data
+    buf, base = bytearray(), 0  # the unfinished record carried over, then the next piece: as pieces() joins
+    for _ in _filled(chunks, buf):
         if stats.records == 0 and len(buf) >= HEADER_LEN and not _mrt_start(buf):
             stats.not_mrt = True
             return
@@ -517,16 +516,34 @@ def _kept_compiled(
             for mtype, (offset, count) in skipped.items():
                 seen, before = stats.skipped_types.get(mtype, (base + offset, 0))
                 stats.skipped_types[mtype] = (seen, before + count)
-        for start, stop, hits in kept:
-            yield base + start, buf[start:stop], hits
+        with memoryview(buf) as view:  # (no view may outlive the piece: buf is resized)
+            records = [(base + start, bytes(view[start:stop]), hits) for start, stop, hits in kept]
+        yield from records
         if bad >= 0:
             stats.bad_length_offset = base + bad
             return
-        carry, base = buf[end:], base + end
-    _finish(carry, base, stats)
+        del buf[:end]  # moves the start of the buffer, not its bytes
+        base += end
+    _finish(bytes(buf), base, stats)
 
 
-def _mrt_start(buf: bytes) -> bool:
+def _filled(chunks: Iterable[bytes], buf: bytearray, size: int = SCAN_BYTES) -> Iterator[None]:
+    """Append the chunks to ``buf`` and pause each time they form a piece, as :func:`pieces` cuts them:
+    the caller scans the buffer and deletes its head. One buffer, filled in place, instead of a piece
+    joined and joined again with the carried bytes (two new megabytes a piece, and their page faults)."""
+    total, pending = 0, False
+    for data in chunks:
+        buf += data
+        total += len(data)
+        pending = True
+        if total >= size:
+            yield
+            total, pending = 0, False
+    if pending:
+        yield
+
+
+def _mrt_start(buf: bytes | bytearray) -> bool:
     """Whether the stream's first header has a known MRT type and a plausible length (step 1)."""
     _ts, mtype, _sub, length = HEADER.unpack_from(buf, 0)
     return mtype in KNOWN_TYPES and length <= MAX_RECORD_LEN
