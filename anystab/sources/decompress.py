@@ -10,6 +10,10 @@ Steps:
    zlib-ng is not installed, or with ``ANYSTAB_STDLIB_ZLIB=1``) or ``bz2.BZ2Decompressor``, yielding
    what comes out; plain files in :data:`READ_SIZE` pieces. (ISA-L's inflate is faster still, but
    holds back the last byte of a truncated stream, which may end a whole record.)
+   A bzip2 file of at least :data:`PARALLEL_BZIP2_MIN_BYTES` whose last bytes end a bzip2 stream is
+   inflated by indexed-bzip2 on :func:`inflate_threads` threads instead (2 when this process reads alone;
+   1, that is ``bz2``, in a process or thread that shares the cores with other readers, where
+   indexed-bzip2 is not installed, or with ``ANYSTAB_STDLIB_BZ2=1``); see step 7.
 3. When a gzip member or bzip2 stream ends and bytes remain (``unused_data``), start a new decompressor on
    them: both formats allow several members/streams in one file.
 4. When the file ends before the end marker of the current member, everything that was decompressed has
@@ -21,15 +25,26 @@ Steps:
    decompressed size exceeds :data:`MAX_RATIO` times the compressed bytes read so far, or
    :data:`MAX_DECOMPRESSED_BYTES` in all, stops with the problem "decompressed size over the limit".
 
+7. indexed-bzip2 checks every block's CRC before handing out its bytes, so what it gives is what ``bz2``
+   gives. Python's ``bz2`` stays the inflater of record for everything else: if indexed-bzip2 fails (a
+   corrupt block, a truncated stream), ends anywhere but at the file's last byte (trailing bytes,
+   a stream cut between two of its blocks), or reaches output that might come near the bounds of step 6
+   (more than :data:`MAX_RATIO` times the compressed offset of the block it is in), the file is read
+   again with ``bz2`` from its start, skipping the bytes already yielded: the problem, its offset and the
+   bounds are those of ``bz2`` alone.
+
 Problems are recorded on the :class:`Stream` object, never raised: the caller decides what to report.
 """
 
 from __future__ import annotations
 
 import bz2
+import importlib
 import os
+import sys
+import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -41,6 +56,10 @@ try:
     from zlib_ng import zlib_ng
 except ImportError:  # no wheel for this platform: Python's zlib
     zlib_ng = None
+try:
+    indexed_bzip2: Any = importlib.import_module("indexed_bzip2")
+except ImportError:  # no wheel for this platform: Python's bz2
+    indexed_bzip2 = None
 
 READ_SIZE = 1 << 20
 FEED_SIZE = 1 << 14
@@ -51,6 +70,10 @@ MAX_RATIO = 100  # MRT archives compress 4-12 times; a gzip bomb about 1,000 tim
 BOMB_GRACE_BYTES = 64 << 20
 MAX_DECOMPRESSED_BYTES = 64 << 30
 STDLIB_ZLIB_ENV = "ANYSTAB_STDLIB_ZLIB"
+STDLIB_BZ2_ENV = "ANYSTAB_STDLIB_BZ2"
+PARALLEL_BZIP2_MIN_BYTES = 4 << 20  # below this, starting indexed-bzip2's threads costs more than it gains
+MAX_INFLATE_THREADS = 2  # indexed-bzip2 keeps a few blocks (up to 45 MB each) per thread in memory
+BZIP2_END_MAGIC = 0x177245385090  # the 48 bits that start a bzip2 stream's end, before its 32-bit CRC
 INFLATE: Any = zlib if zlib_ng is None or os.environ.get(STDLIB_ZLIB_ENV) == "1" else zlib_ng
 _CORRUPT = (zlib.error, OSError, EOFError) + (() if zlib_ng is None else (zlib_ng.error,))
 
@@ -69,7 +92,8 @@ class Stream:
     """The decompressed bytes of one file, as an iterator of chunks; problems are collected on the way.
 
     ``problem`` is ``None`` or a reason such as ``"truncated gzip stream"``; ``problem_offset`` is the
-    number of decompressed bytes produced when it was found. ``decompressed_bytes`` counts what was yielded.
+    number of decompressed bytes produced when it was found. ``decompressed_bytes`` counts what was yielded,
+    ``parallel_bytes`` the part of it that indexed-bzip2 inflated (step 7).
     """
 
     path: Path
@@ -77,6 +101,7 @@ class Stream:
     problem: str | None = None
     problem_offset: int | None = None
     decompressed_bytes: int = 0
+    parallel_bytes: int = 0
     _started: bool = field(default=False, repr=False)
 
     def __iter__(self) -> Iterator[bytes]:
@@ -93,8 +118,21 @@ class Stream:
                     yield chunk
 
     def _decompress(self, fh: BinaryIO) -> Iterator[bytes]:
+        threads = inflate_threads() if self.format == "bzip2" else 1
+        if threads > 1 and _parallel_worth_it(fh):
+            yielded = yield from self._bzip2_parallel(fh, threads)
+            if yielded is None:
+                return
+            fh.seek(0)
+            yield from self._serial(fh, skip=yielded)
+            return
+        yield from self._serial(fh)
+
+    def _serial(self, fh: BinaryIO, skip: int = 0) -> Iterator[bytes]:
+        """Steps 2-6, yielding only what comes after the first ``skip`` decompressed bytes."""
         dec = _Decompressor(self.format)
         pending = b""
+        out = 0  # bytes decompressed, the skipped ones too
         while True:
             data = pending or fh.read(FEED_SIZE)
             pending = b""
@@ -102,8 +140,10 @@ class Stream:
                 break
             try:
                 for piece in dec.feed(data):
-                    yield piece
-                    if self._over_limit(fh.tell()):
+                    out += len(piece)
+                    if out > skip:
+                        yield piece[len(piece) - (out - skip) :] if out - len(piece) < skip else piece
+                    if self._over_limit(out, fh.tell()):
                         return
             except _CORRUPT as exc:
                 self._fail(f"corrupt {self.format} data ({exc})")
@@ -116,8 +156,37 @@ class Stream:
         yield dec.flush()
         self._fail(f"truncated {self.format} stream")
 
-    def _over_limit(self, compressed: int) -> bool:
-        out = self.decompressed_bytes
+    def _bzip2_parallel(self, fh: BinaryIO, threads: int) -> Generator[bytes, None, int | None]:
+        """Step 7: yield what indexed-bzip2 inflates while ``bz2`` would surely give the same; return
+        ``None`` when the file ended cleanly, else how many bytes were yielded (``bz2`` goes on)."""
+        size = os.fstat(fh.fileno()).st_size
+        out = 0
+        try:
+            raw = indexed_bzip2.IndexedBzip2FileRaw(str(self.path), parallelization=threads)
+        except Exception:  # any failure of the faster inflater leaves the file to bz2
+            return out
+        reader = raw.bz2reader
+        try:
+            while True:
+                block_start = reader.tell_compressed() // 8  # of the block holding the next byte
+                buf = bytearray(READ_SIZE)
+                n = reader.readinto(buf)
+                if not n:
+                    break
+                if not _surely_within_bounds(out + n, block_start):
+                    return out
+                out += n
+                self.parallel_bytes = out
+                yield bytes(memoryview(buf)[:n])
+            ends = reader.block_offsets() if reader.block_offsets_complete() else {}
+            clean = max(ends, default=0) == 8 * size and max(ends.values(), default=-1) == out
+        except Exception:  # corrupt or truncated: bz2 decides what the problem is and where
+            return out
+        finally:
+            raw.close()
+        return None if clean else out
+
+    def _over_limit(self, out: int, compressed: int) -> bool:
         if out <= BOMB_GRACE_BYTES or (out <= MAX_RATIO * compressed and out <= MAX_DECOMPRESSED_BYTES):
             return False
         self._fail(
@@ -162,6 +231,44 @@ class _Decompressor:
 
     def flush(self) -> bytes:
         return bytes(self._dec.flush()) if self._gzip else b""
+
+
+def inflate_threads() -> int:
+    """Threads for inflating one bzip2 file: :data:`MAX_INFLATE_THREADS` (at most the cores this process
+    may use, shared with its live worker processes) in the main thread of a process that is not itself a
+    worker; 1 (Python's ``bz2``) elsewhere, when indexed-bzip2 is not installed, or with
+    ``ANYSTAB_STDLIB_BZ2=1``."""
+    if indexed_bzip2 is None or os.environ.get(STDLIB_BZ2_ENV) == "1":
+        return 1
+    if threading.current_thread() is not threading.main_thread():
+        return 1  # a pool of readers (a download check, a Dask worker's thread)
+    readers = 1
+    mp = sys.modules.get("multiprocessing")  # not imported: this process has no worker processes
+    if mp is not None:
+        if mp.parent_process() is not None:
+            return 1  # a worker of a parallel read: its siblings use the other cores
+        readers += len(mp.active_children())
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(MAX_INFLATE_THREADS, cores // readers))
+
+
+def _parallel_worth_it(fh: BinaryIO) -> bool:
+    """Whether the file is large enough for indexed-bzip2 and its last bytes end a bzip2 stream (the end
+    marker, the stream's CRC and 0-7 padding bits): a cut or trailing file goes to ``bz2`` at once."""
+    size = os.fstat(fh.fileno()).st_size
+    if size < PARALLEL_BZIP2_MIN_BYTES:
+        return False
+    fh.seek(max(0, size - 11))
+    tail = int.from_bytes(fh.read(11), "big")
+    fh.seek(0)
+    return any((tail >> (32 + pad)) & ((1 << 48) - 1) == BZIP2_END_MAGIC for pad in range(8))
+
+
+def _surely_within_bounds(out: int, block_start: int) -> bool:
+    """Whether ``out`` decompressed bytes, the last of them in a block that starts ``block_start``
+    compressed bytes into the file, stay inside step 6's bounds whatever ``bz2`` had read by then (at
+    least up to that block's start)."""
+    return out <= BOMB_GRACE_BYTES or (out <= MAX_RATIO * block_start and out <= MAX_DECOMPRESSED_BYTES)
 
 
 def _more(fh: BinaryIO) -> bool:

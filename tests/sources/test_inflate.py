@@ -3,6 +3,8 @@ problem at the same offset (a truncated stream still yields every byte before th
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import hashlib
 import random
 import subprocess
@@ -64,3 +66,85 @@ def test_inflate_chosen_by_install_and_env() -> None:
     assert _inflate_in_child(base) == "zlib_ng.zlib_ng"
     assert _inflate_in_child({**base, decompress.STDLIB_ZLIB_ENV: "1"}) == "zlib"
     assert _inflate_in_child(base, "import sys; sys.modules['zlib_ng'] = None; ") == "zlib"
+
+
+BZIP2_FILES = sorted(p.name for p in MRT_DIR.glob("*.bz2"))
+GENERATED_FROM = ("ris.bview.20020722.2337.gz", "ris.updates.20160811.1600.gz")
+
+
+def _bzip2_stream(path: Path, threads: int, monkeypatch: pytest.MonkeyPatch) -> tuple[object, ...]:
+    """What anystab reads from ``path`` with indexed-bzip2 on ``threads`` threads (at any file size) or,
+    with 1, Python's bz2 alone; and how many of the bytes indexed-bzip2 gave."""
+    monkeypatch.setattr(decompress, "PARALLEL_BZIP2_MIN_BYTES", 0)
+    monkeypatch.setattr(decompress, "inflate_threads", lambda: threads)
+    stream = decompress.open_stream(path)
+    digest = hashlib.sha256()
+    for chunk in stream:
+        digest.update(chunk)
+    result = (digest.hexdigest(), stream.decompressed_bytes, stream.problem, stream.problem_offset)
+    return result, stream.parallel_bytes
+
+
+def _bzip2_damaged(raw: bytes, rng: random.Random) -> list[bytes]:
+    """The file whole, cut and overwritten at random (:func:`_damaged`), with bytes after its end, with
+    the start of another stream after it, with one bit of its first block's CRC flipped, and followed by
+    itself after a cut or after bytes that are not bzip2 (the last bytes still end a stream)."""
+    crc_bit = 8 * 4 + 48 + rng.randrange(32)  # "BZh9", the block's 48-bit magic, then its CRC
+    flipped = bytearray(raw)
+    flipped[crc_bit // 8] ^= 0x80 >> (crc_bit % 8)
+    cut = raw[: rng.randrange(11, len(raw))]
+    return [
+        *_damaged(raw, rng),
+        raw + b"\n<html>",
+        raw + raw[:4],
+        raw + raw[:100],
+        bytes(flipped),
+        cut + raw,
+        raw + b"\n<html>" + raw,
+    ]
+
+
+def _compare_bzip2(raw: bytes, name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    rng = random.Random(name)
+    problems = set()
+    for i, data in enumerate(_bzip2_damaged(raw, rng)):
+        path = tmp_path / f"{i}.bz2"
+        path.write_bytes(data)
+        ours, parallel = _bzip2_stream(path, 2, monkeypatch)
+        assert ours == _bzip2_stream(path, 1, monkeypatch)[0], f"variant {i} of {name}"
+        if i == 0:
+            assert parallel == ours[1] > 0, "indexed-bzip2 inflated the whole file"
+        problems.add(str(ours[2]).split(" (")[0])
+    return problems
+
+
+@pytest.mark.skipif(decompress.indexed_bzip2 is None, reason="indexed-bzip2 has no wheel here")
+@pytest.mark.parametrize("name", BZIP2_FILES)
+def test_indexed_bzip2_reads_as_bz2_does(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every real bzip2 file, whole, cut and overwritten: the same bytes, problem and offset."""
+    problems = _compare_bzip2((MRT_DIR / name).read_bytes(), name, tmp_path, monkeypatch)
+    assert {"None", "truncated bzip2 stream", "corrupt bzip2 data"} <= problems
+
+
+@pytest.mark.skipif(decompress.indexed_bzip2 is None, reason="indexed-bzip2 has no wheel here")
+@pytest.mark.parametrize("name", GENERATED_FROM)
+def test_indexed_bzip2_reads_generated_files_as_bz2_does(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Real MRT bytes as bzip2 with 100 kB blocks in three streams (the parallel inflater's other case)."""
+    data = gzip.decompress((MRT_DIR / name).read_bytes())
+    thirds = [data[: len(data) // 3], data[len(data) // 3 : 2 * len(data) // 3], data[2 * len(data) // 3 :]]
+    raw = b"".join(bz2.compress(part, 1) for part in thirds)
+    problems = _compare_bzip2(raw, name, tmp_path, monkeypatch)
+    assert {"None", "truncated bzip2 stream", "corrupt bzip2 data"} <= problems
+
+
+@pytest.mark.skipif(decompress.indexed_bzip2 is None, reason="indexed-bzip2 has no wheel here")
+def test_indexed_bzip2_keeps_the_bounds_of_bz2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bzip2 bomb (785 bytes of 1 GiB) stops at the same byte with the same problem: indexed-bzip2
+    gives the first 64 MiB, then bz2 reads again from the start and applies the limit."""
+    bomb = Path(__file__).resolve().parents[1] / "hardening" / "corpus" / "mrt" / "bzip2-bomb-1gib.bz2"
+    ours, parallel = _bzip2_stream(bomb, 2, monkeypatch)
+    assert ours == _bzip2_stream(bomb, 1, monkeypatch)[0]
+    assert str(ours[2]).startswith("decompressed size over the limit")
+    assert parallel == decompress.BOMB_GRACE_BYTES < ours[1]
