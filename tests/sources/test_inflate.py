@@ -3,6 +3,7 @@ problem at the same offset (a truncated stream still yields every byte before th
 
 from __future__ import annotations
 
+import ast
 import bz2
 import gzip
 import hashlib
@@ -148,3 +149,60 @@ def test_indexed_bzip2_keeps_the_bounds_of_bz2(monkeypatch: pytest.MonkeyPatch) 
     assert ours == _bzip2_stream(bomb, 1, monkeypatch)[0]
     assert str(ours[2]).startswith("decompressed size over the limit")
     assert parallel == decompress.BOMB_GRACE_BYTES < ours[1]
+
+
+_THREADS_CASES = """
+import multiprocessing, os, sys, threading
+from anystab.sources import decompress as d
+def child(queue, done):
+    queue.put(d.inflate_threads())
+    done.wait(60)
+if __name__ == "__main__":
+    seen = {"main": d.inflate_threads()}
+    box = []
+    thread = threading.Thread(target=lambda: box.append(d.inflate_threads()))
+    thread.start(); thread.join()
+    seen["thread"] = box[0]
+    ctx = multiprocessing.get_context("fork")
+    queue, done = ctx.Queue(), ctx.Event()
+    worker = ctx.Process(target=child, args=(queue, done))
+    worker.start()
+    seen["worker"] = queue.get(timeout=60)
+    seen["beside a worker"] = d.inflate_threads()
+    done.set()
+    worker.join()
+    seen["cores"] = len(os.sched_getaffinity(0))
+    print(seen)
+"""
+
+
+def _threads_in_child(env: dict[str, str], code: str = "") -> dict[str, int]:
+    path = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [sys.executable, "-c", code + _THREADS_CASES],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=path,
+    )
+    return ast.literal_eval(out.stdout.strip())  # type: ignore[no-any-return]
+
+
+@pytest.mark.skipif(decompress.indexed_bzip2 is None, reason="indexed-bzip2 has no wheel here")
+def test_inflate_threads_follow_the_other_readers() -> None:
+    """2 threads in the main thread of a process reading alone (on 2 cores or more); 1 (bz2) in a worker
+    process, in another thread, beside a worker on 2 cores, with ANYSTAB_STDLIB_BZ2=1, or without
+    indexed-bzip2."""
+    base = {"PATH": "/usr/bin:/bin"}
+    seen = _threads_in_child(base)
+    cores = seen.pop("cores")
+    assert seen == {
+        "main": min(2, cores),
+        "thread": 1,
+        "worker": 1,
+        "beside a worker": max(1, min(2, cores // 2)),
+    }
+    ones = {"main": 1, "thread": 1, "worker": 1, "beside a worker": 1, "cores": cores}
+    assert _threads_in_child({**base, decompress.STDLIB_BZ2_ENV: "1"}) == ones
+    assert _threads_in_child(base, "import sys; sys.modules['indexed_bzip2'] = None\n") == ones
