@@ -29,9 +29,11 @@ Steps:
    gives. Python's ``bz2`` stays the inflater of record for everything else: if indexed-bzip2 fails (a
    corrupt block, a truncated stream), ends anywhere but at the file's last byte (trailing bytes,
    a stream cut between two of its blocks), or reaches output that might come near the bounds of step 6
-   (more than :data:`MAX_RATIO` times the compressed offset of the block it is in), the file is read
-   again with ``bz2`` from its start, skipping the bytes already yielded: the problem, its offset and the
-   bounds are those of ``bz2`` alone.
+   (more than :data:`MAX_RATIO` times the compressed offset of the block it is in, plus
+   :data:`PARALLEL_SLACK_BYTES` for the first blocks), the file is read again with ``bz2`` from its
+   start, skipping the bytes already yielded: the problem, its offset and the bounds are those of ``bz2``
+   alone. (indexed-bzip2 inflates a few blocks ahead: a bomb's blocks of 45 MB each make that about
+   200 MB for a moment, a real file's about 1 MB each.)
 
 Problems are recorded on the :class:`Stream` object, never raised: the caller decides what to report.
 """
@@ -73,6 +75,7 @@ STDLIB_ZLIB_ENV = "ANYSTAB_STDLIB_ZLIB"
 STDLIB_BZ2_ENV = "ANYSTAB_STDLIB_BZ2"
 PARALLEL_BZIP2_MIN_BYTES = 4 << 20  # below this, starting indexed-bzip2's threads costs more than it gains
 MAX_INFLATE_THREADS = 2  # indexed-bzip2 keeps a few blocks (up to 45 MB each) per thread in memory
+PARALLEL_SLACK_BYTES = 8 << 20  # the first blocks of a file, before the ratio to their start means much
 BZIP2_END_MAGIC = 0x177245385090  # the 48 bits that start a bzip2 stream's end, before its 32-bit CRC
 INFLATE: Any = zlib if zlib_ng is None or os.environ.get(STDLIB_ZLIB_ENV) == "1" else zlib_ng
 _CORRUPT = (zlib.error, OSError, EOFError) + (() if zlib_ng is None else (zlib_ng.error,))
@@ -267,8 +270,14 @@ def _parallel_worth_it(fh: BinaryIO) -> bool:
 def _surely_within_bounds(out: int, block_start: int) -> bool:
     """Whether ``out`` decompressed bytes, the last of them in a block that starts ``block_start``
     compressed bytes into the file, stay inside step 6's bounds whatever ``bz2`` had read by then (at
-    least up to that block's start)."""
-    return out <= BOMB_GRACE_BYTES or (out <= MAX_RATIO * block_start and out <= MAX_DECOMPRESSED_BYTES)
+    least up to that block's start); and, so that indexed-bzip2 does not inflate a bomb's huge blocks
+    ahead for long, whether they are within :data:`MAX_RATIO` times that start and a few blocks."""
+    ratio = MAX_RATIO * block_start
+    return (
+        out <= ratio + PARALLEL_SLACK_BYTES
+        and (out <= BOMB_GRACE_BYTES or out <= ratio)
+        and (out <= MAX_DECOMPRESSED_BYTES)
+    )
 
 
 def _more(fh: BinaryIO) -> bool:
