@@ -11,7 +11,9 @@ Steps:
    stream on Python's bz2 alone (``ANYSTAB_STDLIB_BZ2=1``: ``anystab-bz2``), and with ``indexed_bzip2`` /
    ``rapidgzip`` themselves with ``--jobs`` threads (default 2), read in 1 MiB pieces; round robin over
    ``--runs`` runs; wall time, peak RSS and a SHA-256 of the bytes (a tool whose bytes differ does not
-   count).
+   count). ``extract`` / ``extract-bz2``: anystab's whole read of the bzip2 RIB for bench_read's 20
+   targets (one job), with and without indexed-bzip2. Ratios are to ``anystab-bz2`` (``extract-bz2``) for
+   bzip2 and to ``anystab`` (zlib-ng) for gzip.
 3. The size threshold: bzip2 files of the first ``--sizes`` MB of the same RIB (default 1 to 48), each
    read by anystab's stream on Python's bz2 and on indexed-bzip2 (its size threshold set to 0).
 4. Print the medians and write them as JSON under ``benchmarks/results/``. The two packages are optional:
@@ -31,6 +33,7 @@ import statistics
 import sys
 from pathlib import Path
 
+from bench_read import TARGETS
 from bench_targets import (  # the same measuring and saving (benchmarks/ is on sys.path)
     measured,
     report_head,
@@ -45,14 +48,20 @@ TIMEOUT = 1800.0
 _INFLATE = """
 import hashlib, sys, time
 kind, path, jobs = sys.argv[1], sys.argv[2], int(sys.argv[3])
-if kind.startswith("anystab"):
+if kind.endswith("-bz2"):
     import os
-    if kind == "anystab-bz2":
-        os.environ["ANYSTAB_STDLIB_BZ2"] = "1"
+    os.environ["ANYSTAB_STDLIB_BZ2"] = "1"
+if kind.startswith("anystab"):
     from anystab.sources import decompress
     if kind == "anystab-parallel":
         decompress.PARALLEL_BZIP2_MIN_BYTES = 0
     chunks = iter(decompress.open_stream(path))
+elif kind.startswith("extract"):  # the whole read of 20 targets, as bench_read's extraction
+    from anystab.sources import SourceFile, read_files
+    from anystab.targets import make_target, target_set
+    targets = target_set([make_target(p) for p in sys.argv[4].split(",")], "any")
+    rows = read_files([SourceFile(path, "route-views2")], targets, 1)[0].elements.num_rows
+    chunks = iter([str(rows).encode()])
 elif kind == "indexed_bzip2":
     import indexed_bzip2
     f = indexed_bzip2.open(path, parallelization=jobs)
@@ -65,7 +74,7 @@ digest, total = hashlib.sha256(), 0
 for chunk in chunks:
     digest.update(chunk)
     total += len(chunk)
-if not kind.startswith("anystab"):
+if kind in ("indexed_bzip2", "rapidgzip"):
     f.close()  # rapidgzip aborts the interpreter at exit on a file left open
 print(digest.hexdigest(), total)
 """
@@ -121,7 +130,7 @@ def sweep_files(workdir: Path, sizes: list[int]) -> dict[int, Path]:
 
 
 def run_tool(tool: str, path: Path, jobs: int) -> dict:
-    argv = [sys.executable, "-c", _INFLATE, tool, str(path), str(jobs)]
+    argv = [sys.executable, "-c", _INFLATE, tool, str(path), str(jobs), ",".join(TARGETS)]
     run = measured(argv, TIMEOUT, stdout=True)
     run["digest"] = run.pop("stdout", "").strip()
     print(f"  {path.name} {tool}: {run['seconds']:.2f} s {run['stderr'][-200:]}", file=sys.stderr, flush=True)
@@ -141,7 +150,10 @@ def main() -> None:
     paths = write_files(args.workdir, args.mb)
     sizes = [int(mb) for mb in args.sizes.split(",") if mb]
     sweep = sweep_files(args.workdir, sizes) if sizes else {}
-    tools = {"bzip2": ("anystab", "anystab-bz2", "indexed_bzip2"), "gzip": ("anystab", "rapidgzip")}
+    tools = {
+        "bzip2": ("anystab", "anystab-bz2", "indexed_bzip2", "extract", "extract-bz2"),
+        "gzip": ("anystab", "rapidgzip"),
+    }
     runs: dict[str, list[dict]] = {f"{fmt}/{tool}": [] for fmt, names in tools.items() for tool in names}
     swept: dict[str, list[dict]] = {f"{mb}/{tool}": [] for mb in sweep for tool in ("bz2", "parallel")}
     for _ in range(args.runs):
@@ -155,7 +167,7 @@ def main() -> None:
     for name, done in runs.items():
         fmt = name.split("/")[0]
         ok = [r for r in done if r["rc"] == 0]
-        reference = runs[f"{fmt}/anystab"][0]["digest"]
+        reference = runs[f"{fmt}/{'extract' if 'extract' in name else 'anystab'}"][0]["digest"]
         rows.append(
             {
                 "tool": name,
@@ -167,11 +179,15 @@ def main() -> None:
             }
         )
     for row in rows:
-        base = next(r for r in rows if r["tool"] == row["tool"].split("/")[0] + "/anystab")["seconds"]
-        row["x_anystab"] = row["seconds"] / base if row["seconds"] and base else None
+        base_tool = row["tool"].split("/")[0] + (
+            "/extract-bz2" if "extract" in row["tool"] else "/anystab-bz2"
+        )
+        base = next((r for r in rows if r["tool"] == base_tool), {"seconds": None})["seconds"]
+        base = base or next(r for r in rows if r["tool"] == row["tool"].split("/")[0] + "/anystab")["seconds"]
+        row["x_bz2"] = row["seconds"] / base if row["seconds"] and base else None
         sec = f"{row['seconds']:.2f}" if row["seconds"] else "failed"
-        ratio = f"{row['x_anystab']:.2f}" if row["x_anystab"] else "-"
-        print(f"{row['tool']:>22} {sec:>8} s  x anystab {ratio:>5}  same bytes: {row['same_bytes']}")
+        ratio = f"{row['x_bz2']:.2f}" if row["x_bz2"] else "-"
+        print(f"{row['tool']:>22} {sec:>8} s  x bz2 / zlib-ng {ratio:>5}  same bytes: {row['same_bytes']}")
     threshold = []
     for mb, path in sweep.items():
         bz2_s, par_s = (
