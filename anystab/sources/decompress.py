@@ -10,10 +10,10 @@ Steps:
    zlib-ng is not installed, or with ``ANYSTAB_STDLIB_ZLIB=1``) or ``bz2.BZ2Decompressor``, yielding
    what comes out; plain files in :data:`READ_SIZE` pieces. (ISA-L's inflate is faster still, but
    holds back the last byte of a truncated stream, which may end a whole record.)
-   A bzip2 file of at least :data:`PARALLEL_BZIP2_MIN_BYTES` whose last bytes end a bzip2 stream is
-   inflated by indexed-bzip2 on :func:`inflate_threads` threads instead (2 when this process reads alone;
-   1, that is ``bz2``, in a process or thread that shares the cores with other readers, where
-   indexed-bzip2 is not installed, or with ``ANYSTAB_STDLIB_BZ2=1``); see step 7.
+   A bzip2 file of at least :data:`PARALLEL_BZIP2_MIN_BYTES` that is one stream of 900 kB blocks (as
+   ``bzip2`` writes by default) is inflated by indexed-bzip2 on :func:`inflate_threads` threads instead
+   (2 when this process reads alone; 1, that is ``bz2``, in a process or thread that shares the cores
+   with other readers, where indexed-bzip2 is not installed, or with ``ANYSTAB_STDLIB_BZ2=1``); step 7.
 3. When a gzip member or bzip2 stream ends and bytes remain (``unused_data``), start a new decompressor on
    them: both formats allow several members/streams in one file.
 4. When the file ends before the end marker of the current member, everything that was decompressed has
@@ -26,14 +26,16 @@ Steps:
    :data:`MAX_DECOMPRESSED_BYTES` in all, stops with the problem "decompressed size over the limit".
 
 7. indexed-bzip2 checks every block's CRC before handing out its bytes, so what it gives is what ``bz2``
-   gives. Python's ``bz2`` stays the inflater of record for everything else: if indexed-bzip2 fails (a
-   corrupt block, a truncated stream), ends anywhere but at the file's last byte (trailing bytes,
-   a stream cut between two of its blocks), or reaches output that might come near the bounds of step 6
-   (more than :data:`MAX_RATIO` times the compressed offset of the block it is in, plus
-   :data:`PARALLEL_SLACK_BYTES` for the first blocks), the file is read again with ``bz2`` from its
-   start, skipping the bytes already yielded: the problem, its offset and the bounds are those of ``bz2``
-   alone. (indexed-bzip2 inflates a few blocks ahead: a bomb's blocks of 45 MB each make that about
-   200 MB for a moment, a real file's about 1 MB each.)
+   gives; it does not check a stream's CRC nor a block's size against the stream's declared one, where
+   ``bz2`` stops, so files of several streams or of smaller blocks are left to ``bz2``, the last
+   :data:`READ_SIZE` bytes are held back until the stream's CRC (from its blocks' CRCs) is checked, and
+   ``bz2`` stays the inflater of record for everything else: if indexed-bzip2 fails (a corrupt block, a
+   truncated stream), ends anywhere but at the file's last byte, or reaches output that might come near
+   the bounds of step 6 (more than :data:`MAX_RATIO` times the compressed offset of the block it is in,
+   plus :data:`PARALLEL_SLACK_BYTES` for the first blocks), the file is read again with ``bz2`` from its
+   start, skipping the bytes already yielded: the problem, its offset and the bounds are those of
+   ``bz2`` alone. (indexed-bzip2 inflates a few blocks ahead: a bomb's blocks of 45 MB each make that
+   about 200 MB for a moment, a real file's about 1 MB each.)
 
 Problems are recorded on the :class:`Stream` object, never raised: the caller decides what to report.
 """
@@ -42,10 +44,12 @@ from __future__ import annotations
 
 import bz2
 import importlib
+import mmap
 import os
 import sys
 import threading
 import zlib
+from collections import deque
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,6 +81,7 @@ PARALLEL_BZIP2_MIN_BYTES = 4 << 20  # below this, starting indexed-bzip2's threa
 MAX_INFLATE_THREADS = 2  # indexed-bzip2 keeps a few blocks (up to 45 MB each) per thread in memory
 PARALLEL_SLACK_BYTES = 8 << 20  # the first blocks of a file, before the ratio to their start means much
 BZIP2_END_MAGIC = 0x177245385090  # the 48 bits that start a bzip2 stream's end, before its 32-bit CRC
+BZIP2_BLOCK_MAGIC = 0x314159265359  # the 48 bits that start a block, before its 32-bit CRC
 INFLATE: Any = zlib if zlib_ng is None or os.environ.get(STDLIB_ZLIB_ENV) == "1" else zlib_ng
 _CORRUPT = (zlib.error, OSError, EOFError) + (() if zlib_ng is None else (zlib_ng.error,))
 
@@ -122,7 +127,9 @@ class Stream:
 
     def _decompress(self, fh: BinaryIO) -> Iterator[bytes]:
         threads = inflate_threads() if self.format == "bzip2" else 1
-        if threads > 1 and _parallel_worth_it(fh):
+        worth_it = threads > 1 and _parallel_worth_it(fh)
+        fh.seek(0)
+        if worth_it:
             yielded = yield from self._bzip2_parallel(fh, threads)
             if yielded is None:
                 return
@@ -163,11 +170,12 @@ class Stream:
         """Step 7: yield what indexed-bzip2 inflates while ``bz2`` would surely give the same; return
         ``None`` when the file ended cleanly, else how many bytes were yielded (``bz2`` goes on)."""
         size = os.fstat(fh.fileno()).st_size
-        out = 0
+        out = 0  # bytes read from indexed-bzip2
+        held: deque[bytes] = deque()  # at least the last READ_SIZE of them, until the stream's CRC is checked
         try:
             raw = indexed_bzip2.IndexedBzip2FileRaw(str(self.path), parallelization=threads)
         except Exception:  # any failure of the faster inflater leaves the file to bz2
-            return out
+            return 0
         reader = raw.bz2reader
         try:
             while True:
@@ -177,17 +185,25 @@ class Stream:
                 if not n:
                     break
                 if not _surely_within_bounds(out + n, block_start):
-                    return out
+                    return out - sum(map(len, held))
                 out += n
-                self.parallel_bytes = out
-                yield bytes(memoryview(buf)[:n])
-            ends = reader.block_offsets() if reader.block_offsets_complete() else {}
-            clean = max(ends, default=0) == 8 * size and max(ends.values(), default=-1) == out
+                held.append(bytes(memoryview(buf)[:n]))
+                while out - len(held[0]) - self.parallel_bytes >= READ_SIZE:
+                    self.parallel_bytes += len(held[0])
+                    yield held.popleft()
+            clean = reader.block_offsets_complete() and _one_whole_stream(
+                fh, reader.block_offsets(), size, out
+            )
         except Exception:  # corrupt or truncated: bz2 decides what the problem is and where
-            return out
+            return out - sum(map(len, held))
         finally:
             raw.close()
-        return None if clean else out
+        if not clean:
+            return out - sum(map(len, held))
+        while held:
+            self.parallel_bytes += len(held[0])
+            yield held.popleft()
+        return None
 
     def _over_limit(self, out: int, compressed: int) -> bool:
         if out <= BOMB_GRACE_BYTES or (out <= MAX_RATIO * compressed and out <= MAX_DECOMPRESSED_BYTES):
@@ -256,15 +272,59 @@ def inflate_threads() -> int:
 
 
 def _parallel_worth_it(fh: BinaryIO) -> bool:
-    """Whether the file is large enough for indexed-bzip2 and its last bytes end a bzip2 stream (the end
-    marker, the stream's CRC and 0-7 padding bits): a cut or trailing file goes to ``bz2`` at once."""
+    """Whether the file is large enough for indexed-bzip2 and is one bzip2 stream of 900 kB blocks: it
+    starts ``BZh9``, its last bytes end a stream (the end marker, the stream's CRC and 0-7 padding bits),
+    and the end marker's bits occur nowhere else. (A cut or trailing file, another block size, or several
+    streams go to ``bz2`` at once: ``bz2`` stops at a stream whose blocks exceed its declared size or
+    whose CRC is wrong, and indexed-bzip2 does not.)"""
     size = os.fstat(fh.fileno()).st_size
-    if size < PARALLEL_BZIP2_MIN_BYTES:
+    if size < PARALLEL_BZIP2_MIN_BYTES or fh.read(4) != b"BZh9":
         return False
+    pad = _end_padding(fh, size)
+    fh.seek(0)
+    if pad is None:
+        return False
+    end_bit = 8 * size - pad - 80
+    with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        for shift in range(8):  # the bytes that the 48 bits fill whole when they start ``shift`` bits in
+            skip = 1 if shift else 0
+            pattern = (BZIP2_END_MAGIC << (8 - shift)).to_bytes(7, "big")[skip:6]
+            at = mm.find(pattern)
+            while at >= 0:
+                if 8 * (at - skip) + shift != end_bit:
+                    return False
+                at = mm.find(pattern, at + 1)
+    return True
+
+
+def _end_padding(fh: BinaryIO, size: int) -> int | None:
+    """How many padding bits follow the end marker and CRC that end the file, or ``None`` if none do."""
     fh.seek(max(0, size - 11))
     tail = int.from_bytes(fh.read(11), "big")
-    fh.seek(0)
-    return any((tail >> (32 + pad)) & ((1 << 48) - 1) == BZIP2_END_MAGIC for pad in range(8))
+    return next((pad for pad in range(8) if (tail >> (32 + pad)) & ((1 << 48) - 1) == BZIP2_END_MAGIC), None)
+
+
+def _bits(fh: BinaryIO, bit: int, count: int) -> int:
+    """``count`` bits of the file from bit offset ``bit``."""
+    fh.seek(bit // 8)
+    length = (bit % 8 + count + 7) // 8
+    value = int.from_bytes(fh.read(length), "big")
+    return (value >> (8 * length - bit % 8 - count)) & ((1 << count) - 1)
+
+
+def _one_whole_stream(fh: BinaryIO, offsets: dict[int, int], size: int, out: int) -> bool:
+    """Whether indexed-bzip2's index (bit offset: decompressed offset of each block, of the end marker,
+    and of the file's end) is blocks, one end marker and the file's last bit, with ``out`` bytes, and the
+    stream's CRC is that of its blocks' CRCs (which indexed-bzip2 checked against their data)."""
+    entries = sorted(offsets.items())
+    if len(entries) < 2 or entries[-1] != (8 * size, out) or _bits(fh, entries[-2][0], 48) != BZIP2_END_MAGIC:
+        return False
+    combined = 0
+    for bit, _ in entries[:-2]:
+        if _bits(fh, bit, 48) != BZIP2_BLOCK_MAGIC:
+            return False
+        combined = (((combined << 1) | (combined >> 31)) & 0xFFFFFFFF) ^ _bits(fh, bit + 48, 32)
+    return combined == _bits(fh, entries[-2][0] + 48, 32)
 
 
 def _surely_within_bounds(out: int, block_start: int) -> bool:
