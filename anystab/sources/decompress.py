@@ -46,6 +46,7 @@ import bz2
 import importlib
 import mmap
 import os
+import re
 import sys
 import threading
 import zlib
@@ -286,15 +287,18 @@ def _parallel_worth_it(fh: BinaryIO) -> bool:
         return False
     end_bit = 8 * size - pad - 80
     with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-        for shift in range(8):  # the bytes that the 48 bits fill whole when they start ``shift`` bits in
-            skip = 1 if shift else 0
-            pattern = (BZIP2_END_MAGIC << (8 - shift)).to_bytes(7, "big")[skip:6]
-            at = mm.find(pattern)
-            while at >= 0:
-                if 8 * (at - skip) + shift != end_bit:
-                    return False
-                at = mm.find(pattern, at + 1)
+        for found in _END_MARKERS.finditer(mm):
+            shift = _END_MARKER_PATTERNS.index(found.group())
+            if 8 * (found.start() - (1 if shift else 0)) + shift != end_bit:
+                return False
     return True
+
+
+# the bytes that an end marker's 48 bits fill whole when they start 0, 1, ..., 7 bits into a byte
+_END_MARKER_PATTERNS = [
+    (BZIP2_END_MAGIC << (8 - shift)).to_bytes(7, "big")[(1 if shift else 0) : 6] for shift in range(8)
+]
+_END_MARKERS = re.compile(b"|".join(re.escape(p) for p in _END_MARKER_PATTERNS))
 
 
 def _end_padding(fh: BinaryIO, size: int) -> int | None:
