@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import bz2
 import importlib
-import mmap
 import os
 import re
 import sys
@@ -286,12 +285,23 @@ def _parallel_worth_it(fh: BinaryIO) -> bool:
     if pad is None:
         return False
     end_bit = 8 * size - pad - 80
-    with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-        for found in _END_MARKERS.finditer(mm):
-            shift = _END_MARKER_PATTERNS.index(found.group())
-            if 8 * (found.start() - (1 if shift else 0)) + shift != end_bit:
-                return False
-    return True
+    return all(8 * (start - (1 if shift else 0)) + shift == end_bit for start, shift in _end_markers(fh))
+
+
+def _end_markers(fh: BinaryIO) -> Iterator[tuple[int, int]]:
+    """(byte offset, bit shift) of every end marker's whole bytes in the file, read a piece at a time (a
+    map of the whole file would count every page of it in the process's peak memory)."""
+    keep = max(map(len, _END_MARKER_PATTERNS)) - 1  # a marker starting here may end in the next piece
+    base, data = 0, b""
+    while piece := fh.read(READ_SIZE):
+        data = data[-keep:] + piece if data else piece
+        last = len(data) - keep  # markers starting at or after it are found with the next piece
+        for found in _END_MARKERS.finditer(data):
+            if found.start() < last:
+                yield base + found.start(), _END_MARKER_PATTERNS.index(found.group())
+        base += max(last, 0)
+    for found in _END_MARKERS.finditer(data[-keep:] if len(data) > keep else data):
+        yield base + found.start(), _END_MARKER_PATTERNS.index(found.group())
 
 
 # the bytes that an end marker's 48 bits fill whole when they start 0, 1, ..., 7 bits into a byte

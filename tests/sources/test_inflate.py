@@ -234,3 +234,28 @@ def test_inflate_threads_follow_the_other_readers() -> None:
     ones = {"main": 1, "thread": 1, "worker": 1, "beside a worker": 1, "cores": cores}
     assert _threads_in_child({**base, decompress.STDLIB_BZ2_ENV: "1"}) == ones
     assert _threads_in_child(base, "import sys; sys.modules['indexed_bzip2'] = None\n") == ones
+
+
+def test_end_markers_are_found_piece_by_piece_as_in_the_whole_file() -> None:
+    """The end-marker search reads the file a piece at a time: markers across the pieces' edges, at the
+    file's start and end, and in files shorter than a marker are found as a search of the whole file
+    finds them."""
+    import io
+    import random
+
+    from anystab.sources import decompress
+
+    patterns = decompress._END_MARKER_PATTERNS
+    size = decompress.READ_SIZE
+    rng = random.Random(7)
+    for n in (0, 3, 5, 100, size - 3, size, size + 2, 2 * size + 5):
+        for _ in range(12):
+            data = bytearray(rng.randbytes(n))
+            for _ in range(rng.randint(1, 5)):
+                pattern = rng.choice(patterns)
+                if n >= len(pattern):
+                    edge = min(n - len(pattern), max(0, size - rng.randint(0, 6)))
+                    at = rng.choice([0, n - len(pattern), rng.randint(0, n - len(pattern)), edge])
+                    data[at : at + len(pattern)] = pattern
+            whole = [(m.start(), patterns.index(m.group())) for m in decompress._END_MARKERS.finditer(data)]
+            assert list(decompress._end_markers(io.BytesIO(bytes(data)))) == whole
