@@ -7,10 +7,16 @@ Steps:
    distinct prefixes with 24 peers' routes each (random AS paths, communities and MEDs), then the same
    records with new sequence numbers and prefixes until the size is reached.
 2. Inflate each file, in its own child process, with anystab's stream (:func:`anystab.sources.decompress.
-   open_stream`: Python's bz2, zlib-ng for gzip) and with ``indexed_bzip2`` / ``rapidgzip`` with
-   ``--jobs`` threads (default 2), read in 1 MiB pieces; round robin over ``--runs`` runs; wall time,
-   peak RSS and a SHA-256 of the bytes (a tool whose bytes differ does not count).
-3. Print the medians and write them as JSON under ``benchmarks/results/``. The two packages are optional:
+   open_stream`: indexed-bzip2 on 2 threads for a large bzip2 file, zlib-ng for gzip), with anystab's
+   stream on Python's bz2 alone (``ANYSTAB_STDLIB_BZ2=1``: ``anystab-bz2``), and with ``indexed_bzip2`` /
+   ``rapidgzip`` themselves with ``--jobs`` threads (default 2), read in 1 MiB pieces; round robin over
+   ``--runs`` runs; wall time, peak RSS and a SHA-256 of the bytes (a tool whose bytes differ does not
+   count). ``extract`` / ``extract-bz2``: anystab's whole read of the bzip2 RIB for bench_read's 20
+   targets (one job), with and without indexed-bzip2. Ratios are to ``anystab-bz2`` (``extract-bz2``) for
+   bzip2 and to ``anystab`` (zlib-ng) for gzip.
+3. The size threshold: bzip2 files of the first ``--sizes`` MB of the same RIB (default 1 to 48), each
+   read by anystab's stream on Python's bz2 and on indexed-bzip2 (its size threshold set to 0).
+4. Print the medians and write them as JSON under ``benchmarks/results/``. The two packages are optional:
    a tool that cannot be imported is reported as such.
 
 Run: ``python benchmarks/bench_inflate.py`` (a few minutes, most of it writing the files).
@@ -27,6 +33,7 @@ import statistics
 import sys
 from pathlib import Path
 
+from bench_read import TARGETS
 from bench_targets import (  # the same measuring and saving (benchmarks/ is on sys.path)
     measured,
     report_head,
@@ -41,9 +48,20 @@ TIMEOUT = 1800.0
 _INFLATE = """
 import hashlib, sys, time
 kind, path, jobs = sys.argv[1], sys.argv[2], int(sys.argv[3])
-if kind == "anystab":
-    from anystab.sources.decompress import open_stream
-    chunks = iter(open_stream(path))
+if kind.endswith("-bz2"):
+    import os
+    os.environ["ANYSTAB_STDLIB_BZ2"] = "1"
+if kind.startswith("anystab"):
+    from anystab.sources import decompress
+    if kind == "anystab-parallel":
+        decompress.PARALLEL_BZIP2_MIN_BYTES = 0
+    chunks = iter(decompress.open_stream(path))
+elif kind.startswith("extract"):  # the whole read of 20 targets, as bench_read's extraction
+    from anystab.sources import SourceFile, read_files
+    from anystab.targets import make_target, target_set
+    targets = target_set([make_target(p) for p in sys.argv[4].split(",")], "any")
+    rows = read_files([SourceFile(path, "route-views2")], targets, 1)[0].elements.num_rows
+    chunks = iter([str(rows).encode()])
 elif kind == "indexed_bzip2":
     import indexed_bzip2
     f = indexed_bzip2.open(path, parallelization=jobs)
@@ -56,7 +74,7 @@ digest, total = hashlib.sha256(), 0
 for chunk in chunks:
     digest.update(chunk)
     total += len(chunk)
-if kind != "anystab":
+if kind in ("indexed_bzip2", "rapidgzip"):
     f.close()  # rapidgzip aborts the interpreter at exit on a file left open
 print(digest.hexdigest(), total)
 """
@@ -101,35 +119,55 @@ def write_files(workdir: Path, megabytes: int) -> dict[str, Path]:
     return paths
 
 
+def sweep_files(workdir: Path, sizes: list[int]) -> dict[int, Path]:
+    """Step 3: bzip2 files of the first ``size`` MB of the RIB."""
+    paths = {mb: workdir / f"rib-first-{mb}mb.bz2" for mb in sizes}
+    if not all(p.exists() for p in paths.values()):
+        data = rib_bytes(max(sizes))
+        for mb, path in paths.items():
+            path.write_bytes(bz2.compress(data[: mb * 1_000_000], 9))
+    return paths
+
+
+def run_tool(tool: str, path: Path, jobs: int) -> dict:
+    argv = [sys.executable, "-c", _INFLATE, tool, str(path), str(jobs), ",".join(TARGETS)]
+    run = measured(argv, TIMEOUT, stdout=True)
+    run["digest"] = run.pop("stdout", "").strip()
+    print(f"  {path.name} {tool}: {run['seconds']:.2f} s {run['stderr'][-200:]}", file=sys.stderr, flush=True)
+    return run
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--mb", type=int, default=320)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--sizes", default="1,2,4,8,16,32,48", help="MB decompressed for step 3")
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/anystab-bench-inflate"))
     ap.add_argument("--no-save", action="store_true")
     args = ap.parse_args()
     load_before = os.getloadavg()
     paths = write_files(args.workdir, args.mb)
-    tools = {"bzip2": ("anystab", "indexed_bzip2"), "gzip": ("anystab", "rapidgzip")}
+    sizes = [int(mb) for mb in args.sizes.split(",") if mb]
+    sweep = sweep_files(args.workdir, sizes) if sizes else {}
+    tools = {
+        "bzip2": ("anystab", "anystab-bz2", "indexed_bzip2", "extract", "extract-bz2"),
+        "gzip": ("anystab", "rapidgzip"),
+    }
     runs: dict[str, list[dict]] = {f"{fmt}/{tool}": [] for fmt, names in tools.items() for tool in names}
+    swept: dict[str, list[dict]] = {f"{mb}/{tool}": [] for mb in sweep for tool in ("bz2", "parallel")}
     for _ in range(args.runs):
         for fmt, names in tools.items():
             for tool in names:
-                argv = [sys.executable, "-c", _INFLATE, tool, str(paths[fmt]), str(args.jobs)]
-                run = measured(argv, TIMEOUT, stdout=True)
-                run["digest"] = run.pop("stdout").strip()
-                runs[f"{fmt}/{tool}"].append(run)
-                print(
-                    f"  {fmt} {tool}: {run['seconds']:.2f} s {run['stderr'][-200:]}",
-                    file=sys.stderr,
-                    flush=True,
-                )
+                runs[f"{fmt}/{tool}"].append(run_tool(tool, paths[fmt], args.jobs))
+        for mb, path in sweep.items():
+            for tool in ("bz2", "parallel"):
+                swept[f"{mb}/{tool}"].append(run_tool(f"anystab-{tool}", path, args.jobs))
     rows = []
     for name, done in runs.items():
         fmt = name.split("/")[0]
         ok = [r for r in done if r["rc"] == 0]
-        reference = runs[f"{fmt}/anystab"][0]["digest"]
+        reference = runs[f"{fmt}/{'extract' if 'extract' in name else 'anystab'}"][0]["digest"]
         rows.append(
             {
                 "tool": name,
@@ -141,17 +179,33 @@ def main() -> None:
             }
         )
     for row in rows:
-        base = next(r for r in rows if r["tool"] == row["tool"].split("/")[0] + "/anystab")["seconds"]
-        row["x_anystab"] = row["seconds"] / base if row["seconds"] and base else None
+        base_tool = row["tool"].split("/")[0] + (
+            "/extract-bz2" if "extract" in row["tool"] else "/anystab-bz2"
+        )
+        base = next((r for r in rows if r["tool"] == base_tool), {"seconds": None})["seconds"]
+        base = base or next(r for r in rows if r["tool"] == row["tool"].split("/")[0] + "/anystab")["seconds"]
+        row["x_bz2"] = row["seconds"] / base if row["seconds"] and base else None
         sec = f"{row['seconds']:.2f}" if row["seconds"] else "failed"
-        ratio = f"{row['x_anystab']:.2f}" if row["x_anystab"] else "-"
-        print(f"{row['tool']:>22} {sec:>8} s  x anystab {ratio:>5}  same bytes: {row['same_bytes']}")
+        ratio = f"{row['x_bz2']:.2f}" if row["x_bz2"] else "-"
+        print(f"{row['tool']:>22} {sec:>8} s  x bz2 / zlib-ng {ratio:>5}  same bytes: {row['same_bytes']}")
+    threshold = []
+    for mb, path in sweep.items():
+        bz2_s, par_s = (
+            statistics.median(r["seconds"] for r in swept[f"{mb}/{t}"]) for t in ("bz2", "parallel")
+        )
+        same = {r["digest"] for t in ("bz2", "parallel") for r in swept[f"{mb}/{t}"]}
+        size = path.stat().st_size
+        row = {"decompressed_mb": mb, "file_bytes": size, "bz2_s": bz2_s, "parallel_s": par_s}
+        threshold.append({**row, "x_bz2": par_s / bz2_s, "same_bytes": len(same) == 1})
+        print(f"{mb:>4} MB ({size / 1e6:.2f} MB bzip2): bz2 {bz2_s:.2f} s, parallel {par_s:.2f} s")
     report = {
         **report_head(load_before),
         "decompressed_mb": args.mb,
         "file_bytes": {fmt: p.stat().st_size for fmt, p in paths.items()},
         "jobs": args.jobs,
         "rows": rows,
+        "threshold": threshold,
+        "threshold_runs": swept,
     }
     if not args.no_save:
         save("bench_inflate", report)

@@ -10,6 +10,10 @@ Steps:
    zlib-ng is not installed, or with ``ANYSTAB_STDLIB_ZLIB=1``) or ``bz2.BZ2Decompressor``, yielding
    what comes out; plain files in :data:`READ_SIZE` pieces. (ISA-L's inflate is faster still, but
    holds back the last byte of a truncated stream, which may end a whole record.)
+   A bzip2 file of at least :data:`PARALLEL_BZIP2_MIN_BYTES` that is one stream of 900 kB blocks (as
+   ``bzip2`` writes by default) is inflated by indexed-bzip2 on :func:`inflate_threads` threads instead
+   (2 when this process reads alone; 1, that is ``bz2``, in a process or thread that shares the cores
+   with other readers, where indexed-bzip2 is not installed, or with ``ANYSTAB_STDLIB_BZ2=1``); step 7.
 3. When a gzip member or bzip2 stream ends and bytes remain (``unused_data``), start a new decompressor on
    them: both formats allow several members/streams in one file.
 4. When the file ends before the end marker of the current member, everything that was decompressed has
@@ -21,15 +25,32 @@ Steps:
    decompressed size exceeds :data:`MAX_RATIO` times the compressed bytes read so far, or
    :data:`MAX_DECOMPRESSED_BYTES` in all, stops with the problem "decompressed size over the limit".
 
+7. indexed-bzip2 checks every block's CRC before handing out its bytes, so what it gives is what ``bz2``
+   gives; it does not check a stream's CRC nor a block's size against the stream's declared one, where
+   ``bz2`` stops, so files of several streams or of smaller blocks are left to ``bz2``, the last
+   :data:`READ_SIZE` bytes are held back until the stream's CRC (from its blocks' CRCs) is checked, and
+   ``bz2`` stays the inflater of record for everything else: if indexed-bzip2 fails (a corrupt block, a
+   truncated stream), ends anywhere but at the file's last byte, or reaches output that might come near
+   the bounds of step 6 (more than :data:`MAX_RATIO` times the compressed offset of the block it is in,
+   plus :data:`PARALLEL_SLACK_BYTES` for the first blocks), the file is read again with ``bz2`` from its
+   start, skipping the bytes already yielded: the problem, its offset and the bounds are those of
+   ``bz2`` alone. (indexed-bzip2 inflates a few blocks ahead: a bomb's blocks of 45 MB each make that
+   about 200 MB for a moment, a real file's about 1 MB each.)
+
 Problems are recorded on the :class:`Stream` object, never raised: the caller decides what to report.
 """
 
 from __future__ import annotations
 
 import bz2
+import importlib
 import os
+import re
+import sys
+import threading
 import zlib
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -41,6 +62,10 @@ try:
     from zlib_ng import zlib_ng
 except ImportError:  # no wheel for this platform: Python's zlib
     zlib_ng = None
+try:
+    indexed_bzip2: Any = importlib.import_module("indexed_bzip2")
+except ImportError:  # no wheel for this platform: Python's bz2
+    indexed_bzip2 = None
 
 READ_SIZE = 1 << 20
 FEED_SIZE = 1 << 14
@@ -51,6 +76,12 @@ MAX_RATIO = 100  # MRT archives compress 4-12 times; a gzip bomb about 1,000 tim
 BOMB_GRACE_BYTES = 64 << 20
 MAX_DECOMPRESSED_BYTES = 64 << 30
 STDLIB_ZLIB_ENV = "ANYSTAB_STDLIB_ZLIB"
+STDLIB_BZ2_ENV = "ANYSTAB_STDLIB_BZ2"
+PARALLEL_BZIP2_MIN_BYTES = 4 << 20  # below this, starting indexed-bzip2's threads costs more than it gains
+MAX_INFLATE_THREADS = 2  # indexed-bzip2 keeps a few blocks (up to 45 MB each) per thread in memory
+PARALLEL_SLACK_BYTES = 8 << 20  # the first blocks of a file, before the ratio to their start means much
+BZIP2_END_MAGIC = 0x177245385090  # the 48 bits that start a bzip2 stream's end, before its 32-bit CRC
+BZIP2_BLOCK_MAGIC = 0x314159265359  # the 48 bits that start a block, before its 32-bit CRC
 INFLATE: Any = zlib if zlib_ng is None or os.environ.get(STDLIB_ZLIB_ENV) == "1" else zlib_ng
 _CORRUPT = (zlib.error, OSError, EOFError) + (() if zlib_ng is None else (zlib_ng.error,))
 
@@ -69,7 +100,8 @@ class Stream:
     """The decompressed bytes of one file, as an iterator of chunks; problems are collected on the way.
 
     ``problem`` is ``None`` or a reason such as ``"truncated gzip stream"``; ``problem_offset`` is the
-    number of decompressed bytes produced when it was found. ``decompressed_bytes`` counts what was yielded.
+    number of decompressed bytes produced when it was found. ``decompressed_bytes`` counts what was yielded,
+    ``parallel_bytes`` the part of it that indexed-bzip2 inflated (step 7).
     """
 
     path: Path
@@ -77,6 +109,7 @@ class Stream:
     problem: str | None = None
     problem_offset: int | None = None
     decompressed_bytes: int = 0
+    parallel_bytes: int = 0
     _started: bool = field(default=False, repr=False)
 
     def __iter__(self) -> Iterator[bytes]:
@@ -93,8 +126,23 @@ class Stream:
                     yield chunk
 
     def _decompress(self, fh: BinaryIO) -> Iterator[bytes]:
+        threads = inflate_threads() if self.format == "bzip2" else 1
+        worth_it = threads > 1 and _parallel_worth_it(fh)
+        fh.seek(0)
+        if worth_it:
+            yielded = yield from self._bzip2_parallel(fh, threads)
+            if yielded is None:
+                return
+            fh.seek(0)
+            yield from self._serial(fh, skip=yielded)
+            return
+        yield from self._serial(fh)
+
+    def _serial(self, fh: BinaryIO, skip: int = 0) -> Iterator[bytes]:
+        """Steps 2-6, yielding only what comes after the first ``skip`` decompressed bytes."""
         dec = _Decompressor(self.format)
         pending = b""
+        out = 0  # bytes decompressed, the skipped ones too
         while True:
             data = pending or fh.read(FEED_SIZE)
             pending = b""
@@ -102,8 +150,10 @@ class Stream:
                 break
             try:
                 for piece in dec.feed(data):
-                    yield piece
-                    if self._over_limit(fh.tell()):
+                    out += len(piece)
+                    if out > skip:
+                        yield piece[len(piece) - (out - skip) :] if out - len(piece) < skip else piece
+                    if self._over_limit(out, fh.tell()):
                         return
             except _CORRUPT as exc:
                 self._fail(f"corrupt {self.format} data ({exc})")
@@ -116,8 +166,46 @@ class Stream:
         yield dec.flush()
         self._fail(f"truncated {self.format} stream")
 
-    def _over_limit(self, compressed: int) -> bool:
-        out = self.decompressed_bytes
+    def _bzip2_parallel(self, fh: BinaryIO, threads: int) -> Generator[bytes, None, int | None]:
+        """Step 7: yield what indexed-bzip2 inflates while ``bz2`` would surely give the same; return
+        ``None`` when the file ended cleanly, else how many bytes were yielded (``bz2`` goes on)."""
+        size = os.fstat(fh.fileno()).st_size
+        out = 0  # bytes read from indexed-bzip2
+        held: deque[bytes] = deque()  # at least the last READ_SIZE of them, until the stream's CRC is checked
+        try:
+            raw = indexed_bzip2.IndexedBzip2FileRaw(str(self.path), parallelization=threads)
+        except Exception:  # any failure of the faster inflater leaves the file to bz2
+            return 0
+        reader = raw.bz2reader
+        try:
+            while True:
+                block_start = reader.tell_compressed() // 8  # of the block holding the next byte
+                buf = bytearray(READ_SIZE)
+                n = reader.readinto(buf)
+                if not n:
+                    break
+                if not _surely_within_bounds(out + n, block_start):
+                    return out - sum(map(len, held))
+                out += n
+                held.append(bytes(memoryview(buf)[:n]))
+                while out - len(held[0]) - self.parallel_bytes >= READ_SIZE:
+                    self.parallel_bytes += len(held[0])
+                    yield held.popleft()
+            clean = reader.block_offsets_complete() and _one_whole_stream(
+                fh, reader.block_offsets(), size, out
+            )
+        except Exception:  # corrupt or truncated: bz2 decides what the problem is and where
+            return out - sum(map(len, held))
+        finally:
+            raw.close()
+        if not clean:
+            return out - sum(map(len, held))
+        while held:
+            self.parallel_bytes += len(held[0])
+            yield held.popleft()
+        return None
+
+    def _over_limit(self, out: int, compressed: int) -> bool:
         if out <= BOMB_GRACE_BYTES or (out <= MAX_RATIO * compressed and out <= MAX_DECOMPRESSED_BYTES):
             return False
         self._fail(
@@ -162,6 +250,108 @@ class _Decompressor:
 
     def flush(self) -> bytes:
         return bytes(self._dec.flush()) if self._gzip else b""
+
+
+def inflate_threads() -> int:
+    """Threads for inflating one bzip2 file: :data:`MAX_INFLATE_THREADS` (at most the cores this process
+    may use, shared with its live worker processes) in the main thread of a process that is not itself a
+    worker; 1 (Python's ``bz2``) elsewhere, when indexed-bzip2 is not installed, or with
+    ``ANYSTAB_STDLIB_BZ2=1``."""
+    if indexed_bzip2 is None or os.environ.get(STDLIB_BZ2_ENV) == "1":
+        return 1
+    if threading.current_thread() is not threading.main_thread():
+        return 1  # a pool of readers (a download check, a Dask worker's thread)
+    readers = 1
+    mp = sys.modules.get("multiprocessing")  # not imported: this process has no worker processes
+    if mp is not None:
+        if mp.parent_process() is not None:
+            return 1  # a worker of a parallel read: its siblings use the other cores
+        readers += len(mp.active_children())
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(MAX_INFLATE_THREADS, cores // readers))
+
+
+def _parallel_worth_it(fh: BinaryIO) -> bool:
+    """Whether the file is large enough for indexed-bzip2 and is one bzip2 stream of 900 kB blocks: it
+    starts ``BZh9``, its last bytes end a stream (the end marker, the stream's CRC and 0-7 padding bits),
+    and the end marker's bits occur nowhere else. (A cut or trailing file, another block size, or several
+    streams go to ``bz2`` at once: ``bz2`` stops at a stream whose blocks exceed its declared size or
+    whose CRC is wrong, and indexed-bzip2 does not.)"""
+    size = os.fstat(fh.fileno()).st_size
+    if size < PARALLEL_BZIP2_MIN_BYTES or fh.read(4) != b"BZh9":
+        return False
+    pad = _end_padding(fh, size)
+    fh.seek(0)
+    if pad is None:
+        return False
+    end_bit = 8 * size - pad - 80
+    return all(8 * (start - (1 if shift else 0)) + shift == end_bit for start, shift in _end_markers(fh))
+
+
+def _end_markers(fh: BinaryIO) -> Iterator[tuple[int, int]]:
+    """(byte offset, bit shift) of every end marker's whole bytes in the file, read a piece at a time (a
+    map of the whole file would count every page of it in the process's peak memory)."""
+    keep = max(map(len, _END_MARKER_PATTERNS)) - 1  # a marker starting here may end in the next piece
+    base, data = 0, b""
+    while piece := fh.read(READ_SIZE):
+        data = data[-keep:] + piece if data else piece
+        last = len(data) - keep  # markers starting at or after it are found with the next piece
+        for found in _END_MARKERS.finditer(data):
+            if found.start() < last:
+                yield base + found.start(), _END_MARKER_PATTERNS.index(found.group())
+        base += max(last, 0)
+    for found in _END_MARKERS.finditer(data[-keep:] if len(data) > keep else data):
+        yield base + found.start(), _END_MARKER_PATTERNS.index(found.group())
+
+
+# the bytes that an end marker's 48 bits fill whole when they start 0, 1, ..., 7 bits into a byte
+_END_MARKER_PATTERNS = [
+    (BZIP2_END_MAGIC << (8 - shift)).to_bytes(7, "big")[(1 if shift else 0) : 6] for shift in range(8)
+]
+_END_MARKERS = re.compile(b"|".join(re.escape(p) for p in _END_MARKER_PATTERNS))
+
+
+def _end_padding(fh: BinaryIO, size: int) -> int | None:
+    """How many padding bits follow the end marker and CRC that end the file, or ``None`` if none do."""
+    fh.seek(max(0, size - 11))
+    tail = int.from_bytes(fh.read(11), "big")
+    return next((pad for pad in range(8) if (tail >> (32 + pad)) & ((1 << 48) - 1) == BZIP2_END_MAGIC), None)
+
+
+def _bits(fh: BinaryIO, bit: int, count: int) -> int:
+    """``count`` bits of the file from bit offset ``bit``."""
+    fh.seek(bit // 8)
+    length = (bit % 8 + count + 7) // 8
+    value = int.from_bytes(fh.read(length), "big")
+    return (value >> (8 * length - bit % 8 - count)) & ((1 << count) - 1)
+
+
+def _one_whole_stream(fh: BinaryIO, offsets: dict[int, int], size: int, out: int) -> bool:
+    """Whether indexed-bzip2's index (bit offset: decompressed offset of each block, of the end marker,
+    and of the file's end) is blocks, one end marker and the file's last bit, with ``out`` bytes, and the
+    stream's CRC is that of its blocks' CRCs (which indexed-bzip2 checked against their data)."""
+    entries = sorted(offsets.items())
+    if len(entries) < 2 or entries[-1] != (8 * size, out) or _bits(fh, entries[-2][0], 48) != BZIP2_END_MAGIC:
+        return False
+    combined = 0
+    for bit, _ in entries[:-2]:
+        if _bits(fh, bit, 48) != BZIP2_BLOCK_MAGIC:
+            return False
+        combined = (((combined << 1) | (combined >> 31)) & 0xFFFFFFFF) ^ _bits(fh, bit + 48, 32)
+    return combined == _bits(fh, entries[-2][0] + 48, 32)
+
+
+def _surely_within_bounds(out: int, block_start: int) -> bool:
+    """Whether ``out`` decompressed bytes, the last of them in a block that starts ``block_start``
+    compressed bytes into the file, stay inside step 6's bounds whatever ``bz2`` had read by then (at
+    least up to that block's start); and, so that indexed-bzip2 does not inflate a bomb's huge blocks
+    ahead for long, whether they are within :data:`MAX_RATIO` times that start and a few blocks."""
+    ratio = MAX_RATIO * block_start
+    return (
+        out <= ratio + PARALLEL_SLACK_BYTES
+        and (out <= BOMB_GRACE_BYTES or out <= ratio)
+        and (out <= MAX_DECOMPRESSED_BYTES)
+    )
 
 
 def _more(fh: BinaryIO) -> bool:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from support.hostile_mrt import ENTRIES_PER_RECORD, TARGET, addpath_rib, bomb, huge_length, read_in_child
 
-from anystab.sources.decompress import BOMB_GRACE_BYTES, MAX_RATIO
+from anystab.sources.decompress import BOMB_GRACE_BYTES, MAX_RATIO, PARALLEL_BZIP2_MIN_BYTES
 from anystab.sources.mrt import MAX_PATHS_PER_PREFIX, MAX_RIB_ENTRIES, PATHS_CUT, RIB_CUT
 
 PEAK_MIB = 512
@@ -33,10 +33,15 @@ def test_a_first_record_declaring_4_gib_is_not_mrt(tmp_path: Path) -> None:
     assert seen["rows"] == 0 and [0, "not an MRT file", 1] in seen["problems"]
 
 
-@pytest.mark.parametrize("kind", ["gzip", "bzip2"])
+@pytest.mark.parametrize("kind", ["gzip", "bzip2", "bzip2-streams"])
 def test_a_decompression_bomb_is_cut_at_the_limit(tmp_path: Path, kind: str) -> None:
-    # bzip2: the corpus's 785-byte file of 1 GiB (compressing one takes seconds); gzip: 256 MiB in 256 KiB
+    # bzip2: the corpus's 785-byte file of 1 GiB (compressing one takes seconds); gzip: 256 MiB in 256 KiB;
+    # bzip2-streams: that file 6,000 times (6 TiB in 4.7 MB, past the size where indexed-bzip2 may start)
     path = bomb(tmp_path / "bomb.gz", kind, mib=256) if kind == "gzip" else CORPUS / "bzip2-bomb-1gib.bz2"
+    if kind == "bzip2-streams":
+        path = tmp_path / "bomb.bz2"
+        path.write_bytes((CORPUS / "bzip2-bomb-1gib.bz2").read_bytes() * 6000)
+        assert path.stat().st_size >= PARALLEL_BZIP2_MIN_BYTES
     seen = read_in_child(path, None)
     assert seen["peak_mib"] < PEAK_MIB
     over = [p for p in seen["problems"] if str(p[1]).startswith("decompressed size over the limit")]

@@ -3,6 +3,9 @@ problem at the same offset (a truncated stream still yields every byte before th
 
 from __future__ import annotations
 
+import ast
+import bz2
+import gzip
 import hashlib
 import random
 import subprocess
@@ -64,3 +67,195 @@ def test_inflate_chosen_by_install_and_env() -> None:
     assert _inflate_in_child(base) == "zlib_ng.zlib_ng"
     assert _inflate_in_child({**base, decompress.STDLIB_ZLIB_ENV: "1"}) == "zlib"
     assert _inflate_in_child(base, "import sys; sys.modules['zlib_ng'] = None; ") == "zlib"
+
+
+BZIP2_FILES = sorted(p.name for p in MRT_DIR.glob("*.bz2"))
+GENERATED_FROM = ("ris.bview.20020722.2337.gz", "ris.updates.20160811.1600.gz")
+
+
+def _bzip2_stream(
+    path: Path, threads: int, monkeypatch: pytest.MonkeyPatch
+) -> tuple[tuple[str, int, str | None, int | None], int]:
+    """What anystab reads from ``path`` with indexed-bzip2 on ``threads`` threads (at any file size) or,
+    with 1, Python's bz2 alone; and how many of the bytes indexed-bzip2 gave."""
+    monkeypatch.setattr(decompress, "PARALLEL_BZIP2_MIN_BYTES", 0)
+    monkeypatch.setattr(decompress, "inflate_threads", lambda: threads)
+    stream = decompress.open_stream(path)
+    digest = hashlib.sha256()
+    for chunk in stream:
+        digest.update(chunk)
+    result = (digest.hexdigest(), stream.decompressed_bytes, stream.problem, stream.problem_offset)
+    return result, stream.parallel_bytes
+
+
+def _bzip2_damaged(raw: bytes, rng: random.Random) -> list[bytes]:
+    """The file whole, cut and overwritten at random (:func:`_damaged`), with bytes after its end, with
+    the start of another stream after it, with one bit of its first block's CRC or of the stream's CRC
+    flipped, declaring 800 kB blocks, and followed by itself after a cut or after bytes that are not bzip2
+    (the last bytes still end a stream)."""
+    crc_bit = 8 * 4 + 48 + rng.randrange(32)  # "BZh9", the block's 48-bit magic, then its CRC
+    flipped = bytearray(raw)
+    flipped[crc_bit // 8] ^= 0x80 >> (crc_bit % 8)
+    stream_crc = bytearray(raw)
+    stream_crc[-2] ^= 0x10  # the stream's CRC ends 0-7 bits before the file does
+    cut = raw[: rng.randrange(11, len(raw))]
+    return [
+        *_damaged(raw, rng),
+        raw + b"\n<html>",
+        raw + raw[:4],
+        raw + raw[:100],
+        bytes(flipped),
+        bytes(stream_crc),
+        b"BZh8" + raw[4:],
+        cut + raw,
+        raw + b"\n<html>" + raw,
+    ]
+
+
+def _compare_bzip2(
+    raw: bytes, name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> set[str]:
+    """Both inflaters on every variant; indexed-bzip2 prints nothing (it would for bytes after a stream's
+    end, but such files are left to bz2)."""
+    rng = random.Random(name)
+    problems = set()
+    for i, data in enumerate(_bzip2_damaged(raw, rng)):
+        path = tmp_path / f"{i}.bz2"
+        path.write_bytes(data)
+        ours, parallel = _bzip2_stream(path, 2, monkeypatch)
+        assert ours == _bzip2_stream(path, 1, monkeypatch)[0], f"variant {i} of {name}"
+        if i == 0:
+            assert parallel == ours[1] > 0, "indexed-bzip2 inflated the whole file"
+        assert capfd.readouterr().err == "", f"variant {i} of {name}: indexed-bzip2 printed"
+        problems.add(str(ours[2]).split(" (")[0])
+    return problems
+
+
+@pytest.mark.skipif(decompress.indexed_bzip2 is None, reason="indexed-bzip2 has no wheel here")
+@pytest.mark.parametrize("name", BZIP2_FILES)
+def test_indexed_bzip2_reads_as_bz2_does(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Every real bzip2 file, whole, cut and overwritten: the same bytes, problem and offset."""
+    problems = _compare_bzip2((MRT_DIR / name).read_bytes(), name, tmp_path, monkeypatch, capfd)
+    assert {"None", "truncated bzip2 stream", "corrupt bzip2 data"} <= problems
+
+
+@pytest.mark.skipif(decompress.indexed_bzip2 is None, reason="indexed-bzip2 has no wheel here")
+@pytest.mark.parametrize("name", GENERATED_FROM)
+def test_indexed_bzip2_reads_generated_files_as_bz2_does(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Real MRT bytes as bzip2 of several blocks, whole, cut and overwritten."""
+    raw = bz2.compress(gzip.decompress((MRT_DIR / name).read_bytes()), 9)
+    problems = _compare_bzip2(raw, name, tmp_path, monkeypatch, capfd)
+    assert {"None", "truncated bzip2 stream", "corrupt bzip2 data"} <= problems
+
+
+@pytest.mark.parametrize("level", [1, 9])
+def test_several_streams_or_small_blocks_are_left_to_bz2(
+    level: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bz2 stops at a stream whose blocks exceed its declared size or whose CRC is wrong, where
+    indexed-bzip2 reads on: files of several streams, or of blocks under 900 kB, are bz2's alone."""
+    data = gzip.decompress((MRT_DIR / GENERATED_FROM[1]).read_bytes())
+    parts = [bz2.compress(data[:500_000], level), bz2.compress(data[500_000:], level)]
+    path = tmp_path / "two.bz2"
+    path.write_bytes(parts[0] + parts[1] if level == 9 else parts[0])
+    ours, parallel = _bzip2_stream(path, 2, monkeypatch)
+    assert parallel == 0
+    assert ours == _bzip2_stream(path, 1, monkeypatch)[0]
+    assert ours[2] is None and ours[1] == (len(data) if level == 9 else 500_000)
+
+
+@pytest.mark.skipif(decompress.indexed_bzip2 is None, reason="indexed-bzip2 has no wheel here")
+def test_indexed_bzip2_keeps_the_bounds_of_bz2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bzip2 bomb (785 bytes of 1 GiB) stops at the same byte with the same problem: indexed-bzip2
+    gives the first few MiB, then bz2 reads again from the start and applies the limit."""
+    bomb = Path(__file__).resolve().parents[1] / "hardening" / "corpus" / "mrt" / "bzip2-bomb-1gib.bz2"
+    ours, parallel = _bzip2_stream(bomb, 2, monkeypatch)
+    assert ours == _bzip2_stream(bomb, 1, monkeypatch)[0]
+    assert str(ours[2]).startswith("decompressed size over the limit")
+    assert 0 < parallel <= decompress.PARALLEL_SLACK_BYTES < ours[1]
+
+
+_THREADS_CASES = """
+import multiprocessing, os, sys, threading
+from anystab.sources import decompress as d
+def child(queue, done):
+    queue.put(d.inflate_threads())
+    done.wait(60)
+if __name__ == "__main__":
+    seen = {"main": d.inflate_threads()}
+    box = []
+    thread = threading.Thread(target=lambda: box.append(d.inflate_threads()))
+    thread.start(); thread.join()
+    seen["thread"] = box[0]
+    ctx = multiprocessing.get_context("fork")
+    queue, done = ctx.Queue(), ctx.Event()
+    worker = ctx.Process(target=child, args=(queue, done))
+    worker.start()
+    seen["worker"] = queue.get(timeout=60)
+    seen["beside a worker"] = d.inflate_threads()
+    done.set()
+    worker.join()
+    seen["cores"] = len(os.sched_getaffinity(0))
+    print(seen)
+"""
+
+
+def _threads_in_child(env: dict[str, str], code: str = "") -> dict[str, int]:
+    path = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [sys.executable, "-c", code + _THREADS_CASES],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=path,
+    )
+    return ast.literal_eval(out.stdout.strip())  # type: ignore[no-any-return]
+
+
+@pytest.mark.skipif(decompress.indexed_bzip2 is None, reason="indexed-bzip2 has no wheel here")
+def test_inflate_threads_follow_the_other_readers() -> None:
+    """2 threads in the main thread of a process reading alone (on 2 cores or more); 1 (bz2) in a worker
+    process, in another thread, beside a worker on 2 cores, with ANYSTAB_STDLIB_BZ2=1, or without
+    indexed-bzip2."""
+    base = {"PATH": "/usr/bin:/bin"}
+    seen = _threads_in_child(base)
+    cores = seen.pop("cores")
+    assert seen == {
+        "main": min(2, cores),
+        "thread": 1,
+        "worker": 1,
+        "beside a worker": max(1, min(2, cores // 2)),
+    }
+    ones = {"main": 1, "thread": 1, "worker": 1, "beside a worker": 1, "cores": cores}
+    assert _threads_in_child({**base, decompress.STDLIB_BZ2_ENV: "1"}) == ones
+    assert _threads_in_child(base, "import sys; sys.modules['indexed_bzip2'] = None\n") == ones
+
+
+def test_end_markers_are_found_piece_by_piece_as_in_the_whole_file() -> None:
+    """The end-marker search reads the file a piece at a time: markers across the pieces' edges, at the
+    file's start and end, and in files shorter than a marker are found as a search of the whole file
+    finds them."""
+    import io
+    import random
+
+    from anystab.sources import decompress
+
+    patterns = decompress._END_MARKER_PATTERNS
+    size = decompress.READ_SIZE
+    rng = random.Random(7)
+    for n in (0, 3, 5, 100, size - 3, size, size + 2, 2 * size + 5):
+        for _ in range(12):
+            data = bytearray(rng.randbytes(n))
+            for _ in range(rng.randint(1, 5)):
+                pattern = rng.choice(patterns)
+                if n >= len(pattern):
+                    edge = min(n - len(pattern), max(0, size - rng.randint(0, 6)))
+                    at = rng.choice([0, n - len(pattern), rng.randint(0, n - len(pattern)), edge])
+                    data[at : at + len(pattern)] = pattern
+            whole = [(m.start(), patterns.index(m.group())) for m in decompress._END_MARKERS.finditer(data)]
+            assert list(decompress._end_markers(io.BytesIO(bytes(data)))) == whole
