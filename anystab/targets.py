@@ -117,6 +117,16 @@ class TargetSet:
         object.__setattr__(self, "_covers", frozenset(covers))
         object.__setattr__(self, "_lengths", {v: tuple(sorted(ls)) for v, ls in lengths.items()})
 
+    @property
+    def exact_keys(self) -> frozenset[tuple[int, int, int]]:
+        """``(version, network, length)`` of every target prefix."""
+        return self._exact
+
+    @property
+    def cover_keys(self) -> frozenset[tuple[int, int, int]]:
+        """Every target prefix and each prefix covering it down to the shortest cover counted."""
+        return self._covers
+
     def __iter__(self) -> Iterator[Target]:
         return iter(self.targets)
 
