@@ -18,6 +18,7 @@ tests/data/mrt/ris.updates.nlri_mask_trailing_bits.gz).
 from __future__ import annotations
 
 import ipaddress
+import socket
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
@@ -77,8 +78,20 @@ def make_target(prefix: str, address: str | None = None, name: str | None = None
 
 
 def prefix_key(text: str) -> tuple[int, int, int]:
-    """``(version, masked network as int, length)`` of a prefix given as text, trailing bits ignored."""
+    """``(version, masked network as int, length)`` of a prefix given as text, trailing bits ignored.
+
+    An IPv4 prefix with a plain decimal length is read by ``inet_pton`` (which, like ``ipaddress``, takes
+    only four decimal parts without leading zeros, and is many times faster); anything else by
+    ``ipaddress``."""
     addr_text, _, len_text = text.partition("/")
+    if len_text.isascii() and len_text.isdigit() and int(len_text) <= 32:
+        try:
+            value = int.from_bytes(socket.inet_pton(socket.AF_INET, addr_text), "big")
+        except (OSError, ValueError):  # not IPv4 text (ValueError: a NUL character in it)
+            pass
+        else:
+            length = int(len_text)
+            return 4, value >> (32 - length) << (32 - length) if length else 0, length
     addr = ipaddress.ip_address(addr_text)
     bits = _BITS[addr.version]
     length = int(len_text) if len_text else bits

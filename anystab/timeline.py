@@ -184,20 +184,10 @@ class _TargetIndex:
 
 
 def _parsed(text: str) -> tuple[tuple[int, int, int], str]:
-    """:func:`prefix_key` of a prefix and its canonical text. An IPv4 prefix with a plain decimal length
-    is read by ``inet_pton`` (which, like ``ipaddress``, takes only four decimal parts without leading
-    zeros, and is many times faster); anything else by :func:`prefix_key`."""
-    addr, _, length_text = text.partition("/")
-    if length_text.isascii() and length_text.isdigit() and int(length_text) <= 32:
-        try:
-            value = int.from_bytes(socket.inet_pton(socket.AF_INET, addr), "big")
-        except OSError:
-            pass
-        else:
-            length = int(length_text)
-            net = value >> (32 - length) << (32 - length) if length else 0
-            return (4, net, length), f"{socket.inet_ntoa(net.to_bytes(4, 'big'))}/{length}"
+    """:func:`prefix_key` of a prefix and its canonical text."""
     version, net, length = prefix_key(text)
+    if version == 4:
+        return (4, net, length), f"{socket.inet_ntoa(net.to_bytes(4, 'big'))}/{length}"
     return (version, net, length), f"{_net_text(version, net)}/{length}"
 
 
