@@ -118,11 +118,12 @@ class TargetSet:
             raise ConfigError(f"unknown filter mode {self.mode!r}; use one of {', '.join(FILTER_MODES)}")
         exact = {_key(t.prefix) for t in self.targets}
         covers: set[tuple[int, int, int]] = set()
-        for t in self.targets:
-            bits = _BITS[t.prefix.version]
-            for length in range(self.min_cover(t.prefix.version), t.prefix.prefixlen + 1):
-                net = int(t.prefix.network_address) >> (bits - length) << (bits - length) if length else 0
-                covers.add((t.prefix.version, net, length))
+        for version, address, prefixlen in exact:  # each prefix's attributes read once, not per length
+            bits = _BITS[version]
+            covers.update(
+                (version, address >> (bits - length) << (bits - length), length)
+                for length in range(self.min_cover(version), prefixlen + 1)
+            )
         lengths: dict[int, set[int]] = {4: set(), 6: set()}
         for t in self.targets:
             lengths[t.prefix.version].add(t.prefix.prefixlen)

@@ -144,3 +144,21 @@ def test_prefix_key_of_random_ipv4_text_is_ipaddress_reading() -> None:
         assert got == _key_by_ipaddress(t)
 
     check()
+
+
+@pytest.mark.parametrize(("min_v4", "min_v6"), [(8, 16), (0, 0), (24, 48)])
+def test_cover_keys_are_every_supernet_down_to_the_shortest_cover(min_v4: int, min_v6: int) -> None:
+    import ipaddress
+
+    from anystab.targets import TargetSet
+
+    given = ["8.8.8.0/24", "8.8.8.0/24", "1.0.0.0/8", "9.9.9.9/32", "2001:500:6::/48", "2001:db8::/32"]
+    ts = TargetSet(tuple(make_target(p) for p in given), "any", min_v4, min_v6)
+    expected = set()
+    for p in given:
+        net = ipaddress.ip_network(p)
+        for length in range(min_v4 if net.version == 4 else min_v6, net.prefixlen + 1):
+            sup = net.supernet(new_prefix=length)
+            expected.add((sup.version, int(sup.network_address), length))
+    assert ts.cover_keys == expected
+    assert ts.exact_keys == {prefix_key(p) for p in given}
