@@ -35,6 +35,8 @@ _OPEN = {"{": "}", "(": ")", "[": "]"}
 
 def _tokens(as_path: str) -> list[str]:
     """Split bgpdump AS path text into tokens; a bracketed segment stays one token."""
+    if not any(ch in as_path for ch in _OPEN):  # no segment: the runs between white space
+        return as_path.split()
     tokens: list[str] = []
     i, n = 0, len(as_path)
     while i < n:

@@ -184,20 +184,10 @@ class _TargetIndex:
 
 
 def _parsed(text: str) -> tuple[tuple[int, int, int], str]:
-    """:func:`prefix_key` of a prefix and its canonical text. An IPv4 prefix with a plain decimal length
-    is read by ``inet_pton`` (which, like ``ipaddress``, takes only four decimal parts without leading
-    zeros, and is many times faster); anything else by :func:`prefix_key`."""
-    addr, _, length_text = text.partition("/")
-    if length_text.isascii() and length_text.isdigit() and int(length_text) <= 32:
-        try:
-            value = int.from_bytes(socket.inet_pton(socket.AF_INET, addr), "big")
-        except OSError:
-            pass
-        else:
-            length = int(length_text)
-            net = value >> (32 - length) << (32 - length) if length else 0
-            return (4, net, length), f"{socket.inet_ntoa(net.to_bytes(4, 'big'))}/{length}"
+    """:func:`prefix_key` of a prefix and its canonical text."""
     version, net, length = prefix_key(text)
+    if version == 4:
+        return (4, net, length), f"{socket.inet_ntoa(net.to_bytes(4, 'big'))}/{length}"
     return (version, net, length), f"{_net_text(version, net)}/{length}"
 
 
@@ -315,20 +305,25 @@ class VpWalk:
         return t >= self.obs_start and not self.down and (self.resume_at is None or t >= self.resume_at)
 
     def state_of(self, t: float, target: int) -> State:
-        if not self.observing(t):
-            return UNOBSERVED_STATE
+        return self._state(target) if self.observing(t) else UNOBSERVED_STATE
+
+    def _state(self, target: int) -> State:
+        """A target's state while the VP is observed: the route of its longest covering prefix held."""
         for key in self.ctx.candidates[target]:
             entries = self.routes.get(key)
             if entries:
-                path_id = min(entries, key=lambda p: -1 if p is None else p)
-                prefix, route = entries[path_id]
+                if len(entries) == 1:
+                    prefix, route = next(iter(entries.values()))
+                else:
+                    prefix, route = entries[min(entries, key=lambda p: -1 if p is None else p)]
                 return self.ctx.routed_state(prefix, route)
         return UNROUTED_STATE
 
     def emit(self, t: float, targets: Sequence[int]) -> None:
+        observing = self.observing(t)  # the same for every target at one time
         for i in targets:
             times, states = self.series[i]
-            state = self.state_of(t, i)
+            state = self._state(i) if observing else UNOBSERVED_STATE
             if times[-1] == t:
                 states[-1] = state
             else:

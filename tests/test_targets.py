@@ -61,3 +61,104 @@ def test_unknown_mode():
 
 def test_duplicates_removed():
     assert len(target_set([make_target("8.8.8.0/24"), make_target("8.8.8.0/24")])) == 1
+
+
+def _key_by_ipaddress(text: str) -> tuple[int, int, int] | None:
+    """What ``prefix_key`` gives, read by ``ipaddress`` alone (None: not a prefix)."""
+    import ipaddress
+
+    addr_text, _, len_text = text.partition("/")
+    try:
+        addr = ipaddress.ip_address(addr_text)
+        bits = addr.max_prefixlen
+        length = int(len_text) if len_text else bits
+    except ValueError:
+        return None
+    if not 0 <= length <= bits:
+        return None
+    return addr.version, int(addr) >> (bits - length) << (bits - length) if length else 0, length
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1.2.3.4/24",
+        "01.2.3.4/24",
+        "1.2.3.4/33",
+        "1.2.3/24",
+        "1.2.3.4/ 24",
+        "1.2.3.4/+24",
+        "1.2.3.4\x00/24",
+        "1.2.3.4/0",
+        "255.255.255.255/32",
+        "1.2.3.4/\u0662",
+        "1.2.3.4",
+        "1.2.3.4/",
+        "256.1.1.1/8",
+        "1.2.3.4 /8",
+        " 1.2.3.4/8",
+        "1.2.3.4/08",
+        "0x1.2.3.4/8",
+        "1.2.3.4/-1",
+        "\u0661.2.3.4/8",
+        "::/0",
+        "::1.2.3.4/24",
+        "2001:db8::/32",
+        "2001:db8::/129",
+        "1.2.3.4/32/1",
+        "",
+    ],
+)
+def test_prefix_key_reads_every_text_as_ipaddress_does(text: str) -> None:
+    """The fast reading of IPv4 text (``inet_pton``) gives what ``ipaddress`` gives, and refuses what it
+    refuses."""
+    try:
+        got = prefix_key(text)
+    except ValueError:
+        got = None
+    assert got == _key_by_ipaddress(text)
+
+
+def test_prefix_key_of_random_ipv4_text_is_ipaddress_reading() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    part = st.one_of(
+        st.integers(0, 300).map(str), st.sampled_from(["00", "01", "007", "", " 1", "a", "\u0661"])
+    )
+    text = st.builds(
+        lambda parts, length: ".".join(parts) + length,
+        st.lists(part, min_size=3, max_size=5),
+        st.one_of(
+            st.integers(-1, 40).map(lambda n: f"/{n}"), st.sampled_from(["", "/", "/ 8", "/8 ", "/+8"])
+        ),
+    )
+
+    @settings(max_examples=500, deadline=None)
+    @given(text)
+    def check(t: str) -> None:
+        try:
+            got = prefix_key(t)
+        except ValueError:
+            got = None
+        assert got == _key_by_ipaddress(t)
+
+    check()
+
+
+@pytest.mark.parametrize(("min_v4", "min_v6"), [(8, 16), (0, 0), (24, 48)])
+def test_cover_keys_are_every_supernet_down_to_the_shortest_cover(min_v4: int, min_v6: int) -> None:
+    import ipaddress
+
+    from anystab.targets import TargetSet
+
+    given = ["8.8.8.0/24", "8.8.8.0/24", "1.0.0.0/8", "9.9.9.9/32", "2001:500:6::/48", "2001:db8::/32"]
+    ts = TargetSet(tuple(make_target(p) for p in given), "any", min_v4, min_v6)
+    expected = set()
+    for p in given:
+        net = ipaddress.ip_network(p)
+        for length in range(min_v4 if net.version == 4 else min_v6, net.prefixlen + 1):
+            sup = net.supernet(new_prefix=length)
+            expected.add((sup.version, int(sup.network_address), length))
+    assert ts.cover_keys == expected
+    assert ts.exact_keys == {prefix_key(p) for p in given}

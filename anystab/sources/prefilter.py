@@ -127,30 +127,26 @@ class Scanner:
     """Precomputed lookup tables for one target set; :meth:`hits` finds candidate NLRI positions."""
 
     def __init__(self, targets: TargetSet) -> None:
-        covers: set[tuple[int, int, int]] = set()
+        # the target prefixes (exact, more) or them and their covers (less, any): the set's own
+        covers = targets.exact_keys if targets.mode in ("exact", "more") else targets.cover_keys
         more: dict[tuple[int, int], set[int]] = {}
-        for t in targets:
-            version, length = t.prefix.version, t.prefix.prefixlen
-            net = int(t.prefix.network_address)
-            low = length if targets.mode in ("exact", "more") else targets.min_cover(version)
-            for cl in range(low, length + 1):
-                shift = _BITS[version] - cl
-                covers.add((version, net >> shift << shift, cl))
-            if targets.mode in ("more", "any"):
+        if targets.mode in ("more", "any"):
+            for version, net, length in targets.exact_keys:
                 more.setdefault((version, length), set()).add(_prefix_window(version, net, length))
         self.len_mask = np.array([(0xFF << WINDOW_BITS) | _window_mask(n) for n in range(256)], np.uint64)
-        keys = {(cl << WINDOW_BITS) | _prefix_window(v, n, cl) for v, n, cl in covers}
-        self.cover_keys = np.array(sorted(keys), dtype=np.uint64)
+        windows = [(cl, _prefix_window(v, n, cl)) for v, n, cl in covers]
+        self.cover_keys = np.array(sorted({(cl << WINDOW_BITS) | w for cl, w in windows}), dtype=np.uint64)
         self.more = [
             (length, _BITS[v], np.uint64(_window_mask(length)), np.array(sorted(vals), np.uint64))
             for (v, length), vals in sorted(more.items())
         ]
         self.pairs = np.zeros(1 << 16, dtype=bool)
-        for v, n, cl in covers:
-            self._mark_pairs(cl, cl, _prefix_window(v, n, cl) >> (WINDOW_BITS - 8), cl)
+        # marking is idempotent: each (length, first byte) once, not once per prefix
+        for cl, first_byte in sorted({(cl, w >> (WINDOW_BITS - 8)) for cl, w in windows}):
+            self._mark_pairs(cl, cl, first_byte, cl)
         for length, top, _mask, vals in self.more:
-            for val in vals.tolist():
-                self._mark_pairs(length, top, val >> (WINDOW_BITS - 8), length)
+            for first_byte in sorted(set((vals >> np.uint64(WINDOW_BITS - 8)).tolist())):
+                self._mark_pairs(length, top, first_byte, length)
         # the same table indexed by a little-endian word: (first byte << 8) | length byte
         self.pairs_le = np.ascontiguousarray(self.pairs.reshape(256, 256).T).ravel()
         self._compiled: object = None

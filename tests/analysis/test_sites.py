@@ -66,3 +66,21 @@ def test_site_names(site_map):
     assert site_name("64501 64511", "upstream", site_map) == "AMS"
     assert site_name("64502 64511", "upstream", site_map) == "64502 64511"
     assert site_name(None, "upstream", site_map) is None
+
+
+def test_as_path_tokens_without_segments_are_the_char_by_char_reading() -> None:
+    """A path without a bracketed segment is split at white space at once; a segment appended sends the
+    same text through the reading a character at a time, which must give the same tokens before it."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from anystab.sites import _tokens
+
+    text = st.text(alphabet=st.sampled_from([*"0123 9\t\n\u00a0\u2003\u3000}),x"]), max_size=30)
+
+    @settings(max_examples=500, deadline=None)
+    @given(text)
+    def check(path: str) -> None:
+        assert _tokens(path) == _tokens(path + " {1}")[:-1]
+
+    check()
