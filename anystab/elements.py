@@ -174,18 +174,24 @@ def select_elements(
     # communities: one array object per distinct value, shared by its rows (to_pandas makes one per row,
     # about 120 bytes each); rows are keyed by their item count and items joined (when no item holds the
     # separator, equal keys are equal lists)
+    # the table goes column by column as the frame is built (self_destruct; no other reference to it)
     comms = table.column("communities")
     if pc.any(pc.match_substring(pc.list_flatten(comms), "\x1f")).as_py():
-        df = table.to_pandas()
+        del comms
+        df = _frame_of(table)
     else:
         count = pc.cast(pc.list_value_length(comms), pa.string())
         key = pc.binary_join_element_wise(count, pc.binary_join(comms, "\x1f"), "|")
         codes = pc.fill_null(pc.dictionary_encode(key).combine_chunks().indices, -1).to_numpy()
+        del count, key
         distinct, first = np.unique(codes, return_index=True)
         shared = np.empty(len(distinct) + 1, dtype=object)  # the last slot, for code -1, stays None
         shared[distinct] = comms.take(pa.array(first)).to_pandas().to_numpy()
-        df = table.drop_columns(["communities"]).to_pandas()
-        df.insert(table.column_names.index("communities"), "communities", shared[codes])
+        del comms, distinct, first
+        at = table.column_names.index("communities")
+        table = table.drop_columns(["communities"])
+        df = _frame_of(table)
+        df.insert(at, "communities", shared[codes])
     for name in CODED:  # categories in sorted order: sorting or grouping by them sorts as the strings
         df[name] = df[name].cat.reorder_categories(sorted(df[name].cat.categories))
     times = df["time"].to_numpy(dtype="datetime64[us]").view(np.int64)
@@ -200,6 +206,12 @@ def select_elements(
         if (order != np.arange(len(order))).any():
             df = df.take(order)
     return df.set_axis(pd.RangeIndex(len(df)))
+
+
+def _frame_of(table: pa.Table) -> pd.DataFrame:
+    """``table.to_pandas()``, letting each column's Arrow memory go once converted (the caller holds no
+    other reference to the table)."""
+    return table.to_pandas(self_destruct=True, split_blocks=True)
 
 
 def counted(result: FileResult) -> FileResult:
