@@ -39,7 +39,7 @@ from anystab.params import AnalysisParams
 from anystab.per_vp import VpTables, vp_tables
 from anystab.sources.archive import SourceFile
 from anystab.sources.base import FilesSource
-from anystab.sources.mrt import FileResult
+from anystab.sources.mrt import FileResult, give_back_freed_memory
 
 if TYPE_CHECKING:
     from anystab.executors.protocol import Executor
@@ -126,9 +126,9 @@ def analyze(
             progress(done[0], len(files))
 
     targets = request.params.targets.with_mode("any")
-    results = source.read(files, targets, request.jobs, tick, executor)
-    results = list(results)
+    results = list(source.read(files, targets, request.jobs, tick, executor))  # its tables handed over
     selection = build_elements(files, results, request.start, request.end, let_go=True)
+    give_back_freed_memory()  # the files' tables, now in the selection's elements
     stage = split_vp_stage(executor) if executor is not None else None
     return run_stages(
         selection.elements, selection.gaps, request.params, selection.window, files, results, stage
