@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -36,6 +36,11 @@ import pyarrow.compute as pc
 from anystab import schemas
 from anystab.errors import BadInputError, ConfigError
 from anystab.sources import FileResult, SourceFile, missing_intervals, warm_up_holes
+
+# String columns of few distinct values, kept as pandas categoricals in the elements frame: a few bytes of
+# code per element instead of its own string data (the file path alone is tens of bytes); the tables
+# written convert them back (:func:`anystab.pipeline.to_arrow`)
+CODED = ("elem_type", "collector", "peer_ip", "bgp_origin", "source")
 
 
 @dataclass(frozen=True)
@@ -52,10 +57,13 @@ def build_elements(
     results: Sequence[FileResult],
     start: float | None = None,
     end: float | None = None,
+    let_go: bool = False,
 ) -> Selection:
-    """Steps 1 to 4 on the files read (``results[i]`` is ``files[i]``'s): window, elements and gaps."""
+    """Steps 1 to 4 on the files read (``results[i]`` is ``files[i]``'s): window, elements and gaps.
+    ``let_go``: see :func:`select_elements` (``results`` then a list)."""
     window = choose_window(files, results, start, end)
-    return Selection(window, select_elements(files, results, window), gaps_table(files, results, window))
+    elements = select_elements(files, results, window, let_go)
+    return Selection(window, elements, gaps_table(files, results, window))
 
 
 def _frame(rows: list[dict[str, Any]], name: str) -> pd.DataFrame:
@@ -131,9 +139,15 @@ def _unreadable(results: Sequence[FileResult]) -> str:
 
 
 def select_elements(
-    files: Sequence[SourceFile], results: Sequence[FileResult], window: tuple[float, float]
+    files: Sequence[SourceFile],
+    results: Sequence[FileResult],
+    window: tuple[float, float],
+    let_go: bool = False,
 ) -> pd.DataFrame:
-    """Steps 2 and 3: the RIB dump each collector starts from, the updates after it, in order."""
+    """Steps 2 and 3: the RIB dump each collector starts from, the updates after it, in order.
+
+    ``let_go``: the files' tables are handed over, so their memory goes while the frame is built: each
+    of ``results`` (a list) is replaced by :func:`counted` of it."""
     rib_time = rib_times(results, window)
     parts: list[pa.Table] = []
     ranks: list[int] = []
@@ -148,25 +162,38 @@ def select_elements(
         parts.append(table if table.schema.equals(schemas.ELEMENTS) else table.cast(schemas.ELEMENTS))
         ranks.append(0 if r.kind == "rib" else 1)
         floors.append(_micros(t0) if r.kind != "rib" and t0 is not None else np.iinfo(np.int64).min)
+    if let_go:
+        assert isinstance(results, list)
+        results[:] = [counted(r) for r in results]
     if not parts:
         return schemas.ELEMENTS.empty_table().to_pandas()
-    table = pa.concat_tables(parts)
+    del r  # the last file's result (and, unless let go, its table)
+    counts = [p.num_rows for p in parts]
+    table = _coded(pa.concat_tables(parts))
+    parts.clear()  # the coded columns' strings go with the files' tables (when let go)
     # communities: one array object per distinct value, shared by its rows (to_pandas makes one per row,
     # about 120 bytes each); rows are keyed by their item count and items joined (when no item holds the
     # separator, equal keys are equal lists)
+    # the table goes column by column as the frame is built (self_destruct; no other reference to it)
     comms = table.column("communities")
     if pc.any(pc.match_substring(pc.list_flatten(comms), "\x1f")).as_py():
-        df = table.to_pandas()
+        del comms
+        df = _frame_of(table)
     else:
         count = pc.cast(pc.list_value_length(comms), pa.string())
         key = pc.binary_join_element_wise(count, pc.binary_join(comms, "\x1f"), "|")
         codes = pc.fill_null(pc.dictionary_encode(key).combine_chunks().indices, -1).to_numpy()
+        del count, key
         distinct, first = np.unique(codes, return_index=True)
         shared = np.empty(len(distinct) + 1, dtype=object)  # the last slot, for code -1, stays None
         shared[distinct] = comms.take(pa.array(first)).to_pandas().to_numpy()
-        df = table.drop_columns(["communities"]).to_pandas()
-        df.insert(table.column_names.index("communities"), "communities", shared[codes])
-    counts = [p.num_rows for p in parts]
+        del comms, distinct, first
+        at = table.column_names.index("communities")
+        table = table.drop_columns(["communities"])
+        df = _frame_of(table)
+        df.insert(at, "communities", shared[codes])
+    for name in CODED:  # categories in sorted order: sorting or grouping by them sorts as the strings
+        df[name] = df[name].cat.reorder_categories(sorted(df[name].cat.categories))
     times = df["time"].to_numpy(dtype="datetime64[us]").view(np.int64)
     keep = times >= np.repeat(np.array(floors, dtype=np.int64), counts)
     rank = np.repeat(np.array(ranks, dtype=np.int8), counts)
@@ -179,6 +206,25 @@ def select_elements(
         if (order != np.arange(len(order))).any():
             df = df.take(order)
     return df.set_axis(pd.RangeIndex(len(df)))
+
+
+def _frame_of(table: pa.Table) -> pd.DataFrame:
+    """``table.to_pandas()``, letting each column's Arrow memory go once converted (the caller holds no
+    other reference to the table)."""
+    return table.to_pandas(self_destruct=True, split_blocks=True)
+
+
+def counted(result: FileResult) -> FileResult:
+    """The result with its elements table let go: no columns, its row count kept (the FILES table's)."""
+    return replace(result, elements=result.elements.select([]))
+
+
+def _coded(table: pa.Table) -> pa.Table:
+    """The :data:`CODED` columns dictionary-encoded (pandas categoricals once converted)."""
+    for name in CODED:
+        i = table.column_names.index(name)
+        table = table.set_column(i, name, pc.dictionary_encode(table.column(i)))
+    return table
 
 
 def rib_times(results: Sequence[FileResult], window: tuple[float, float]) -> dict[str, float]:

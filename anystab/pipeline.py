@@ -22,7 +22,7 @@ carries each VP's walk from one run to the next.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -39,7 +39,7 @@ from anystab.params import AnalysisParams
 from anystab.per_vp import VpTables, vp_tables
 from anystab.sources.archive import SourceFile
 from anystab.sources.base import FilesSource
-from anystab.sources.mrt import FileResult
+from anystab.sources.mrt import FileResult, give_back_freed_memory
 
 if TYPE_CHECKING:
     from anystab.executors.protocol import Executor
@@ -93,7 +93,11 @@ def to_arrow(df: pd.DataFrame, name: str) -> pa.Table:
     schema = schemas.TABLES[name]
     if df.empty:
         return schema.empty_table()
-    return pa.Table.from_pandas(df[schema.names], schema=schema, preserve_index=False)
+    df = df[schema.names]
+    coded = [c for c in schema.names if isinstance(df[c].dtype, pd.CategoricalDtype)]
+    if coded:  # as the strings they stand for (the same table and pandas metadata as a string column)
+        df = df.assign(**{c: df[c].astype("str") for c in coded})
+    return pa.Table.from_pandas(df, schema=schema, preserve_index=False)
 
 
 def analyze(
@@ -122,18 +126,13 @@ def analyze(
             progress(done[0], len(files))
 
     targets = request.params.targets.with_mode("any")
-    results = source.read(files, targets, request.jobs, tick, executor)
-    selection = build_elements(files, results, request.start, request.end)
-    results = [_counted(r) for r in results]  # the files' tables are in the selection's elements now
+    results = list(source.read(files, targets, request.jobs, tick, executor))  # its tables handed over
+    selection = build_elements(files, results, request.start, request.end, let_go=True)
+    give_back_freed_memory()  # the files' tables, now in the selection's elements
     stage = split_vp_stage(executor) if executor is not None else None
     return run_stages(
         selection.elements, selection.gaps, request.params, selection.window, files, results, stage
     )
-
-
-def _counted(result: FileResult) -> FileResult:
-    """The result with its elements table let go: no columns, its row count kept (the FILES table's)."""
-    return replace(result, elements=result.elements.select([]))
 
 
 def run_stages(

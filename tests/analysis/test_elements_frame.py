@@ -1,7 +1,8 @@
 """The elements DataFrame that select_elements builds equals the plain conversion of the files' tables.
 
-The frame shares one communities array per distinct value and copies rows only when some are left out
-or reordered; the reference here is ``Table.to_pandas`` with the filter and sort as pandas does them.
+The frame shares one communities array per distinct value, keeps the few-valued string columns as
+categoricals (sorted categories) and copies rows only when some are left out or reordered; the
+reference here is ``Table.to_pandas`` with the filter and sort as pandas does them.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from anystab.elements import select_elements
+from anystab.elements import CODED, select_elements
 from anystab.schemas import ELEMENTS
 from anystab.sources import FileResult, SourceFile
 
@@ -56,7 +57,11 @@ def _lists(frame: pd.DataFrame) -> list[list[str] | None]:
 def _check(results: list[FileResult], floor: float, window: tuple[float, float]) -> pd.DataFrame:
     files = [SourceFile(r.path, r.collector) for r in results]
     got, expected = select_elements(files, results, window), _reference(results, floor)
-    pd.testing.assert_frame_equal(got.drop(columns="communities"), expected.drop(columns="communities"))
+    for name in CODED:
+        categories = got[name].cat.categories.tolist()
+        assert categories == sorted(categories)
+    plain = got.assign(**{name: got[name].astype("str") for name in CODED})
+    pd.testing.assert_frame_equal(plain.drop(columns="communities"), expected.drop(columns="communities"))
     assert list(got.columns) == list(expected.columns)
     assert got["communities"].dtype == expected["communities"].dtype
     assert _lists(got) == _lists(expected)
