@@ -24,7 +24,7 @@ class SourceType(AnyParamType):
     name = "source"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        from anystab.sources.remote import is_url
+        from anystab.sources.archive import is_url  # (not remote: it imports the reader)
 
         if isinstance(value, str) and is_url(value):
             return value
@@ -58,7 +58,7 @@ def dask_option(func: F) -> F:
 
 def check_source_choice(sources: tuple[str, ...], dask: str | None, source_name: str) -> None:
     """--dask and URL sources read with anystab's own reader: refuse another ``--source``."""
-    from anystab.sources.remote import is_url
+    from anystab.sources.archive import is_url  # (not remote: it imports the reader)
 
     if source_name != "files" and (dask is not None or any(is_url(s) for s in sources)):
         raise click.UsageError("--dask and URL sources read with anystab's own reader: leave out --source")

@@ -45,9 +45,9 @@ import pandas as pd
 from anystab.executors.protocol import Executor
 from anystab.params import AnalysisParams
 from anystab.per_vp import VpTables, order_vp_tables, vp_tables
-from anystab.sources.archive import SourceFile
+from anystab.sources.archive import SourceFile, is_url
 from anystab.sources.mrt import FileResult
-from anystab.sources.remote import is_url, read_source
+from anystab.sources.remote import read_source
 from anystab.targets import TargetSet
 
 PARTS_PER_WORKER = 2

@@ -84,66 +84,116 @@ static int vec_push(Vec *a, int64_t x) {
 
 /* ---- the scanner's tables ------------------------------------------------------------------------- */
 
+/* A set of 64-bit keys: open addressing in a table at most half full. No stored key is all ones (cover
+ * keys have a length byte of at most 128, "more" values a zero top byte), so all ones marks a free slot. */
+typedef struct {
+    uint64_t *slots;
+    uint64_t mask;
+    int shift;
+} KeySet;
+
+#define FREE_SLOT UINT64_MAX
+#define HASH_MULTIPLIER 0x9E3779B97F4A7C15ULL
+
+static int keyset_init(KeySet *k, const uint64_t *keys, Py_ssize_t n) {
+    uint64_t size = 16;
+    int bits = 4;
+    while (size < 2 * (uint64_t)n) {
+        size *= 2;
+        bits++;
+    }
+    k->slots = malloc(size * sizeof(uint64_t));
+    if (!k->slots) return -1;
+    memset(k->slots, 0xff, size * sizeof(uint64_t));
+    k->mask = size - 1;
+    k->shift = 64 - bits;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint64_t at = (keys[i] * HASH_MULTIPLIER) >> k->shift;
+        while (k->slots[at] != FREE_SLOT && k->slots[at] != keys[i]) at = (at + 1) & k->mask;
+        k->slots[at] = keys[i];
+    }
+    return 0;
+}
+
+static inline int keyset_has(const KeySet *k, uint64_t x) {
+    uint64_t at = (x * HASH_MULTIPLIER) >> k->shift;
+    for (;;) {
+        uint64_t slot = k->slots[at];
+        if (slot == x) return 1;
+        if (slot == FREE_SLOT) return 0;
+        at = (at + 1) & k->mask;
+    }
+}
+
+/* More-specifics of the targets of one length: a candidate whose length byte is in [length, top] and
+ * whose first `length` bits are a target's. */
+typedef struct {
+    unsigned length, top;
+    uint64_t mask;
+    KeySet values;
+} Group;
+
 typedef struct {
     uint8_t pairs[PAIRS]; /* index (length byte << 8) | first address byte */
     uint64_t pair_bits[PAIRS / 64]; /* the same as bits: small enough for the L1 cache */
     uint64_t len_mask[MASKS];
-    uint64_t *covers; /* sorted */
-    Py_ssize_t ncovers;
-    uint64_t *more; /* groups of: length, top, mask, count, count sorted values */
-    Py_ssize_t nmore;
+    uint8_t more_len[MASKS]; /* whether some group's [length, top] holds this length byte */
+    KeySet covers;
+    Group *groups;
+    Py_ssize_t ngroups;
 } Tables;
 
-static void tables_free(PyObject *capsule) {
-    Tables *t = PyCapsule_GetPointer(capsule, CAPSULE_NAME);
-    if (t) {
-        free(t->covers);
-        free(t->more);
-        free(t);
-    }
+static void tables_release(Tables *t) {
+    if (!t) return;
+    free(t->covers.slots);
+    for (Py_ssize_t i = 0; i < t->ngroups; i++) free(t->groups[i].values.slots);
+    free(t->groups);
+    free(t);
 }
 
-static uint64_t *copy_u64(const Py_buffer *b, Py_ssize_t *count) {
-    *count = b->len / (Py_ssize_t)sizeof(uint64_t);
-    uint64_t *out = malloc((size_t)(*count + 1) * sizeof(uint64_t));
-    if (out && *count) memcpy(out, b->buf, (size_t)*count * sizeof(uint64_t));
-    return out;
+static void tables_free(PyObject *capsule) { tables_release(PyCapsule_GetPointer(capsule, CAPSULE_NAME)); }
+
+/* The groups from their flat form: length, top, mask, count, then count values, per group. */
+static int make_groups(Tables *t, const uint64_t *more, Py_ssize_t n) {
+    Py_ssize_t count = 0;
+    for (Py_ssize_t i = 0; i + 4 <= n; i += 4 + (Py_ssize_t)more[i + 3]) count++;
+    t->groups = calloc((size_t)count + 1, sizeof(Group));
+    if (!t->groups) return -1;
+    for (Py_ssize_t i = 0; i + 4 <= n; i += 4 + (Py_ssize_t)more[i + 3]) {
+        Group *g = &t->groups[t->ngroups];
+        g->length = (unsigned)more[i];
+        g->top = (unsigned)more[i + 1];
+        g->mask = more[i + 2];
+        Py_ssize_t values = (Py_ssize_t)more[i + 3];
+        if (i + 4 + values > n || keyset_init(&g->values, more + i + 4, values) < 0) return -1;
+        t->ngroups++;
+        for (unsigned len = g->length; len <= g->top && len < MASKS; len++) t->more_len[len] = 1;
+    }
+    return 0;
 }
 
 static PyObject *make_tables(PyObject *self, PyObject *args) {
     Py_buffer pairs, masks, covers, more;
     if (!PyArg_ParseTuple(args, "y*y*y*y*", &pairs, &masks, &covers, &more)) return NULL;
     PyObject *out = NULL;
-    Tables *t = calloc(1, sizeof(Tables));
-    if (!t) {
-        PyErr_NoMemory();
-        goto done;
-    }
+    Tables *t = NULL;
     if (pairs.len != PAIRS || masks.len != MASKS * (Py_ssize_t)sizeof(uint64_t)) {
         PyErr_SetString(PyExc_ValueError, "pairs must be 65536 bytes and len_mask 256 uint64");
-        free(t);
+        goto done;
+    }
+    t = calloc(1, sizeof(Tables));
+    if (!t || keyset_init(&t->covers, covers.buf, covers.len / (Py_ssize_t)sizeof(uint64_t)) < 0 ||
+        make_groups(t, more.buf, more.len / (Py_ssize_t)sizeof(uint64_t)) < 0) {
+        PyErr_NoMemory();
         goto done;
     }
     memcpy(t->pairs, pairs.buf, PAIRS);
     for (int i = 0; i < PAIRS; i++)
         if (t->pairs[i]) t->pair_bits[i >> 6] |= 1ULL << (i & 63);
     memcpy(t->len_mask, masks.buf, sizeof(t->len_mask));
-    t->covers = copy_u64(&covers, &t->ncovers);
-    t->more = copy_u64(&more, &t->nmore);
-    if (!t->covers || !t->more) {
-        free(t->covers);
-        free(t->more);
-        free(t);
-        PyErr_NoMemory();
-        goto done;
-    }
     out = PyCapsule_New(t, CAPSULE_NAME, tables_free);
-    if (!out) {
-        free(t->covers);
-        free(t->more);
-        free(t);
-    }
 done:
+    if (!out) tables_release(t);
     PyBuffer_Release(&pairs);
     PyBuffer_Release(&masks);
     PyBuffer_Release(&covers);
@@ -151,28 +201,14 @@ done:
     return out;
 }
 
-static int in_sorted(const uint64_t *keys, Py_ssize_t n, uint64_t x) {
-    Py_ssize_t lo = 0, hi = n;
-    while (lo < hi) {
-        Py_ssize_t mid = lo + (hi - lo) / 2;
-        if (keys[mid] < x)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < n && keys[lo] == x;
-}
-
 /* Scanner.match_windows for one (length byte, big-endian 8-byte window) candidate. */
 static int match_window(const Tables *t, unsigned len, uint64_t window) {
-    if (in_sorted(t->covers, t->ncovers, window & t->len_mask[len])) return 1;
+    if (keyset_has(&t->covers, window & t->len_mask[len])) return 1;
+    if (!t->more_len[len]) return 0;
     uint64_t payload = window & PAYLOAD_MASK;
-    Py_ssize_t i = 0;
-    while (i + 4 <= t->nmore) {
-        uint64_t length = t->more[i], top = t->more[i + 1], mask = t->more[i + 2];
-        Py_ssize_t count = (Py_ssize_t)t->more[i + 3];
-        if (len >= length && len <= top && in_sorted(t->more + i + 4, count, payload & mask)) return 1;
-        i += 4 + count;
+    for (Py_ssize_t i = 0; i < t->ngroups; i++) {
+        const Group *g = &t->groups[i];
+        if (len >= g->length && len <= g->top && keyset_has(&g->values, payload & g->mask)) return 1;
     }
     return 0;
 }

@@ -53,6 +53,7 @@ _ROUTEVIEWS_NAME = re.compile(r"^route-views[\w.\-]*$")
 _ARCHIVE_NAME = re.compile(r"(updates|bview|rib|ribs)\.(\d{8})\.(\d{4})(\d{2})?(?!\d)")
 _BGPSTREAM_NAME = re.compile(r"^(ris|routeviews)\.(.+)\.(updates|ribs|bview|rib)\.(\d+)\.")
 _RIB_WORDS = frozenset({"bview", "rib", "ribs"})
+_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*://")
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,11 @@ class SourceFile:
 def expected_cadence(project: str | None) -> float | None:
     """Seconds between update files of a project's collectors (RIS 300, RouteViews 900), else None."""
     return {"ris": RIS_UPDATES_CADENCE_S, "routeviews": ROUTEVIEWS_UPDATES_CADENCE_S}.get(project or "")
+
+
+def is_url(source: str) -> bool:
+    """Whether ``source`` is a URL (``scheme://...``) rather than a local path."""
+    return bool(_URL.match(source))
 
 
 def is_candidate(path: PurePath) -> bool:

@@ -1,6 +1,7 @@
 """Walk MRT records in decompressed bytes and keep only those that may hold a target's prefix.
 
-Steps, per piece of about :data:`SCAN_BYTES` decompressed bytes (plus the unfinished record carried over):
+Steps, per piece of about :data:`SCAN_BYTES` decompressed bytes (:data:`COMPILED_SCAN_BYTES` for the compiled
+scanner), plus the unfinished record carried over:
 
 1. Walk the 12-byte MRT common headers, reading only each record's length, and note where each whole
    record starts; types and subtypes are then gathered with numpy. The length counts the body only; for
@@ -71,6 +72,7 @@ LENGTH = struct.Struct(">I")
 LENGTH_OFFSET = 8
 MAX_RECORD_LEN = 1 << 24
 SCAN_BYTES = 1 << 20
+COMPILED_SCAN_BYTES = 1 << 18  # a piece just inflated is still in the core's L2 cache when it is scanned
 WINDOW_BYTES = 7
 WINDOW_BITS = 8 * WINDOW_BYTES
 PAD = bytes(WINDOW_BYTES + 1)
@@ -523,7 +525,7 @@ def _kept_compiled(
     _finish(bytes(buf), base, stats)
 
 
-def _filled(chunks: Iterable[bytes], buf: bytearray, size: int = SCAN_BYTES) -> Iterator[None]:
+def _filled(chunks: Iterable[bytes], buf: bytearray, size: int = COMPILED_SCAN_BYTES) -> Iterator[None]:
     """Append the chunks to ``buf`` and pause each time they form a piece, as :func:`pieces` cuts them:
     the caller scans the buffer and deletes its head. One buffer, filled in place, instead of a piece
     joined and joined again with the carried bytes (two new megabytes a piece, and their page faults)."""

@@ -21,7 +21,6 @@ Reading (:func:`read_source`, in whichever process reads the file: this one, a l
 
 from __future__ import annotations
 
-import re
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -33,19 +32,13 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 
 from anystab.errors import BadInputError, SourceUnavailableError
-from anystab.sources.archive import SourceFile, describe, discover, is_candidate
+from anystab.sources.archive import SourceFile, describe, discover, is_candidate, is_url
 from anystab.sources.mrt import FileResult, Problem, read_mrt_file
 from anystab.targets import TargetSet
 from anystab.text import pip_install
 
 INSTALL_HINT = f"reading URLs needs fsspec: {pip_install('dask')}; plus s3fs for s3://, aiohttp for http"
 COPY_CHUNK = 1 << 22
-_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*://")
-
-
-def is_url(source: str) -> bool:
-    """Whether ``source`` is a URL (``scheme://...``) rather than a local path."""
-    return bool(_URL.match(source))
 
 
 def import_fsspec() -> Any:

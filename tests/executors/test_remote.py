@@ -14,7 +14,8 @@ from anystab.errors import BadInputError, SourceUnavailableError
 from anystab.executors import LocalExecutor
 from anystab.pipeline import analyze
 from anystab.sources import SourceFile, discover
-from anystab.sources.remote import discover_sources, is_url, read_source, walk_key
+from anystab.sources.archive import is_url
+from anystab.sources.remote import discover_sources, read_source, walk_key
 from anystab.targets import make_target, target_set
 
 

@@ -259,3 +259,86 @@ def test_end_markers_are_found_piece_by_piece_as_in_the_whole_file() -> None:
                     data[at : at + len(pattern)] = pattern
             whole = [(m.start(), patterns.index(m.group())) for m in decompress._END_MARKERS.finditer(data)]
             assert list(decompress._end_markers(io.BytesIO(bytes(data)))) == whole
+
+
+def _fed(path: Path, monkeypatch: pytest.MonkeyPatch, whole: bool) -> tuple[object, ...]:
+    """The stream's bytes, count and problem, gzip fed whole where that is sure (step 8) or always
+    FEED_SIZE bytes at a time (steps 2-6)."""
+    with monkeypatch.context() as patch:
+        if not whole:
+            patch.setattr(decompress.Stream, "_gunzip", lambda self, fh: self._serial(fh))
+        return _stream(path, decompress.INFLATE, patch)
+
+
+def _members(rng: random.Random) -> bytes:
+    """Two members (random MRT-like bytes and zeros) and what may follow them: nothing, zeros, garbage."""
+    first = gzip.compress(rng.randbytes(300_000) * 2, mtime=0)
+    second = gzip.compress(bytes(rng.randrange(1, 200_000)), mtime=0)
+    return first + second + rng.choice((b"", bytes(100), rng.randbytes(50)))
+
+
+@pytest.mark.parametrize("name", [*GZIP_FILES, "members"])
+def test_gzip_fed_whole_reads_as_fed_in_pieces(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every real gzip file, and members with trailing bytes, whole, cut and overwritten at random: the
+    same bytes, count, problem and offset whether fed whole or FEED_SIZE bytes at a time."""
+    rng = random.Random(name)
+    raw = _members(rng) if name == "members" else (MRT_DIR / name).read_bytes()
+    problems = set()
+    for i, data in enumerate(_damaged(raw, rng)):
+        path = tmp_path / f"{i}.gz"
+        path.write_bytes(data)
+        ours = _fed(path, monkeypatch, whole=True)
+        assert ours == _fed(path, monkeypatch, whole=False), f"variant {i} of {name}"
+        problems.add(str(ours[2]).split(" (")[0])
+    assert "truncated gzip stream" in problems and ("None" in problems or name == "members")
+
+
+@pytest.mark.parametrize(("ratio", "hold"), [(1000, 1 << 26), (40, 1 << 26), (1000, 1 << 22), (8, 1 << 16)])
+def test_gzip_fed_whole_keeps_the_bounds(
+    ratio: int, hold: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Near the bounds (a bomb, data compressing 40 times with the grace bytes lowered) or past what may be
+    held, the file is fed in pieces from there on: the same bytes, problem and offset."""
+    rng = random.Random(ratio)
+    data = b"".join(rng.randbytes(1) * rng.randrange(ratio // 2, 2 * ratio) for _ in range(200_000))[
+        : 8 << 20
+    ]
+    path = tmp_path / "dense.gz"
+    path.write_bytes(gzip.compress(data, compresslevel=6, mtime=0))
+    monkeypatch.setattr(decompress, "BOMB_GRACE_BYTES", 1 << 20)
+    monkeypatch.setattr(decompress, "HOLD_BYTES", hold)
+    ours = _fed(path, monkeypatch, whole=True)
+    assert ours == _fed(path, monkeypatch, whole=False)
+    assert (ours[2] is not None) == (len(data) > decompress.MAX_RATIO * path.stat().st_size)
+
+
+@pytest.mark.parametrize("damage", [0, 1, 7_000, 11_000, 30_000, 100_000])
+def test_gzip_damaged_after_a_member_reads_as_fed_in_pieces(
+    damage: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A member ending inside a read, and damage in the next one: fed again from the member's end on the
+    same FEED_SIZE grid as before, so the bytes before the problem and its offset are the same."""
+    rng = random.Random(damage)
+    first = gzip.compress(rng.randbytes(5_000), mtime=0)
+    second = gzip.compress(b"".join(rng.randbytes(8) * rng.randrange(1, 40) for _ in range(60_000)), mtime=0)
+    raw = first + second
+    at = len(first) + 20 + damage
+    path = tmp_path / "members.gz"
+    path.write_bytes(raw[:at] + bytes(b ^ 0x5A for b in raw[at : at + 8]) + raw[at + 8 :])
+    ours = _fed(path, monkeypatch, whole=True)
+    assert ours == _fed(path, monkeypatch, whole=False)
+    assert str(ours[2]).startswith("corrupt gzip data") and ours[3] > 0
+
+
+def test_gzip_within_bounds_is_fed_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real file is fed whole from start to end (step 8): never in pieces."""
+
+    def in_pieces(self: decompress.Stream, fh: object, **_: object) -> None:
+        raise AssertionError("fed in pieces")
+
+    monkeypatch.setattr(decompress.Stream, "_serial", in_pieces)
+    stream = decompress.open_stream(MRT_DIR / "ris.updates.et-header.2015.gz")
+    assert sum(map(len, stream)) == stream.decompressed_bytes > 10 << 20
+    assert stream.problem is None
