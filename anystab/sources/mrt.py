@@ -9,7 +9,9 @@ Steps:
 3. Decode each kept record on its own with mrtparse (``mrtparse.Reader`` over the record's bytes; the
    reader resets mrtparse's module-level AS-size and ADD-PATH flags per record). NLRI with bits set past
    the prefix length are accepted and printed as written (``11.13.0.0/13``), as bgpdump does. A record
-   mrtparse cannot decode is reported with its offset and skipped.
+   mrtparse cannot decode is reported with its offset and skipped. A regular BGP4MP UPDATE is decoded
+   by :mod:`anystab.sources.bgp4mp` instead, into the values mrtparse gives (it hands back any record it
+   does not fully understand; ``FAST_UPDATES = False``: mrtparse decodes every record).
 4. Turn records into elements in bgpdump's order: for an UPDATE, withdrawals (withdrawn routes, then
    MP_UNREACH) before announcements (NLRI, then MP_REACH); for a RIB record, one ``R`` per entry with the
    MRT header time; state changes become ``S``. 2-byte sessions get AS4_PATH merged into AS_PATH as
@@ -50,7 +52,7 @@ import mrtparse.base
 import pyarrow as pa
 
 from anystab.schemas import ELEMENTS
-from anystab.sources import framing, prefilter
+from anystab.sources import bgp4mp, framing, prefilter
 from anystab.sources.decompress import open_stream
 from anystab.sources.slim import Slimmer
 from anystab.targets import TargetSet
@@ -91,6 +93,7 @@ _MESSAGE_HEADS = frozenset(
     for t in (framing.BGP4MP, framing.BGP4MP_ET)
     for s in framing.MESSAGE_SUBTYPES
 )
+FAST_UPDATES = True  # regular BGP4MP UPDATEs decoded by anystab.sources.bgp4mp, as mrtparse decodes them
 DECODE_CACHE_RECORDS = 4096
 DECODE_CACHE_BYTES = 16 << 20
 _EPOCH = datetime(1970, 1, 1)
@@ -502,13 +505,15 @@ def _decode_record(ctx: _Ctx, record: bytes) -> str | None:
     Only mrtparse's parse is guarded broadly (it signals damaged input with many exception types); in
     anystab's own handling of what it parsed, only the damage it finds on purpose (``MrtFormatError``) is
     reported: any other exception there is a bug of ours, raised rather than passed off as damage."""
-    try:
-        entry = next(mrtparse.Reader(io.BytesIO(record)))
-    except Exception as exc:  # mrtparse's own exceptions on damaged input
-        return _undecodable(exc)
-    if entry.err is not None:
-        return f"undecodable record ({entry.err_msg})"
-    data = entry.data
+    data = bgp4mp.decode_update(record) if FAST_UPDATES else None
+    if data is None:
+        try:
+            entry = next(mrtparse.Reader(io.BytesIO(record)))
+        except Exception as exc:  # mrtparse's own exceptions on damaged input
+            return _undecodable(exc)
+        if entry.err is not None:
+            return f"undecodable record ({entry.err_msg})"
+        data = entry.data
     mtype, subtype = _key(data["type"]), _key(data["subtype"])
     time_us = _key(data["timestamp"]) * US_PER_S + data.get("microsecond_timestamp", 0)
     try:
