@@ -85,7 +85,9 @@ PATHS_CUT = f"more than {MAX_PATHS_PER_PREFIX} ADD-PATH routes for one prefix fr
 MAX_STATE_CODE = (1 << 15) - 1  # the state columns are int16; BGP's FSM has 6 states (7, 8 non-standard)
 ONE_BATCH_ROWS = 1 << 20
 SETTLE_ROWS = 1 << 16  # rows kept as Python lists before they become one Arrow record batch
+FEW_ROWS = 512  # up to this many rows, the lists become a record batch as rows (faster for few rows)
 _NO_ELEMENTS = ELEMENTS.empty_table()
+_ROW_TYPE = pa.struct(list(ELEMENTS))
 _ET_TYPE = framing.BGP4MP_ET.to_bytes(2, "big")
 _TIME_COLUMN = ELEMENTS.names.index("time")
 _MESSAGE_HEADS = frozenset(
@@ -347,6 +349,11 @@ class _Columns:
     def _settle(self) -> None:
         self._flush()
         count = self.count - self.settled
+        if 0 < count <= FEW_ROWS:  # one conversion of the rows instead of one per column
+            row_array = pa.array(list(zip(*self.data.values(), strict=True)), _ROW_TYPE)
+            batch = pa.RecordBatch.from_struct_array(row_array).replace_schema_metadata(ELEMENTS.metadata)
+            self.batches.append(batch)
+            count = 0
         for start in range(0, count, ONE_BATCH_ROWS):  # a batch's string columns hold at most 2 GiB
             part = slice(start, start + ONE_BATCH_ROWS)
             columns = [

@@ -3,6 +3,8 @@
 Rows are settled into a record batch every ``SETTLE_ROWS`` rows, between records; a record that fails
 to decode takes its rows back. Reading with a bound of one row (a batch per record) and with none must
 give equal results, on the shared files and on generated repeats with damaged and ADD-PATH records.
+Up to ``FEW_ROWS`` rows become a batch through one conversion of the rows, more a column at a time: both
+ways give equal tables (every shared file, a whole update file with state changes, generated repeats).
 """
 
 from __future__ import annotations
@@ -43,6 +45,35 @@ def test_repeats_with_failures_same_settled_or_whole(tmp_path: Path, monkeypatch
     assert_same_results([whole], [settled])
     assert settled.problems  # the damaged record, whose rows were taken back
     assert len(settled.elements.to_batches()) > 50 > len(whole.elements.to_batches())
+
+
+def _rows_and_columns(path: Path, targets, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    with monkeypatch.context() as m:
+        m.setattr(mrt, "FEW_ROWS", 1 << 40)
+        by_rows = read_mrt_file(path, targets, "test")
+    with monkeypatch.context() as m:
+        m.setattr(mrt, "FEW_ROWS", 0)
+        by_columns = read_mrt_file(path, targets, "test")
+    assert by_rows.elements.schema.equals(mrt.ELEMENTS, check_metadata=True)
+    return by_rows, by_columns
+
+
+@pytest.mark.parametrize("name", MRT_FILES)
+def test_shared_files_same_built_by_rows_or_columns(name: str, monkeypatch) -> None:
+    by_rows, by_columns = _rows_and_columns(MRT_DIR / name, sampled_targets(name, seed=5), monkeypatch)
+    assert_same_results([by_columns], [by_rows])
+
+
+@pytest.mark.parametrize("targets", [None, TARGETS])
+def test_every_kind_of_value_same_built_by_rows_or_columns(tmp_path: Path, targets, monkeypatch) -> None:
+    by_rows, by_columns = _rows_and_columns(MRT_DIR / "ris.rrc06.updates.1401488100.gz", targets, monkeypatch)
+    assert_same_results([by_columns], [by_rows])
+    if targets is None:  # state changes, communities, aggregators, withdrawals
+        assert set(by_rows.elements.column("elem_type").to_pylist()) == {"A", "W", "S"}
+    path = _write(tmp_path / "updates.gz", _repeated_records(), 3)  # ADD-PATH path ids, IPv6
+    by_rows, by_columns = _rows_and_columns(path, targets, monkeypatch)
+    assert_same_results([by_columns], [by_rows])
+    assert by_rows.elements.column("path_id").null_count < by_rows.elements.num_rows
 
 
 def _pool(env: dict[str, str]) -> str:
