@@ -34,6 +34,7 @@ module, and compares elements and problems.
 from __future__ import annotations
 
 import socket
+import struct
 from typing import Any
 
 from anystab.sources import framing
@@ -62,6 +63,9 @@ AS_SEGMENT_TYPES = frozenset({1, 2, 3, 4})
 BGP_HEADER_LEN = 19
 BGP_UPDATE = 2
 FLAG_EXTENDED = 0x10
+_HEADER = struct.Struct(">IHHI")  # MRT header: seconds, type, subtype, length
+_U16 = struct.Struct(">H")
+_U32 = struct.Struct(">I")
 
 
 def decode_update(record: bytes) -> dict[str, Any] | None:
@@ -69,20 +73,19 @@ def decode_update(record: bytes) -> dict[str, Any] | None:
     with the same types and text), or ``None`` when mrtparse must decode it (steps 1-3)."""
     try:
         return _decode(record)
-    except (Irregular, IndexError, ValueError):
+    except (Irregular, IndexError, ValueError, struct.error):  # struct.error: a read past the end
         return None
 
 
 def _int(record: bytes, start: int, size: int) -> int:
-    if start + size > len(record):
-        raise Irregular
-    return int.from_bytes(record[start : start + size], "big")
+    """The ``size``-byte (2 or 4) number at ``start``; struct.error past the record's end."""
+    return (_U16 if size == 2 else _U32).unpack_from(record, start)[0]  # type: ignore[no-any-return]
 
 
 def _decode(record: bytes) -> dict[str, Any] | None:
-    if len(record) < framing.HEADER_LEN or len(record) != framing.HEADER_LEN + _int(record, 8, 4):
+    seconds, mtype, subtype, length = _HEADER.unpack_from(record)
+    if len(record) != framing.HEADER_LEN + length:
         return None
-    mtype, subtype = _int(record, 4, 2), _int(record, 6, 2)
     if mtype not in (framing.BGP4MP, framing.BGP4MP_ET) or subtype not in MESSAGE_SUBTYPES:
         return None
     pos = framing.HEADER_LEN
@@ -102,7 +105,7 @@ def _decode(record: bytes) -> dict[str, Any] | None:
         return None
     peer_ip = socket.inet_ntop(family, record[pos : pos + size])
     msg = pos + 2 * size
-    if _int(record, msg + 16, 2) != len(record) - msg or _int(record, msg + 18, 1) != BGP_UPDATE:
+    if _int(record, msg + 16, 2) != len(record) - msg or record[msg + 18] != BGP_UPDATE:
         return None
     add_path = subtype in ADDPATH_SUBTYPES
     pos = msg + BGP_HEADER_LEN
@@ -119,7 +122,7 @@ def _decode(record: bytes) -> dict[str, Any] | None:
         "nlri": _nlri(record, attrs_end, len(record), 1, add_path),
     }
     data: dict[str, Any] = {
-        "timestamp": {_int(record, 0, 4): None},
+        "timestamp": {seconds: None},
         "type": {mtype: None},
         "subtype": {subtype: None},
         "peer_as": str(peer_asn),
@@ -143,7 +146,7 @@ def _nlri(record: bytes, pos: int, end: int, afi: int, add_path: bool) -> list[d
         if add_path:
             entry["path_id"] = _int(record, pos, 4)
             pos += 4
-        length = _int(record, pos, 1)
+        length = record[pos]
         if length > bits:
             raise Irregular
         stop = pos + 1 + (length + 7) // 8
@@ -167,10 +170,13 @@ def _attributes(record: bytes, pos: int, end: int, as_size: int, add_path: bool)
     seen: set[int] = set()
     attributes = []
     while pos < end:
-        flags, code = _int(record, pos, 1), _int(record, pos + 1, 1)
-        head = 4 if flags & FLAG_EXTENDED else 3
-        start = pos + head
-        stop = start + _int(record, pos + 2, head - 2)
+        flags, code = record[pos], record[pos + 1]
+        if flags & FLAG_EXTENDED:
+            start = pos + 4
+            stop = start + _int(record, pos + 2, 2)
+        else:
+            start = pos + 3
+            stop = start + record[pos + 2]
         if stop > end or code in seen or code in _LEFT_TO_MRTPARSE:
             raise Irregular
         seen.add(code)
@@ -209,7 +215,7 @@ def _attribute(code: int, record: bytes, start: int, stop: int, as_size: int, ad
         asn = str(int.from_bytes(record[start : stop - 4], "big"))
         return {"as": asn, "id": socket.inet_ntop(socket.AF_INET, record[stop - 4 : stop])}
     if code == ATTR_MP_REACH:
-        afi, safi, hop_length = _int(record, start, 2), _int(record, start + 2, 1), _int(record, start + 3, 1)
+        afi, safi, hop_length = _int(record, start, 2), record[start + 2], record[start + 3]
         if afi not in _FAMILIES or safi not in _SAFIS or hop_length not in _NEXT_HOP_LENGTHS[afi]:
             raise Irregular
         family, size, _ = _FAMILIES[afi]
@@ -221,7 +227,7 @@ def _attribute(code: int, record: bytes, start: int, stop: int, as_size: int, ad
             next_hop.append(socket.inet_ntop(family, record[hop + size : hop + hop_length]))
         return {"next_hop": next_hop, "nlri": _nlri(record, hop + hop_length + 1, stop, afi, add_path)}
     if code == ATTR_MP_UNREACH:
-        afi, safi = _int(record, start, 2), _int(record, start + 2, 1)
+        afi, safi = _int(record, start, 2), record[start + 2]
         if afi not in _FAMILIES or safi not in _SAFIS or start + 3 > stop:
             raise Irregular
         return {"withdrawn_routes": _nlri(record, start + 3, stop, afi, add_path)}
@@ -237,7 +243,7 @@ def _as_path(record: bytes, pos: int, stop: int, as_size: int) -> list[dict[str,
     """AS path segments as mrtparse gives them (``{"type": {code: None}, "value": [ASN text]}``)."""
     segments = []
     while pos < stop:
-        kind, count = _int(record, pos, 1), _int(record, pos + 1, 1)
+        kind, count = record[pos], record[pos + 1]
         pos += 2
         end = pos + count * as_size
         if kind not in AS_SEGMENT_TYPES or end > stop:
