@@ -41,9 +41,9 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -733,11 +733,34 @@ def _scanner(targets: TargetSet) -> prefilter.Scanner:
 
 def read_mrt_file(path: str | os.PathLike[str], targets: TargetSet | None, collector: str) -> FileResult:
     """Read one MRT file (gzip, bzip2 or plain) into elements kept by ``targets`` (``None``: all)."""
+    rows = _Columns()
+    return replace(_read_into(rows, path, targets, collector), elements=rows.table())
+
+
+def read_mrt_files(
+    files: Sequence[tuple[str | os.PathLike[str], str]], targets: TargetSet | None
+) -> list[FileResult]:
+    """:func:`read_mrt_file` of each ``(path, collector)``, the files' rows made one Arrow table and each
+    file's elements a slice of it: a filtered read keeps a few rows from most files, and a table per file
+    cost about 50 us whatever its rows."""
+    rows = _Columns()
+    read = []
+    for path, collector in files:
+        start = len(rows)
+        read.append((_read_into(rows, path, targets, collector), start, len(rows) - start))
+    table = rows.table()
+    return [replace(r, elements=table.slice(start, n) if n else _NO_ELEMENTS) for r, start, n in read]
+
+
+def _read_into(
+    rows: _Columns, path: str | os.PathLike[str], targets: TargetSet | None, collector: str
+) -> FileResult:
+    """Read a file, its elements added to ``rows`` (the result's own table left empty)."""
     stream = open_stream(path)
     name = str(path)
     stats = prefilter.WalkStats()
     scanner = _scanner(targets) if targets is not None else None
-    ctx = _Ctx(targets, collector, name)
+    ctx = _Ctx(targets, collector, name, rows=rows)
     chunks = iter(stream)
     decode_problems = _decode_all(ctx, prefilter.kept_records_with_hits(chunks, scanner, stats), name)
     for _ in chunks:  # a walk stopped early: still check the compressed stream to report its damage
@@ -751,7 +774,7 @@ def read_mrt_file(path: str | os.PathLike[str], targets: TargetSet | None, colle
         collector=collector,
         kind=_kind(stats),
         records=stats.records,
-        elements=ctx.rows.table(),
+        elements=_NO_ELEMENTS,
         problems=problems,
         first_time=stats.first_time,
         last_time=stats.last_time,

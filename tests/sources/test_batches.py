@@ -5,6 +5,7 @@ to decode takes its rows back. Reading with a bound of one row (a batch per reco
 give equal results, on the shared files and on generated repeats with damaged and ADD-PATH records.
 Up to ``FEW_ROWS`` rows become a batch through one conversion of the rows, more a column at a time: both
 ways give equal tables (every shared file, a whole update file with state changes, generated repeats).
+Files read one after another into one table, sliced per file, equal files read alone.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import pytest
 from support.mrt_samples import MRT_DIR, MRT_FILES, assert_same_results, sampled_targets
 from test_decode_cache import TARGETS, _repeated_records, _write
 
-from anystab.sources import mrt
+from anystab.sources import SourceFile, mrt
 from anystab.sources.mrt import read_mrt_file
+from anystab.sources.remote import read_source, read_sources
 
 
 def _settled_and_whole(path: Path, targets, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
@@ -86,3 +88,32 @@ def test_arrow_allocates_with_malloc_unless_the_user_chose() -> None:
     env = {k: v for k, v in os.environ.items() if k != mrt.ARROW_POOL_ENV}
     assert _pool(env) == "system"
     assert _pool({**env, mrt.ARROW_POOL_ENV: "jemalloc"}) == "jemalloc"
+
+
+def test_files_read_together_equal_files_read_alone(tmp_path: Path) -> None:
+    """``read_mrt_files``: every shared file (sampled targets), a damaged, an empty and a state-change
+    file, their rows one table sliced per file, equal to reading each alone."""
+    damaged = tmp_path / "damaged.gz"
+    damaged.write_bytes((MRT_DIR / "ris.rrc06.updates.1401488100.gz").read_bytes()[:3000])
+    empty = tmp_path / "empty"
+    empty.write_bytes(b"")
+    paths = [MRT_DIR / n for n in MRT_FILES] + [damaged, empty, MRT_DIR / "ris.rrc06.updates.1401488100.gz"]
+    targets = sampled_targets(MRT_FILES[0], seed=9)
+    alone = [read_mrt_file(p, targets, "test") for p in paths]
+    together = mrt.read_mrt_files([(p, "test") for p in paths], targets)
+    assert_same_results(alone, together)
+    assert alone[-3].problems and alone[-2].kind == "empty" and alone[-1].elements.num_rows
+
+
+def test_sources_read_in_order_local_runs_together() -> None:
+    """``read_sources``: URLs among local paths are read on their own, in the order given."""
+    names = MRT_FILES[:4]
+    files = [
+        SourceFile((MRT_DIR / n).as_uri() if i % 3 == 1 else str(MRT_DIR / n), "test")
+        for i, n in enumerate(names)
+    ]
+    targets = sampled_targets(names[0], seed=9)
+    got = read_sources(files, targets)
+    assert [r.path for r in got] == [f.path for f in files]
+    alone = [read_source(f, targets) for f in files]
+    assert_same_results(alone, got)
