@@ -41,6 +41,9 @@ from anystab.sources import FileResult, SourceFile, missing_intervals, warm_up_h
 # code per element instead of its own string data (the file path alone is tens of bytes); the tables
 # written convert them back (:func:`anystab.pipeline.to_arrow`)
 CODED = ("elem_type", "collector", "peer_ip", "bgp_origin", "source")
+# Files' tables averaging fewer rows are joined into one chunk before the frame is built: each compute
+# function and the conversion to pandas pay per chunk (a filtered read keeps a few rows from most files)
+SMALL_CHUNK_ROWS = 1024
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,7 @@ def select_elements(
     ``let_go``: the files' tables are handed over, so their memory goes while the frame is built: each
     of ``results`` (a list) is replaced by :func:`counted` of it."""
     rib_time = rib_times(results, window)
+    floor_of = {c: _micros(t) for c, t in rib_time.items()}  # per collector: its updates' earliest time
     parts: list[pa.Table] = []
     ranks: list[int] = []
     floors: list[int] = []  # per part: its elements' earliest kept time, in microseconds
@@ -161,7 +165,7 @@ def select_elements(
         table = r.elements
         parts.append(table if table.schema.equals(schemas.ELEMENTS) else table.cast(schemas.ELEMENTS))
         ranks.append(0 if r.kind == "rib" else 1)
-        floors.append(_micros(t0) if r.kind != "rib" and t0 is not None else np.iinfo(np.int64).min)
+        floors.append(floor_of[r.collector] if r.kind != "rib" and t0 is not None else np.iinfo(np.int64).min)
     if let_go:
         assert isinstance(results, list)
         results[:] = [counted(r) for r in results]
@@ -169,7 +173,10 @@ def select_elements(
         return schemas.ELEMENTS.empty_table().to_pandas()
     del r  # the last file's result (and, unless let go, its table)
     counts = [p.num_rows for p in parts]
-    table = _coded(pa.concat_tables(parts))
+    table = pa.concat_tables(parts)
+    if table.num_rows < SMALL_CHUNK_ROWS * len(parts):  # many small files: one chunk, not one per file
+        table = table.combine_chunks()
+    table = _coded(table)
     parts.clear()  # the coded columns' strings go with the files' tables (when let go)
     # communities: one array object per distinct value, shared by its rows (to_pandas makes one per row,
     # about 120 bytes each); rows are keyed by their item count and items joined (when no item holds the

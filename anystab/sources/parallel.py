@@ -6,7 +6,10 @@ without the local executor; only a Dask cluster reads through its own map
 
 Steps:
 
-1. ``jobs=0`` means one worker per core; ``jobs=1`` (or a single file) reads in this process.
+1. ``jobs=0`` means one worker per core; ``jobs=1`` (or a single file) reads in this process, in groups
+   of :data:`SERIAL_FILES` files. A group, like a batch below, is read by
+   :func:`anystab.sources.remote.read_sources`: the elements of its local files are one Arrow table,
+   sliced per file.
 2. Otherwise split the files into batches, larger files first, each about a ``4 x workers``-th of the
    bytes not yet batched (guided scheduling: a file takes milliseconds, so one task per file would spend
    more on passing tasks and results between processes than on reading, while big batches at the end
@@ -50,27 +53,26 @@ from anystab.errors import AnystabError
 from anystab.schemas import ELEMENTS
 from anystab.sources.archive import SourceFile
 from anystab.sources.mrt import FileResult
-from anystab.sources.remote import read_source
+from anystab.sources.remote import read_sources
 from anystab.targets import TargetSet
 
 SMALLEST_SHARE = 64
 START_METHOD: str | None = None  # how worker processes start; None: the platform's default
+SERIAL_FILES = 16  # files read in one process by one read_sources call (progress reported after each group)
+FEW_ROWS_PER_FILE = 1024  # a batch's files averaging fewer rows cross as one record batch
 POLL_SECONDS = 0.05  # waiting for the workers' results: how often to check that they are still alive
 
 
-def _read(source: SourceFile, targets: TargetSet | None) -> FileResult:
-    return read_source(source, targets)
-
-
 def _read_batch(sources: list[SourceFile], targets: TargetSet | None) -> list[FileResult]:
-    return [_read(source, targets) for source in sources]
+    return read_sources(sources, targets)
 
 
 @dataclass
 class _Packed:
     """A worker's batch of results as it crosses to this process: the files' elements in one table, as
-    Arrow IPC bytes (pickling tables column by column cost milliseconds per batch, mostly their schemas),
-    and the results without them."""
+    Arrow IPC bytes (pickling tables column by column cost milliseconds per batch, mostly their schemas;
+    files of few rows joined into one record batch: a message per file cost about 3 KB and 20 us to
+    read back), and the results without them."""
 
     results: list[FileResult]
     elements: bytes
@@ -79,10 +81,13 @@ class _Packed:
 
 def _read_packed(sources: list[SourceFile], targets: TargetSet | None) -> _Packed:
     results = _read_batch(sources, targets)
+    table = pa.concat_tables([r.elements for r in results])
+    if table.num_rows < FEW_ROWS_PER_FILE * len(results):  # one record batch instead of one per file
+        table = table.combine_chunks()
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, ELEMENTS) as writer:
-        for r in results:
-            writer.write_table(r.elements)
+        writer.write_table(table)
+    del table
     none = ELEMENTS.empty_table()
     rows = [r.elements.num_rows for r in results]
     return _Packed([replace(r, elements=none) for r in results], sink.getvalue().to_pybytes(), rows)
@@ -154,8 +159,9 @@ def read_files(
                 progress(1)
 
     if workers == 1:
-        for i, source in enumerate(files):
-            store([i], [_read(source, targets)])
+        for start in range(0, len(files), SERIAL_FILES):
+            group = list(range(start, min(start + SERIAL_FILES, len(files))))
+            store(group, _read_batch([files[i] for i in group], targets))
     else:
         _read_shared(files, targets, workers, store)
     return [r for r in slots if r is not None]

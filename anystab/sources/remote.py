@@ -12,7 +12,8 @@ Discovery (:func:`discover_sources`, on the machine that runs the analysis):
 Reading (:func:`read_source`, in whichever process reads the file: this one, a local worker process of
 :mod:`anystab.sources.parallel`, or a Dask worker):
 
-1. A local path is read by :func:`anystab.sources.read_mrt_file`.
+1. A local path is read by :func:`anystab.sources.read_mrt_file`; :func:`read_sources` reads each run of
+   local paths among its files by :func:`anystab.sources.mrt.read_mrt_files` (one table, sliced per file).
 2. A URL is copied in :data:`COPY_CHUNK` pieces to a temporary file on the worker's disk, read there, and
    the temporary file is removed; the result names the URL wherever it would name the file (its path,
    its problems, each element's ``source``). A URL that cannot be read raises
@@ -33,7 +34,7 @@ import pyarrow as pa
 
 from anystab.errors import BadInputError, SourceUnavailableError
 from anystab.sources.archive import SourceFile, describe, discover, is_candidate, is_url
-from anystab.sources.mrt import FileResult, Problem, read_mrt_file
+from anystab.sources.mrt import FileResult, Problem, read_mrt_file, read_mrt_files
 from anystab.targets import TargetSet
 from anystab.text import pip_install
 
@@ -113,6 +114,23 @@ def relabel(result: FileResult, name: str) -> FileResult:
         elements = elements.set_column(column, elements.schema.field("source"), values)
     problems = [Problem(name, p.offset, p.reason, p.count) for p in result.problems]
     return replace(result, path=name, elements=elements, problems=problems)
+
+
+def read_sources(files: Sequence[SourceFile], targets: TargetSet | None) -> list[FileResult]:
+    """:func:`read_source` of each file, in order; runs of local paths read by
+    :func:`anystab.sources.mrt.read_mrt_files` (their elements one table, sliced per file)."""
+    results: list[FileResult] = []
+    local: list[tuple[str, str]] = []
+    for file in [*files, None]:
+        if file is not None and not is_url(file.path):
+            local.append((file.path, file.collector))
+            continue
+        if local:
+            results += read_mrt_files(local, targets)
+            local = []
+        if file is not None:
+            results.append(read_source(file, targets))
+    return results
 
 
 def read_source(file: SourceFile, targets: TargetSet | None) -> FileResult:

@@ -1,8 +1,9 @@
 """The elements DataFrame that select_elements builds equals the plain conversion of the files' tables.
 
 The frame shares one communities array per distinct value, keeps the few-valued string columns as
-categoricals (sorted categories) and copies rows only when some are left out or reordered; the
-reference here is ``Table.to_pandas`` with the filter and sort as pandas does them.
+categoricals (sorted categories) and copies rows only when some are left out or reordered (the files'
+tables joined into one chunk first when they average few rows); the reference here is
+``Table.to_pandas`` with the filter and sort as pandas does them.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pytest
 
+from anystab import elements
 from anystab.elements import CODED, select_elements
 from anystab.schemas import ELEMENTS
 from anystab.sources import FileResult, SourceFile
@@ -77,7 +80,11 @@ def test_updates_in_order_share_communities() -> None:
     assert got["communities"][0] is None and list(got["communities"][1]) == []
 
 
-def test_rib_first_at_equal_times_and_late_updates_dropped() -> None:
+@pytest.mark.parametrize("small", [0, elements.SMALL_CHUNK_ROWS])  # files' tables kept as chunks or joined
+def test_rib_first_at_equal_times_and_late_updates_dropped(
+    small: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(elements, "SMALL_CHUNK_ROWS", small)
     rib = _result("bview.gz", "rib", [T0 + 5] * 3, [["64500:1"], [], None])
     early = _result("u0.gz", "updates", [T0 + 1, T0 + 5, T0 + 9], [[""], ["64500:1"], []])
     late = _result("u1.gz", "updates", [T0 + 7, T0 + 5, T0 + 6], [[], ["64500:2"], None])

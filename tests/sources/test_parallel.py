@@ -17,7 +17,7 @@ import pytest
 from support.mrt_samples import MRT_DIR, assert_same_results, sampled_targets
 
 from anystab.errors import AnystabError, BadInputError
-from anystab.sources import SourceFile, read_files
+from anystab.sources import SourceFile, parallel, read_files
 from anystab.sources.parallel import (
     _Claims,
     _Done,
@@ -68,17 +68,21 @@ def test_worker_count() -> None:
     assert worker_count(3, 0) == 1
 
 
-def test_batches_cross_processes_whole(tmp_path) -> None:
+@pytest.mark.parametrize("few", [False, True])
+def test_batches_cross_processes_whole(tmp_path, few: bool) -> None:
     """A worker's batch, packed as it crosses to this process and unpacked, equals the batch read here:
-    elements, problems and every other field, also for a damaged and an empty file."""
+    elements, problems and every other field, also for a damaged and an empty file; with every element
+    (one record batch per file) and with sampled targets (few rows: one record batch for all)."""
     damaged = tmp_path / "damaged.gz"
     damaged.write_bytes((MRT_DIR / NAMES[0]).read_bytes()[:5000])
     empty = tmp_path / "empty"
     empty.write_bytes(b"")
     files = [SourceFile(str(MRT_DIR / n), "c") for n in NAMES[:3]]
     files += [SourceFile(str(damaged), "c"), SourceFile(str(empty), "c")]
-    read = _read_batch(files, None)
-    crossed = _unpack(pickle.loads(pickle.dumps(_read_packed(files, None))))
+    targets = sampled_targets(NAMES[0]) if few else None
+    read = _read_batch(files, targets)
+    crossed = _unpack(pickle.loads(pickle.dumps(_read_packed(files, targets))))
+    assert sum(r.elements.num_rows for r in read) < parallel.FEW_ROWS_PER_FILE * len(files) or not few
     assert [r.problems for r in read][3] and [r.kind for r in read][4] == "empty"
     assert_same_results(read, crossed)
 
