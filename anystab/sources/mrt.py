@@ -31,6 +31,7 @@ Damage inside a file never raises: it becomes a :class:`Problem`. A missing or u
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import ctypes
 import functools
@@ -199,14 +200,31 @@ class _LenientNlri(mrtparse.base.Nlri):  # type: ignore[misc]  # mrtparse has no
         return socket.inet_ntop(family, raw + bytes(size - n))
 
 
+def _checked_aigp(attr: Any) -> None:
+    """mrtparse's AIGP decoder (``BgpAttr.unpack_aigp``), except that a TLV shorter than its own 3-byte
+    header is damage: mrtparse reads its value with a negative size, steps back, and loops forever while
+    its list of TLVs grows until the machine's memory is gone."""
+    end = attr.p + attr.data["length"]
+    attr.data["value"] = []
+    while attr.p < end:
+        tlv: dict[str, int] = collections.OrderedDict()
+        tlv["type"] = attr.val_num(1)
+        tlv["length"] = attr.val_num(2)
+        if tlv["length"] < 3:
+            raise mrtparse.base.MrtFormatError(f"AIGP TLV length {tlv['length']} under its 3-byte header")
+        tlv["value"] = attr.val_num(tlv["length"] - 3)
+        attr.data["value"].append(tlv)
+
+
 @contextmanager
-def _lenient_nlri() -> Iterator[None]:
-    saved = mrtparse.base.Nlri
-    mrtparse.base.Nlri = _LenientNlri
+def _lenient_mrtparse() -> Iterator[None]:
+    """mrtparse with :class:`_LenientNlri` and :func:`_checked_aigp` inside, restored after."""
+    saved, saved_aigp = mrtparse.base.Nlri, mrtparse.BgpAttr.unpack_aigp
+    mrtparse.base.Nlri, mrtparse.BgpAttr.unpack_aigp = _LenientNlri, _checked_aigp
     try:
         yield
     finally:
-        mrtparse.base.Nlri = saved
+        mrtparse.base.Nlri, mrtparse.BgpAttr.unpack_aigp = saved, saved_aigp
 
 
 def _key(d: Mapping[int, Any]) -> int:
@@ -660,7 +678,7 @@ def _decode_all(ctx: _Ctx, records: Iterator[tuple[int, bytes, list[int]]], path
     problems = []
     slimmer = Slimmer(ctx.targets) if ctx.targets is not None else None
     cache = _DecodeCache()
-    with _lenient_nlri():
+    with _lenient_mrtparse():
         for offset, whole, hits in records:
             rows_before, ctx.offset = len(ctx.rows), offset
             if whole[4:8] in _MESSAGE_HEADS:  # framing.message_record, without unpacking

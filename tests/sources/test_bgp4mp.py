@@ -14,6 +14,8 @@ from __future__ import annotations
 import io
 import random
 import struct
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -235,3 +237,39 @@ def test_damaged_records_read_alike(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     fast, slow = _both(path, None, monkeypatch)
     assert_same_results([slow], [fast])
     assert fast.problems  # some of the damage is seen
+
+
+_AIGP_CHILD = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+from anystab.sources.mrt import read_mrt_file
+result = read_mrt_file(sys.argv[1], None, "test")
+print(result.elements.num_rows)
+for problem in result.problems:
+    print(problem.offset, problem.reason)
+"""
+
+
+@pytest.mark.parametrize("length", [0, 1, 2])
+def test_aigp_tlv_shorter_than_its_header_is_damage(tmp_path: Path, length: int) -> None:
+    """mrtparse loops forever on an AIGP TLV whose length is under 3, growing its list until memory is
+    gone: such a record is reported as damaged and the records around it are read. Run in a child
+    process under a 1 GiB address-space cap and a time limit, so that a regression fails here instead of
+    taking the machine's memory."""
+    origin, hop = _attr(1, b"\x00"), _attr(3, bytes([192, 0, 2, 1]))
+    path_attr = _attr(2, _segment(2, [64500], 4))
+    good = _record(4, origin + path_attr + hop, _prefix("192.0.2.0/24"))
+    bad = _record(
+        4,
+        origin + path_attr + hop + _attr(26, bytes([1, 0, length]) + bytes(8), 0x80),
+        _prefix("198.51.100.0/24"),
+    )
+    path = tmp_path / "updates"
+    mw.write_bytes(path, good + bad + good)
+    child = subprocess.run(
+        [sys.executable, "-c", _AIGP_CHILD, str(path)], capture_output=True, text=True, timeout=120
+    )
+    assert child.returncode == 0, child.stderr[-2000:]
+    rows, *problems = child.stdout.splitlines()
+    assert rows == "2"
+    assert problems == [f"{len(good)} undecodable record (AIGP TLV length {length} under its 3-byte header)"]
