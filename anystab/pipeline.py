@@ -82,11 +82,13 @@ class AnalysisResult:
         """One table as Arrow, cast to its schema."""
         return to_arrow(self.tables[name], name)
 
-    def summary(self) -> dict[str, Any]:
-        """A JSON-ready summary: what was read, estimates, sites, least stable VPs, per-collector counts."""
+    def summary(self, frames: bool = False) -> dict[str, Any]:
+        """A JSON-ready summary: what was read, estimates, sites, least stable VPs, per-collector counts.
+        ``frames``: the longest lists of records kept as columns, for :func:`anystab.output.dumps_indented`
+        (:class:`anystab.summary.RecordFrame`)."""
         from anystab.summary import build_summary
 
-        return build_summary(self)
+        return build_summary(self, frames)
 
 
 def to_arrow(df: pd.DataFrame, name: str) -> pa.Table:
