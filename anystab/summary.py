@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 
 from anystab.coverage import explain, target_shortfall
-from anystab.estimates import group_sums
 from anystab.params import AnalysisParams
 from anystab.sources.archive import WARM_UP_MISSING
+from anystab.sums import group_sums
 from anystab.text import human_duration, iso_utc
 from anystab.timeline import VP_KEYS
 
