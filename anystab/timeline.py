@@ -46,7 +46,7 @@ import bisect
 import ipaddress
 import math
 import socket
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -141,7 +141,9 @@ class _TargetIndex:
 
     A prefix of length L covers the targets whose address lies in its range: a slice of the targets
     sorted by (version, address), found by bisection. It lies inside a target when, for one of the few
-    distinct target lengths at most L, its network masked to that length is a target prefix.
+    distinct target lengths at most L, its network masked to that length is a target prefix: per target
+    length, the first 64 of every prefix's 128 bits (left-aligned) masked at once and looked up among the
+    targets' of that length; the few that match are checked whole.
     """
 
     def __init__(self, targets: Sequence[Target], min_cover: dict[int, int]) -> None:
@@ -153,34 +155,75 @@ class _TargetIndex:
             self.addresses[version] = [address for address, _ in places]
             self.order[version] = [i for _, i in places]
         self.exact: dict[tuple[int, int, int], list[int]] = {}
-        lengths: dict[int, set[int]] = {4: set(), 6: set()}
         for i, t in enumerate(targets):
             key = (t.prefix.version, int(t.prefix.network_address), t.prefix.prefixlen)
             self.exact.setdefault(key, []).append(i)
-            lengths[t.prefix.version].add(t.prefix.prefixlen)
-        self.lengths = {v: sorted(ls) for v, ls in lengths.items()}
+        nets: dict[tuple[int, int], list[int]] = {}
+        for version, net, length in self.exact:
+            nets.setdefault((version, length), []).append(net)
+        self.first_words = {
+            at: np.sort(_first_words(n, at[0])) for at, n in nets.items()
+        }  # per (version, length)
+        self.lengths = {v: sorted(length for version, length in nets if version == v) for v in (4, 6)}
 
-    def info(self, text: str) -> _PrefixInfo:
-        try:
-            key, canonical = _parsed(text)
-        except ValueError:
-            return _PrefixInfo(None, None, [], [])
-        version, net, length = key
-        if length < self.min_cover[version]:
-            return _PrefixInfo(key, canonical, [], [])
-        bits = _BITS[version]
-        addresses = self.addresses[version]
-        lo = bisect.bisect_left(addresses, net)
-        hi = bisect.bisect_left(addresses, net + (1 << (bits - length)))
-        covers = sorted(self.order[version][lo:hi])
-        inside: list[int] = []
-        for tlen in self.lengths[version]:
-            if tlen > length:
-                break
-            shift = bits - tlen
-            inside += self.exact.get((version, net >> shift << shift, tlen), ())
-        relevant = sorted(set(covers).union(inside)) if any(i not in covers for i in inside) else covers
-        return _PrefixInfo(key, canonical, covers, relevant)
+    def infos(self, texts: Iterable[str]) -> dict[str, _PrefixInfo]:
+        """Each prefix's :class:`_PrefixInfo`."""
+        out: dict[str, _PrefixInfo] = {}
+        parsed: list[tuple[str, tuple[int, int, int], str]] = []
+        for text in texts:
+            try:
+                key, canonical = _parsed(text)
+            except ValueError:
+                out[text] = _PrefixInfo(None, None, [], [])
+                continue
+            if key[2] < self.min_cover[key[0]]:
+                out[text] = _PrefixInfo(key, canonical, [], [])
+            else:
+                parsed.append((text, key, canonical))
+        inside = self._inside([key for _, key, _ in parsed])
+        for (text, key, canonical), within in zip(parsed, inside, strict=True):
+            version, net, length = key
+            addresses = self.addresses[version]
+            lo = bisect.bisect_left(addresses, net)
+            hi = bisect.bisect_left(addresses, net + (1 << (_BITS[version] - length)))
+            covers = sorted(self.order[version][lo:hi])
+            relevant = sorted(set(covers).union(within)) if any(i not in covers for i in within) else covers
+            out[text] = _PrefixInfo(key, canonical, covers, relevant)
+        return out
+
+    def _inside(self, keys: list[tuple[int, int, int]]) -> list[list[int]]:
+        """Per prefix key, the targets it lies inside (its network masked to a target's length is that
+        target's prefix)."""
+        found: list[list[int]] = [[] for _ in keys]
+        for version, bits in _BITS.items():
+            at = np.array([k for k, key in enumerate(keys) if key[0] == version], dtype=np.int64)
+            if not at.size or not self.lengths[version]:
+                continue
+            first = _first_words([keys[k][1] for k in at.tolist()], version)
+            length = np.array([keys[k][2] for k in at.tolist()])
+            for tlen in self.lengths[version]:
+                cand = np.flatnonzero(length >= tlen)
+                masked = first[cand] & _top_bits(min(tlen, 64))  # the second word settles only lengths > 64
+                shift = bits - tlen
+                words = self.first_words[version, tlen]
+                place = np.minimum(np.searchsorted(words, masked), len(words) - 1)
+                for k in at[cand[words[place] == masked]].tolist():
+                    net = keys[k][1]
+                    found[k] += self.exact.get((version, net >> shift << shift, tlen), ())
+        return found
+
+
+def _first_words(nets: list[int], version: int) -> np.ndarray:
+    """The first 64 of a network's 128 bits, left-aligned (an IPv4 network in the top 32 bits)."""
+    return np.array([net << (128 - _BITS[version]) >> 64 for net in nets], dtype=np.uint64)
+
+
+_WORD = (1 << 64) - 1
+
+
+def _top_bits(n: int) -> np.uint64:
+    """A 64-bit word with its top ``n`` bits set."""
+    return np.uint64(_WORD ^ ((1 << (64 - n)) - 1))
 
 
 def _parsed(text: str) -> tuple[tuple[int, int, int], str]:
@@ -208,7 +251,7 @@ class WalkContext:
     def build(self, prefix_texts: set[str]) -> None:
         ts = self.params.targets
         index = _TargetIndex(self.targets, {4: ts.min_cover(4), 6: ts.min_cover(6)})
-        self.prefixes = {p: index.info(p) for p in prefix_texts}
+        self.prefixes = index.infos(prefix_texts)
         cands: list[set[tuple[int, int, int]]] = [set() for _ in self.targets]
         for info in self.prefixes.values():
             if info.key is None:  # an unreadable prefix covers no target
