@@ -21,9 +21,7 @@ carries each VP's walk from one run to the next.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +29,7 @@ import pandas as pd
 import pyarrow as pa
 
 from anystab import schemas
+from anystab.collect import fewer_collections
 from anystab.collectors import collector_view
 from anystab.coverage import build_coverage
 from anystab.elements import build_elements, files_table, problems_table
@@ -104,22 +103,6 @@ def to_arrow(df: pd.DataFrame, name: str) -> pa.Table:
     return pa.Table.from_pandas(df, schema=schema, preserve_index=False)
 
 
-YOUNG_OBJECTS = 100_000  # allocations between two collections of the youngest generation, while stages run
-
-
-@contextmanager
-def fewer_collections() -> Iterator[None]:
-    """Python's cycle collector run less often inside (Python's thresholds restored after): the stages make
-    hundreds of thousands of small lists, tuples and dicts without cycles, and each collection walks the
-    young ones, each full one all of them (0.15 s of the stages with 10,000 targets)."""
-    old = gc.get_threshold()
-    gc.set_threshold(max(old[0], YOUNG_OBJECTS), *old[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*old)
-
-
 def analyze(
     request: AnalysisRequest,
     source: Source | None = None,
@@ -146,8 +129,9 @@ def analyze(
             progress(done[0], len(files))
 
     targets = request.params.targets.with_mode("any")
-    results = list(source.read(files, targets, request.jobs, tick, executor))  # its tables handed over
-    selection = build_elements(files, results, request.start, request.end, let_go=True)
+    with fewer_collections():
+        results = list(source.read(files, targets, request.jobs, tick, executor))  # its tables handed over
+        selection = build_elements(files, results, request.start, request.end, let_go=True)
     give_back_freed_memory()  # the files' tables, now in the selection's elements
     stage = split_vp_stage(executor) if executor is not None else None
     return run_stages(

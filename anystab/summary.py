@@ -7,12 +7,14 @@ tables says the same as the run that wrote them.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
+from anystab.collect import fewer_collections
 from anystab.coverage import explain, target_shortfall
 from anystab.params import AnalysisParams
 from anystab.sources.archive import WARM_UP_MISSING
@@ -270,8 +272,12 @@ def notes(summary: dict[str, Any]) -> list[str]:
 def build_summary(result: ResultTables, frames: bool = False) -> dict[str, Any]:
     """The summary; ``frames``: its longest lists of records (estimates, collectors) as
     :class:`RecordFrame` objects, for writing as JSON (:func:`anystab.output.dumps_indented`)."""
+    with fewer_collections():
+        return _summary(result, frame_records if frames else records)
+
+
+def _summary(result: ResultTables, listed: Callable[[pd.DataFrame], Any]) -> dict[str, Any]:
     t = result.tables
-    listed = frame_records if frames else records
     vp = t["vp_stats"]
     summary = {
         "window": {
