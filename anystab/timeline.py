@@ -187,7 +187,8 @@ class _TargetIndex:
             lo = bisect.bisect_left(addresses, net)
             hi = bisect.bisect_left(addresses, net + (1 << (_BITS[version] - length)))
             covers = sorted(self.order[version][lo:hi])
-            relevant = sorted(set(covers).union(within)) if any(i not in covers for i in within) else covers
+            same = within == covers or not within  # a target prefix itself: its own address, inside itself
+            relevant = covers if same or set(within) <= set(covers) else sorted(set(covers).union(within))
             out[text] = _PrefixInfo(key, canonical, covers, relevant)
         return out
 
