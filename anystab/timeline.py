@@ -276,6 +276,7 @@ class WalkContext:
 
 
 Route = tuple[str | None, str | None, tuple[str, ...]]
+Span = tuple[float, float, State]
 _UNTRACKED: tuple[list[float], list[State]] = ([], [])  # the series of a target a walk does not track
 
 
@@ -515,9 +516,9 @@ def build_timeline(
     gaps: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The TIMELINE table: per (VP, target), maximal intervals of constant route state over the window."""
-    columns: dict[str, list[Any]] = {name: [] for name in TABLES["timeline"].names}
+    parts: list[tuple[tuple[Any, ...], str, list[Span]]] = []
     if elements.empty:
-        return make_frame("timeline", columns)
+        return timeline_frame(parts)
     ctx = WalkContext(tuple(params.targets), params)
     ctx.build({p for p in elements["prefix"].dropna().unique()})
     cols = WalkColumns.of(elements)
@@ -538,8 +539,8 @@ def build_timeline(
             if not any(state[0] != UNOBSERVED for _, _, state in spans):
                 spans = snapshot(*walk.series[i], dump)
             if spans:
-                add_rows(columns, vp, ctx.targets[i].text, spans)
-    return make_frame("timeline", columns)
+                parts.append((vp, ctx.targets[i].text, spans))
+    return timeline_frame(parts)
 
 
 def rib_time(cols: WalkColumns, rows: np.ndarray, window: tuple[float, float]) -> float | None:
@@ -562,21 +563,25 @@ def snapshot(times: list[float], states: list[State], at: float | None) -> list[
     return [] if state[0] == UNOBSERVED else [(at, at, state)]
 
 
-def add_rows(
-    columns: dict[str, list[Any]], vp: tuple[Any, ...], target: str, spans: list[tuple[float, float, State]]
-) -> None:
-    n = len(spans)
-    for name, value in (("collector", vp[0]), ("peer_asn", vp[1]), ("peer_ip", vp[2]), ("target", target)):
-        columns[name] += [value] * n
-    columns["start"] += [span[0] for span in spans]
-    columns["end"] += [span[1] for span in spans]
+def timeline_frame(parts: list[tuple[tuple[Any, ...], str, list[Span]]]) -> pd.DataFrame:
+    """The TIMELINE table of each (VP, target text, intervals) in ``parts``, rows in that order: every
+    column made in one pass over all the rows."""
+    rows = [(vp, target, span) for vp, target, spans in parts for span in spans]
+    columns: dict[str, list[Any]] = {
+        "collector": [vp[0] for vp, _, _ in rows],
+        "peer_asn": [vp[1] for vp, _, _ in rows],
+        "peer_ip": [vp[2] for vp, _, _ in rows],
+        "target": [target for _, target, _ in rows],
+        "start": [span[0] for _, _, span in rows],
+        "end": [span[1] for _, _, span in rows],
+    }
     for k, name in enumerate(_TIMELINE_FIELDS[:-1]):
-        columns[name] += [span[2][k] for span in spans]
-    columns["communities"] += [list(span[2][-1]) if span[2][0] == ROUTED else None for span in spans]
+        columns[name] = [span[2][k] for _, _, span in rows]
+    columns["communities"] = [list(span[2][-1]) if span[2][0] == ROUTED else None for _, _, span in rows]
+    return make_frame("timeline", columns)
 
 
 # Step 8: a resumable walk. A route a walk holds: (prefix, path id, AS path, next hop, communities).
-Span = tuple[float, float, State]
 SavedRoute = tuple[str, int | None, str | None, str | None, tuple[str, ...]]
 SNAPSHOT_FORMAT = 2
 
@@ -731,7 +736,7 @@ def walk_timeline(
     those at or after its cut, and the table is that of one walk over every element. :class:`ResumeMiss`
     when the snapshot cannot give it: a VP's elements concern a target they did not before the cut, or a VP
     never observed before the cut has elements after it."""
-    columns: dict[str, list[Any]] = {name: [] for name in TABLES["timeline"].names}
+    parts: list[tuple[tuple[Any, ...], str, list[Span]]] = []
     ctx = WalkContext(tuple(params.targets), params)
     ctx.build(set(elements["prefix"].dropna().unique()) | (resume.prefixes() if resume else set()))
     cols = WalkColumns.of(elements)
@@ -779,12 +784,12 @@ def walk_timeline(
             spans = series_intervals(*walk.series[i], (start, window[1]), by_collector.get(str(vp[0]), []))
             finals[i] = _stitch(heads.get(i, ()), spans)
             if any(s[0] != UNOBSERVED for _, _, s in finals[i]):
-                add_rows(columns, vp, ctx.targets[i].text, finals[i])
+                parts.append((vp, ctx.targets[i].text, finals[i]))
             elif dump is not None and dump_states[i][0] != UNOBSERVED:
-                add_rows(columns, vp, ctx.targets[i].text, [(dump, dump, dump_states[i])])
+                parts.append((vp, ctx.targets[i].text, [(dump, dump, dump_states[i])]))
         head = {i: _clip(f, cut) for i, f in finals.items()}
         vps[vp] = replace(vps[vp], relevant=tuple(sorted(relevant)), head=head)
-    return make_frame("timeline", columns), WalkSnapshot(cut, window[0], vps)
+    return timeline_frame(parts), WalkSnapshot(cut, window[0], vps)
 
 
 def _walk_rows(
