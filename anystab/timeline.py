@@ -239,6 +239,9 @@ def _net_text(version: int, net: int) -> str:
     return str(ipaddress.IPv4Address(net) if version == 4 else ipaddress.IPv6Address(net))
 
 
+Route = tuple[str | None, str | None, tuple[str, ...]]
+
+
 @dataclass
 class WalkContext:
     """What every VP walk shares: targets, parameters, prefix and state caches."""
@@ -248,6 +251,7 @@ class WalkContext:
     prefixes: dict[str, _PrefixInfo] = field(default_factory=dict)
     candidates: list[list[tuple[int, int, int]]] = field(default_factory=list)
     states: dict[tuple[str, str | None, str | None, tuple[str, ...]], State] = field(default_factory=dict)
+    sites: dict[Route, tuple[str | None, str | None, str | None]] = field(default_factory=dict)
 
     def build(self, prefix_texts: set[str]) -> None:
         ts = self.params.targets
@@ -266,16 +270,21 @@ class WalkContext:
         state = self.states.get(key)
         if state is None:
             as_path, next_hop, communities = route
-            p = self.params
-            signature = site_signature(as_path or "", next_hop, communities, p.site_by, p.site_map)
-            site = site_name(signature, p.site_by, p.site_map)
-            origin = origin_of(as_path)
+            told = self.sites.get(route)  # a route's site is the same for every prefix it leads to
+            if told is None:
+                p = self.params
+                signature = site_signature(as_path or "", next_hop, communities, p.site_by, p.site_map)
+                told = self.sites[route] = (
+                    site_name(signature, p.site_by, p.site_map),
+                    signature,
+                    origin_of(as_path),
+                )
+            site, signature, origin = told
             state = (ROUTED, site, signature, prefix, as_path, origin, next_hop, communities)
             self.states[key] = state
         return state
 
 
-Route = tuple[str | None, str | None, tuple[str, ...]]
 Span = tuple[float, float, State]
 _UNTRACKED: tuple[list[float], list[State]] = ([], [])  # the series of a target a walk does not track
 
