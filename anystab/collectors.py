@@ -15,6 +15,9 @@ Steps:
    per-site counts, neighbours with identical counts joined; one row per (interval, site) with the site's
    VPs and share of all routed VPs then. A scope whose routed rows all have zero length (a snapshot: RIB
    dumps alone) gets one zero-length row per instant instead.
+
+Scopes whose rows do not overlap (one VP's rows) need no sweep: their pieces are the rows, found for all
+such scopes at once; and only a (collector, target) whose rows name two origins is swept for MOAS.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from anystab.timeline import ROUTED, nullable, records_frame, to_seconds
+from anystab.timeline import ROUTED, make_frame, nullable, records_frame, to_seconds
 
 MOAS_MIN_ORIGINS = 2
 Piece = tuple[float, float, dict[str, int]]
@@ -141,19 +144,75 @@ def _share_rows(scope: str, target: str, pieces: list[Piece]) -> list[dict[str, 
 
 
 def site_share(timeline: pd.DataFrame, routed: _Routed | None = None) -> pd.DataFrame:
-    """The SITE_SHARE table: per scope ('all', then each collector) and target."""
+    """The SITE_SHARE table: per scope ('all', then each collector) and target. Scopes whose rows do not
+    overlap (one VP's rows: the sweep's pieces are the rows themselves) at once, the others one at a time."""
     routed = routed or _routed(timeline)
+    scopes = [("all", str(t), rows) for t, rows in routed.by_target.items()]
+    scopes += [(str(c), str(t), rows) for (c, t), rows in routed.by_pair.items()]
+    columns, alone = _unshared_pieces(routed, [rows for _, _, rows in scopes])
     records: list[dict[str, Any]] = []
-    for target, rows in routed.by_target.items():
-        records += _share_rows("all", str(target), routed.site_pieces(rows))
-    for (collector, target), rows in routed.by_pair.items():
-        records += _share_rows(str(collector), str(target), routed.site_pieces(rows))
-    return records_frame("site_share", records)
+    for k in alone.tolist():
+        scope, target, rows = scopes[k]
+        records += [{**r, "group": k} for r in _share_rows(scope, target, routed.site_pieces(rows))]
+    columns["scope"] = [scopes[k][0] for k in columns["group"]]
+    columns["target"] = [scopes[k][1] for k in columns["group"]]
+    for name in columns:
+        columns[name] += [r[name] for r in records]
+    order = np.argsort(np.asarray(columns["group"], dtype=np.int64), kind="stable").tolist()
+    return make_frame("site_share", {name: [values[i] for i in order] for name, values in columns.items()})
+
+
+def _unshared_pieces(routed: _Routed, groups: list[np.ndarray]) -> tuple[dict[str, list[Any]], np.ndarray]:
+    """The SITE_SHARE rows of every group of rows no two of which overlap and one of which lasts (the
+    sweep's pieces are then the rows, touching rows of one site joined, each the one site's with one VP and
+    a share of 1), as columns with each row's group in ``group``, and the other groups' numbers."""
+    group = np.repeat(np.arange(len(groups)), [len(g) for g in groups])
+    row = np.concatenate(groups) if groups else np.zeros(0, dtype=np.int64)
+    start, end = np.asarray(routed.start)[row], np.asarray(routed.end)[row]
+    lasting = np.bincount(group[end > start], minlength=len(groups)) > 0
+    keep = end > start  # the sweep leaves out instants
+    group, row, start, end = group[keep], row[keep], start[keep], end[keep]
+    order = np.lexsort((start, group))  # stable: by start within a group, as the sweep sorts them
+    group, row, start, end = group[order], row[order], start[order], end[order]
+    same = np.zeros(len(group), dtype=bool)
+    same[1:] = group[1:] == group[:-1]
+    overlaps = np.zeros(len(groups), dtype=bool)
+    overlaps[group[1:][same[1:] & (start[1:] < end[:-1])]] = True
+    fast = lasting & ~overlaps
+    chosen = fast[group]
+    group, row, start, end, same = group[chosen], row[chosen], start[chosen], end[chosen], same[chosen]
+    site = np.array([str(s) for s in np.asarray(routed.site, dtype=object)[row].tolist()], dtype=object)
+    joins = np.zeros(len(group), dtype=bool)
+    joins[1:] = same[1:] & (end[:-1] == start[1:]) & (site[1:] == site[:-1])
+    heads = np.flatnonzero(~joins)
+    tails = np.append(heads[1:] - 1, len(group) - 1) if len(heads) else heads
+    columns: dict[str, list[Any]] = {
+        "group": group[heads].tolist(),
+        "start": start[heads].tolist(),
+        "end": end[tails].tolist(),
+        "site": site[heads].tolist(),
+        "vps": [1] * len(heads),
+        "share": [1.0] * len(heads),
+    }
+    return columns, np.flatnonzero(~fast)
 
 
 def _kind_counts(events: pd.DataFrame, kind: str) -> Counter[tuple[str, str]]:
     chosen = events[events["kind"] == kind]
     return Counter(zip(chosen["collector"].tolist(), chosen["target"].tolist(), strict=True))
+
+
+def _several_origins(routed: _Routed) -> set[tuple[Any, Any]]:
+    """The (collector, target) keys whose routed rows name at least :data:`MOAS_MIN_ORIGINS` origins (only
+    they can have MOAS intervals)."""
+    keys = list(routed.by_pair)
+    group = np.repeat(np.arange(len(keys)), [len(rows) for rows in routed.by_pair.values()])
+    rows = np.concatenate(list(routed.by_pair.values())) if keys else np.zeros(0, dtype=np.int64)
+    codes, _ = pd.factorize(np.asarray(routed.origin, dtype=object)[rows], use_na_sentinel=True)
+    named = codes >= 0
+    distinct = np.unique(np.stack([group[named], codes[named]]), axis=1)[0]
+    counts = np.bincount(distinct, minlength=len(keys))
+    return {keys[k] for k in np.flatnonzero(counts >= MOAS_MIN_ORIGINS).tolist()}
 
 
 def collector_view(
@@ -166,9 +225,12 @@ def collector_view(
     moas: list[dict[str, Any]] = []
     switches = vp_stats["switches"].tolist()
     none = np.zeros(0, dtype=np.int64)
+    several = _several_origins(routed)
     for (collector, target), group in _groups(vp_stats, ["collector", "target"]).items():
         rows = routed.by_pair.get((collector, target), none)
-        runs = moas_intervals(sweep(routed.labelled(rows, "origin")))
+        runs = (
+            moas_intervals(sweep(routed.labelled(rows, "origin"))) if (collector, target) in several else []
+        )
         moas += [
             {"collector": collector, "target": target, "start": s, "end": e, "origins": origins}
             for s, e, origins in runs

@@ -31,6 +31,7 @@ import pandas as pd
 
 from anystab.events import BREAK_KINDS, SiteState, pair_states
 from anystab.params import AnalysisParams
+from anystab.sums import group_sums, sequential_sums
 from anystab.timeline import PAIR_KEYS, UNOBSERVED, make_frame, to_seconds
 
 CI_LEVEL = 0.95
@@ -164,7 +165,7 @@ def vp_figures(
     order = np.lexsort((break_time, break_code))
     break_code, break_time = break_code[order], break_time[order]
     breaks = np.bincount(break_code, minlength=pairs)
-    routed_s = _sequential_sums(intervals.routed_end - intervals.routed_start, intervals.routed_pair, pairs)
+    routed_s = sequential_sums(intervals.routed_end - intervals.routed_start, intervals.routed_pair, pairs)
     sessions = list(params.sessions_s)
     p = [_pair_probabilities(intervals, break_code, break_time, window, d, pairs) for d in sessions]
     poisson = [_poisson(breaks, routed_s, d) for d in sessions]
@@ -284,22 +285,6 @@ def _first_after(
     return out
 
 
-def _sequential_sums(values: np.ndarray, group: np.ndarray, groups: int) -> np.ndarray:
-    """Per group, the sum of its values added one after the other in order, as Python's ``sum`` adds them
-    (``values`` ordered by group); 0 for an empty group."""
-    counts = np.bincount(group, minlength=groups)
-    place = np.arange(len(values)) - (np.cumsum(counts) - counts)[group]
-    order = np.argsort(place, kind="stable")
-    bounds = np.cumsum(np.bincount(place, minlength=1))
-    out = np.zeros(groups)
-    at = 0
-    for stop in bounds.tolist():
-        rows = order[at:stop]
-        out[group[rows]] += values[rows]
-        at = stop
-    return out
-
-
 def _pair_probabilities(
     intervals: _PairIntervals,
     break_pair: np.ndarray,
@@ -319,7 +304,7 @@ def _pair_probabilities(
     high = np.minimum(np.minimum(intervals.observed_end[held] - d, w1 - d), intervals.routed_end)
     keep = (intervals.observed_end[held] - d > intervals.observed_start[held]) & (high > low)
     v_pair, v_start, v_end = intervals.routed_pair[keep], low[keep], high[keep]
-    total = _sequential_sums(v_end - v_start, v_pair, pairs)
+    total = sequential_sums(v_end - v_start, v_pair, pairs)
     b_start = break_time - d
     nonempty = b_start < break_time
     b_pair, b_start, b_end = break_pair[nonempty], b_start[nonempty], break_time[nonempty]
@@ -330,7 +315,7 @@ def _pair_probabilities(
     piece = np.repeat(np.arange(len(v_pair)), count)
     j = np.repeat(lo, count) + (np.arange(len(piece)) - np.repeat(np.cumsum(count) - count, count))
     width = np.minimum(v_end[piece], b_end[j]) - np.maximum(v_start[piece], b_start[j])
-    broken = _sequential_sums(width, v_pair[piece], pairs)
+    broken = sequential_sums(width, v_pair[piece], pairs)
     out = np.full(pairs, math.nan)
     valid = total > 0
     out[valid] = broken[valid] / total[valid]
@@ -434,23 +419,6 @@ def _row_means(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
             out[rows[plain]] = stack[plain, 0]
             rows, stack = rows[~plain], stack[~plain]
         out[rows] = stack.mean(axis=1)
-    return out
-
-
-def group_sums(values: np.ndarray, group: np.ndarray, groups: int) -> np.ndarray:
-    """Per group, ``float(np.array(its values in order).sum())``: groups of one size summed together (each
-    row of a stack reduced as alone), a group of one value that value."""
-    order = np.argsort(group, kind="stable")
-    counts = np.bincount(group, minlength=groups)
-    first = np.cumsum(counts) - counts
-    ordered = values[order]
-    out = np.zeros(groups)
-    for n in np.unique(counts):
-        if n == 0:
-            continue
-        rows = np.flatnonzero(counts == n)
-        stack = ordered[first[rows][:, None] + np.arange(n)]
-        out[rows] = stack[:, 0] if n == 1 else stack.sum(axis=1)
     return out
 
 

@@ -26,6 +26,11 @@ Steps:
    at the end of B, and a path change inside a removed state is no event. With min_dwell 0 the filtered
    timeline is the raw one. The per-VP statistics also count switches and withdrawals before the filter.
    Break events = switch + withdraw after filtering.
+
+Without the filter (``min_dwell`` 0) steps 1-3 and 5 are done for every pair at once on the timeline's
+columns: each row's last observed row before it in its pair is a running maximum, so every rule of step 2
+is a comparison of two arrays, and the statistics are sums and counts per pair (:mod:`anystab.sums`).
+With the filter, pair by pair (:func:`events_pair_by_pair`).
 """
 
 from __future__ import annotations
@@ -38,7 +43,8 @@ import numpy as np
 import pandas as pd
 
 from anystab.params import AnalysisParams
-from anystab.timeline import PAIR_KEYS, UNOBSERVED, nullable, records_frame, to_seconds
+from anystab.sums import group_sums, sequential_sums
+from anystab.timeline import PAIR_KEYS, UNOBSERVED, make_frame, nullable, records_frame, to_seconds
 
 BREAK_KINDS = ("switch", "withdraw")
 _KIND_ORDER = {"gap_start": 0, "gap_end": 1, "switch": 2, "withdraw": 2, "restore": 2, "origin_change": 3}
@@ -272,14 +278,176 @@ def _sort_key(event: dict[str, Any]) -> tuple[float, int]:
     return event["time"], _KIND_ORDER.get(event["kind"], _PATH_CHANGE_ORDER)
 
 
+_EVENT_FIELDS = ("old_site", "new_site", "old_path", "new_path", "old_origin", "new_origin")
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """The timeline's rows of every pair, pairs in order of first appearance and each pair's rows by start
+    (``row``: the timeline's row numbers), with what step 2 compares as numbers (-1: None)."""
+
+    row: np.ndarray
+    pair: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    observed: np.ndarray
+    codes: dict[str, np.ndarray]  # site, as_path, origin
+    values: dict[str, np.ndarray]  # each one's distinct values, then None (code -1)
+
+    @staticmethod
+    def of(timeline: pd.DataFrame) -> _Rows:
+        pair = timeline.groupby(PAIR_KEYS, sort=False).ngroup().to_numpy(dtype=float)
+        starts = to_seconds(timeline["start"])
+        kept = np.flatnonzero(np.isfinite(pair))  # rows with a missing key belong to no pair
+        row = kept[np.lexsort((starts[kept], pair[kept]))]
+        codes, values = {}, {}
+        for column in ("site", "as_path", "origin"):
+            code, uniques = pd.factorize(timeline[column].to_numpy()[row], use_na_sentinel=True)
+            codes[column], values[column] = code, np.array([*uniques, None], dtype=object)
+        return _Rows(
+            row,
+            pair[row].astype(np.int64),
+            starts[row],
+            to_seconds(timeline["end"])[row],
+            (timeline["state"] != UNOBSERVED).to_numpy()[row],
+            codes,
+            values,
+        )
+
+
+def _events_at_once(rows: _Rows) -> dict[str, np.ndarray]:
+    """Step 2 for every pair at once: each event's (row it happens at, order among that row's events, kind,
+    the rows before and after (-1: none), across_gap), in the order of :func:`row_events`' events."""
+    n = len(rows.row)
+    pos = np.arange(n)
+    first = np.ones(n, dtype=bool)
+    first[1:] = rows.pair[1:] != rows.pair[:-1]
+    pair_first = np.maximum.accumulate(np.where(first, pos, 0))
+    seen = np.maximum.accumulate(np.where(rows.observed, pos, -1))  # the last observed row up to here
+    last = np.full(n, -1)
+    last[1:] = seen[:-1]
+    last[last < pair_first] = -1  # the last observed row before this one, in its pair
+    in_gap = (last >= 0) & (last < pos - 1)
+    changed = rows.observed & (last >= 0)
+    old = np.where(last >= 0, last, 0)
+    site, path, origin = (rows.codes[c] for c in ("site", "as_path", "origin"))
+    old_site = site[old]
+    routed = changed & (old_site >= 0) & (site >= 0)
+    kinds = {
+        "gap_start": (~rows.observed & (last >= 0) & (last == pos - 1), 0),
+        "gap_end": (changed & in_gap, 0),
+        "switch": (routed & (old_site != site), 1),
+        "withdraw": (changed & (old_site >= 0) & (site < 0), 1),
+        "restore": (changed & (old_site < 0) & (site >= 0), 1),
+        "origin_change": (routed & (origin[old] != origin), 2),
+        "path_change": (routed & (old_site == site) & (path[old] != path), 3),
+    }
+    at = [np.flatnonzero(found) for found, _ in kinds.values()]
+    event_row = np.concatenate(at)
+    kind = np.repeat(np.array(list(kinds), dtype=object), [len(a) for a in at])
+    sub = np.repeat([s for _, s in kinds.values()], [len(a) for a in at])
+    order_of_kind = np.array([_KIND_ORDER.get(k, _PATH_CHANGE_ORDER) for k in kinds])
+    korder = np.repeat(order_of_kind, [len(a) for a in at])
+    # pairs in order, then (time, kind) as _sort_key sorts, ties in the order row_events finds them
+    order = np.lexsort((sub, event_row, korder, rows.start[event_row], rows.pair[event_row]))
+    event_row, kind = event_row[order], kind[order]
+    gap_start = kind == "gap_start"
+    return {
+        "at": event_row,
+        "kind": kind,
+        "old": last[event_row],
+        "new": np.where(gap_start, -1, event_row),
+        "across_gap": in_gap[event_row] & ~gap_start & (kind != "gap_end"),
+    }
+
+
+def _column_events(timeline: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`build_events` without the transient filter (the filtered timeline is the raw one), every pair
+    at once: the same rows in the same order."""
+    rows = _Rows.of(timeline)
+    found = _events_at_once(rows)
+    at = found["at"]
+    keys = {c: timeline[c].to_numpy()[rows.row] for c in PAIR_KEYS}
+    columns: dict[str, list[Any]] = {c: keys[c][at].tolist() for c in PAIR_KEYS}
+    columns["time"] = rows.start[at].tolist()
+    columns["kind"] = found["kind"].tolist()
+    for name in _EVENT_FIELDS:
+        side, column = name.split("_", 1)
+        column = "as_path" if column == "path" else column
+        code = rows.codes[column][found[side]]
+        columns[name] = rows.values[column][np.where(found[side] >= 0, code, -1)].tolist()
+    columns["across_gap"] = found["across_gap"].tolist()
+    return make_frame("events", columns), _column_stats(rows, found, keys)
+
+
+def _column_stats(rows: _Rows, found: dict[str, np.ndarray], keys: dict[str, np.ndarray]) -> pd.DataFrame:
+    """The VP_STATS rows of :func:`vp_stats_row` for every pair with an observed row, at once."""
+    pairs = int(rows.pair[-1]) + 1 if len(rows.pair) else 0
+    span = rows.end - rows.start
+    site = rows.codes["site"]
+    observed = rows.observed
+    routed = observed & (site >= 0)
+    counted = np.bincount(rows.pair[observed], minlength=pairs) > 0  # pairs with an observed row
+    columns: dict[str, Any] = {c: keys[c][np.searchsorted(rows.pair, np.flatnonzero(counted))] for c in keys}
+    columns["observed_s"] = sequential_sums(span[observed], rows.pair[observed], pairs)[counted]
+    columns["routed_s"] = sequential_sums(span[routed], rows.pair[routed], pairs)[counted]
+    event_pair = rows.pair[found["at"]]
+    for column, kind in _STAT_KINDS:
+        columns[column] = np.bincount(event_pair[found["kind"] == kind], minlength=pairs)[counted]
+    columns["switches_raw"], columns["withdraws_raw"] = columns["switches"], columns["withdraws"]
+    distinct = np.unique(np.stack([rows.pair[routed], site[routed]]), axis=1)[0]
+    columns["sites"] = np.bincount(distinct, minlength=pairs)[counted]
+    columns["mean_dwell_s"] = _mean_dwell(rows, pairs)[counted]
+    return make_frame("vp_stats", {c: v.tolist() for c, v in columns.items()})
+
+
+_STAT_KINDS = (
+    ("switches", "switch"),
+    ("withdraws", "withdraw"),
+    ("restores", "restore"),
+    ("path_changes", "path_change"),
+    ("origin_changes", "origin_change"),
+    ("gaps", "gap_start"),
+)
+
+
+def _mean_dwell(rows: _Rows, pairs: int) -> np.ndarray:
+    """Per pair, the mean length of its routed site states longer than 0 (:func:`site_states`: touching rows
+    of one site, or unobserved, merged), as ``np.mean`` of them gives it; None without one."""
+    n = len(rows.row)
+    site = np.where(rows.observed, rows.codes["site"], -2)  # -2: a gap marker
+    joins = np.zeros(n, dtype=bool)
+    joins[1:] = (
+        (rows.pair[1:] == rows.pair[:-1]) & (site[1:] == site[:-1]) & (rows.end[:-1] == rows.start[1:])
+    )
+    heads = np.flatnonzero(~joins)
+    tails = np.append(heads[1:] - 1, n - 1) if n else heads
+    length = rows.end[tails] - rows.start[heads]
+    dwell = (site[heads] >= 0) & (length > 0)
+    pair = rows.pair[heads][dwell]
+    count = np.bincount(pair, minlength=pairs)
+    out = np.full(pairs, None, dtype=object)
+    has = count > 0
+    out[has] = (group_sums(length[dwell], pair, pairs)[has] / count[has]).tolist()
+    return out
+
+
 def build_events(timeline: pd.DataFrame, params: AnalysisParams) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The EVENTS table (every kind, from the filtered timeline) and the VP_STATS table."""
+    """The EVENTS table (every kind, from the filtered timeline) and the VP_STATS table. Without the
+    transient filter, every pair at once (no Python loop over pairs)."""
+    if params.min_dwell_s <= 0 and not timeline.empty:
+        return _column_events(timeline)
+    return events_pair_by_pair(timeline, params.min_dwell_s)
+
+
+def events_pair_by_pair(timeline: pd.DataFrame, min_dwell_s: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`build_events` one pair at a time (:class:`PairEvents`): the transient filter's way."""
     events: list[dict[str, Any]] = []
     stats: list[dict[str, Any]] = []
     for key, rows in pair_rows(timeline):
         if not any(r.observed for r in rows):
             continue
-        found = PairEvents.of(rows, params.min_dwell_s)
+        found = PairEvents.of(rows, min_dwell_s)
         named = dict(zip(PAIR_KEYS, key, strict=True))
         events.extend({**named, **e} for e in found.events)
         stats.append({**named, **vp_stats_row(rows, found.raw, found.states, found.events)})

@@ -20,6 +20,9 @@ from anystab import schemas
 from anystab.errors import ConfigError
 
 if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
     from anystab.pipeline import AnalysisResult
 
 MANIFEST = "manifest.json"
@@ -178,12 +181,79 @@ def _records_text(values: list[Any], inner: str, deeper: str) -> str | None:
 RECORDS_AT_ONCE = 8192
 
 
+def _distinct_texts(codes: np.ndarray, texts: list[str]) -> list[str]:
+    """Each row's text from its value's code (-1: missing, ``null``) and the distinct values' texts."""
+    import numpy as np
+
+    shared: list[str] = np.array([*texts, "null"], dtype=object)[codes].tolist()
+    return shared
+
+
+def _series_texts(column: pd.Series) -> list[str] | None:
+    """Each value of a frame's column as ``json.dumps`` writes it after :func:`anystab.summary.clean_column`,
+    each distinct value's text made once (None: not all scalars). Floats are told apart by their bits, so
+    that -0.0 and 0.0 keep their own texts; NaN and infinities are ``null``, as the summary makes them."""
+    import numpy as np
+    import pandas as pd
+
+    from anystab.summary import clean_column
+
+    if isinstance(column.dtype, pd.StringDtype):
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+        return _distinct_texts(codes, list(map(json.encoder.encode_basestring_ascii, uniques)))
+    kind = column.dtype.kind if isinstance(column.dtype, np.dtype) else None
+    if kind == "f":
+        values = column.to_numpy(dtype=np.float64)
+        codes, bits = pd.factorize(values.view(np.int64))
+        uniques = bits.view(np.float64)
+        finite = np.isfinite(uniques)
+        texts = json.dumps(np.where(finite, uniques, 0.0).tolist())[1:-1].split(", ")
+        written = [t if f else "null" for t, f in zip(texts, finite.tolist(), strict=True)]
+        return _distinct_texts(codes, written)
+    if kind in ("i", "u", "b"):
+        codes, uniques = pd.factorize(column.to_numpy())
+        return _distinct_texts(codes, json.dumps(uniques.tolist())[1:-1].split(", "))
+    return _column_texts(clean_column(column))
+
+
+def _frame_text(frame: pd.DataFrame, inner: str, deeper: str) -> str | None:
+    """The items of a :class:`~anystab.summary.RecordFrame`'s list as :func:`dumps_indented` writes them:
+    each column's texts laid between the keys' texts by slices of one list (None: a column not of scalars)."""
+    keys = [str(k) for k in frame.columns]
+    columns = [_series_texts(frame[k]) for k in frame.columns]
+    if any(c is None for c in columns):
+        return None
+    width = 2 * len(keys) + 1  # per record: each key's text and its value's, then the closing brace
+    heads = ["," + inner + "{" + deeper] + ["," + deeper] * (len(keys) - 1)
+    parts = []
+    for first in range(0, len(frame), RECORDS_AT_ONCE):
+        n = min(RECORDS_AT_ONCE, len(frame) - first)
+        pieces: list[str] = [""] * (n * width)
+        for j, (key, texts) in enumerate(zip(keys, columns, strict=True)):
+            pieces[2 * j :: width] = [heads[j] + json.dumps(key) + ": "] * n
+            pieces[2 * j + 1 :: width] = texts[first : first + n]  # type: ignore[index]
+        pieces[width - 1 :: width] = [inner + "}"] * n
+        if not first:  # the list's first record: no comma before it
+            pieces[0] = pieces[0][len("," + inner) :]
+        parts.append("".join(pieces))
+    return "".join(parts)
+
+
 def dumps_indented(value: Any, indent: int = 2, _level: int = 1) -> str:
-    """``json.dumps(value, indent=indent)``, text for text, many times faster on large summaries.
+    """``json.dumps(value, indent=indent)``, text for text, many times faster on large summaries; a
+    :class:`~anystab.summary.RecordFrame` is written as the list of records it stands for.
 
     Python's indenting encoder is pure Python; a dict or list of scalars is encoded here by the compiled
     encoder, whose item separator is given the newline and the indent the pure one would write.
     """
+    from anystab.summary import RecordFrame  # pandas: only where a summary is written
+
+    if isinstance(value, RecordFrame):
+        inner = "\n" + " " * (indent * _level)
+        written = _frame_text(value.frame, inner, inner + " " * indent) if len(value) else None
+        if written is not None:
+            return "".join(("[", inner, written, "\n", " " * (indent * (_level - 1)), "]"))  # one copy
+        value = value.to_list()
     if not isinstance(value, dict | list | tuple) or not value:
         return json.dumps(value)
     inner = "\n" + " " * (indent * _level)
@@ -194,10 +264,13 @@ def dumps_indented(value: Any, indent: int = 2, _level: int = 1) -> str:
         body = records
     elif _flat(value):
         body = _flat_text(value, inner)
-    elif isinstance(value, dict):
-        body = ("," + inner).join(
-            f"{json.dumps(_key_text(k))}: {dumps_indented(v, indent, _level + 1)}" for k, v in value.items()
-        )
+    elif isinstance(value, dict):  # pieces joined once: a long value's text is not copied per key
+        pieces = [
+            p
+            for k, v in value.items()
+            for p in ("," + inner, json.dumps(_key_text(k)), ": ", dumps_indented(v, indent, _level + 1))
+        ]
+        return "".join([opening, inner, *pieces[1:], outer, closing])
     else:
         body = ("," + inner).join(dumps_indented(v, indent, _level + 1) for v in value)
-    return opening + inner + body + outer + closing
+    return "".join((opening, inner, body, outer, closing))  # one copy of a long body, not four

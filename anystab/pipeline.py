@@ -29,6 +29,7 @@ import pandas as pd
 import pyarrow as pa
 
 from anystab import schemas
+from anystab.collect import fewer_collections
 from anystab.collectors import collector_view
 from anystab.coverage import build_coverage
 from anystab.elements import build_elements, files_table, problems_table
@@ -82,11 +83,13 @@ class AnalysisResult:
         """One table as Arrow, cast to its schema."""
         return to_arrow(self.tables[name], name)
 
-    def summary(self) -> dict[str, Any]:
-        """A JSON-ready summary: what was read, estimates, sites, least stable VPs, per-collector counts."""
+    def summary(self, frames: bool = False) -> dict[str, Any]:
+        """A JSON-ready summary: what was read, estimates, sites, least stable VPs, per-collector counts.
+        ``frames``: the longest lists of records kept as columns, for :func:`anystab.output.dumps_indented`
+        (:class:`anystab.summary.RecordFrame`)."""
         from anystab.summary import build_summary
 
-        return build_summary(self)
+        return build_summary(self, frames)
 
 
 def to_arrow(df: pd.DataFrame, name: str) -> pa.Table:
@@ -126,8 +129,9 @@ def analyze(
             progress(done[0], len(files))
 
     targets = request.params.targets.with_mode("any")
-    results = list(source.read(files, targets, request.jobs, tick, executor))  # its tables handed over
-    selection = build_elements(files, results, request.start, request.end, let_go=True)
+    with fewer_collections():
+        results = list(source.read(files, targets, request.jobs, tick, executor))  # its tables handed over
+        selection = build_elements(files, results, request.start, request.end, let_go=True)
     give_back_freed_memory()  # the files' tables, now in the selection's elements
     stage = split_vp_stage(executor) if executor is not None else None
     return run_stages(
@@ -149,9 +153,10 @@ def run_stages(
     ``vp_stage`` computes the per-VP tables (default :func:`anystab.per_vp.vp_tables`); an executor's
     (:func:`anystab.executors.plan.split_vp_stage`) runs it on groups of VPs elsewhere and joins the parts.
     """
-    timeline, events, vp_stats = (vp_stage or vp_tables)(elements, gaps, params, window)
-    estimates = build_estimates(timeline, events, vp_stats, params, window)
-    collector_stats, moas, site_share = collector_view(timeline, events, vp_stats)
+    with fewer_collections():
+        timeline, events, vp_stats = (vp_stage or vp_tables)(elements, gaps, params, window)
+        estimates = build_estimates(timeline, events, vp_stats, params, window)
+        collector_stats, moas, site_share = collector_view(timeline, events, vp_stats)
     result = AnalysisResult(window, params)
     result.tables = {
         "elements": elements,

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from anystab.collect import fewer_collections
 from anystab.errors import ConfigError, OptionError
 from anystab.params import (
     DEFAULT_RESYNC_S,
@@ -163,7 +164,8 @@ def service_from_doc(doc: dict[str, Any], where: str, name: str) -> Service:
 
 def load_service(path: str | Path) -> Service:
     """Read and validate a service file."""
-    return service_from_doc(_load_toml(path), str(path), Path(path).stem)
+    with fewer_collections():  # a census's file: tens of thousands of small tables and targets
+        return service_from_doc(_load_toml(path), str(path), Path(path).stem)
 
 
 def resolve_params(

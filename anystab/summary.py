@@ -7,15 +7,18 @@ tables says the same as the run that wrote them.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
+from anystab.collect import fewer_collections
 from anystab.coverage import explain, target_shortfall
-from anystab.estimates import group_sums
 from anystab.params import AnalysisParams
 from anystab.sources.archive import WARM_UP_MISSING
+from anystab.sums import group_sums
 from anystab.text import human_duration, iso_utc
 from anystab.timeline import VP_KEYS
 
@@ -53,11 +56,35 @@ def records(df: pd.DataFrame, columns: list[str] | None = None) -> list[dict[str
     frame = df[cols]
     if all(pd.api.types.is_numeric_dtype(t) for t in frame.dtypes):  # rows would share one numeric type
         return [{c: json_scalar(row[c]) for c in cols} for _, row in frame.iterrows()]
-    values = [_clean_column(frame[c]) for c in cols]
+    values = [clean_column(frame[c]) for c in cols]
     return [dict(zip(cols, row, strict=True)) for row in zip(*values, strict=True)]
 
 
-def _clean_column(column: pd.Series) -> list[Any]:
+@dataclass(frozen=True)
+class RecordFrame:
+    """The records of a frame (:func:`records`) kept as its columns until they are written: a summary of many
+    targets holds hundreds of thousands of values, and a dict per row costs more than writing them.
+    :func:`anystab.output.dumps_indented` writes it as the list :meth:`to_list` gives."""
+
+    frame: pd.DataFrame
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def to_list(self) -> list[dict[str, Any]]:
+        return records(self.frame)
+
+
+def frame_records(df: pd.DataFrame, columns: list[str] | None = None) -> RecordFrame | list[dict[str, Any]]:
+    """:func:`records`, as a :class:`RecordFrame` where each column's values are those of its own type (a
+    frame of numbers alone is given as dicts: its rows share one numeric type)."""
+    frame = df[columns or list(df.columns)]
+    if all(pd.api.types.is_numeric_dtype(t) for t in frame.dtypes):
+        return records(frame)
+    return RecordFrame(frame)
+
+
+def clean_column(column: pd.Series) -> list[Any]:
     """``[json_scalar(v) for v in column.tolist()]``, by the column's type: ints and bools come out of
     ``tolist`` as Python ints and bools (left as they are), floats as Python floats (NaN, inf -> None)."""
     values: list[Any] = column.tolist()
@@ -242,7 +269,14 @@ def notes(summary: dict[str, Any]) -> list[str]:
     return out
 
 
-def build_summary(result: ResultTables) -> dict[str, Any]:
+def build_summary(result: ResultTables, frames: bool = False) -> dict[str, Any]:
+    """The summary; ``frames``: its longest lists of records (estimates, collectors) as
+    :class:`RecordFrame` objects, for writing as JSON (:func:`anystab.output.dumps_indented`)."""
+    with fewer_collections():
+        return _summary(result, frame_records if frames else records)
+
+
+def _summary(result: ResultTables, listed: Callable[[pd.DataFrame], Any]) -> dict[str, Any]:
     t = result.tables
     vp = t["vp_stats"]
     summary = {
@@ -268,10 +302,10 @@ def build_summary(result: ResultTables) -> dict[str, Any]:
             "switches_before_filter": int(vp["switches_raw"].sum()) if len(vp) else 0,
             "withdraws_before_filter": int(vp["withdraws_raw"].sum()) if len(vp) else 0,
         },
-        "estimates": records(t["estimates"]),
+        "estimates": listed(t["estimates"]),
         "sites": site_shares(t["site_share"]),
         "least_stable": least_stable(vp),
-        "collectors": records(t["collector_stats"]),
+        "collectors": listed(t["collector_stats"]),
         "coverage": coverage_summary(result),
     }
     summary["notes"] = notes(summary)

@@ -21,6 +21,7 @@ import ipaddress
 import socket
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 from anystab.errors import ConfigError
@@ -43,9 +44,10 @@ class Target:
     address: IPAddress
     name: str | None = None
 
-    @property
+    @cached_property
     def text(self) -> str:
-        """The target as text, as it appears in the ``target`` column of every table."""
+        """The target as text, as it appears in the ``target`` column of every table (made once: every
+        stage writes it, for every target)."""
         return str(self.prefix)
 
     def validate(self) -> None:

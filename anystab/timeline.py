@@ -46,7 +46,7 @@ import bisect
 import ipaddress
 import math
 import socket
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -141,7 +141,9 @@ class _TargetIndex:
 
     A prefix of length L covers the targets whose address lies in its range: a slice of the targets
     sorted by (version, address), found by bisection. It lies inside a target when, for one of the few
-    distinct target lengths at most L, its network masked to that length is a target prefix.
+    distinct target lengths at most L, its network masked to that length is a target prefix: per target
+    length, the first 64 of every prefix's 128 bits (left-aligned) masked at once and looked up among the
+    targets' of that length; the few that match are checked whole.
     """
 
     def __init__(self, targets: Sequence[Target], min_cover: dict[int, int]) -> None:
@@ -153,34 +155,76 @@ class _TargetIndex:
             self.addresses[version] = [address for address, _ in places]
             self.order[version] = [i for _, i in places]
         self.exact: dict[tuple[int, int, int], list[int]] = {}
-        lengths: dict[int, set[int]] = {4: set(), 6: set()}
         for i, t in enumerate(targets):
             key = (t.prefix.version, int(t.prefix.network_address), t.prefix.prefixlen)
             self.exact.setdefault(key, []).append(i)
-            lengths[t.prefix.version].add(t.prefix.prefixlen)
-        self.lengths = {v: sorted(ls) for v, ls in lengths.items()}
+        nets: dict[tuple[int, int], list[int]] = {}
+        for version, net, length in self.exact:
+            nets.setdefault((version, length), []).append(net)
+        self.first_words = {
+            at: np.sort(_first_words(n, at[0])) for at, n in nets.items()
+        }  # per (version, length)
+        self.lengths = {v: sorted(length for version, length in nets if version == v) for v in (4, 6)}
 
-    def info(self, text: str) -> _PrefixInfo:
-        try:
-            key, canonical = _parsed(text)
-        except ValueError:
-            return _PrefixInfo(None, None, [], [])
-        version, net, length = key
-        if length < self.min_cover[version]:
-            return _PrefixInfo(key, canonical, [], [])
-        bits = _BITS[version]
-        addresses = self.addresses[version]
-        lo = bisect.bisect_left(addresses, net)
-        hi = bisect.bisect_left(addresses, net + (1 << (bits - length)))
-        covers = sorted(self.order[version][lo:hi])
-        inside: list[int] = []
-        for tlen in self.lengths[version]:
-            if tlen > length:
-                break
-            shift = bits - tlen
-            inside += self.exact.get((version, net >> shift << shift, tlen), ())
-        relevant = sorted(set(covers).union(inside)) if any(i not in covers for i in inside) else covers
-        return _PrefixInfo(key, canonical, covers, relevant)
+    def infos(self, texts: Iterable[str]) -> dict[str, _PrefixInfo]:
+        """Each prefix's :class:`_PrefixInfo`."""
+        out: dict[str, _PrefixInfo] = {}
+        parsed: list[tuple[str, tuple[int, int, int], str]] = []
+        for text in texts:
+            try:
+                key, canonical = _parsed(text)
+            except ValueError:
+                out[text] = _PrefixInfo(None, None, [], [])
+                continue
+            if key[2] < self.min_cover[key[0]]:
+                out[text] = _PrefixInfo(key, canonical, [], [])
+            else:
+                parsed.append((text, key, canonical))
+        inside = self._inside([key for _, key, _ in parsed])
+        for (text, key, canonical), within in zip(parsed, inside, strict=True):
+            version, net, length = key
+            addresses = self.addresses[version]
+            lo = bisect.bisect_left(addresses, net)
+            hi = bisect.bisect_left(addresses, net + (1 << (_BITS[version] - length)))
+            covers = sorted(self.order[version][lo:hi])
+            same = within == covers or not within  # a target prefix itself: its own address, inside itself
+            relevant = covers if same or set(within) <= set(covers) else sorted(set(covers).union(within))
+            out[text] = _PrefixInfo(key, canonical, covers, relevant)
+        return out
+
+    def _inside(self, keys: list[tuple[int, int, int]]) -> list[list[int]]:
+        """Per prefix key, the targets it lies inside (its network masked to a target's length is that
+        target's prefix)."""
+        found: list[list[int]] = [[] for _ in keys]
+        for version, bits in _BITS.items():
+            at = np.array([k for k, key in enumerate(keys) if key[0] == version], dtype=np.int64)
+            if not at.size or not self.lengths[version]:
+                continue
+            first = _first_words([keys[k][1] for k in at.tolist()], version)
+            length = np.array([keys[k][2] for k in at.tolist()])
+            for tlen in self.lengths[version]:
+                cand = np.flatnonzero(length >= tlen)
+                masked = first[cand] & _top_bits(min(tlen, 64))  # the second word settles only lengths > 64
+                shift = bits - tlen
+                words = self.first_words[version, tlen]
+                place = np.minimum(np.searchsorted(words, masked), len(words) - 1)
+                for k in at[cand[words[place] == masked]].tolist():
+                    net = keys[k][1]
+                    found[k] += self.exact.get((version, net >> shift << shift, tlen), ())
+        return found
+
+
+def _first_words(nets: list[int], version: int) -> np.ndarray:
+    """The first 64 of a network's 128 bits, left-aligned (an IPv4 network in the top 32 bits)."""
+    return np.array([net << (128 - _BITS[version]) >> 64 for net in nets], dtype=np.uint64)
+
+
+_WORD = (1 << 64) - 1
+
+
+def _top_bits(n: int) -> np.uint64:
+    """A 64-bit word with its top ``n`` bits set."""
+    return np.uint64(_WORD ^ ((1 << (64 - n)) - 1))
 
 
 def _parsed(text: str) -> tuple[tuple[int, int, int], str]:
@@ -195,6 +239,9 @@ def _net_text(version: int, net: int) -> str:
     return str(ipaddress.IPv4Address(net) if version == 4 else ipaddress.IPv6Address(net))
 
 
+Route = tuple[str | None, str | None, tuple[str, ...]]
+
+
 @dataclass
 class WalkContext:
     """What every VP walk shares: targets, parameters, prefix and state caches."""
@@ -204,11 +251,12 @@ class WalkContext:
     prefixes: dict[str, _PrefixInfo] = field(default_factory=dict)
     candidates: list[list[tuple[int, int, int]]] = field(default_factory=list)
     states: dict[tuple[str, str | None, str | None, tuple[str, ...]], State] = field(default_factory=dict)
+    sites: dict[Route, tuple[str | None, str | None, str | None]] = field(default_factory=dict)
 
     def build(self, prefix_texts: set[str]) -> None:
         ts = self.params.targets
         index = _TargetIndex(self.targets, {4: ts.min_cover(4), 6: ts.min_cover(6)})
-        self.prefixes = {p: index.info(p) for p in prefix_texts}
+        self.prefixes = index.infos(prefix_texts)
         cands: list[set[tuple[int, int, int]]] = [set() for _ in self.targets]
         for info in self.prefixes.values():
             if info.key is None:  # an unreadable prefix covers no target
@@ -222,16 +270,22 @@ class WalkContext:
         state = self.states.get(key)
         if state is None:
             as_path, next_hop, communities = route
-            p = self.params
-            signature = site_signature(as_path or "", next_hop, communities, p.site_by, p.site_map)
-            site = site_name(signature, p.site_by, p.site_map)
-            origin = origin_of(as_path)
+            told = self.sites.get(route)  # a route's site is the same for every prefix it leads to
+            if told is None:
+                p = self.params
+                signature = site_signature(as_path or "", next_hop, communities, p.site_by, p.site_map)
+                told = self.sites[route] = (
+                    site_name(signature, p.site_by, p.site_map),
+                    signature,
+                    origin_of(as_path),
+                )
+            site, signature, origin = told
             state = (ROUTED, site, signature, prefix, as_path, origin, next_hop, communities)
             self.states[key] = state
         return state
 
 
-Route = tuple[str | None, str | None, tuple[str, ...]]
+Span = tuple[float, float, State]
 _UNTRACKED: tuple[list[float], list[State]] = ([], [])  # the series of a target a walk does not track
 
 
@@ -471,9 +525,9 @@ def build_timeline(
     gaps: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The TIMELINE table: per (VP, target), maximal intervals of constant route state over the window."""
-    columns: dict[str, list[Any]] = {name: [] for name in TABLES["timeline"].names}
+    parts: list[tuple[tuple[Any, ...], str, list[Span]]] = []
     if elements.empty:
-        return make_frame("timeline", columns)
+        return timeline_frame(parts)
     ctx = WalkContext(tuple(params.targets), params)
     ctx.build({p for p in elements["prefix"].dropna().unique()})
     cols = WalkColumns.of(elements)
@@ -494,8 +548,8 @@ def build_timeline(
             if not any(state[0] != UNOBSERVED for _, _, state in spans):
                 spans = snapshot(*walk.series[i], dump)
             if spans:
-                add_rows(columns, vp, ctx.targets[i].text, spans)
-    return make_frame("timeline", columns)
+                parts.append((vp, ctx.targets[i].text, spans))
+    return timeline_frame(parts)
 
 
 def rib_time(cols: WalkColumns, rows: np.ndarray, window: tuple[float, float]) -> float | None:
@@ -518,21 +572,25 @@ def snapshot(times: list[float], states: list[State], at: float | None) -> list[
     return [] if state[0] == UNOBSERVED else [(at, at, state)]
 
 
-def add_rows(
-    columns: dict[str, list[Any]], vp: tuple[Any, ...], target: str, spans: list[tuple[float, float, State]]
-) -> None:
-    n = len(spans)
-    for name, value in (("collector", vp[0]), ("peer_asn", vp[1]), ("peer_ip", vp[2]), ("target", target)):
-        columns[name] += [value] * n
-    columns["start"] += [span[0] for span in spans]
-    columns["end"] += [span[1] for span in spans]
+def timeline_frame(parts: list[tuple[tuple[Any, ...], str, list[Span]]]) -> pd.DataFrame:
+    """The TIMELINE table of each (VP, target text, intervals) in ``parts``, rows in that order: every
+    column made in one pass over all the rows."""
+    rows = [(vp, target, span) for vp, target, spans in parts for span in spans]
+    columns: dict[str, list[Any]] = {
+        "collector": [vp[0] for vp, _, _ in rows],
+        "peer_asn": [vp[1] for vp, _, _ in rows],
+        "peer_ip": [vp[2] for vp, _, _ in rows],
+        "target": [target for _, target, _ in rows],
+        "start": [span[0] for _, _, span in rows],
+        "end": [span[1] for _, _, span in rows],
+    }
     for k, name in enumerate(_TIMELINE_FIELDS[:-1]):
-        columns[name] += [span[2][k] for span in spans]
-    columns["communities"] += [list(span[2][-1]) if span[2][0] == ROUTED else None for span in spans]
+        columns[name] = [span[2][k] for _, _, span in rows]
+    columns["communities"] = [list(span[2][-1]) if span[2][0] == ROUTED else None for _, _, span in rows]
+    return make_frame("timeline", columns)
 
 
 # Step 8: a resumable walk. A route a walk holds: (prefix, path id, AS path, next hop, communities).
-Span = tuple[float, float, State]
 SavedRoute = tuple[str, int | None, str | None, str | None, tuple[str, ...]]
 SNAPSHOT_FORMAT = 2
 
@@ -687,7 +745,7 @@ def walk_timeline(
     those at or after its cut, and the table is that of one walk over every element. :class:`ResumeMiss`
     when the snapshot cannot give it: a VP's elements concern a target they did not before the cut, or a VP
     never observed before the cut has elements after it."""
-    columns: dict[str, list[Any]] = {name: [] for name in TABLES["timeline"].names}
+    parts: list[tuple[tuple[Any, ...], str, list[Span]]] = []
     ctx = WalkContext(tuple(params.targets), params)
     ctx.build(set(elements["prefix"].dropna().unique()) | (resume.prefixes() if resume else set()))
     cols = WalkColumns.of(elements)
@@ -735,12 +793,12 @@ def walk_timeline(
             spans = series_intervals(*walk.series[i], (start, window[1]), by_collector.get(str(vp[0]), []))
             finals[i] = _stitch(heads.get(i, ()), spans)
             if any(s[0] != UNOBSERVED for _, _, s in finals[i]):
-                add_rows(columns, vp, ctx.targets[i].text, finals[i])
+                parts.append((vp, ctx.targets[i].text, finals[i]))
             elif dump is not None and dump_states[i][0] != UNOBSERVED:
-                add_rows(columns, vp, ctx.targets[i].text, [(dump, dump, dump_states[i])])
+                parts.append((vp, ctx.targets[i].text, [(dump, dump, dump_states[i])]))
         head = {i: _clip(f, cut) for i, f in finals.items()}
         vps[vp] = replace(vps[vp], relevant=tuple(sorted(relevant)), head=head)
-    return make_frame("timeline", columns), WalkSnapshot(cut, window[0], vps)
+    return timeline_frame(parts), WalkSnapshot(cut, window[0], vps)
 
 
 def _walk_rows(

@@ -168,7 +168,7 @@ def analyze(sources: tuple[str, ...], **opts: Any) -> None:
         from anystab.output import write_tables
 
         write_tables(result, opts["out"])
-    summary = result.summary()
+    summary = result.summary(frames=opts["as_json"] and not opts["html"])  # records as columns: JSON only
     if opts["html"]:
         from anystab.report.html import write_html
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from support.analysis import elem, params, run, seconds
 
 from anystab.collectors import collector_view, join_equal, moas_intervals, sweep
+from anystab.events import build_events
+from anystab.timeline import make_frame
 
 T = "192.0.2.0/24"
 W = (0.0, 100.0)
@@ -102,3 +107,89 @@ def test_sweep_equals_counting_every_stretch(spans, one_after_another):
     else:
         intervals = [(float(a), float(a + n), label) for a, n, label in spans]
     assert sweep(intervals) == _sweep_reference(intervals)
+
+
+_VPS = [("rrc00", 1, "10.0.0.1"), ("rrc00", 2, "10.0.0.2"), ("rrc01", 3, "10.0.0.3")]
+_TARGETS = [T, "198.51.100.0/24"]
+
+
+def _one_scope_at_a_time(timeline: pd.DataFrame) -> list[dict]:
+    """SITE_SHARE rows by the sweep of each scope's routed rows alone ('all' per target, then each collector
+    and target; a scope of instants alone counted per instant)."""
+    routed = timeline[timeline["state"] == "routed"]
+    scopes = [("all", t, routed[routed["target"] == t]) for t in sorted(set(routed["target"]))]
+    pairs = sorted(set(zip(routed["collector"], routed["target"], strict=True)))
+    scopes += [(c, t, routed[(routed["collector"] == c) & (routed["target"] == t)]) for c, t in pairs]
+    out = []
+    for scope, target, rows in scopes:
+        spans = list(zip(seconds(rows["start"]), seconds(rows["end"]), rows["site"].astype(str), strict=True))
+        if any(b > a for a, b, _ in spans):
+            pieces = join_equal(sweep(spans))
+        else:
+            at = sorted({a for a, _, _ in spans})
+            pieces = [(a, a, dict(Counter(s for x, _, s in spans if x == a))) for a in at]
+        for a, b, counts in pieces:
+            for site in sorted(counts):
+                share = counts[site] / sum(counts.values())
+                out.append((scope, target, a, b, site, counts[site], share))
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    spans=st.lists(
+        st.tuples(
+            st.sampled_from(range(len(_VPS))),
+            st.sampled_from(_TARGETS),
+            st.sampled_from([0.0, 0.0, 1.0, 2.5, 7.0]),  # after the VP's previous row for the target
+            st.sampled_from([0.0, 1.0, 3.0, 10.0]),  # length (0: an instant)
+            st.sampled_from(["AMS", "FRA", "LHR"]),
+            st.sampled_from(["10", "11", None]),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+)
+def test_site_share_and_counts_of_all_scopes_equal_one_scope_at_a_time(spans) -> None:
+    """Site shares (scopes of one VP's rows at once, overlapping ones swept) and the MOAS counts (swept
+    only where two origins are named) are those of each scope taken alone."""
+    ends: dict[tuple[int, str], float] = {}
+    rows = []
+    for vp, target, gap, length, site, origin in spans:
+        start = ends.get((vp, target), 0.0) + gap
+        ends[vp, target] = start + length
+        rows.append((*_VPS[vp], target, start, start + length, "routed", site, f"1 {origin}", origin))
+    names = [
+        "collector",
+        "peer_asn",
+        "peer_ip",
+        "target",
+        "start",
+        "end",
+        "state",
+        "site",
+        "as_path",
+        "origin",
+    ]
+    columns = {n: [r[k] for r in rows] for k, n in enumerate(names)}
+    for name in ("signature", "prefix", "next_hop", "communities"):
+        columns[name] = [None] * len(rows)
+    timeline = make_frame("timeline", columns)
+    events, vp_stats = build_events(timeline, params(*_TARGETS))
+    stats, moas, share = collector_view(timeline, events, vp_stats)
+    got = list(
+        zip(
+            *(share[c] for c in ("scope", "target")),
+            seconds(share["start"]),
+            seconds(share["end"]),
+            *(share[c] for c in ("site", "vps", "share")),
+            strict=True,
+        )
+    )
+    assert got == _one_scope_at_a_time(timeline)
+    for _, row in stats.iterrows():
+        mine = timeline[(timeline["collector"] == row["collector"]) & (timeline["target"] == row["target"])]
+        spans_of = list(zip(seconds(mine["start"]), seconds(mine["end"]), mine["origin"], strict=True))
+        runs = moas_intervals(sweep([(a, b, str(o)) for a, b, o in spans_of if pd.notna(o)]))
+        assert (row["moas_intervals"], row["moas_s"]) == (len(runs), float(sum(b - a for a, b, _ in runs)))
+    assert len(moas) == stats["moas_intervals"].sum()

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support.analysis import elem, kinds, params, run
 
-from anystab.events import SiteState, apply_min_dwell
+from anystab.events import SiteState, apply_min_dwell, build_events, events_pair_by_pair
+from anystab.params import AnalysisParams
+from anystab.timeline import make_frame
 
+ROOT = Path(__file__).resolve().parents[2]
 T = "192.0.2.0/24"
 W = (0.0, 100.0)
 
@@ -211,3 +219,74 @@ def test_filtered_states_carry_their_routes():
     assert states == [S(0, 100, "A")]
     assert filtered_rows(states) == [Row(0, 45, True, "A", "p1", "10"), Row(45, 100, True, "A", "p2", "10")]
     assert filtered_rows(apply_min_dwell(site_states(rows), 0)) == rows
+
+
+_SITES = st.sampled_from(["AMS", "FRA", "LHR"])
+_ROW = st.tuples(
+    st.sampled_from([0, 1, 2]),  # which pair
+    st.sampled_from([0.0, 0.0, 1.0, 2.5, 7.0]),  # time since the pair's previous row ends
+    st.sampled_from([0.0, 1.0, 3.0, 1e-6, 86400.0]),  # length (0: an instant)
+    st.sampled_from(["routed", "routed", "unrouted", "unobserved"]),
+    _SITES,
+    st.sampled_from(["1 2", "1 3", "1 2 2"]),
+    st.sampled_from(["2", "3", None]),
+)
+_PAIRS = [
+    ("rrc00", 64500, "192.0.2.1", T),
+    ("rrc00", 64500, "192.0.2.1", "198.51.100.0/24"),
+    ("rv", 1, "::1", T),
+]
+_NAMES = ["collector", "peer_asn", "peer_ip", "target", "start", "end", "state", "site", "as_path", "origin"]
+
+
+def _timeline(rows: list[tuple], order: list[int]) -> pd.DataFrame:
+    """A timeline of the drawn rows: each pair's rows one after the other (touching when the gap is 0),
+    given in the drawn ``order``."""
+    ends = [0.0] * len(_PAIRS)
+    made = []
+    for pair, gap, length, state, site, path, origin in rows:
+        start = ends[pair] + gap
+        ends[pair] = start + length
+        routed = state == "routed"
+        made.append(
+            (*_PAIRS[pair], start, start + length, state, site if routed else None, path if routed else None)
+            + ((origin if routed else None),)
+        )
+    made = [made[i] for i in order]
+    columns = {n: [m[k] for m in made] for k, n in enumerate(_NAMES)}
+    for name in ("signature", "prefix", "next_hop", "communities"):  # not read by the events stage
+        columns[name] = [None] * len(made)
+    return make_frame("timeline", columns)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rows=st.lists(_ROW, min_size=1, max_size=40),
+    order=st.lists(st.integers(0, 39), unique=True, max_size=40),
+)
+def test_events_of_all_pairs_at_once_equal_one_pair_at_a_time(rows, order) -> None:
+    """Without the transient filter, the events and per-VP statistics of every pair at once are those found
+    one pair at a time: gaps (also a pair's first rows unobserved), instants, touching and separate rows of
+    one site, withdrawals and restores, path and origin changes, pairs' rows interleaved and out of order."""
+    order = [i for i in order if i < len(rows)]
+    timeline = _timeline(rows, order + [i for i in range(len(rows)) if i not in order])
+    for at_once, one_by_one in zip(
+        build_events(timeline, params(T)), events_pair_by_pair(timeline, 0.0), strict=True
+    ):
+        pd.testing.assert_frame_equal(at_once, one_by_one, check_exact=True)
+
+
+def test_events_of_the_sample_at_once_equal_one_pair_at_a_time() -> None:
+    """The same on the sample archive's timeline (two collectors, many VPs, three targets)."""
+    from anystab.pipeline import AnalysisRequest, analyze
+    from anystab.service import load_service
+    from anystab.targets import target_set
+
+    service = load_service(ROOT / "data" / "service.toml")
+    p = AnalysisParams(targets=target_set(service.targets), site_map=service.site_map)
+    timeline = analyze(AnalysisRequest(sources=(str(ROOT / "data"),), params=p, jobs=1)).tables["timeline"]
+    assert len(timeline) >= 100
+    one_by_one = events_pair_by_pair(timeline, 0.0)
+    for at_once, alone in zip(build_events(timeline, p), one_by_one, strict=True):
+        assert len(at_once) > 10
+        pd.testing.assert_frame_equal(at_once, alone, check_exact=True)

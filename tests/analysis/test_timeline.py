@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support.analysis import VP, bgpdump_elements, elem, elements, gaps_frame, intervals, kinds, params, run
 
 from anystab.params import SiteMap
-from anystab.timeline import build_timeline
+from anystab.timeline import WalkContext, build_timeline
 
 T = "192.0.2.0/24"
 W = (0.0, 100.0)
@@ -234,3 +238,58 @@ def test_site_strategies_in_the_timeline(site_map):
         r = run(rows, params(T, site_by=strategy, site_map=site_map), W)
         seen = [i[3] for i in intervals(r.timeline)]
         assert [s for k, s in enumerate(seen) if k == 0 or seen[k - 1] != s] == sites, strategy
+
+
+_V4 = st.builds(
+    lambda a, n: f"{ipaddress.ip_network((a, n), strict=False)}",
+    st.integers(0, 2**32 - 1),
+    st.integers(6, 32),
+)
+_V6 = st.builds(
+    lambda a, n: f"{ipaddress.ip_network((a, n), strict=False)}",
+    st.integers(0, 2**128 - 1) | st.sampled_from([0x2001_0DB8 << 96, (0x2001_0DB8 << 96) + 1]),
+    st.integers(14, 128) | st.sampled_from([62, 63, 64, 65]),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    targets=st.lists(_V4 | _V6, min_size=1, max_size=8, unique=True),
+    seen=st.lists(_V4 | _V6 | st.sampled_from(["not a prefix", "10.0.0.0/33"]), max_size=12),
+    pick=st.lists(st.integers(0, 7), max_size=6),
+    longer=st.integers(0, 64),
+)
+def test_targets_a_prefix_covers_or_concerns_are_found_as_one_pass_over_the_targets_finds_them(
+    targets, seen, pick, longer
+) -> None:
+    """Per prefix of the elements, the targets whose address it holds (down to the shortest cover counted)
+    and those it lies inside, as a pass over every target finds them: IPv4 and IPv6, lengths past 64,
+    prefixes equal to, inside and around the targets, text that is no prefix."""
+    for i in pick:  # a target, and a prefix inside it away from its address, to be found
+        net = ipaddress.ip_network(targets[i % len(targets)])
+        last = ipaddress.ip_network(
+            (int(net.broadcast_address), min(net.max_prefixlen, net.prefixlen + longer)), strict=False
+        )
+        seen += [str(net), str(last)]
+    p = params(*targets)
+    ctx = WalkContext(tuple(p.targets), p)
+    ctx.build(set(seen))
+    for text in set(seen):
+        try:
+            net = ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            assert ctx.prefixes[text].key is None
+            continue
+        counted = net.prefixlen >= p.targets.min_cover(net.version)
+        covers = [
+            i
+            for i, t in enumerate(p.targets)
+            if counted and t.prefix.version == net.version and t.address in net
+        ]
+        inside = [
+            i
+            for i, t in enumerate(p.targets)
+            if counted and net.version == t.prefix.version and net.subnet_of(t.prefix)
+        ]
+        info = ctx.prefixes[text]
+        assert (info.covers, info.relevant) == (covers, sorted(set(covers) | set(inside)))

@@ -12,6 +12,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from anystab import schemas
 from anystab.cli import main
@@ -248,6 +250,66 @@ def test_records_written_in_parts_are_pythons(monkeypatch) -> None:
     assert output.dumps_indented({"rows": rows}) == json.dumps({"rows": rows}, indent=2)
     rows[5] = {"a": [1.0], "b": "x"}
     assert output.dumps_indented({"rows": rows}) == json.dumps({"rows": rows}, indent=2)
+
+
+_TEXTS = st.none() | st.text(max_size=4) | st.sampled_from(["all", 'a"b', "x, y", "%s", "\u00e9\u2028"])
+_FLOATS = st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from(
+    [0.0, -0.0, 1.0, 10.0, 86400.0, 1e16, 1.5e16, 1e-7, 5e-324, 1 / 3, 2.0**53, -(2.0**63)]
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(
+        st.tuples(_TEXTS, _FLOATS, st.integers(-(2**63), 2**63 - 1), st.booleans(), _FLOATS),
+        min_size=1,
+        max_size=30,
+    ),
+    indent=st.sampled_from([1, 2, 4]),
+    at_once=st.sampled_from([1, 3, 8192]),
+)
+def test_record_frames_are_written_as_their_records(rows, indent: int, at_once: int, monkeypatch) -> None:
+    """A summary's records kept as a frame's columns are written as ``json.dumps`` writes the records:
+    text (with missing values), floats (-0.0, NaN and infinities as null, integers as floats, exponents),
+    64-bit integers, booleans, a float32 column, and a column of timestamps (written value by value)."""
+    import pyarrow as pa
+
+    from anystab import output
+    from anystab.summary import RecordFrame, records
+
+    monkeypatch.setattr(output, "RECORDS_AT_ONCE", at_once)
+    text, floats, ints, flags, small = (list(c) for c in zip(*rows, strict=True))
+    frame = pa.table(
+        {
+            "scope": pa.array(text, pa.string()),
+            'mean "p"%': pa.array(floats, pa.float64()),
+            "vps": pa.array(ints, pa.int64()),
+            "defined": pa.array(flags, pa.bool_()),
+            "small": pa.array([x if x != x or abs(x) < 1e38 else 0.0 for x in small], pa.float32()),
+            "time": pa.array([abs(i) % 10**15 for i in ints], pa.timestamp("us", tz="UTC")),
+        }
+    ).to_pandas()
+    value = {"n": 1, "rows": RecordFrame(frame), "after": [{"a": 1}]}
+    listed = {"n": 1, "rows": records(frame), "after": [{"a": 1}]}
+    assert output.dumps_indented(value, indent) == json.dumps(listed, indent=indent)
+    assert output.dumps_indented(RecordFrame(frame.iloc[:0]), indent) == "[]"
+
+
+def test_summary_with_record_frames_is_the_summarys_json() -> None:
+    """The summary ``--json`` writes (its estimates and collectors as frames) is the text of the summary."""
+    from anystab.output import dumps_indented
+    from anystab.params import AnalysisParams
+    from anystab.pipeline import AnalysisRequest, analyze
+    from anystab.service import load_service
+    from anystab.summary import RecordFrame
+    from anystab.targets import target_set
+
+    service = load_service(SERVICE)
+    params = AnalysisParams(targets=target_set(service.targets), site_map=service.site_map)
+    result = analyze(AnalysisRequest(sources=(str(DATA),), params=params, jobs=1))
+    framed = result.summary(frames=True)
+    assert isinstance(framed["estimates"], RecordFrame) and isinstance(framed["collectors"], RecordFrame)
+    assert dumps_indented(framed) == json.dumps(result.summary(), indent=2)
 
 
 def test_summary_json_of_the_sample_is_pythons(sample_json) -> None:
