@@ -74,7 +74,7 @@ def _read_values(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _mrtparse(record: bytes) -> dict[str, Any] | None:
-    with mrt._lenient_nlri():
+    with mrt._lenient_mrtparse():
         entry = next(mrtparse.Reader(io.BytesIO(record)))
     return None if entry.err is not None else entry.data
 
