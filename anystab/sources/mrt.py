@@ -402,6 +402,7 @@ class _Ctx:
     rows: _Columns = field(default_factory=_Columns)
     notes: list[str] = field(default_factory=list)
     recording: list[tuple[str | None, dict[str, Any]]] | None = None
+    checked: bool = False  # every prefix of the record being decoded was found wanted by the slimmer
 
     matched: dict[str, bool] = field(default_factory=dict)
     paths: dict[tuple[Any, Any, str], set[int]] = field(default_factory=dict)
@@ -421,7 +422,7 @@ class _Ctx:
     def add(self, prefix: str | None, **values: Any) -> None:
         if self.recording is not None:
             self.recording.append((prefix, dict(values)))
-        if prefix is not None and not self.wanted(prefix):
+        if prefix is not None and not self.checked and not self.wanted(prefix):
             return
         if prefix is not None and values.get("path_id") is not None and not self._path_fits(prefix, values):
             return
@@ -663,14 +664,15 @@ def _decode_cached(
         if key is not None:
             cache.put(key, None)
         return False, None
-    if key is None:
-        return True, _decode_record(ctx, record)
-    ctx.recording, notes_before = [], len(ctx.notes)
+    ctx.checked = slimmer is not None and slimmer.checked
     try:
+        if key is None:
+            return True, _decode_record(ctx, record)
+        ctx.recording, notes_before = [], len(ctx.notes)
         reason = _decode_record(ctx, record)
         cache.put(key, _Decoded(ctx.recording, ctx.notes[notes_before:], reason))
     finally:
-        ctx.recording = None
+        ctx.recording, ctx.checked = None, False
     return True, reason
 
 

@@ -86,6 +86,7 @@ class Slimmer:
         self.targets = targets
         self._memo: dict[tuple[int, bytes], bool] = {}
         self.compiled = framing.ACCELERATED if compiled is None else compiled
+        self.checked = False  # whether every NLRI entry of the last record slim() returned was found wanted
 
     def wanted(self, version: int, entry: bytes) -> bool:
         """Whether an NLRI encoding (length byte, prefix bytes; trailing bits allowed) is kept."""
@@ -104,11 +105,13 @@ class Slimmer:
 
         ``hits`` are the sorted offsets (from the record's first byte) where a wanted NLRI may start.
         """
+        self.checked = False
         if self.compiled:
             return self._slim_compiled(record, hits)
         try:
             return self._slim(record, hits)
         except (Irregular, IndexError, struct.error):
+            self.checked = False
             return record
 
     def _slim(self, record: bytes, hits: Sequence[int]) -> bytes | None:
@@ -125,6 +128,7 @@ class Slimmer:
             self._walk(record, seg, hit_set, add_path)
         if not any(seg.kept for seg in lists):
             return None
+        self.checked = True
         if all(len(seg.kept) == seg.total for seg in lists):
             return record
         return _rebuild(record, msg, segments)
@@ -148,6 +152,7 @@ class Slimmer:
         ]
         if not any(kept):
             return None
+        self.checked = True
         if all(len(entries) == total for entries, (_v, total, _f) in zip(kept, lists, strict=True)):
             return record
         segments = _layout(record, msg + BGP_HEADER_LEN)
