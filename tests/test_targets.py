@@ -1,7 +1,7 @@
 import pytest
 
 from anystab.errors import ConfigError
-from anystab.targets import make_target, prefix_key, target_set
+from anystab.targets import make_target, parse_prefix, prefix_key, target_set
 
 
 @pytest.fixture
@@ -79,36 +79,36 @@ def _key_by_ipaddress(text: str) -> tuple[int, int, int] | None:
     return addr.version, int(addr) >> (bits - length) << (bits - length) if length else 0, length
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "1.2.3.4/24",
-        "01.2.3.4/24",
-        "1.2.3.4/33",
-        "1.2.3/24",
-        "1.2.3.4/ 24",
-        "1.2.3.4/+24",
-        "1.2.3.4\x00/24",
-        "1.2.3.4/0",
-        "255.255.255.255/32",
-        "1.2.3.4/\u0662",
-        "1.2.3.4",
-        "1.2.3.4/",
-        "256.1.1.1/8",
-        "1.2.3.4 /8",
-        " 1.2.3.4/8",
-        "1.2.3.4/08",
-        "0x1.2.3.4/8",
-        "1.2.3.4/-1",
-        "\u0661.2.3.4/8",
-        "::/0",
-        "::1.2.3.4/24",
-        "2001:db8::/32",
-        "2001:db8::/129",
-        "1.2.3.4/32/1",
-        "",
-    ],
-)
+PREFIX_TEXTS = [
+    "1.2.3.4/24",
+    "01.2.3.4/24",
+    "1.2.3.4/33",
+    "1.2.3/24",
+    "1.2.3.4/ 24",
+    "1.2.3.4/+24",
+    "1.2.3.4\x00/24",
+    "1.2.3.4/0",
+    "255.255.255.255/32",
+    "1.2.3.4/\u0662",
+    "1.2.3.4",
+    "1.2.3.4/",
+    "256.1.1.1/8",
+    "1.2.3.4 /8",
+    " 1.2.3.4/8",
+    "1.2.3.4/08",
+    "0x1.2.3.4/8",
+    "1.2.3.4/-1",
+    "\u0661.2.3.4/8",
+    "::/0",
+    "::1.2.3.4/24",
+    "2001:db8::/32",
+    "2001:db8::/129",
+    "1.2.3.4/32/1",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", PREFIX_TEXTS)
 def test_prefix_key_reads_every_text_as_ipaddress_does(text: str) -> None:
     """The fast reading of IPv4 text (``inet_pton``) gives what ``ipaddress`` gives, and refuses what it
     refuses."""
@@ -117,6 +117,58 @@ def test_prefix_key_reads_every_text_as_ipaddress_does(text: str) -> None:
     except ValueError:
         got = None
     assert got == _key_by_ipaddress(text)
+
+
+def _network_by_ipaddress(text: str) -> object:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_network(text.strip(), strict=True)
+    except ValueError:
+        return None
+
+
+@pytest.mark.parametrize(
+    "text", ["1.2.3.0/24", "1.2.3.4/24", "1.2.3.4/32", "0.0.0.0/0", "1.0.0.0/0", " 9.9.9.0/24 "]
+)
+def test_parse_prefix_reads_every_text_as_ipaddress_does(text: str) -> None:
+    """The fast reading of IPv4 prefixes gives what ``ipaddress.ip_network(strict=True)`` gives and
+    refuses what it refuses (then with ``ipaddress``'s reason)."""
+    for sample in (text, *PREFIX_TEXTS):
+        try:
+            got: object = parse_prefix(sample)
+        except ConfigError:
+            got = None
+        expected = _network_by_ipaddress(sample)
+        assert got == expected and type(got) is type(expected), sample
+
+
+def test_parse_prefix_of_random_ipv4_text_is_ipaddress_reading() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    parts = st.one_of(
+        st.integers(0, 300).map(str), st.sampled_from(["", "00", "01", "-1", "0x1", " 1", "\u0661"])
+    )
+    texts = st.builds(
+        lambda a, b, c, d, n: f"{a}.{b}.{c}.{d}/{n}",
+        parts,
+        parts,
+        parts,
+        parts,
+        st.one_of(parts, st.just("24")),
+    )
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.one_of(texts, st.text(max_size=24)))
+    def check(text: str) -> None:
+        try:
+            got: object = parse_prefix(text)
+        except ConfigError:
+            got = None
+        assert got == _network_by_ipaddress(text)
+
+    check()
 
 
 def test_prefix_key_of_random_ipv4_text_is_ipaddress_reading() -> None:
