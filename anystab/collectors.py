@@ -218,34 +218,57 @@ def _several_origins(routed: _Routed) -> set[tuple[Any, Any]]:
 def collector_view(
     timeline: pd.DataFrame, events: pd.DataFrame, vp_stats: pd.DataFrame
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(COLLECTOR_STATS, MOAS, SITE_SHARE) from the timeline, events and per-VP statistics."""
+    """(COLLECTOR_STATS, MOAS, SITE_SHARE) from the timeline, events and per-VP statistics.
+
+    COLLECTOR_STATS has a row per (collector, target) of the VP statistics, its counts made as columns for
+    every pair at once; MOAS intervals are swept only for the pairs whose routed rows name several origins."""
     routed = _routed(timeline)
     origin_changes, path_changes = _kind_counts(events, "origin_change"), _kind_counts(events, "path_change")
-    stats: list[dict[str, Any]] = []
     moas: list[dict[str, Any]] = []
-    switches = vp_stats["switches"].tolist()
+    pairs = _groups(vp_stats, ["collector", "target"])
+    keys = list(pairs)
     none = np.zeros(0, dtype=np.int64)
     several = _several_origins(routed)
-    for (collector, target), group in _groups(vp_stats, ["collector", "target"]).items():
-        rows = routed.by_pair.get((collector, target), none)
-        runs = (
-            moas_intervals(sweep(routed.labelled(rows, "origin"))) if (collector, target) in several else []
+    runs_of: dict[tuple[Any, Any], list[tuple[float, float, Any]]] = {}
+    for collector, target in keys:
+        if (collector, target) not in several:
+            continue
+        runs = runs_of[collector, target] = moas_intervals(
+            sweep(routed.labelled(routed.by_pair.get((collector, target), none), "origin"))
         )
         moas += [
             {"collector": collector, "target": target, "start": s, "end": e, "origins": origins}
             for s, e, origins in runs
         ]
-        stats.append(
-            {
-                "collector": collector,
-                "target": target,
-                "vps": len(group),
-                "sites": len({routed.site[i] for i in rows.tolist()} - {None}),
-                "origin_changes": origin_changes[collector, target],
-                "path_changes": path_changes[collector, target],
-                "switches": sum(switches[i] for i in group.tolist()),
-                "moas_intervals": len(runs),
-                "moas_s": float(sum(e - s for s, e, _ in runs)),
-            }
-        )
-    return records_frame("collector_stats", stats), records_frame("moas", moas), site_share(timeline, routed)
+    group = np.repeat(np.arange(len(keys)), [len(rows) for rows in pairs.values()])
+    switches = np.zeros(len(keys), dtype=np.int64)
+    if keys:
+        rows = np.concatenate(list(pairs.values()))
+        np.add.at(switches, group, vp_stats["switches"].to_numpy(dtype=np.int64)[rows])
+    stats = {
+        "collector": [k[0] for k in keys],
+        "target": [k[1] for k in keys],
+        "vps": [len(rows) for rows in pairs.values()],
+        "sites": _site_counts(routed, keys).tolist(),
+        "origin_changes": [origin_changes[k] for k in keys],
+        "path_changes": [path_changes[k] for k in keys],
+        "switches": switches.tolist(),
+        "moas_intervals": [len(runs_of.get(k, ())) for k in keys],
+        "moas_s": [float(sum(e - s for s, e, _ in runs_of.get(k, ()))) for k in keys],
+    }
+    return make_frame("collector_stats", stats), records_frame("moas", moas), site_share(timeline, routed)
+
+
+def _site_counts(routed: _Routed, keys: list[tuple[Any, Any]]) -> np.ndarray:
+    """Per (collector, target) key, how many distinct sites its routed rows name."""
+    place = {k: n for n, k in enumerate(keys)}
+    found = [(place[k], rows) for k, rows in routed.by_pair.items() if k in place]
+    if not found:
+        return np.zeros(len(keys), dtype=np.int64)
+    group = np.repeat([n for n, _ in found], [len(rows) for _, rows in found])
+    rows = np.concatenate([rows for _, rows in found])
+    codes, _ = pd.factorize(np.asarray(routed.site, dtype=object)[rows], use_na_sentinel=True)
+    named = codes >= 0
+    distinct = np.unique(np.stack([group[named], codes[named]]), axis=1)[0]
+    counts: np.ndarray = np.bincount(distinct, minlength=len(keys))
+    return counts

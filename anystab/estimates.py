@@ -151,6 +151,30 @@ def vp_figures(
     keys = list(vp_stats[PAIR_KEYS].itertuples(index=False, name=None))
     if not keys:
         return []
+    p, poisson = _vp_figure_arrays(timeline, events, vp_stats, params, window, keys)
+    sessions = list(params.sessions_s)
+    n_d = len(sessions)
+    p_rows = p.ravel().tolist()
+    poisson_rows = poisson.ravel().tolist()
+    return [
+        (*keys[k // n_d], sessions[k % n_d], None if x != x else x, None if q != q else q)
+        for k, (x, q) in enumerate(zip(p_rows, poisson_rows, strict=True))
+    ]
+
+
+def _vp_figure_arrays(
+    timeline: pd.DataFrame,
+    events: pd.DataFrame,
+    vp_stats: pd.DataFrame,
+    params: AnalysisParams,
+    window: tuple[float, float],
+    keys: list[tuple[Any, ...]] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`vp_figures`' numbers as two arrays of VP_STATS rows x session lengths (P_v(D), the Poisson
+    figure; NaN: undefined). ``keys``: the rows' (VP, target) if already made (made here when needed)."""
+    n_d = len(params.sessions_s)
+    if vp_stats.empty:
+        return np.zeros((0, n_d)), np.zeros((0, n_d))
     codes = _pair_codes([vp_stats, timeline, events])
     pairs = int(max(c.max(initial=-1) for c in codes)) + 1
     vp_code, timeline_code, event_code = codes
@@ -158,6 +182,8 @@ def vp_figures(
     if params.min_dwell_s <= 0:
         intervals = _PairIntervals.of_rows(timeline, timeline_code, pairs)
     if intervals is None:  # the transient filter's states (or rows that overlap: merged one pair at a time)
+        if keys is None:
+            keys = list(vp_stats[PAIR_KEYS].itertuples(index=False, name=None))
         intervals = _PairIntervals.of_states(pair_states(timeline, params.min_dwell_s), keys, vp_code, pairs)
     is_break = events["kind"].isin(BREAK_KINDS).to_numpy() if len(events) else np.zeros(0, dtype=bool)
     break_code = event_code[is_break]
@@ -169,13 +195,7 @@ def vp_figures(
     sessions = list(params.sessions_s)
     p = [_pair_probabilities(intervals, break_code, break_time, window, d, pairs) for d in sessions]
     poisson = [_poisson(breaks, routed_s, d) for d in sessions]
-    n_d = len(sessions)
-    p_rows = np.stack(p, axis=1)[vp_code].ravel().tolist()
-    poisson_rows = np.stack(poisson, axis=1)[vp_code].ravel().tolist()
-    return [
-        (*keys[k // n_d], sessions[k % n_d], None if x != x else x, None if q != q else q)
-        for k, (x, q) in enumerate(zip(p_rows, poisson_rows, strict=True))
-    ]
+    return np.stack(p, axis=1)[vp_code], np.stack(poisson, axis=1)[vp_code]
 
 
 def _pair_codes(frames: Sequence[pd.DataFrame]) -> list[np.ndarray]:
@@ -486,33 +506,60 @@ def estimate_columns(
         return columns
     scopes = [None, *sorted({row[0] for row in counted})]
     scope_of = {c: k for k, c in enumerate(scopes) if c is not None}
-    groups = len(scopes) * len(targets)
     target = np.array([target_of[row[3]] for row in counted], dtype=np.int64)
     collector = np.array([scope_of[row[0]] for row in counted], dtype=np.int64)
-    member = np.concatenate([target, collector * len(targets) + target])  # 'all' rows, then collectors'
     breaks = np.array([row[4] for row in counted], dtype=np.int64)
     observed = np.array([row[5] for row in counted], dtype=float)
+    distinct = list(dict.fromkeys(sessions))  # a length given twice gets its rows twice
+    session_of = {d: k for k, d in enumerate(distinct)}
+    known = {row[:4] for row in counted}
+    kept = [f for f in figures if f[:4] in known and f[4] in session_of]
+    figure_columns = (
+        np.array([target_of[f[3]] for f in kept], dtype=np.int64),
+        np.array([scope_of[f[0]] for f in kept], dtype=np.int64),
+        np.array([session_of[f[4]] for f in kept], dtype=np.int64),
+        np.array([f[5] for f in kept], dtype=float),
+        np.array([f[6] for f in kept], dtype=float),
+    )
+    return _estimate_columns(
+        scopes[1:], (target, collector, breaks, observed), figure_columns, params, sessions
+    )
+
+
+def _estimate_columns(
+    collectors: list[Any],
+    stat_columns: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    figure_columns: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    params: AnalysisParams,
+    sessions: Sequence[float],
+) -> dict[str, list[Any]]:
+    """:func:`estimate_columns` of the counted VP_STATS rows and their figures as arrays: per row its
+    target (index in ``params.targets``), collector (1 + index in the sorted ``collectors``), breaks and
+    observed seconds; per figure its target, collector, session length (index among the distinct
+    ``sessions``), P_v(D) and Poisson figure (NaN: undefined)."""
+    columns: dict[str, list[Any]] = {name: [] for name in ESTIMATE_COLUMNS}
+    targets = [t.text for t in params.targets]
+    scopes = [None, *collectors]
+    target, collector, breaks, observed = stat_columns
+    f_target, f_scope, f_session, p_figures, poisson_figures = figure_columns
+    groups = len(scopes) * len(targets)
+    member = np.concatenate([target, collector * len(targets) + target])  # 'all' rows, then collectors'
     vps = np.bincount(member, minlength=groups)
     present = np.flatnonzero(vps)  # the groups with rows, in row order
     with_break = np.bincount(member, weights=np.tile(breaks > 0, 2), minlength=groups)
     break_sum = np.bincount(member, weights=np.tile(breaks, 2), minlength=groups).astype(np.int64)
     observed_s = group_sums(np.tile(observed, 2), member, groups)
 
-    distinct = list(dict.fromkeys(sessions))  # a length given twice gets its rows twice
+    distinct = list(dict.fromkeys(sessions))
     n_d = len(distinct)
     session_of = {d: k for k, d in enumerate(distinct)}
-    known = {row[:4] for row in counted}
-    kept = [f for f in figures if f[:4] in known and f[4] in session_of]
-    f_target = np.array([target_of[f[3]] for f in kept], dtype=np.int64)
-    f_scope = np.array([scope_of[f[0]] for f in kept], dtype=np.int64)
-    f_session = np.array([session_of[f[4]] for f in kept], dtype=np.int64)
     row_of_group = np.full(groups, -1, dtype=np.int64)
     row_of_group[present] = np.arange(len(present)) * n_d
     f_row = np.concatenate([row_of_group[f_target], row_of_group[f_scope * len(targets) + f_target]])
     f_row += np.tile(f_session, 2)
     rows = len(present) * n_d
-    p = np.tile(np.array([f[5] for f in kept], dtype=float), 2)
-    poisson = np.tile(np.array([f[6] for f in kept], dtype=float), 2)
+    p = np.tile(p_figures, 2)
+    poisson = np.tile(poisson_figures, 2)
 
     def by_row(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         defined = ~np.isnan(values)
@@ -560,12 +607,35 @@ def build_estimates(
     params: AnalysisParams,
     window: tuple[float, float],
 ) -> pd.DataFrame:
-    """The ESTIMATES table: per scope ('all', then each collector), target and session length."""
-    figures = vp_figures(timeline, events, vp_stats, params, window)
-    stats = zip(
-        *(vp_stats[k].tolist() for k in PAIR_KEYS),
-        (vp_stats["switches"] + vp_stats["withdraws"]).tolist(),
-        vp_stats["observed_s"].tolist(),
-        strict=True,
+    """The ESTIMATES table: per scope ('all', then each collector), target and session length.
+
+    :func:`estimate_columns` of :func:`vp_figures`, with the figures kept in arrays: each VP_STATS row's
+    target and collector looked up once per distinct value, not a tuple per row and session length."""
+    sessions = params.sessions_s
+    p, poisson = _vp_figure_arrays(timeline, events, vp_stats, params, window)
+    target_of = {t.text: k for k, t in enumerate(params.targets)}
+    codes, names = pd.factorize(vp_stats["target"], use_na_sentinel=True)
+    target_codes = np.array([target_of.get(t, -1) for t in names.tolist()] + [-1], dtype=np.int64)
+    target = target_codes[codes]
+    counted = np.flatnonzero(target >= 0)
+    if not len(counted) or not sessions:
+        return make_frame("estimates", {name: [] for name in ESTIMATE_COLUMNS})
+    codes, names = pd.factorize(vp_stats["collector"].iloc[counted], use_na_sentinel=False)
+    collectors = sorted(names.tolist())
+    scope_of = {c: k + 1 for k, c in enumerate(collectors)}
+    collector = np.array([scope_of[c] for c in names.tolist()], dtype=np.int64)[codes]
+    breaks = (vp_stats["switches"] + vp_stats["withdraws"]).to_numpy(dtype=np.int64)[counted]
+    observed = vp_stats["observed_s"].to_numpy(dtype=float)[counted]
+    distinct = list(dict.fromkeys(sessions))
+    n_d = len(sessions)
+    figure_columns = (
+        np.repeat(target[counted], n_d),
+        np.repeat(collector, n_d),
+        np.tile(np.array([distinct.index(d) for d in sessions], dtype=np.int64), len(counted)),
+        p[counted].ravel(),
+        poisson[counted].ravel(),
     )
-    return make_frame("estimates", estimate_columns(list(stats), figures, params, params.sessions_s))
+    stat_columns = (target[counted], collector, breaks, observed)
+    return make_frame(
+        "estimates", _estimate_columns(collectors, stat_columns, figure_columns, params, sessions)
+    )

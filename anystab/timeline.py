@@ -161,9 +161,13 @@ class _TargetIndex:
         nets: dict[tuple[int, int], list[int]] = {}
         for version, net, length in self.exact:
             nets.setdefault((version, length), []).append(net)
-        self.first_words = {
-            at: np.sort(_first_words(n, at[0])) for at, n in nets.items()
-        }  # per (version, length)
+        self.first_words: dict[tuple[int, int], np.ndarray] = {}  # per (version, length), sorted
+        self.word_targets: dict[tuple[int, int], list[list[int]]] = {}  # the targets of each word there
+        for (version, length), n in nets.items():
+            words = _first_words(n, version)
+            order = np.argsort(words, kind="stable")
+            self.first_words[version, length] = words[order]
+            self.word_targets[version, length] = [self.exact[version, n[j], length] for j in order.tolist()]
         self.lengths = {v: sorted(length for version, length in nets if version == v) for v in (4, 6)}
 
     def infos(self, texts: Iterable[str]) -> dict[str, _PrefixInfo]:
@@ -185,10 +189,14 @@ class _TargetIndex:
             version, net, length = key
             addresses = self.addresses[version]
             lo = bisect.bisect_left(addresses, net)
-            hi = bisect.bisect_left(addresses, net + (1 << (_BITS[version] - length)))
-            covers = sorted(self.order[version][lo:hi])
-            same = within == covers or not within  # a target prefix itself: its own address, inside itself
-            relevant = covers if same or set(within) <= set(covers) else sorted(set(covers).union(within))
+            hi = bisect.bisect_left(addresses, net + (1 << (_BITS[version] - length)), lo)
+            covers = self.order[version][lo:hi]
+            if hi - lo > 1:
+                covers.sort()
+            if not within or within == covers:  # a target prefix itself: its own address, inside itself
+                relevant = covers
+            else:
+                relevant = covers if set(within) <= set(covers) else sorted(set(covers).union(within))
             out[text] = _PrefixInfo(key, canonical, covers, relevant)
         return out
 
@@ -208,7 +216,13 @@ class _TargetIndex:
                 shift = bits - tlen
                 words = self.first_words[version, tlen]
                 place = np.minimum(np.searchsorted(words, masked), len(words) - 1)
-                for k in at[cand[words[place] == masked]].tolist():
+                hit = words[place] == masked
+                if tlen <= 64:  # the first word is the whole masked network: one target prefix per word
+                    at_word = self.word_targets[version, tlen]
+                    for k, w in zip(at[cand[hit]].tolist(), place[hit].tolist(), strict=True):
+                        found[k] += at_word[w]
+                    continue
+                for k in at[cand[hit]].tolist():
                     net = keys[k][1]
                     found[k] += self.exact.get((version, net >> shift << shift, tlen), ())
         return found
@@ -386,6 +400,8 @@ class VpWalk:
 
     def flush(self, before: float) -> None:
         """Snapshot every target at the scheduled times (observation start, resync end) before ``before``."""
+        if self.start_due is None and self.resume_at is None:  # nothing scheduled: the usual case
+            return
         due = sorted(s for s in (self.start_due, self.resume_at) if s is not None and s < before)
         for s in due:
             self.emit(s, self.tracked)
@@ -464,14 +480,18 @@ def series_intervals(
     """Series -> intervals clipped to the window, collector gaps overlaid, equal neighbours merged."""
     w0, w1 = window
     ends = [*times[1:], math.inf]
-    gap_starts = [g[0] for g in gaps]
     out: list[tuple[float, float, State]] = []
-    if not gaps:  # each interval clipped to the window, nothing to cut
+    if not gaps:  # each interval clipped to the window, nothing to cut (append_interval written inline)
         for start, end, state in zip(times, ends, states, strict=True):
-            s, e = max(start, w0), min(end, w1)
+            s = w0 if w0 > start else start  # max(start, w0) and min(end, w1), as the builtins pick
+            e = w1 if w1 < end else end
             if e > s:
-                append_interval(out, s, e, state)
+                if out and out[-1][2] == state and out[-1][1] == s:
+                    out[-1] = (out[-1][0], e, state)
+                else:
+                    out.append((s, e, state))
         return out
+    gap_starts = [g[0] for g in gaps]
     for start, end, state in zip(times, ends, states, strict=True):
         s, e = max(start, w0), min(end, w1)
         if e <= s:

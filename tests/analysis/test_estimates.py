@@ -14,6 +14,8 @@ from support.analysis import elem, params, run
 from anystab.estimates import (
     bootstrap_ci,
     break_probability,
+    build_estimates,
+    estimate_columns,
     estimate_records,
     merge_intervals,
     poisson_probability,
@@ -23,7 +25,7 @@ from anystab.estimates import (
 from anystab.events import pair_states
 from anystab.params import AnalysisParams
 from anystab.targets import make_target, target_set
-from anystab.timeline import PAIR_KEYS, to_seconds
+from anystab.timeline import PAIR_KEYS, make_frame, to_seconds
 
 T = "192.0.2.0/24"
 W = (0.0, 100.0)
@@ -281,6 +283,17 @@ _EVENT = st.tuples(
 )
 
 
+def _elements(events: list[tuple]) -> list[dict]:
+    """A RIB entry of every prefix for every VP, then the events (announce, withdraw, session down or up)."""
+    rows = [elem(-1, "R", t, "1 2 10", vp=vp) for t in PREFIXES for vp in VPS]
+    for time, kind, prefix, path, vp in sorted(events, key=lambda e: e[0]):
+        if kind in ("down", "up"):
+            rows.append(elem(time, "S", vp=vp, new_state=1 if kind == "down" else 6))
+        else:
+            rows.append(elem(time, kind, prefix, path, vp=vp))
+    return rows
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     st.lists(_EVENT, max_size=40),
@@ -290,12 +303,33 @@ _EVENT = st.tuples(
 def test_figures_of_all_pairs_at_once_equal_one_pair_at_a_time(events, min_dwell, sessions):
     """vp_figures lays every pair's intervals out in arrays and computes them together; each number equals
     the pair's own by break_probability and poisson_probability, bit for bit (sums in the same order)."""
-    rows = [elem(-1, "R", t, "1 2 10", vp=vp) for t in PREFIXES for vp in VPS]
-    for time, kind, prefix, path, vp in sorted(events, key=lambda e: e[0]):
-        if kind in ("down", "up"):
-            rows.append(elem(time, "S", vp=vp, new_state=1 if kind == "down" else 6))
-        else:
-            rows.append(elem(time, kind, prefix, path, vp=vp))
+    rows = _elements(events)
     p = params(*PREFIXES, sessions_s=tuple(sessions), min_dwell_s=min_dwell, bootstrap=0)
     r = run(rows, p, W)
     assert vp_figures(r.timeline, r.events, r.vp_stats, p, W) == _figures_one_pair_at_a_time(r, p, W)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(_EVENT, max_size=40),
+    st.sampled_from([0.0, 4.0]),
+    st.lists(st.sampled_from([0.5, 5.0, 10.0, 30.0, 99.0]), min_size=1, max_size=4),
+    st.integers(1, len(PREFIXES)),
+)
+def test_estimates_table_equals_the_figures_as_tuples(events, min_dwell, sessions, counted):
+    """build_estimates keeps the figures in arrays; its table equals estimate_columns of vp_figures' tuples
+    (a session length given twice, VP rows of targets not in the parameters, several collectors)."""
+    rows = _elements(events)
+    r = run(rows, params(*PREFIXES, min_dwell_s=min_dwell, bootstrap=50), W)
+    p = params(*PREFIXES[-counted:], sessions_s=tuple(sessions), min_dwell_s=min_dwell, bootstrap=50)
+    table = build_estimates(r.timeline, r.events, r.vp_stats, p, W)
+    stats = zip(
+        *(r.vp_stats[k].tolist() for k in PAIR_KEYS),
+        (r.vp_stats["switches"] + r.vp_stats["withdraws"]).tolist(),
+        r.vp_stats["observed_s"].tolist(),
+        strict=True,
+    )
+    figures = vp_figures(r.timeline, r.events, r.vp_stats, p, W)
+    expected = make_frame("estimates", estimate_columns(list(stats), figures, p, p.sessions_s))
+    assert not table.empty
+    pd.testing.assert_frame_equal(table, expected, check_exact=True)
