@@ -120,8 +120,20 @@ def _name_hints(name: str) -> tuple[str | None, float | None]:
     if not match:
         return None, None
     word, day, hhmm, ss = match.groups()
-    when = datetime.strptime(day + hhmm + (ss or "00"), "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)  # noqa: UP017
-    return ("rib" if word in _RIB_WORDS else "updates"), when.timestamp()
+    kind = "rib" if word in _RIB_WORDS else "updates"
+    try:
+        when = datetime(
+            int(day[:4]),
+            int(day[4:6]),
+            int(day[6:]),
+            int(hhmm[:2]),
+            int(hhmm[2:]),
+            int(ss or 0),
+            tzinfo=timezone.utc,  # noqa: UP017
+        )
+    except ValueError:  # digits that are no time (month 13, hour 24): the name gives none, the records do
+        return kind, None
+    return kind, when.timestamp()
 
 
 def describe(path: str | os.PathLike[str], collector: str | None = None) -> SourceFile:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.mrt_data import MRT_DIR
 
 from anystab.errors import BadInputError, ConfigError
 from anystab.schemas import ELEMENTS
@@ -42,6 +43,31 @@ def test_collector_named_from_layout_or_name(
     path = _touch(tmp_path, rel)
     assert describe(path) == SourceFile(str(path), collector, project, kind, when)
     assert describe(path, collector="ignored").collector == collector
+
+
+@pytest.mark.parametrize(
+    "name", ["updates.20161340.1600.gz", "updates.20160230.1600.gz", "bview.20160811.2400.gz"]
+)
+def test_archive_name_of_no_real_time_gives_no_time(tmp_path: Path, name: str) -> None:
+    """Digits in an archive name's place that are no time (month 13, 30 February, hour 24) give no time
+    from the name, as a name without them would; the file's records then give it."""
+    path = _touch(tmp_path, f"rrc00/2016.08/{name}")
+    assert describe(path) == SourceFile(
+        str(path), "rrc00", "ris", name.split(".")[0].replace("bview", "rib"), None
+    )
+
+
+def test_file_named_with_no_real_time_is_analysed(tmp_path: Path) -> None:
+    """A real update file under a name whose date cannot be (month 13) is analysed, not a traceback."""
+    from click.testing import CliRunner
+
+    from anystab.cli.main import cli
+
+    path = tmp_path / "updates.20161340.1600.gz"
+    path.write_bytes((MRT_DIR / "ris.updates.20160811.1600.gz").read_bytes())
+    result = CliRunner().invoke(cli, ["analyze", str(path), "--collector", "rrc00", "--prefix", "8.8.8.0/24"])
+    assert result.exit_code == 0, result.output
+    assert result.exception is None
 
 
 def test_collector_argument_and_error(tmp_path: Path) -> None:
