@@ -38,32 +38,35 @@ import struct
 from typing import Any
 
 from anystab.sources import framing
-from anystab.sources.slim import Irregular  # here: not a record read exactly as mrtparse reads it
+from anystab.sources.slim import (  # the BGP framing read here as the slimmer reads it
+    ADDPATH_SUBTYPES,
+    AS4_SUBTYPES,
+    ATTR_MP_REACH,
+    ATTR_MP_UNREACH,
+    BGP_HEADER_LEN,
+    BGP_UPDATE,
+    FLAG_EXTENDED,
+    MESSAGE_SUBTYPES,
+    Irregular,  # here: not a record read exactly as mrtparse reads it
+)
 
-MESSAGE_SUBTYPES = frozenset(framing.MESSAGE_SUBTYPES)
-TWO_BYTE_AS_SUBTYPES = frozenset({1, 6, 8, 10})
-ADDPATH_SUBTYPES = frozenset({8, 9, 10, 11})
 _ORIGINS = ("IGP", "EGP", "INCOMPLETE")
 _FAMILIES = {1: (socket.AF_INET, 4, 32), 2: (socket.AF_INET6, 16, 128)}
 _NEXT_HOP_LENGTHS = {1: (4,), 2: (16, 32)}
 _SAFIS = (1, 2)
 ATTR_ORIGIN, ATTR_AS_PATH, ATTR_NEXT_HOP, ATTR_MED, ATTR_LOCAL_PREF = 1, 2, 3, 4, 5
 ATTR_AGGREGATOR, ATTR_COMMUNITY, ATTR_ORIGINATOR_ID, ATTR_CLUSTER_LIST = 7, 8, 9, 10
-ATTR_MP_REACH, ATTR_MP_UNREACH, ATTR_EXT_COMMUNITIES = 14, 15, 16
-ATTR_AS4_PATH, ATTR_AS4_AGGREGATOR, ATTR_AIGP, ATTR_LARGE_COMMUNITY, ATTR_SET = 17, 18, 26, 32, 128
+ATTR_EXT_COMMUNITIES, ATTR_AS4_PATH, ATTR_AS4_AGGREGATOR = 16, 17, 18
+ATTR_AIGP, ATTR_LARGE_COMMUNITY, ATTR_SET = 26, 32, 128
 # attributes mrtparse decodes by their content: checked here to be of a size it reads whole
 _CHECKED_SIZES = {
     ATTR_ORIGINATOR_ID: (4, True),
     ATTR_CLUSTER_LIST: (4, False),
     ATTR_EXT_COMMUNITIES: (8, False),
+    ATTR_LARGE_COMMUNITY: (12, False),
 }
-_CHECKED_SIZES[ATTR_LARGE_COMMUNITY] = (12, False)
 _LEFT_TO_MRTPARSE = frozenset({ATTR_AIGP, ATTR_SET})
 AS_SEGMENT_TYPES = frozenset({1, 2, 3, 4})
-BGP_HEADER_LEN = 19
-BGP_UPDATE = 2
-FLAG_EXTENDED = 0x10
-_HEADER = struct.Struct(">IHHI")  # MRT header: seconds, type, subtype, length
 _U16 = struct.Struct(">H")
 _U32 = struct.Struct(">I")
 
@@ -83,7 +86,7 @@ def _int(record: bytes, start: int, size: int) -> int:
 
 
 def _decode(record: bytes) -> dict[str, Any] | None:
-    seconds, mtype, subtype, length = _HEADER.unpack_from(record)
+    seconds, mtype, subtype, length = framing.HEADER.unpack_from(record)
     if len(record) != framing.HEADER_LEN + length:
         return None
     if mtype not in (framing.BGP4MP, framing.BGP4MP_ET) or subtype not in MESSAGE_SUBTYPES:
@@ -93,7 +96,7 @@ def _decode(record: bytes) -> dict[str, Any] | None:
     if mtype == framing.BGP4MP_ET:
         micro = _int(record, pos, 4)
         pos += 4
-    as_size = 2 if subtype in TWO_BYTE_AS_SUBTYPES else 4
+    as_size = 4 if subtype in AS4_SUBTYPES else 2
     peer_asn = _int(record, pos, as_size)
     pos += 2 * as_size + 2  # local AS, interface index
     afi = _int(record, pos, 2)
