@@ -23,7 +23,7 @@ such scopes at once; and only a (collector, target) whose rows name two origins 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -206,13 +206,19 @@ def _several_origins(routed: _Routed) -> set[tuple[Any, Any]]:
     """The (collector, target) keys whose routed rows name at least :data:`MOAS_MIN_ORIGINS` origins (only
     they can have MOAS intervals)."""
     keys = list(routed.by_pair)
-    group = np.repeat(np.arange(len(keys)), [len(rows) for rows in routed.by_pair.values()])
-    rows = np.concatenate(list(routed.by_pair.values())) if keys else np.zeros(0, dtype=np.int64)
-    codes, _ = pd.factorize(np.asarray(routed.origin, dtype=object)[rows], use_na_sentinel=True)
+    counts = _distinct_counts(routed.origin, list(routed.by_pair.values()))
+    return {keys[k] for k in np.flatnonzero(counts >= MOAS_MIN_ORIGINS).tolist()}
+
+
+def _distinct_counts(values: Sequence[Any], groups: list[np.ndarray]) -> np.ndarray:
+    """Per group of row numbers, how many distinct values (None left out) ``values`` holds at its rows."""
+    group = np.repeat(np.arange(len(groups)), [len(rows) for rows in groups])
+    rows = np.concatenate(groups) if groups else np.zeros(0, dtype=np.int64)
+    codes, _ = pd.factorize(np.asarray(values, dtype=object)[rows], use_na_sentinel=True)
     named = codes >= 0
     distinct = np.unique(np.stack([group[named], codes[named]]), axis=1)[0]
-    counts = np.bincount(distinct, minlength=len(keys))
-    return {keys[k] for k in np.flatnonzero(counts >= MOAS_MIN_ORIGINS).tolist()}
+    counts: np.ndarray = np.bincount(distinct, minlength=len(groups))
+    return counts
 
 
 def collector_view(
@@ -261,14 +267,5 @@ def collector_view(
 
 def _site_counts(routed: _Routed, keys: list[tuple[Any, Any]]) -> np.ndarray:
     """Per (collector, target) key, how many distinct sites its routed rows name."""
-    place = {k: n for n, k in enumerate(keys)}
-    found = [(place[k], rows) for k, rows in routed.by_pair.items() if k in place]
-    if not found:
-        return np.zeros(len(keys), dtype=np.int64)
-    group = np.repeat([n for n, _ in found], [len(rows) for _, rows in found])
-    rows = np.concatenate([rows for _, rows in found])
-    codes, _ = pd.factorize(np.asarray(routed.site, dtype=object)[rows], use_na_sentinel=True)
-    named = codes >= 0
-    distinct = np.unique(np.stack([group[named], codes[named]]), axis=1)[0]
-    counts: np.ndarray = np.bincount(distinct, minlength=len(keys))
-    return counts
+    none = np.zeros(0, dtype=np.int64)
+    return _distinct_counts(routed.site, [routed.by_pair.get(k, none) for k in keys])
