@@ -36,14 +36,12 @@ import pyarrow.compute as pc
 from anystab import schemas
 from anystab.errors import BadInputError, ConfigError
 from anystab.sources import FileResult, SourceFile, missing_intervals, warm_up_holes
+from anystab.sources.mrt import joined_if_few_rows
 
 # String columns of few distinct values, kept as pandas categoricals in the elements frame: a few bytes of
 # code per element instead of its own string data (the file path alone is tens of bytes); the tables
 # written convert them back (:func:`anystab.pipeline.to_arrow`)
 CODED = ("elem_type", "collector", "peer_ip", "bgp_origin", "source")
-# Files' tables averaging fewer rows are joined into one chunk before the frame is built: each compute
-# function and the conversion to pandas pay per chunk (a filtered read keeps a few rows from most files)
-SMALL_CHUNK_ROWS = 1024
 
 
 @dataclass(frozen=True)
@@ -173,10 +171,7 @@ def select_elements(
         return schemas.ELEMENTS.empty_table().to_pandas()
     del r  # the last file's result (and, unless let go, its table)
     counts = [p.num_rows for p in parts]
-    table = pa.concat_tables(parts)
-    if table.num_rows < SMALL_CHUNK_ROWS * len(parts):  # many small files: one chunk, not one per file
-        table = table.combine_chunks()
-    table = _coded(table)
+    table = _coded(joined_if_few_rows(pa.concat_tables(parts), len(parts)))
     parts.clear()  # the coded columns' strings go with the files' tables (when let go)
     # communities: one array object per distinct value, shared by its rows (to_pandas makes one per row,
     # about 120 bytes each); rows are keyed by their item count and items joined (when no item holds the

@@ -86,6 +86,7 @@ PATHS_CUT = f"more than {MAX_PATHS_PER_PREFIX} ADD-PATH routes for one prefix fr
 MAX_STATE_CODE = (1 << 15) - 1  # the state columns are int16; BGP's FSM has 6 states (7, 8 non-standard)
 ONE_BATCH_ROWS = 1 << 20
 SETTLE_ROWS = 1 << 16  # rows kept as Python lists before they become one Arrow record batch
+FEW_ROWS_PER_FILE = 1024  # files' tables averaging fewer rows are joined into one chunk (joined_if_few_rows)
 FEW_ROWS = 512  # up to this many rows, the lists become a record batch as rows (faster for few rows)
 _NO_ELEMENTS = ELEMENTS.empty_table()
 _ROW_TYPE = pa.struct(list(ELEMENTS))
@@ -749,6 +750,13 @@ def _scanner(targets: TargetSet) -> prefilter.Scanner:
     scanner = _built_scanner(targets)
     _last_scanner = (targets, scanner)
     return scanner
+
+
+def joined_if_few_rows(table: pa.Table, files: int) -> pa.Table:
+    """``table``, the tables of ``files`` files put together, as one chunk when they average fewer than
+    :data:`FEW_ROWS_PER_FILE` rows: every compute function, the conversion to pandas and each IPC message
+    pay per chunk, and a filtered read keeps a few rows from most files."""
+    return table.combine_chunks() if table.num_rows < FEW_ROWS_PER_FILE * files else table
 
 
 def read_mrt_file(path: str | os.PathLike[str], targets: TargetSet | None, collector: str) -> FileResult:

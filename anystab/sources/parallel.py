@@ -52,14 +52,13 @@ import pyarrow as pa
 from anystab.errors import AnystabError
 from anystab.schemas import ELEMENTS
 from anystab.sources.archive import SourceFile
-from anystab.sources.mrt import FileResult
+from anystab.sources.mrt import FileResult, joined_if_few_rows
 from anystab.sources.remote import read_sources
 from anystab.targets import TargetSet
 
 SMALLEST_SHARE = 64
 START_METHOD: str | None = None  # how worker processes start; None: the platform's default
 SERIAL_FILES = 16  # files read in one process by one read_sources call (progress reported after each group)
-FEW_ROWS_PER_FILE = 1024  # a batch's files averaging fewer rows cross as one record batch
 POLL_SECONDS = 0.05  # waiting for the workers' results: how often to check that they are still alive
 
 
@@ -81,9 +80,7 @@ class _Packed:
 
 def _read_packed(sources: list[SourceFile], targets: TargetSet | None) -> _Packed:
     results = _read_batch(sources, targets)
-    table = pa.concat_tables([r.elements for r in results])
-    if table.num_rows < FEW_ROWS_PER_FILE * len(results):  # one record batch instead of one per file
-        table = table.combine_chunks()
+    table = joined_if_few_rows(pa.concat_tables([r.elements for r in results]), len(results))
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, ELEMENTS) as writer:
         writer.write_table(table)

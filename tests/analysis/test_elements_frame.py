@@ -13,10 +13,9 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from anystab import elements
 from anystab.elements import CODED, select_elements
 from anystab.schemas import ELEMENTS
-from anystab.sources import FileResult, SourceFile
+from anystab.sources import FileResult, SourceFile, mrt
 
 T0 = 1_700_000_000.0
 COMMUNITIES = [None, [], ["64500:1"], ["64500:1", "64500:2"], [""], ["64500:1"], [], ["a\x1fb"]]
@@ -80,11 +79,11 @@ def test_updates_in_order_share_communities() -> None:
     assert got["communities"][0] is None and list(got["communities"][1]) == []
 
 
-@pytest.mark.parametrize("small", [0, elements.SMALL_CHUNK_ROWS])  # files' tables kept as chunks or joined
+@pytest.mark.parametrize("small", [0, mrt.FEW_ROWS_PER_FILE])  # files' tables kept as chunks or joined
 def test_rib_first_at_equal_times_and_late_updates_dropped(
     small: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(elements, "SMALL_CHUNK_ROWS", small)
+    monkeypatch.setattr(mrt, "FEW_ROWS_PER_FILE", small)
     rib = _result("bview.gz", "rib", [T0 + 5] * 3, [["64500:1"], [], None])
     early = _result("u0.gz", "updates", [T0 + 1, T0 + 5, T0 + 9], [[""], ["64500:1"], []])
     late = _result("u1.gz", "updates", [T0 + 7, T0 + 5, T0 + 6], [[], ["64500:2"], None])

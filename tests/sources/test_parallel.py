@@ -17,7 +17,7 @@ import pytest
 from support.mrt_samples import MRT_DIR, assert_same_results, sampled_targets
 
 from anystab.errors import AnystabError, BadInputError
-from anystab.sources import SourceFile, parallel, read_files
+from anystab.sources import SourceFile, mrt, read_files
 from anystab.sources.parallel import (
     _Claims,
     _Done,
@@ -82,7 +82,7 @@ def test_batches_cross_processes_whole(tmp_path, few: bool) -> None:
     targets = sampled_targets(NAMES[0]) if few else None
     read = _read_batch(files, targets)
     crossed = _unpack(pickle.loads(pickle.dumps(_read_packed(files, targets))))
-    assert sum(r.elements.num_rows for r in read) < parallel.FEW_ROWS_PER_FILE * len(files) or not few
+    assert sum(r.elements.num_rows for r in read) < mrt.FEW_ROWS_PER_FILE * len(files) or not few
     assert [r.problems for r in read][3] and [r.kind for r in read][4] == "empty"
     assert_same_results(read, crossed)
 
