@@ -194,8 +194,6 @@ def select_elements(
         table = table.drop_columns(["communities"])
         df = _frame_of(table)
         df.insert(at, "communities", shared[codes])
-    for name in CODED:  # categories in sorted order: sorting or grouping by them sorts as the strings
-        df[name] = df[name].cat.reorder_categories(sorted(df[name].cat.categories))
     times = df["time"].to_numpy(dtype="datetime64[us]").view(np.int64)
     keep = times >= np.repeat(np.array(floors, dtype=np.int64), counts)
     rank = np.repeat(np.array(ranks, dtype=np.int8), counts)
@@ -222,10 +220,18 @@ def counted(result: FileResult) -> FileResult:
 
 
 def _coded(table: pa.Table) -> pa.Table:
-    """The :data:`CODED` columns dictionary-encoded (pandas categoricals once converted)."""
+    """The :data:`CODED` columns dictionary-encoded (pandas categoricals once converted), each dictionary
+    its distinct values in sorted order: sorting or grouping by the categoricals sorts as the strings
+    (Arrow orders text by its UTF-8 bytes, which is Python's order of the code points)."""
     for name in CODED:
         i = table.column_names.index(name)
-        table = table.set_column(i, name, pc.dictionary_encode(table.column(i)))
+        column = table.column(i)
+        values = pc.drop_null(pc.unique(column))
+        values = values.take(pc.array_sort_indices(values))
+        codes = pc.index_in(column, value_set=values)  # a missing value: a missing code
+        kind = pa.dictionary(codes.type, values.type)
+        coded = [pa.DictionaryArray.from_arrays(c, values) for c in codes.chunks]
+        table = table.set_column(i, name, pa.chunked_array(coded, kind))
     return table
 
 

@@ -19,6 +19,9 @@ from anystab.sources import FileResult, SourceFile, mrt
 
 T0 = 1_700_000_000.0
 COMMUNITIES = [None, [], ["64500:1"], ["64500:1", "64500:2"], [""], ["64500:1"], [], ["a\x1fb"]]
+# coded columns whose values first appear out of their sorted order, one of them with missing values
+PEER_IPS = ["198.51.100.9", "10.0.0.1", "2001:db8::1", "198.51.100.10", "é"]
+ORIGINS = ["INCOMPLETE", None, "IGP", "EGP"]
 
 
 def _result(path: str, kind: str, times: list[float], comms: list[list[str] | None]) -> FileResult:
@@ -30,9 +33,10 @@ def _result(path: str, kind: str, times: list[float], comms: list[list[str] | No
             elem_type="R" if kind == "rib" else "A",
             collector="rrc00",
             peer_asn=64500 + i % 3,
-            peer_ip="198.51.100.1",
+            peer_ip=PEER_IPS[i % len(PEER_IPS)],
             prefix="192.0.2.0/24",
             as_path="64500 64496",
+            bgp_origin=ORIGINS[i % len(ORIGINS)],
             communities=c,
             source=path,
         )
