@@ -13,11 +13,10 @@ groups, :mod:`anystab.executors.plan`) gives the same rows once the parts are jo
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 
 from anystab.events import build_events
+from anystab.frames import sorted_order
 from anystab.params import AnalysisParams
 from anystab.timeline import PAIR_KEYS, build_timeline
 
@@ -43,47 +42,16 @@ def order_vp_tables(timeline: pd.DataFrame, events: pd.DataFrame, vp_stats: pd.D
     )
 
 
-# Up to this many rows, a table is ordered by a Python sort of its key tuples: a few list conversions
-# instead of pandas' sort, which costs about a millisecond whatever the size
-FEW_ROWS = 4096
-
-
 def _ordered(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Rows in a canonical order (stable for ties): results never depend on the order of input files.
     The rows and their order are ``df.sort_values(keys, kind="stable")``'s, with a new range index (the
     frame itself when it is in that order already and has one)."""
     if df.empty:
         return df
-    order = few_rows_order(df, keys) if len(df) <= FEW_ROWS else None
+    order = sorted_order(df, keys)
     if order is None:
         return df.sort_values(keys, kind="stable").reset_index(drop=True)
     if order != list(range(len(df))):
         return df.take(order).reset_index(drop=True)
     plain = isinstance(df.index, pd.RangeIndex) and df.index.start == 0 and df.index.step == 1
     return df if plain else df.reset_index(drop=True)
-
-
-def few_rows_order(df: pd.DataFrame, keys: list[str]) -> list[int] | None:
-    """The row order of ``df.sort_values(keys, kind="stable")`` by a stable Python sort of each row's keys:
-    missing values last, categoricals by their codes (as pandas sorts them), times by their integer
-    values. None when Python cannot compare a column's values (mixed types): sort with pandas then."""
-    columns = [_sort_keys(df[k]) for k in keys]
-    rows = list(zip(*columns, strict=True))
-    try:
-        return sorted(range(len(rows)), key=rows.__getitem__)
-    except TypeError:
-        return None
-
-
-def _sort_keys(column: pd.Series) -> list[Any]:
-    """A column's values as Python sorts them in :func:`few_rows_order`."""
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        values: list[Any] = column.cat.codes.tolist()
-    elif column.dtype.kind == "M":
-        values = column.array.asi8.tolist()
-    else:
-        values = column.tolist()
-    missing = column.isna().to_numpy()
-    if not missing.any():
-        return values
-    return [(1, 0) if m else (0, v) for v, m in zip(values, missing.tolist(), strict=True)]

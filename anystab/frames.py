@@ -1,0 +1,127 @@
+"""Small tables without pandas' per-call cost: the row order of a stable sort and the groups of rows, for
+tables of few rows.
+
+A pandas sort or group-by costs about a millisecond whatever the table's size, which a day's analysis of
+a few targets (tables of tens to a few thousand rows) pays a dozen times. Up to :data:`FEW_ROWS` rows,
+the functions here give pandas' answer from a Python pass over the key columns; larger tables, and keys
+Python cannot compare, go to pandas itself. The answers are pandas' own, as ``tests/analysis/test_frames.py``
+checks: stable sorts with missing values last, categoricals ordered by their codes, groups in order of
+first appearance (or sorted), missing keys a group of their own or dropped.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+FEW_ROWS = 4096
+
+_MISSING = object()  # a missing key value, as a group key's part
+
+
+def sorted_order(df: pd.DataFrame, keys: list[str]) -> list[int] | None:
+    """The row order of ``df.sort_values(keys, kind="stable")`` by a stable Python sort of each row's
+    keys: missing values last, categoricals by their codes (as pandas sorts them), times by their
+    integer values. None for more than :data:`FEW_ROWS` rows, or when Python cannot compare a column's
+    values (mixed types): sort with pandas then."""
+    if len(df) > FEW_ROWS:
+        return None
+    columns = [_sort_keys(df[k]) for k in keys]
+    rows = list(zip(*columns, strict=True))
+    try:
+        return sorted(range(len(rows)), key=rows.__getitem__)
+    except TypeError:
+        return None
+
+
+def _sort_keys(column: pd.Series) -> list[Any]:
+    """A column's values as Python sorts them in :func:`sorted_order`."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        values: list[Any] = column.cat.codes.tolist()
+    elif column.dtype.kind == "M":
+        values = column.array.asi8.tolist()
+    else:
+        values = column.tolist()
+    missing = column.isna().to_numpy()
+    if not missing.any():
+        return values
+    return [(1, 0) if m else (0, v) for v, m in zip(values, missing.tolist(), strict=True)]
+
+
+def group_indices(
+    df: pd.DataFrame, keys: str | list[str], sort: bool = False, dropna: bool = True
+) -> dict[Any, np.ndarray]:
+    """``df.groupby(keys, sort=sort, dropna=dropna).indices``: each group's key (a tuple for several
+    columns, the value for one; a missing value NaN) and its row numbers, groups in pandas' order."""
+    found = _groups(df, keys, sort, dropna)
+    if found is None:
+        indices: dict[Any, np.ndarray] = df.groupby(keys, sort=sort, dropna=dropna).indices
+        return indices
+    return {key: np.array(rows, dtype=np.intp) for key, rows in found}
+
+
+def group_numbers(
+    df: pd.DataFrame, keys: str | list[str], sort: bool = False, dropna: bool = True
+) -> np.ndarray:
+    """``df.groupby(keys, sort=sort, dropna=dropna).ngroup().to_numpy()``: each row's group number (int64,
+    or float64 with NaN for the rows of a dropped missing key)."""
+    found = _groups(df, keys, sort, dropna)
+    if found is None:
+        numbers: np.ndarray = df.groupby(keys, sort=sort, dropna=dropna).ngroup().to_numpy()
+        return numbers
+    out = np.full(len(df), -1, dtype=np.int64)
+    for number, (_, rows) in enumerate(found):
+        out[rows] = number
+    if (out < 0).any():
+        return np.where(out < 0, math.nan, out.astype(float))
+    return out
+
+
+def _groups(
+    df: pd.DataFrame, keys: str | list[str], sort: bool, dropna: bool
+) -> list[tuple[Any, list[int]]] | None:
+    """Each group's key and row numbers, in pandas' group order; None: leave it to pandas (more than
+    :data:`FEW_ROWS` rows, no rows, a column of Python objects, keys Python cannot sort, or missing
+    values of a categorical kept as a group)."""
+    if not len(df) or len(df) > FEW_ROWS:
+        return None
+    names = [keys] if isinstance(keys, str) else list(keys)
+    columns = [df[k] for k in names]
+    if any(c.dtype == object for c in columns):  # Python objects: pandas' own rules of equality
+        return None
+    values = [c.tolist() for c in columns]
+    missing = [c.isna().to_numpy() for c in columns]
+    if not dropna and any(
+        m.any() and isinstance(c.dtype, pd.CategoricalDtype) for c, m in zip(columns, missing, strict=True)
+    ):
+        return None  # pandas has its own rules for a categorical's missing values as a group
+    for k, (v, m) in enumerate(zip(values, missing, strict=True)):
+        if m.any():
+            for i in np.flatnonzero(m).tolist():
+                v[i] = _MISSING
+        if columns[k].dtype.kind == "f":  # 0.0 and -0.0: one value, the one that comes first
+            first: dict[Any, Any] = {}
+            values[k] = [first.setdefault(x, x) for x in v]
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    if dropna and any(m.any() for m in missing):
+        dropped = np.logical_or.reduce(missing).tolist()
+        for i, row in enumerate(zip(*values, strict=True)):
+            if not dropped[i]:
+                groups.setdefault(row, []).append(i)
+    else:
+        for i, row in enumerate(zip(*values, strict=True)):
+            groups.setdefault(row, []).append(i)
+    found = list(groups.items())
+    if sort:
+        ranks = [_sort_keys(c) for c in columns]
+        try:
+            found.sort(key=lambda g: tuple(r[g[1][0]] for r in ranks))
+        except TypeError:
+            return None
+    if len(names) > 1:  # a tuple of Python values, NaN for a missing one
+        return [(tuple(math.nan if v is _MISSING else v for v in row), rows) for row, rows in found]
+    scalars = columns[0].to_numpy()  # one column: the value as numpy holds it (np.int64 for an integer)
+    return [(math.nan if row[0] is _MISSING else scalars[rows[0]], rows) for row, rows in found]
