@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from anystab.frames import group_indices, group_numbers
 from anystab.params import AnalysisParams
 from anystab.sums import group_sums, sequential_sums
 from anystab.timeline import PAIR_KEYS, UNOBSERVED, make_frame, nullable, records_frame, to_seconds
@@ -136,7 +137,7 @@ def pair_rows(timeline: pd.DataFrame) -> Iterator[tuple[tuple[Any, ...], list[Ro
     starts, ends = to_seconds(timeline["start"]), to_seconds(timeline["end"])
     observed = (timeline["state"] != UNOBSERVED).to_numpy()
     sites, paths, origins = (nullable(timeline[c]) for c in ("site", "as_path", "origin"))
-    for key, idx in timeline.groupby(PAIR_KEYS, sort=False).indices.items():
+    for key, idx in group_indices(timeline, PAIR_KEYS).items():
         order = idx[np.argsort(starts[idx], kind="stable")]
         rows = [
             Row(float(starts[i]), float(ends[i]), bool(observed[i]), sites[i], paths[i], origins[i])
@@ -296,7 +297,7 @@ class _Rows:
 
     @staticmethod
     def of(timeline: pd.DataFrame) -> _Rows:
-        pair = timeline.groupby(PAIR_KEYS, sort=False).ngroup().to_numpy(dtype=float)
+        pair = group_numbers(timeline, PAIR_KEYS).astype(float)
         starts = to_seconds(timeline["start"])
         kept = np.flatnonzero(np.isfinite(pair))  # rows with a missing key belong to no pair
         row = kept[np.lexsort((starts[kept], pair[kept]))]
