@@ -54,6 +54,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from anystab.frames import group_indices
 from anystab.params import AnalysisParams
 from anystab.schemas import TABLES
 from anystab.sites import origin_of, site_name, site_signature
@@ -77,6 +78,9 @@ PAIR_KEYS = [*VP_KEYS, "target"]
 
 def to_seconds(times: pd.Series) -> np.ndarray:
     """Timestamps as float seconds since the epoch (microsecond resolution)."""
+    if getattr(times.dtype, "unit", None) == "us" or times.dtype == "datetime64[us]":  # read as they are
+        micros: np.ndarray = times.array.asi8
+        return micros / US_PER_S
     seconds: np.ndarray = times.dt.as_unit("us").astype("int64").to_numpy() / US_PER_S
     return seconds
 
@@ -552,7 +556,7 @@ def build_timeline(
     ctx.build({p for p in elements["prefix"].dropna().unique()})
     cols = WalkColumns.of(elements)
     by_collector = collector_gaps(gaps, window)
-    groups = elements.groupby(VP_KEYS, sort=False, dropna=False).indices
+    groups = group_indices(elements, VP_KEYS, dropna=False)
     for vp, rows in groups.items():
         obs_start = observation_start(cols, rows, window)
         if obs_start is None:
@@ -770,9 +774,7 @@ def walk_timeline(
     ctx.build(set(elements["prefix"].dropna().unique()) | (resume.prefixes() if resume else set()))
     cols = WalkColumns.of(elements)
     by_collector = collector_gaps(gaps, window)
-    groups = {
-        k: np.asarray(v) for k, v in elements.groupby(VP_KEYS, sort=False, dropna=False).indices.items()
-    }
+    groups = {k: np.asarray(v) for k, v in group_indices(elements, VP_KEYS, dropna=False).items()}
     saved = resume.vps if resume else {}
     start = resume.cut if resume else window[0]
     cut = max(cut, start)
