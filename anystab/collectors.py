@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from anystab.frames import group_indices
 from anystab.timeline import ROUTED, make_frame, nullable, records_frame, to_seconds
 
 MOAS_MIN_ORIGINS = 2
@@ -129,7 +130,7 @@ def _groups(df: pd.DataFrame, keys: str | list[str]) -> dict[Any, np.ndarray]:
     """Key -> positions of its rows in order, keys sorted (as ``groupby(sort=True)`` visits them)."""
     if df.empty:
         return {}
-    found = df.groupby(keys, sort=False).indices
+    found = group_indices(df, keys)
     return {k: found[k] for k in sorted(found)}
 
 

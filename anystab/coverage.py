@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from anystab.frames import group_indices
 from anystab.text import plural
 from anystab.timeline import VP_KEYS, collector_gaps, records_frame, to_seconds
 
@@ -58,7 +59,7 @@ def build_coverage(
     routes = np.isin(kinds, ("R", "A", "W")) & elements["prefix"].notna().to_numpy()
     early_rib = (kinds == "R") & (times <= window[0])
     inside = (times >= window[0]) & (times <= window[1])
-    for vp, idx in elements.groupby(VP_KEYS, sort=True, dropna=False).indices.items():
+    for vp, idx in group_indices(elements, VP_KEYS, sort=True, dropna=False).items():
         if vp in counted:
             continue
         if str(vp[0]) in unobserved:
