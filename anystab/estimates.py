@@ -406,17 +406,35 @@ def _defined_figures(values: np.ndarray, counts: np.ndarray, params: AnalysisPar
             rows = rows[~_plain_values(values[first[rows]])]
         if n == 0 or not len(rows):
             continue
+        distinct, same = _distinct_rows(values[first[rows][:, None] + np.arange(n)])
+        figures = [np.full(len(distinct), math.nan) for _ in range(6)]
         step = max(1, BATCH_VALUES // (int(n) * max(1, params.bootstrap)))
-        for at in range(0, len(rows), step):
-            chunk = rows[at : at + step]
-            stack = values[first[chunk][:, None] + np.arange(n)]
-            out[0][chunk] = stack.mean(axis=1)
-            out[1][chunk], out[2][chunk], out[3][chunk] = np.percentile(stack, [50, 90, 99], axis=1)
+        for at in range(0, len(distinct), step):
+            chunk = slice(at, at + step)
+            stack = distinct[chunk]
+            figures[0][chunk] = stack.mean(axis=1)
+            figures[1][chunk], figures[2][chunk], figures[3][chunk] = np.percentile(
+                stack, [50, 90, 99], axis=1
+            )
             if params.bootstrap > 0:
                 draws = _resample_indices(int(n), params.bootstrap, params.seed)
                 boot = np.ascontiguousarray(stack[:, draws]).mean(axis=2)  # each row reduced as alone
-                out[4][chunk], out[5][chunk] = np.percentile(boot, [tail, 100 - tail], axis=1)
+                figures[4][chunk], figures[5][chunk] = np.percentile(boot, [tail, 100 - tail], axis=1)
+        for k, figure in enumerate(figures):
+            out[k][rows] = figure[same]
     return out
+
+
+def _distinct_rows(stack: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of a 2-d array (equal when every value has the same bits) and, per row, its
+    row among them: rows of equal values (a scope of one collector and scope 'all', targets of equal
+    figures) are computed once, and every figure of a row depends on that row alone."""
+    if len(stack) < 2:
+        return stack, np.zeros(len(stack), dtype=np.intp)
+    stack = np.ascontiguousarray(stack)
+    raw = stack.view(np.dtype((np.void, stack.dtype.itemsize * stack.shape[1]))).ravel()
+    _, first, same = np.unique(raw, return_index=True, return_inverse=True)
+    return stack[first], same.ravel()
 
 
 def _plain_values(x: np.ndarray) -> np.ndarray:

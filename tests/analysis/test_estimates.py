@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from support.analysis import elem, params, run
 
 from anystab.estimates import (
+    _defined_figures,
     bootstrap_ci,
     break_probability,
     build_estimates,
@@ -191,6 +192,22 @@ def test_rows_computed_together_equal_rows_computed_alone(resamples: int) -> Non
     for row in rows:
         expected = _one_row_reference(np.array(by_target[row["target"]], dtype=float), resamples, 11)
         assert tuple(row[k] for k in keys) == expected, row
+
+
+@pytest.mark.parametrize("resamples", [0, 100])
+def test_equal_rows_computed_once_give_each_row_its_own_figures(resamples: int) -> None:
+    """Rows of equal values are computed once: every row still gets its own figures, bit for bit (rows
+    that differ only in the sign of a zero are not equal)."""
+    rng = np.random.default_rng(3)
+    counts = rng.integers(0, 5, size=400)
+    values = rng.choice([0.0, -0.0, 0.25, 1.0, 0.5], size=int(counts.sum()))
+    params = AnalysisParams(targets=target_set([make_target(T)]), bootstrap=resamples, seed=7)
+    got = _defined_figures(values, counts, params)
+    first = np.cumsum(counts) - counts
+    for r, n in enumerate(counts.tolist()):
+        expected = _one_row_reference(values[first[r] : first[r] + n], resamples, 7)
+        row = tuple(None if math.isnan(x[r]) else float(x[r]) for x in got)
+        assert repr(row) == repr(expected), (r, values[first[r] : first[r] + n])
 
 
 def _rows_one_at_a_time(stats, figures, params, sessions) -> list[dict]:
