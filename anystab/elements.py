@@ -35,7 +35,7 @@ import pyarrow.compute as pc
 
 from anystab import schemas
 from anystab.errors import BadInputError, ConfigError
-from anystab.sources import FileResult, SourceFile, missing_intervals, warm_up_holes
+from anystab.sources import FileResult, SourceFile, expected_cadence, missing_intervals, warm_up_holes
 from anystab.sources.mrt import joined_if_few_rows
 
 # String columns of few distinct values, kept as pandas categoricals in the elements frame: a few bytes of
@@ -77,8 +77,6 @@ def _ts(seconds: float | None) -> pd.Timestamp | None:
 
 
 def _update_slot(f: SourceFile, r: FileResult) -> tuple[float | None, float | None]:
-    from anystab.sources import expected_cadence
-
     cadence = expected_cadence(f.project)
     start = f.name_time if f.name_time is not None else r.first_time
     if start is None:
