@@ -38,8 +38,9 @@ Steps:
 
 Run: ``python benchmarks/bench_read.py`` (about half an hour on two cores); ``--quick``: one run,
 the ``--data`` files only; ``--analysis``: the generated day and week, decompression, extraction and the
-full analysis alone (does the analysis stay within 1.2x the extraction?); ``--whole-only``: step 4 alone.
-"""
+full analysis alone (does the analysis stay within 1.2x the extraction?; with ``--before DIR`` the code
+before's extraction and analysis too, in the same rounds); ``--whole-only``: step 4 alone. Each run's CPU
+seconds are kept beside its wall seconds (``cpu_seconds``: less sensitive to a busy machine)."""
 
 from __future__ import annotations
 
@@ -293,10 +294,10 @@ def child(tool: str, files: list[str], targets: tuple[str, ...] = TARGETS) -> No
         "bgpstream": lambda: _bgpstream(files),
     }[tool.removesuffix(BEFORE_SUFFIX)]
     _preload(tool)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     count = work()
-    seconds = time.perf_counter() - start
-    print(json.dumps({"seconds": seconds, "count": count, "rss_mb": _peak_rss_mb()}))
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "count": count, "rss_mb": _peak_rss_mb()}))
 
 
 def _peak_rss_mb() -> float:
@@ -341,7 +342,7 @@ def measure(tool: str, files: list[str], targets: tuple[str, ...] = TARGETS) -> 
     list_file.write_text("\n".join(files))
     if tool == "bgpdump":
         seconds, count = _bgpdump(files)
-        return {"seconds": seconds, "count": count, "rss_mb": float("nan")}
+        return {"seconds": seconds, "cpu_seconds": float("nan"), "count": count, "rss_mb": float("nan")}
     env = dict(os.environ)
     env.pop(PURE_PYTHON_ENV, None)
     env.pop(STDLIB_ZLIB_ENV, None)
@@ -369,7 +370,7 @@ def measure(tool: str, files: list[str], targets: tuple[str, ...] = TARGETS) -> 
     if proc.returncode != 0:
         raise RuntimeError(f"{tool} failed with status {proc.returncode}")
     data = json.loads(out)
-    return {"seconds": data["seconds"], "count": data["count"], "rss_mb": data["rss_mb"]}
+    return {k: data[k] for k in ("seconds", "cpu_seconds", "count", "rss_mb")}
 
 
 def compiled_scanner() -> bool:
@@ -472,6 +473,8 @@ def summary(samples: list[dict[str, float]]) -> dict[str, float]:
     return {
         "seconds": statistics.median(s["seconds"] for s in samples),
         "all_seconds": [s["seconds"] for s in samples],  # type: ignore[dict-item]
+        "cpu_seconds": statistics.median(s["cpu_seconds"] for s in samples),
+        "all_cpu_seconds": [s["cpu_seconds"] for s in samples],  # type: ignore[dict-item]
         "count": samples[0]["count"],
         "rss_mb": max(s["rss_mb"] for s in samples),
     }
@@ -545,6 +548,20 @@ def table(bench: dict[str, object]) -> str:
     return "\n".join(lines)
 
 
+def analysis_ratio(bench: dict[str, object]) -> str:
+    """The full analysis against the extraction, in wall and CPU seconds (medians), now and, when run, in
+    the code before (a line, or nothing when the input had no analysis)."""
+    tools: dict[str, dict[str, float]] = bench["tools"]  # type: ignore[assignment]
+    parts = []
+    for suffix, label in (("", "now"), (BEFORE_SUFFIX, "before")):
+        analysis, extraction = tools.get("anystab-analysis" + suffix), tools.get("anystab" + suffix)
+        if analysis and extraction:
+            wall = analysis["seconds"] / extraction["seconds"]
+            cpu = analysis["cpu_seconds"] / extraction["cpu_seconds"]
+            parts.append(f"{label} {wall:.2f}x wall, {cpu:.2f}x CPU")
+    return f"full analysis against extraction: {'; '.join(parts)}\n" if parts else ""
+
+
 def two_jobs(bench: dict[str, object]) -> str:
     """How much faster two processes were than one, for anystab and for plain decompression (a line, or
     nothing when the input was not read both ways)."""
@@ -596,6 +613,8 @@ def main() -> None:
     before = [] if args.before is None else ["anystab" + BEFORE_SUFFIX]
     benches = []
     analysis_only = ["decompress", "decompress-zlibng", "anystab", "anystab-analysis"]
+    if args.before is not None:  # the code before, in the same rounds
+        analysis_only += [t + BEFORE_SUFFIX for t in ("anystab", "anystab-analysis")]
     whole = None if args.quick or args.analysis else bench_whole(args.workdir, args.copies, max(runs, 5))
     for path in sorted(
         p for p in args.data.iterdir() if p.is_file() and not (args.whole_only or args.analysis)
@@ -652,6 +671,7 @@ def main() -> None:
     for bench in benches:
         print(table(bench) + "\n")
         print(two_jobs(bench))
+        print(analysis_ratio(bench))
     if whole is not None:
         print(whole_table(whole) + "\n")
     load = " ".join(f"{x:.1f}" for x in load_before) + " -> " + " ".join(f"{x:.1f}" for x in os.getloadavg())
