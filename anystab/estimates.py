@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from anystab.events import BREAK_KINDS, SiteState, pair_states
-from anystab.frames import group_numbers
+from anystab.frames import shared_group_numbers
 from anystab.params import AnalysisParams
 from anystab.sums import group_sums, sequential_sums
 from anystab.timeline import PAIR_KEYS, UNOBSERVED, make_frame, to_seconds
@@ -201,10 +201,7 @@ def _vp_figure_arrays(
 
 def _pair_codes(frames: Sequence[pd.DataFrame]) -> list[np.ndarray]:
     """Per frame, each row's (VP, target) as a number shared by all the frames."""
-    keys = pd.concat([f[PAIR_KEYS] for f in frames], ignore_index=True)
-    codes = group_numbers(keys, PAIR_KEYS, dropna=False)
-    bounds = np.cumsum([0, *(len(f) for f in frames)])
-    return [codes[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    return shared_group_numbers(frames, PAIR_KEYS)
 
 
 @dataclass(frozen=True)

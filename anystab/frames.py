@@ -12,6 +12,7 @@ first appearance (or sorted), missing keys a group of their own or dropped.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -80,6 +81,36 @@ def group_numbers(
     return out
 
 
+def shared_group_numbers(frames: Sequence[pd.DataFrame], keys: list[str]) -> list[np.ndarray]:
+    """Per frame, each row's group number among the rows of all the frames one after the other, missing
+    values a group of their own: ``pd.concat([f[keys] for f in frames]).groupby(keys, sort=False,
+    dropna=False).ngroup()`` cut into the frames' parts."""
+    bounds = np.cumsum([0, *(len(f) for f in frames)])
+    columns = [f[k] for f in frames for k in keys]
+    plain = not any(c.dtype == object or isinstance(c.dtype, pd.CategoricalDtype) for c in columns)
+    if not plain or not 0 < bounds[-1] <= FEW_ROWS:
+        joined = pd.concat([f[keys] for f in frames], ignore_index=True)
+        numbers = joined.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
+        return [numbers[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    seen: dict[tuple[Any, ...], int] = {}
+    out = []
+    for frame in frames:
+        rows = zip(*(_with_missing(frame[k])[0] for k in keys), strict=True)
+        out.append(np.array([seen.setdefault(row, len(seen)) for row in rows], dtype=np.int64))
+    return out
+
+
+def _with_missing(column: pd.Series) -> tuple[list[Any], np.ndarray]:
+    """A column's values with :data:`_MISSING` for each missing one (all missing values alike), and
+    which are missing."""
+    values: list[Any] = column.tolist()
+    missing = column.isna().to_numpy()
+    if missing.any():
+        for i in np.flatnonzero(missing).tolist():
+            values[i] = _MISSING
+    return values, missing
+
+
 def _groups(
     df: pd.DataFrame, keys: str | list[str], sort: bool, dropna: bool
 ) -> list[tuple[Any, list[int]]] | None:
@@ -92,16 +123,12 @@ def _groups(
     columns = [df[k] for k in names]
     if any(c.dtype == object for c in columns):  # Python objects: pandas' own rules of equality
         return None
-    values = [c.tolist() for c in columns]
-    missing = [c.isna().to_numpy() for c in columns]
+    values, missing = (list(part) for part in zip(*(_with_missing(c) for c in columns), strict=True))
     if not dropna and any(
         m.any() and isinstance(c.dtype, pd.CategoricalDtype) for c, m in zip(columns, missing, strict=True)
     ):
         return None  # pandas has its own rules for a categorical's missing values as a group
-    for k, (v, m) in enumerate(zip(values, missing, strict=True)):
-        if m.any():
-            for i in np.flatnonzero(m).tolist():
-                v[i] = _MISSING
+    for k, v in enumerate(values):
         if columns[k].dtype.kind == "f":  # 0.0 and -0.0: one value, the one that comes first
             first: dict[Any, Any] = {}
             values[k] = [first.setdefault(x, x) for x in v]

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from pandas.testing import assert_frame_equal
 
 from anystab import frames
-from anystab.frames import group_indices, group_numbers, sorted_order
+from anystab.frames import group_indices, group_numbers, shared_group_numbers, sorted_order
 from anystab.per_vp import _ordered
 
 T0 = 1_700_000_000_000_000  # microseconds
@@ -86,6 +86,18 @@ def test_few_rows_are_grouped_as_pandas_groups_them(data, categorical, keys, cou
     got = group_numbers(df, chosen, sort, dropna)
     assert got.dtype == expected.dtype
     np.testing.assert_array_equal(got, expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(rows, min_size=1, max_size=3), st.permutations(KEYS), st.integers(1, 4))
+def test_rows_of_several_frames_are_numbered_as_pandas_numbers_them_joined(parts, keys, count):
+    frames = [_frame(data, False) for data in parts]
+    chosen = keys[:count]
+    joined = pd.concat([f[chosen] for f in frames], ignore_index=True)
+    expected = joined.groupby(chosen, sort=False, dropna=False).ngroup().to_numpy()
+    got = shared_group_numbers(frames, chosen)
+    assert [len(g) for g in got] == [len(f) for f in frames]
+    np.testing.assert_array_equal(np.concatenate(got), expected)
 
 
 def test_a_frame_in_order_is_handed_back_and_others_get_a_range_index():
