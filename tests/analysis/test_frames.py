@@ -15,6 +15,7 @@ from pandas.testing import assert_frame_equal
 from anystab import frames
 from anystab.frames import group_indices, group_numbers, shared_group_numbers, sorted_order
 from anystab.per_vp import _ordered
+from anystab.timeline import nullable
 
 T0 = 1_700_000_000_000_000  # microseconds
 KEYS = ["collector", "peer_asn", "path_id", "target", "start", "share"]
@@ -129,3 +130,15 @@ def test_many_rows_go_to_pandas(monkeypatch):
     assert_frame_equal(_ordered(df, ["collector"]), df.iloc[::-1].reset_index(drop=True))
     _same_groups(group_indices(df, ["collector"], sort=True), df.groupby(["collector"], sort=True).indices)
     np.testing.assert_array_equal(group_numbers(df, "collector", sort=True), [1, 0])
+
+
+@settings(max_examples=100, deadline=None)
+@given(rows, st.booleans())
+def test_nullable_lists_are_the_object_columns_with_none(data, categorical):
+    df = _frame(data, categorical)
+    for name in df.columns:
+        column = df[name]
+        expected = column.astype(object).where(column.notna(), None).tolist()
+        got = nullable(column)
+        assert repr(got) == repr(expected), name
+        assert [type(v) for v in got] == [type(v) for v in expected], name
