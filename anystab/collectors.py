@@ -199,8 +199,9 @@ def _unshared_pieces(routed: _Routed, groups: list[np.ndarray]) -> tuple[dict[st
 
 
 def _kind_counts(events: pd.DataFrame, kind: str) -> Counter[tuple[str, str]]:
-    chosen = events[events["kind"] == kind]
-    return Counter(zip(chosen["collector"].tolist(), chosen["target"].tolist(), strict=True))
+    chosen = np.flatnonzero(events["kind"].to_numpy() == kind)  # rows, not a filtered copy of the frame
+    collectors, targets = (events[c].to_numpy()[chosen].tolist() for c in ("collector", "target"))
+    return Counter(zip(collectors, targets, strict=True))
 
 
 def _several_origins(routed: _Routed) -> set[tuple[Any, Any]]:
