@@ -35,6 +35,7 @@ import pyarrow.compute as pc
 
 from anystab import schemas
 from anystab.errors import BadInputError, ConfigError
+from anystab.frames import to_frame
 from anystab.sources import FileResult, SourceFile, expected_cadence, missing_intervals, warm_up_holes
 from anystab.sources.mrt import joined_if_few_rows
 
@@ -69,7 +70,7 @@ def build_elements(
 
 def _frame(rows: list[dict[str, Any]], name: str) -> pd.DataFrame:
     schema = schemas.TABLES[name]
-    return pa.Table.from_pylist(rows, schema=schema).to_pandas()
+    return to_frame(pa.Table.from_pylist(rows, schema=schema))
 
 
 def _ts(seconds: float | None) -> pd.Timestamp | None:
@@ -166,7 +167,7 @@ def select_elements(
         assert isinstance(results, list)
         results[:] = [counted(r) for r in results]
     if not parts:
-        return schemas.ELEMENTS.empty_table().to_pandas()
+        return to_frame(schemas.ELEMENTS.empty_table())
     del r  # the last file's result (and, unless let go, its table)
     counts = [p.num_rows for p in parts]
     table = _coded(joined_if_few_rows(pa.concat_tables(parts), len(parts)))
@@ -186,7 +187,7 @@ def select_elements(
         del count, key
         distinct, first = np.unique(codes, return_index=True)
         shared = np.empty(len(distinct) + 1, dtype=object)  # the last slot, for code -1, stays None
-        shared[distinct] = comms.take(pa.array(first)).to_pandas().to_numpy()
+        shared[distinct] = comms.take(pa.array(first)).to_pandas(use_threads=False).to_numpy()
         del comms, distinct, first
         at = table.column_names.index("communities")
         table = table.drop_columns(["communities"])
@@ -209,7 +210,7 @@ def select_elements(
 def _frame_of(table: pa.Table) -> pd.DataFrame:
     """``table.to_pandas()``, letting each column's Arrow memory go once converted (the caller holds no
     other reference to the table)."""
-    return table.to_pandas(self_destruct=True, split_blocks=True)
+    return to_frame(table, self_destruct=True, split_blocks=True)
 
 
 def counted(result: FileResult) -> FileResult:

@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from anystab.frames import group_indices
+from anystab.frames import group_indices, to_frame
 from anystab.params import AnalysisParams
 from anystab.schemas import TABLES
 from anystab.sites import origin_of, site_name, site_signature
@@ -104,7 +104,7 @@ def make_frame(name: str, columns: dict[str, list[Any]]) -> pd.DataFrame:
         if pa.types.is_timestamp(fld.type):
             values = to_micros(values)
         arrays.append(pa.array(values, type=fld.type))
-    return pa.Table.from_arrays(arrays, schema=schema).to_pandas()
+    return to_frame(pa.Table.from_arrays(arrays, schema=schema))
 
 
 def records_frame(name: str, records: Sequence[dict[str, Any]]) -> pd.DataFrame:
