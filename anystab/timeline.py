@@ -341,8 +341,13 @@ class WalkColumns:
     @classmethod
     def of(cls, elements: pd.DataFrame) -> WalkColumns:
         seen: dict[tuple[str, ...], tuple[str, ...]] = {}
-        lists = elements["communities"]
-        comms = [seen.setdefault(t, t) for t in (_tuple(c) for c in lists)]
+        of_object: dict[int, tuple[str, ...]] = {}  # rows of equal lists mostly share one array
+        comms = []
+        for c in elements["communities"].tolist():  # alive all along: an id is one object's
+            t = of_object.get(id(c))
+            if t is None:
+                t = of_object[id(c)] = seen.setdefault(_tuple(c), _tuple(c))
+            comms.append(t)
         return cls(
             to_seconds(elements["time"]),
             shared_nullable(elements["elem_type"]),
