@@ -55,6 +55,7 @@ import pyarrow as pa
 from anystab.schemas import ELEMENTS
 from anystab.sources import bgp4mp, framing, prefilter
 from anystab.sources.decompress import open_stream
+from anystab.sources.framing import ADDPATH_SUBTYPES, BGP_UPDATE, TD2_RIB_SUBTYPES
 from anystab.sources.slim import Slimmer
 from anystab.targets import TargetSet
 from anystab.units import US_PER_S
@@ -62,11 +63,7 @@ from anystab.units import US_PER_S
 AS_TRANS = "23456"
 AS_SET, AS_SEQUENCE, AS_CONFED_SEQUENCE, AS_CONFED_SET = 1, 2, 3, 4
 AS4_SUBTYPES = frozenset({4, 5, 7, 9, 11})
-ADDPATH_BGP4MP_SUBTYPES = frozenset({8, 9, 10, 11})
-ADDPATH_TD2_SUBTYPES = frozenset({8, 9, 10, 11})
-TD2_RIB_SUBTYPES = frozenset({2, 3, 4, 5, 8, 9, 10, 11})
 TD2_V6_SUBTYPES = frozenset({4, 5, 10, 11})
-BGP_UPDATE = 2
 ATTR_ORIGIN, ATTR_AS_PATH, ATTR_NEXT_HOP, ATTR_MED, ATTR_LOCAL_PREF = 1, 2, 3, 4, 5
 ATTR_ATOMIC, ATTR_AGGREGATOR, ATTR_COMMUNITY = 6, 7, 8
 ATTR_MP_REACH, ATTR_MP_UNREACH, ATTR_AS4_PATH, ATTR_AS4_AGGREGATOR = 14, 15, 17, 18
@@ -482,7 +479,7 @@ def _bgp4mp(ctx: _Ctx, data: dict[str, Any], time_us: int, subtype: int) -> None
     msg = data.get("bgp_message") or {}
     if _key(msg.get("type", {0: ""})) != BGP_UPDATE:
         return
-    add_path = subtype in ADDPATH_BGP4MP_SUBTYPES
+    add_path = subtype in ADDPATH_SUBTYPES
     attrs = _parse_attrs(msg.get("path_attributes") or [], subtype not in AS4_SUBTYPES)
     for nlri in _whole(ctx, list(msg.get("withdrawn_routes") or []) + attrs.withdrawn):
         ctx.add(_prefix(nlri), elem_type="W", path_id=nlri.get("path_id") if add_path else None, **peer)
@@ -513,7 +510,7 @@ def _table_dump_v2(ctx: _Ctx, data: dict[str, Any], time_us: int, subtype: int) 
         attrs = _parse_attrs(entry["path_attributes"], two_byte=False)
         hop = attrs.mp_next_hop if v6 else attrs.next_hop
         values = _route_values(attrs, hop)
-        path_id = entry.get("path_id") if subtype in ADDPATH_TD2_SUBTYPES else None
+        path_id = entry.get("path_id") if subtype in ADDPATH_SUBTYPES else None
         ctx.add(
             prefix, elem_type="R", time=time_us, peer_asn=peer_asn, peer_ip=peer_ip, path_id=path_id, **values
         )
@@ -574,7 +571,7 @@ def cap_rib_entries(record: bytes, limit: int = MAX_RIB_ENTRIES) -> tuple[bytes,
     count = int.from_bytes(record[pos : pos + 2], "big")
     if count <= limit:
         return record, 0
-    fixed = 10 if int.from_bytes(record[6:8], "big") in ADDPATH_TD2_SUBTYPES else 6
+    fixed = 10 if int.from_bytes(record[6:8], "big") in ADDPATH_SUBTYPES else 6
     entry = pos + 2
     for _ in range(limit):
         entry += fixed + 2 + int.from_bytes(record[entry + fixed : entry + fixed + 2], "big")
