@@ -328,6 +328,13 @@ class _Columns:
             append(get(name))
         self.count += 1
 
+    def extend_each(self, prefixes: list[str], values: dict[str, Any]) -> None:
+        """Append a row per prefix, every other column holding its value in ``values``."""
+        self._flush()
+        for name, column in self.data.items():
+            column.extend(prefixes if name == "prefix" else [values.get(name)] * len(prefixes))
+        self.count += len(prefixes)
+
     def extend_timed(self, rows: list[list[Any]], time_us: int) -> None:
         """Append rows given as values in column order, with their time column set to ``time_us``. The
         same rows at many times in a row are written at once, column by column."""
@@ -427,6 +434,15 @@ class _Ctx:
         values.update(prefix=prefix, collector=self.collector, source=self.source)
         self.rows.append(values)
 
+    def add_each(self, prefixes: list[str], values: dict[str, Any]) -> None:
+        """``add(prefix, **values)`` for each prefix, ``values`` holding no path id (nor prefix): the kept
+        rows are written a column at a time, and ``values`` is recorded once for all of them."""
+        if self.recording is not None:
+            self.recording.extend((prefix, values) for prefix in prefixes)
+        kept = prefixes if self.checked else [p for p in prefixes if self.wanted(p)]
+        if kept:
+            self.rows.extend_each(kept, {**values, "collector": self.collector, "source": self.source})
+
     def _path_fits(self, prefix: str, values: dict[str, Any]) -> bool:
         """Step 6: whether the VP still holds fewer than the bound of live path ids for the prefix."""
         live = self.paths.setdefault((values.get("peer_asn"), values.get("peer_ip"), prefix), set())
@@ -479,17 +495,30 @@ def _bgp4mp(ctx: _Ctx, data: dict[str, Any], time_us: int, subtype: int) -> None
     msg = data.get("bgp_message") or {}
     if _key(msg.get("type", {0: ""})) != BGP_UPDATE:
         return
-    add_path = subtype in ADDPATH_SUBTYPES
     attrs = _parse_attrs(msg.get("path_attributes") or [], subtype not in AS4_SUBTYPES)
-    for nlri in _whole(ctx, list(msg.get("withdrawn_routes") or []) + attrs.withdrawn):
-        ctx.add(_prefix(nlri), elem_type="W", path_id=nlri.get("path_id") if add_path else None, **peer)
+    withdrawn = _whole(ctx, list(msg.get("withdrawn_routes") or []) + attrs.withdrawn)
     announced = [(n, attrs.next_hop) for n in msg.get("nlri") or []]
-    for nlri, hop in announced + [(n, attrs.mp_next_hop) for n in attrs.announced]:
-        if nlri["prefix"] is None:
-            ctx.notes.append(TRUNCATED_NLRI)
-            continue
-        path_id = nlri.get("path_id") if add_path else None
-        ctx.add(_prefix(nlri), elem_type="A", path_id=path_id, **peer, **_route_values(attrs, hop))
+    announced += [(n, attrs.mp_next_hop) for n in attrs.announced]
+    if subtype in ADDPATH_SUBTYPES:  # each path id goes through the bound of step 6
+        for nlri in withdrawn:
+            ctx.add(_prefix(nlri), elem_type="W", path_id=nlri.get("path_id"), **peer)
+        for nlri, hop in announced:
+            if nlri["prefix"] is None:
+                ctx.notes.append(TRUNCATED_NLRI)
+                continue
+            ctx.add(
+                _prefix(nlri), elem_type="A", path_id=nlri.get("path_id"), **peer, **_route_values(attrs, hop)
+            )
+        return
+    ctx.add_each([_prefix(n) for n in withdrawn], {"elem_type": "W", "path_id": None, **peer})
+    for hop, group in itertools.groupby(announced, key=lambda pair: pair[1]):
+        prefixes = []
+        for nlri, _hop in group:
+            if nlri["prefix"] is None:
+                ctx.notes.append(TRUNCATED_NLRI)
+            else:
+                prefixes.append(_prefix(nlri))
+        ctx.add_each(prefixes, {"elem_type": "A", "path_id": None, **peer, **_route_values(attrs, hop)})
 
 
 def _table_dump_v2(ctx: _Ctx, data: dict[str, Any], time_us: int, subtype: int) -> None:
