@@ -438,7 +438,7 @@ class _Ctx:
         """``add(prefix, **values)`` for each prefix, ``values`` holding no path id (nor prefix): the kept
         rows are written a column at a time, and ``values`` is recorded once for all of them."""
         if self.recording is not None:
-            self.recording.extend((prefix, values) for prefix in prefixes)
+            self.recording.extend(zip(prefixes, itertools.repeat(values)))
         kept = prefixes if self.checked else [p for p in prefixes if self.wanted(p)]
         if kept:
             self.rows.extend_each(kept, {**values, "collector": self.collector, "source": self.source})
