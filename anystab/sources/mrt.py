@@ -331,8 +331,13 @@ class _Columns:
     def extend_each(self, prefixes: list[str], values: dict[str, Any]) -> None:
         """Append a row per prefix, every other column holding its value in ``values``."""
         self._flush()
-        for name, column in self.data.items():
-            column.extend(prefixes if name == "prefix" else [values.get(name)] * len(prefixes))
+        if len(prefixes) == 1:
+            values = {**values, "prefix": prefixes[0]}
+            for name, append in self._appends:
+                append(values.get(name))
+        else:
+            for name, column in self.data.items():
+                column.extend(prefixes if name == "prefix" else [values.get(name)] * len(prefixes))
         self.count += len(prefixes)
 
     def extend_timed(self, rows: list[list[Any]], time_us: int) -> None:
@@ -497,28 +502,27 @@ def _bgp4mp(ctx: _Ctx, data: dict[str, Any], time_us: int, subtype: int) -> None
         return
     attrs = _parse_attrs(msg.get("path_attributes") or [], subtype not in AS4_SUBTYPES)
     withdrawn = _whole(ctx, list(msg.get("withdrawn_routes") or []) + attrs.withdrawn)
-    announced = [(n, attrs.next_hop) for n in msg.get("nlri") or []]
-    announced += [(n, attrs.mp_next_hop) for n in attrs.announced]
-    if subtype in ADDPATH_SUBTYPES:  # each path id goes through the bound of step 6
+    add_path = subtype in ADDPATH_SUBTYPES  # then each path id goes through the bound of step 6
+    if add_path:
         for nlri in withdrawn:
             ctx.add(_prefix(nlri), elem_type="W", path_id=nlri.get("path_id"), **peer)
-        for nlri, hop in announced:
-            if nlri["prefix"] is None:
-                ctx.notes.append(TRUNCATED_NLRI)
-                continue
-            ctx.add(
-                _prefix(nlri), elem_type="A", path_id=nlri.get("path_id"), **peer, **_route_values(attrs, hop)
-            )
-        return
-    ctx.add_each([_prefix(n) for n in withdrawn], {"elem_type": "W", "path_id": None, **peer})
-    for hop, group in itertools.groupby(announced, key=lambda pair: pair[1]):
-        prefixes = []
-        for nlri, _hop in group:
+    elif withdrawn:
+        ctx.add_each([_prefix(n) for n in withdrawn], {"elem_type": "W", "path_id": None, **peer})
+    for hop, nlris in ((attrs.next_hop, msg.get("nlri") or []), (attrs.mp_next_hop, attrs.announced)):
+        whole = []
+        for nlri in nlris:
             if nlri["prefix"] is None:
                 ctx.notes.append(TRUNCATED_NLRI)
             else:
-                prefixes.append(_prefix(nlri))
-        ctx.add_each(prefixes, {"elem_type": "A", "path_id": None, **peer, **_route_values(attrs, hop)})
+                whole.append(nlri)
+        if not whole:
+            continue
+        route = _route_values(attrs, hop)
+        if add_path:
+            for nlri in whole:
+                ctx.add(_prefix(nlri), elem_type="A", path_id=nlri.get("path_id"), **peer, **route)
+        else:
+            ctx.add_each([_prefix(n) for n in whole], {"elem_type": "A", "path_id": None, **peer, **route})
 
 
 def _table_dump_v2(ctx: _Ctx, data: dict[str, Any], time_us: int, subtype: int) -> None:
