@@ -97,6 +97,7 @@ BOMB_GRACE_BYTES = 64 << 20
 MAX_DECOMPRESSED_BYTES = 64 << 30
 STDLIB_ZLIB_ENV = "ANYSTAB_STDLIB_ZLIB"
 STDLIB_BZ2_ENV = "ANYSTAB_STDLIB_BZ2"
+ONE_THREAD_ENV = "ANYSTAB_ONE_THREAD"  # "1": every file read on one thread (no steps 7 and 9)
 PARALLEL_BZIP2_MIN_BYTES = 4 << 20  # below this, starting indexed-bzip2's threads costs more than it gains
 AHEAD_MIN_BYTES = 1 << 20  # step 9: smaller gzip files are inflated in line (a thread costs about 0.1 ms)
 AHEAD_CHUNKS = 16  # chunks (of at most READ_SIZE, about 0.5 MiB for MRT) the thread may hold ahead
@@ -378,7 +379,9 @@ def inflate_threads() -> int:
 def reading_threads() -> int:
     """Threads one file's read may use: :data:`MAX_INFLATE_THREADS` (at most the cores this process may
     use, shared with its live worker processes) in the main thread of a process that is not itself a
-    worker; 1 elsewhere."""
+    worker; 1 elsewhere, and with ``ANYSTAB_ONE_THREAD=1``."""
+    if os.environ.get(ONE_THREAD_ENV) == "1":
+        return 1
     if threading.current_thread() is not threading.main_thread():
         return 1  # a pool of readers (a download check, a Dask worker's thread)
     readers = 1

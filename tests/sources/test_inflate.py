@@ -240,7 +240,7 @@ def test_inflate_threads_follow_the_other_readers() -> None:
 
 def test_reading_threads_follow_the_other_readers() -> None:
     """The threads a gzip file's read may use (step 9): as for bzip2, whatever indexed-bzip2 and
-    ANYSTAB_STDLIB_BZ2 say."""
+    ANYSTAB_STDLIB_BZ2 say; one for both with ANYSTAB_ONE_THREAD=1."""
     base = {"PATH": "/usr/bin:/bin", decompress.STDLIB_BZ2_ENV: "1"}
     seen = _threads_in_child(base, "import sys; sys.modules['indexed_bzip2'] = None\n", "reading_threads")
     cores = seen.pop("cores")
@@ -250,6 +250,9 @@ def test_reading_threads_follow_the_other_readers() -> None:
         "worker": 1,
         "beside a worker": max(1, min(2, cores // 2)),
     }
+    ones = {"main": 1, "thread": 1, "worker": 1, "beside a worker": 1, "cores": cores}
+    assert _threads_in_child({**base, decompress.ONE_THREAD_ENV: "1"}, fn="reading_threads") == ones
+    assert _threads_in_child({"PATH": "/usr/bin:/bin", decompress.ONE_THREAD_ENV: "1"}) == ones
 
 
 def test_end_markers_are_found_piece_by_piece_as_in_the_whole_file() -> None:
