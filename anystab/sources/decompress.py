@@ -481,8 +481,10 @@ def _ahead_worth_it(path: Path) -> bool:
     """Step 9: whether the file is gzip of at least :data:`AHEAD_MIN_BYTES` and this process may use two
     cores for it."""
     try:
+        if os.stat(path).st_size < AHEAD_MIN_BYTES:
+            return False  # (most files: one system call)
         with open(path, "rb") as fh:
-            if fh.read(len(GZIP_MAGIC)) != GZIP_MAGIC or os.fstat(fh.fileno()).st_size < AHEAD_MIN_BYTES:
+            if fh.read(len(GZIP_MAGIC)) != GZIP_MAGIC:
                 return False
     except OSError:
         return False  # reported as the stream opens the file
