@@ -46,7 +46,7 @@ import bisect
 import ipaddress
 import math
 import socket
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -91,12 +91,16 @@ def to_micros(seconds: Sequence[float] | np.ndarray) -> list[int]:
     return whole
 
 
-def make_frame(name: str, columns: dict[str, list[Any]]) -> pd.DataFrame:
-    """A DataFrame with the columns and types of the named schema (time columns given in float seconds)."""
+def make_frame(name: str, columns: Mapping[str, Sequence[Any] | pa.Array]) -> pd.DataFrame:
+    """A DataFrame with the columns and types of the named schema (time columns given in float seconds; a
+    column given as an Arrow array is taken as it is)."""
     schema = TABLES[name]
     arrays = []
     for fld in schema:
         values = columns.get(fld.name, [])
+        if isinstance(values, pa.Array):
+            arrays.append(values)
+            continue
         if pa.types.is_timestamp(fld.type):
             values = to_micros(values)
         arrays.append(pa.array(values, type=fld.type))
@@ -171,7 +175,8 @@ class _TargetIndex:
         self.lengths = {v: sorted(length for version, length in nets if version == v) for v in (4, 6)}
 
     def infos(self, texts: Iterable[str]) -> dict[str, _PrefixInfo]:
-        """Each prefix's :class:`_PrefixInfo`."""
+        """Each prefix's :class:`_PrefixInfo`: the targets each covers found by one sorted search per
+        address family for all prefixes at once."""
         out: dict[str, _PrefixInfo] = {}
         parsed: list[tuple[str, tuple[int, int, int], str]] = []
         for text in texts:
@@ -185,20 +190,37 @@ class _TargetIndex:
             else:
                 parsed.append((text, key, canonical))
         inside = self._inside([key for _, key, _ in parsed])
-        for (text, key, canonical), within in zip(parsed, inside, strict=True):
-            version, net, length = key
-            addresses = self.addresses[version]
-            lo = bisect.bisect_left(addresses, net)
-            hi = bisect.bisect_left(addresses, net + (1 << (_BITS[version] - length)), lo)
-            covers = self.order[version][lo:hi]
-            if hi - lo > 1:
-                covers.sort()
+        covered = self._covered([key for _, key, _ in parsed])
+        for (text, key, canonical), within, covers in zip(parsed, inside, covered, strict=True):
             if not within or within == covers:  # a target prefix itself: its own address, inside itself
                 relevant = covers
             else:
                 relevant = covers if set(within) <= set(covers) else sorted(set(covers).union(within))
             out[text] = _PrefixInfo(key, canonical, covers, relevant)
         return out
+
+    def _covered(self, keys: list[tuple[int, int, int]]) -> list[list[int]]:
+        """Per prefix key, the targets whose address lies in its range, in target order: per address family
+        the range's ends searched among the sorted addresses for all prefixes at once (IPv6 addresses as
+        Python ints, compared as such)."""
+        found: list[list[int]] = [[] for _ in keys]
+        for version, bits in _BITS.items():
+            at = [k for k, key in enumerate(keys) if key[0] == version]
+            if not at or not self.addresses[version]:
+                continue
+            kind = np.int64 if version == 4 else object
+            addresses = np.array(self.addresses[version], dtype=kind)
+            nets = np.array([keys[k][1] for k in at], dtype=kind)
+            ends = nets + np.array([1 << (bits - keys[k][2]) for k in at], dtype=kind)
+            lows = np.searchsorted(addresses, nets, side="left").tolist()
+            highs = np.searchsorted(addresses, ends, side="left").tolist()
+            order = self.order[version]
+            for k, lo, hi in zip(at, lows, highs, strict=True):
+                if hi > lo:
+                    covers = found[k] = order[lo:hi]
+                    if hi - lo > 1:
+                        covers.sort()
+        return found
 
     def _inside(self, keys: list[tuple[int, int, int]]) -> list[list[int]]:
         """Per prefix key, the targets it lies inside (its network masked to a target's length is that
@@ -593,20 +615,33 @@ def snapshot(times: list[float], states: list[State], at: float | None) -> list[
 
 
 def timeline_frame(parts: list[tuple[tuple[Any, ...], str, list[Span]]]) -> pd.DataFrame:
-    """The TIMELINE table of each (VP, target text, intervals) in ``parts``, rows in that order: every
-    column made in one pass over all the rows."""
-    rows = [(vp, target, span) for vp, target, spans in parts for span in spans]
-    columns: dict[str, list[Any]] = {
-        "collector": [vp[0] for vp, _, _ in rows],
-        "peer_asn": [vp[1] for vp, _, _ in rows],
-        "peer_ip": [vp[2] for vp, _, _ in rows],
-        "target": [target for _, target, _ in rows],
-        "start": [span[0] for _, _, span in rows],
-        "end": [span[1] for _, _, span in rows],
+    """The TIMELINE table of each (VP, target text, intervals) in ``parts``, rows in that order: a pair's
+    columns made once per pair and a state's once per distinct state object, then taken for every row."""
+    spans = [span for _, _, pair_spans in parts for span in pair_spans]
+    pair = pa.array(np.repeat(np.arange(len(parts)), [len(pair_spans) for _, _, pair_spans in parts]))
+    states: list[State] = []
+    codes: list[int] = []
+    seen: dict[int, int] = {}  # a state's code by its object: the walk shares one object per state
+    for span in spans:
+        code = seen.get(id(span[2]))
+        if code is None:
+            code = seen[id(span[2])] = len(states)
+            states.append(span[2])
+        codes.append(code)
+    state = pa.array(codes, pa.int64())
+    schema = TABLES["timeline"]
+    columns: dict[str, list[Any] | pa.Array] = {
+        "start": [s[0] for s in spans],
+        "end": [s[1] for s in spans],
+        "communities": pa.array(
+            [list(st[-1]) if st[0] == ROUTED else None for st in states], schema.field("communities").type
+        ).take(state),
     }
+    for k, name in enumerate(VP_KEYS):
+        columns[name] = pa.array([vp[k] for vp, _, _ in parts], schema.field(name).type).take(pair)
+    columns["target"] = pa.array([target for _, target, _ in parts], schema.field("target").type).take(pair)
     for k, name in enumerate(_TIMELINE_FIELDS[:-1]):
-        columns[name] = [span[2][k] for _, _, span in rows]
-    columns["communities"] = [list(span[2][-1]) if span[2][0] == ROUTED else None for _, _, span in rows]
+        columns[name] = pa.array([st[k] for st in states], schema.field(name).type).take(state)
     return make_frame("timeline", columns)
 
 
