@@ -51,7 +51,7 @@ def build_coverage(
     rows: list[dict[str, Any]] = []
     if elements.empty:
         return records_frame("coverage", rows)
-    counted = set(vp_stats[VP_KEYS].itertuples(index=False, name=None)) if len(vp_stats) else set()
+    counted = set(zip(*(vp_stats[k].tolist() for k in VP_KEYS), strict=True)) if len(vp_stats) else set()
     unobserved = _unobserved_collectors(gaps, window)
     times = to_seconds(elements["time"])
     kinds = elements["elem_type"].to_numpy()

@@ -202,7 +202,7 @@ def _series_texts(column: pd.Series) -> list[str] | None:
 
     if isinstance(column.dtype, pd.StringDtype):
         codes, uniques = pd.factorize(column, use_na_sentinel=True)
-        return _distinct_texts(codes, list(map(json.encoder.encode_basestring_ascii, uniques)))
+        return _distinct_texts(codes, list(map(json.encoder.encode_basestring_ascii, uniques.tolist())))
     kind = column.dtype.kind if isinstance(column.dtype, np.dtype) else None
     if kind == "f":
         values = column.to_numpy(dtype=np.float64)

@@ -19,6 +19,7 @@ from anystab.coverage import explain, target_shortfall
 from anystab.params import AnalysisParams
 from anystab.sources.archive import WARM_UP_MISSING
 from anystab.sums import group_sums
+from anystab.targets import address_text
 from anystab.text import human_duration, iso_utc
 from anystab.timeline import VP_KEYS
 
@@ -286,6 +287,7 @@ def build_summary(result: ResultTables, frames: bool = False) -> dict[str, Any]:
 def _summary(result: ResultTables, listed: Callable[[pd.DataFrame], Any]) -> dict[str, Any]:
     t = result.tables
     vp = t["vp_stats"]
+    targets = result.params.targets
     summary = {
         "window": {
             "start": _iso(result.window[0]),
@@ -293,7 +295,7 @@ def _summary(result: ResultTables, listed: Callable[[pd.DataFrame], Any]) -> dic
             "seconds": result.window[1] - result.window[0],
         },
         "parameters": {
-            "targets": [{"prefix": tg.text, "address": str(tg.address)} for tg in result.params.targets],
+            "targets": [{"prefix": tg.text, "address": address_text(tg.address)} for tg in targets],
             "site_by": result.params.site_by,
             "min_dwell_s": result.params.min_dwell_s,
             "sessions_s": list(result.params.sessions_s),

@@ -48,11 +48,16 @@ class Target:
     def text(self) -> str:
         """The target as text, as it appears in the ``target`` column of every table (made once: every
         stage writes it, for every target)."""
-        return str(self.prefix)
+        return f"{address_text(self.prefix.network_address)}/{self.prefix.prefixlen}"  # str(self.prefix)
 
     def validate(self) -> None:
         if self.address.version != self.prefix.version or self.address not in self.prefix:
             raise ConfigError(f"address {self.address} is not inside target prefix {self.prefix}")
+
+
+def address_text(address: IPAddress) -> str:
+    """``str(address)``; an IPv4 address written by ``inet_ntoa`` (the same text, a fifth of the time)."""
+    return socket.inet_ntoa(address.packed) if address.version == 4 else str(address)
 
 
 def _plain_ipv4(addr_text: str, len_text: str) -> tuple[int, int] | None:

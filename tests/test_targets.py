@@ -248,3 +248,23 @@ def test_cover_keys_of_random_targets_are_every_supernet_down_to_the_shortest_co
         assert ts.cover_keys == expected
 
     check()
+
+
+def test_target_and_address_text_are_ipaddress_text() -> None:
+    """A target's text and an address's (IPv4 by ``inet_ntoa``) are what ``str`` of ``ipaddress`` gives."""
+    import ipaddress
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from anystab.targets import address_text
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.integers(0, 2**32 - 1) | st.integers(0, 2**128 - 1), st.booleans(), st.integers(0, 128))
+    def check(value: int, v4: bool, length: int) -> None:
+        address = ipaddress.IPv4Address(value % 2**32) if v4 else ipaddress.IPv6Address(value)
+        assert address_text(address) == str(address)
+        net = ipaddress.ip_network((address, min(length, address.max_prefixlen)), strict=False)
+        assert make_target(str(net)).text == str(net)
+
+    check()
