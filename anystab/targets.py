@@ -98,8 +98,9 @@ def parse_address(text: str) -> IPAddress:
 def make_target(prefix: str, address: str | None = None, name: str | None = None) -> Target:
     """Build and validate a target from text."""
     net = parse_prefix(prefix)
-    addr = parse_address(address) if address else net.network_address
-    target = Target(net, addr, name)
+    if not address:  # its network address: inside it
+        return Target(net, net.network_address, name)
+    target = Target(net, parse_address(address), name)
     target.validate()
     return target
 
