@@ -665,7 +665,7 @@ class _Spans:
         s = np.where(w0 > begin, w0, begin)
         e = np.where(w1 < finish, w1, finish)
         kept = np.flatnonzero(e > s)
-        code = np.asarray(_value_codes(states), dtype=np.int64)[kept]
+        code = _value_codes(states)[kept]
         pair, s, e = pair[kept], s[kept], e[kept]
         joins = np.zeros(len(kept), dtype=bool)
         joins[1:] = (pair[1:] == pair[:-1]) & (code[1:] == code[:-1]) & (e[:-1] == s[1:])
@@ -687,18 +687,22 @@ class _Spans:
         )
 
 
-def _value_codes(states: list[State]) -> list[int]:
+def _value_codes(states: list[State]) -> np.ndarray:
     """Each state's number, equal states (not only the same object) numbered alike: each distinct object
     looked up by value once."""
-    by_object: dict[int, int] = {}
+    codes, distinct = _object_codes(states)
     by_value: dict[State, int] = {}
-    codes = []
-    for state in states:
-        code = by_object.get(id(state))
-        if code is None:
-            code = by_object[id(state)] = by_value.setdefault(state, len(by_value))
-        codes.append(code)
-    return codes
+    numbers = np.array([by_value.setdefault(state, len(by_value)) for state in distinct], dtype=np.int64)
+    value_codes: np.ndarray = numbers[codes]
+    return value_codes
+
+
+def _object_codes(states: list[State]) -> tuple[np.ndarray, list[State]]:
+    """Each state's number among the distinct objects (the walk shares one object per state), and those
+    objects: told apart by their ids, all at once."""
+    ids = np.fromiter(map(id, states), dtype=np.uint64, count=len(states))
+    _, first, codes = np.unique(ids, return_index=True, return_inverse=True)
+    return codes.astype(np.int64, copy=False), [states[k] for k in first.tolist()]
 
 
 def rib_time(cols: WalkColumns, rows: np.ndarray, window: tuple[float, float]) -> float | None:
@@ -746,15 +750,7 @@ def _frame_of_rows(
     """The TIMELINE table of rows given as each row's pair (an index into ``vps`` and ``targets``), start, end
     and state: a pair's columns made once per pair and a state's once per distinct state object, then
     taken for every row."""
-    distinct: list[State] = []
-    codes: list[int] = []
-    seen: dict[int, int] = {}  # a state's number by its object: the walk shares one object per state
-    for st in states:
-        code = seen.get(id(st))
-        if code is None:
-            code = seen[id(st)] = len(distinct)
-            distinct.append(st)
-        codes.append(code)
+    codes, distinct = _object_codes(states)
     state = pa.array(codes, pa.int64())
     at = pa.array(pair, pa.int64())
     schema = TABLES["timeline"]
