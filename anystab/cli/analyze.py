@@ -181,9 +181,11 @@ def analyze(sources: tuple[str, ...], **opts: Any) -> None:
 
         write_html(opts["html"], result.tables, summary)
     if opts["as_json"]:
-        from anystab.output import dumps_indented  # pyarrow, through the schemas: not at start-up
+        from anystab.output import write_indented  # pyarrow, through the schemas: not at start-up
 
-        click.echo(dumps_indented(summary))
+        write_indented(summary, sys.stdout)  # ASCII text: no colour codes to strip, as click.echo would
+        sys.stdout.write("\n")
+        sys.stdout.flush()
     else:
         from anystab.report.terminal import render_summary
 
