@@ -34,7 +34,6 @@ same rules for the command line (``analyze``, ``live``) and the monitoring confi
 
 from __future__ import annotations
 
-import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -68,45 +67,10 @@ class Service:
     site_map: SiteMap = SiteMap()
 
 
-_BARE_KEY = r"[A-Za-z0-9_-]+"
-_TEXT_CHARS = r'[^"\\\x00-\x08\x0a-\x1f\x7f]'  # a basic string's characters, escapes left out
-_PLAIN_LINE = re.compile(
-    rf"[ \t]*(?:\[\[({_BARE_KEY})\]\]|({_BARE_KEY})[ \t]*=[ \t]*\"({_TEXT_CHARS}*)\")?"
-    r"[ \t]*(?:#[^\x00-\x08\x0a-\x1f\x7f]*)?"
-)
-
-
-def plain_toml(text: str) -> dict[str, Any] | None:
-    """``tomllib.loads(text)`` for a document of only blank lines, comments, ``key = "text"`` lines and
-    ``[[name]]`` headers (bare keys, text without escapes: what a service file of thousands of targets
-    is), about 5x faster; None for anything else, or where tomllib would find an error (a key given
-    twice, a name given as text and as tables), so that tomllib reads it and tells the error."""
-    doc: dict[str, Any] = {}
-    table = doc
-    for line in text.replace("\r\n", "\n").split("\n"):
-        found = _PLAIN_LINE.fullmatch(line)
-        if found is None:
-            return None
-        header, key, value = found.groups()
-        if header is not None:
-            tables = doc.setdefault(header, [])
-            if type(tables) is not list:
-                return None
-            table = {}
-            tables.append(table)
-        elif key is not None:
-            if key in table:
-                return None
-            table[key] = value
-    return doc
-
-
 def _load_toml(path: str | Path) -> dict[str, Any]:
     try:
         with open(path, "rb") as fh:
-            text = fh.read().decode()  # as tomllib.load reads a file
-        plain = plain_toml(text)
-        return plain if plain is not None else tomllib.loads(text)
+            return tomllib.load(fh)
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

@@ -1,15 +1,11 @@
 import ipaddress
-import re
-import tomllib
 
 import pytest
-from hypothesis import example, given, settings
-from hypothesis import strategies as st
 
 from anystab.errors import ConfigError, OptionError
 from anystab.monitor import load_config
 from anystab.params import DEFAULT_RESYNC_S, DEFAULT_SESSIONS_S
-from anystab.service import load_service, load_site_map, plain_toml, resolve_params
+from anystab.service import load_service, load_site_map, resolve_params
 
 
 def write(tmp_path, text, name="s.toml"):
@@ -160,72 +156,3 @@ def test_the_monitor_resolves_a_service_as_the_command_line_does(tmp_path):
     config.write_text(inline)
     with pytest.raises(ConfigError, match="address and name must be text"):
         load_config(config)
-
-
-_LINES = st.sampled_from(
-    [
-        "",
-        "  \t",
-        "# a comment",
-        "# \x7f",
-        "[[targets]]",
-        "[[targets]]  # one more",
-        "[[ targets ]]",
-        "[[sites]]",
-        "[sites]",
-        'prefix = "198.51.100.0/24"',
-        'prefix="2001:db8::/32"   # trailing comment',
-        'address = "198.51.100.53"',
-        'name = ""',
-        'name = "caf\u00e9\tx"',
-        'name = "a\\"b"',
-        'name = "a\\u00e9"',
-        "name = 'literal'",
-        'name = "a\x01b"',
-        'targets = "text"',
-        'sites = "x"',
-        "min_dwell = 30",
-        '"quoted" = "x"',
-        'a.b = "x"',
-        'name = "x" y',
-        "\r",
-    ]
-)
-
-
-@settings(max_examples=400, deadline=None)
-@given(lines=st.lists(_LINES, max_size=12), newline=st.sampled_from(["\n", "\r\n"]))
-@example(lines=['targets = "text"', "[[targets]]", 'prefix = "198.51.100.0/24"'], newline="\n")
-@example(lines=["[[targets]]", 'name = ""', 'name = ""'], newline="\n")
-@example(
-    lines=['name = ""', "[[targets]]", 'name = ""', "[[sites]]", "[[targets]]", 'name = ""'], newline="\n"
-)
-def test_plain_service_files_are_read_as_tomllib_reads_them(lines, newline) -> None:
-    """A service file of plain lines (comments, ``key = "text"``, ``[[name]]`` headers) is read without
-    tomllib, into tomllib's document; anything else (escapes, other values and tables, keys given twice, a
-    name given as text and as tables, control characters, a lone carriage return) is left to tomllib,
-    which gives the document or the error."""
-    text = newline.join(lines)
-    plain = plain_toml(text)
-    try:
-        expected = tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
-        assert plain is None
-        return
-    if plain is not None:
-        assert plain == expected and list(plain) == list(expected)
-    elif all(_PLAIN.fullmatch(line) for line in text.replace("\r\n", "\n").split("\n")):
-        pytest.fail(f"plain lines not read without tomllib: {text!r}")
-
-
-_PLAIN = re.compile(r'(\s*|#.*|\[\[\w+\]\].*|\w+ ?= ?"[^"\\\x00-\x08\x0a-\x1f\x7f]*".*)')
-
-
-def test_a_service_file_of_many_targets_is_read_as_tomllib_reads_it(tmp_path) -> None:
-    lines = ['name = "census"  # generated', ""]
-    for k in range(3000):
-        lines += ["[[targets]]", f'prefix = "10.{k // 256}.{k % 256}.0/24"', f'name = "t{k}"', ""]
-    text = "\n".join(lines)
-    assert plain_toml(text) == tomllib.loads(text)
-    service = load_service(write(tmp_path, text))
-    assert len(service.targets) == 3000 and service.targets[-1].name == "t2999"
