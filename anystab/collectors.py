@@ -130,7 +130,15 @@ def _groups(df: pd.DataFrame, keys: str | list[str]) -> dict[Any, np.ndarray]:
     """Key -> positions of its rows in order, keys sorted (as ``groupby(sort=True)`` visits them)."""
     if df.empty:
         return {}
-    found = group_indices(df, keys)
+    if isinstance(keys, str):  # one column: factorized (pandas makes each group's key from the column)
+        codes, uniques = pd.factorize(df[keys], use_na_sentinel=True)
+        order = np.argsort(codes, kind="stable")
+        order = order[codes[order] >= 0]  # a missing key: no group, as groupby leaves it out
+        heads = np.flatnonzero(np.diff(codes[order], prepend=-1))
+        parts = np.split(order, heads[1:]) if len(order) else []
+        found = dict(zip(uniques[codes[order[heads]]].tolist(), parts, strict=True))
+    else:
+        found = group_indices(df, keys)
     return {k: found[k] for k in sorted(found)}
 
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from anystab import schemas
 from anystab.errors import ConfigError
@@ -160,9 +161,10 @@ def _column_texts(column: list[Any]) -> list[str] | None:
     return [json.dumps(v) for v in column]
 
 
-def _records_text(values: list[Any], inner: str, deeper: str) -> str | None:
+def _records_parts(values: list[Any], inner: str, deeper: str) -> list[str] | None:
     """The items of a list of records (:func:`_record_keys`) as :func:`dumps_indented` writes them, one
-    column at a time: each record is one filled template (None: not such a list)."""
+    column at a time, in parts of :data:`RECORDS_AT_ONCE` records (to be joined by a comma and ``inner``):
+    each record is one filled template (None: not such a list)."""
     keys = _record_keys(values)
     if keys is None:
         return None
@@ -175,7 +177,7 @@ def _records_text(values: list[Any], inner: str, deeper: str) -> str | None:
         if any(c is None for c in columns):
             return None
         parts.append(("," + inner).join([template % row for row in zip(*columns, strict=True)]))
-    return ("," + inner).join(parts)
+    return parts
 
 
 RECORDS_AT_ONCE = 8192
@@ -200,7 +202,7 @@ def _series_texts(column: pd.Series) -> list[str] | None:
 
     if isinstance(column.dtype, pd.StringDtype):
         codes, uniques = pd.factorize(column, use_na_sentinel=True)
-        return _distinct_texts(codes, list(map(json.encoder.encode_basestring_ascii, uniques)))
+        return _distinct_texts(codes, list(map(json.encoder.encode_basestring_ascii, uniques.tolist())))
     kind = column.dtype.kind if isinstance(column.dtype, np.dtype) else None
     if kind == "f":
         values = column.to_numpy(dtype=np.float64)
@@ -216,61 +218,87 @@ def _series_texts(column: pd.Series) -> list[str] | None:
     return _column_texts(clean_column(column))
 
 
-def _frame_text(frame: pd.DataFrame, inner: str, deeper: str) -> str | None:
-    """The items of a :class:`~anystab.summary.RecordFrame`'s list as :func:`dumps_indented` writes them:
-    each column's texts laid between the keys' texts by slices of one list (None: a column not of scalars)."""
+def _frame_parts(frame: pd.DataFrame, inner: str, deeper: str) -> Iterator[str] | None:
+    """The items of a :class:`~anystab.summary.RecordFrame`'s list as :func:`dumps_indented` writes them, in
+    parts of :data:`RECORDS_AT_ONCE` records: each column's texts laid between the keys' texts by slices of
+    one list (None: a column not of scalars)."""
     keys = [str(k) for k in frame.columns]
     columns = [_series_texts(frame[k]) for k in frame.columns]
     if any(c is None for c in columns):
         return None
+    return _frame_blocks(keys, columns, len(frame), inner, deeper)  # type: ignore[arg-type]
+
+
+def _frame_blocks(
+    keys: list[str], columns: list[list[str]], rows: int, inner: str, deeper: str
+) -> Iterator[str]:
+    """:func:`_frame_parts`' parts, from each column's texts."""
     width = 2 * len(keys) + 1  # per record: each key's text and its value's, then the closing brace
     heads = ["," + inner + "{" + deeper] + ["," + deeper] * (len(keys) - 1)
-    parts = []
-    for first in range(0, len(frame), RECORDS_AT_ONCE):
-        n = min(RECORDS_AT_ONCE, len(frame) - first)
+    for first in range(0, rows, RECORDS_AT_ONCE):
+        n = min(RECORDS_AT_ONCE, rows - first)
         pieces: list[str] = [""] * (n * width)
         for j, (key, texts) in enumerate(zip(keys, columns, strict=True)):
             pieces[2 * j :: width] = [heads[j] + json.dumps(key) + ": "] * n
-            pieces[2 * j + 1 :: width] = texts[first : first + n]  # type: ignore[index]
+            pieces[2 * j + 1 :: width] = texts[first : first + n]
         pieces[width - 1 :: width] = [inner + "}"] * n
         if not first:  # the list's first record: no comma before it
             pieces[0] = pieces[0][len("," + inner) :]
-        parts.append("".join(pieces))
-    return "".join(parts)
+        yield "".join(pieces)
 
 
-def dumps_indented(value: Any, indent: int = 2, _level: int = 1) -> str:
+def dumps_indented(value: Any, indent: int = 2) -> str:
     """``json.dumps(value, indent=indent)``, text for text, many times faster on large summaries; a
     :class:`~anystab.summary.RecordFrame` is written as the list of records it stands for.
 
     Python's indenting encoder is pure Python; a dict or list of scalars is encoded here by the compiled
     encoder, whose item separator is given the newline and the indent the pure one would write.
     """
+    return "".join(_indented_parts(value, indent, 1))
+
+
+def write_indented(value: Any, stream: TextIO, indent: int = 2) -> None:
+    """Write :func:`dumps_indented`'s text to ``stream`` a part at a time: the text of a summary of many
+    targets (tens of MB) is never joined, nor copied whole."""
+    for part in _indented_parts(value, indent, 1):
+        stream.write(part)
+
+
+def _indented_parts(value: Any, indent: int, level: int) -> Iterator[str]:
+    """The text of :func:`dumps_indented` in parts, ``level`` deep."""
     from anystab.summary import RecordFrame  # pandas: only where a summary is written
 
+    inner = "\n" + " " * (indent * level)
+    outer = "\n" + " " * (indent * (level - 1))
     if isinstance(value, RecordFrame):
-        inner = "\n" + " " * (indent * _level)
-        written = _frame_text(value.frame, inner, inner + " " * indent) if len(value) else None
+        written = _frame_parts(value.frame, inner, inner + " " * indent) if len(value) else None
         if written is not None:
-            return "".join(("[", inner, written, "\n", " " * (indent * (_level - 1)), "]"))  # one copy
+            yield "[" + inner
+            yield from written
+            yield outer + "]"
+            return
         value = value.to_list()
     if not isinstance(value, dict | list | tuple) or not value:
-        return json.dumps(value)
-    inner = "\n" + " " * (indent * _level)
-    outer = "\n" + " " * (indent * (_level - 1))
+        yield json.dumps(value)
+        return
     opening, closing = ("{", "}") if isinstance(value, dict) else ("[", "]")
-    records = _records_text(value, inner, inner + " " * indent) if isinstance(value, list) else None
+    records = _records_parts(value, inner, inner + " " * indent) if isinstance(value, list) else None
     if records is not None:
-        body = records
+        yield opening + inner
+        for i, part in enumerate(records):
+            if i:
+                yield "," + inner
+            yield part
     elif _flat(value):
-        body = _flat_text(value, inner)
-    elif isinstance(value, dict):  # pieces joined once: a long value's text is not copied per key
-        pieces = [
-            p
-            for k, v in value.items()
-            for p in ("," + inner, json.dumps(_key_text(k)), ": ", dumps_indented(v, indent, _level + 1))
-        ]
-        return "".join([opening, inner, *pieces[1:], outer, closing])
+        yield opening + inner + _flat_text(value, inner)
+    elif isinstance(value, dict):
+        yield opening
+        for i, (k, v) in enumerate(value.items()):
+            yield ("," if i else "") + inner + json.dumps(_key_text(k)) + ": "
+            yield from _indented_parts(v, indent, level + 1)
     else:
-        body = ("," + inner).join(dumps_indented(v, indent, _level + 1) for v in value)
-    return "".join((opening, inner, body, outer, closing))  # one copy of a long body, not four
+        yield opening
+        for i, v in enumerate(value):
+            yield "," + inner if i else inner
+            yield from _indented_parts(v, indent, level + 1)
+    yield outer + closing

@@ -19,6 +19,7 @@ from anystab.coverage import explain, target_shortfall
 from anystab.params import AnalysisParams
 from anystab.sources.archive import WARM_UP_MISSING
 from anystab.sums import group_sums
+from anystab.targets import address_text
 from anystab.text import human_duration, iso_utc
 from anystab.timeline import VP_KEYS
 
@@ -123,9 +124,13 @@ def read_summary(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
     }
 
 
-def site_shares(site_share: pd.DataFrame) -> list[dict[str, Any]]:
+def site_shares(
+    site_share: pd.DataFrame, listed: Callable[[pd.DataFrame], Any] = records
+) -> list[dict[str, Any]] | RecordFrame:
     """Time-weighted mean catchment share of each site, per scope and target (the mean over instants for a
-    snapshot): every (scope, target, site) at once, sums of one size computed together."""
+    snapshot): every (scope, target, site) at once, sums of one size computed together; ordered ``all``
+    first, then by scope, target and share (largest first), as a list of records or as ``listed`` gives
+    the frame of them."""
     if site_share.empty:
         return []
     dur = (site_share["end"] - site_share["start"]).dt.total_seconds().to_numpy()
@@ -142,15 +147,18 @@ def site_shares(site_share: pd.DataFrame) -> list[dict[str, Any]]:
         weighted = group_sums(share * dur, part, parts) / total[part_group]
     # a snapshot (instants only, a RIB dump alone) weighs each instant the same
     alone = group_sums(share, part, parts) / spans[part_group]
-    values = np.where(total[part_group] > 0, weighted, alone).tolist()
+    share = np.where(total[part_group] > 0, weighted, alone)
     at = np.zeros(parts, dtype=np.int64)
     at[part] = np.arange(len(part))
-    names = [site_share[c].to_numpy()[at].tolist() for c in ("scope", "target", "site")]
-    out = [
-        {"scope": scope, "target": target, "site": site, "share": json_scalar(value)}
-        for scope, target, site, value in zip(*names, values, strict=True)
-    ]
-    return sorted(out, key=lambda r: (r["scope"] != "all", r["scope"], r["target"], -(r["share"] or 0)))
+    names = {c: site_share[c].to_numpy()[at] for c in ("scope", "target", "site")}
+    scope = pd.factorize(names["scope"], sort=True)[0]  # text in Python's order (code points)
+    target = pd.factorize(names["target"], sort=True)[0]
+    order = np.lexsort(  # stable, as sorted(): ties keep the (scope, target, site) order
+        (-np.where(np.isfinite(share), share, 0.0), target, scope, names["scope"] != "all")
+    )
+    frame = pd.DataFrame({**{c: v[order] for c, v in names.items()}, "share": share[order]})
+    shares: list[dict[str, Any]] | RecordFrame = listed(frame)  # a share that is not a number: null
+    return shares
 
 
 def least_stable(vp_stats: pd.DataFrame, n: int = LEAST_STABLE_ROWS) -> list[dict[str, Any]]:
@@ -279,6 +287,7 @@ def build_summary(result: ResultTables, frames: bool = False) -> dict[str, Any]:
 def _summary(result: ResultTables, listed: Callable[[pd.DataFrame], Any]) -> dict[str, Any]:
     t = result.tables
     vp = t["vp_stats"]
+    targets = result.params.targets
     summary = {
         "window": {
             "start": _iso(result.window[0]),
@@ -286,7 +295,7 @@ def _summary(result: ResultTables, listed: Callable[[pd.DataFrame], Any]) -> dic
             "seconds": result.window[1] - result.window[0],
         },
         "parameters": {
-            "targets": [{"prefix": tg.text, "address": str(tg.address)} for tg in result.params.targets],
+            "targets": [{"prefix": tg.text, "address": address_text(tg.address)} for tg in targets],
             "site_by": result.params.site_by,
             "min_dwell_s": result.params.min_dwell_s,
             "sessions_s": list(result.params.sessions_s),
@@ -303,7 +312,7 @@ def _summary(result: ResultTables, listed: Callable[[pd.DataFrame], Any]) -> dic
             "withdraws_before_filter": int(vp["withdraws_raw"].sum()) if len(vp) else 0,
         },
         "estimates": listed(t["estimates"]),
-        "sites": site_shares(t["site_share"]),
+        "sites": site_shares(t["site_share"], listed),
         "least_stable": least_stable(vp),
         "collectors": listed(t["collector_stats"]),
         "coverage": coverage_summary(result),

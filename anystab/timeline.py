@@ -46,7 +46,7 @@ import bisect
 import ipaddress
 import math
 import socket
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -95,12 +95,16 @@ def to_micros(seconds: Sequence[float] | np.ndarray) -> list[int]:
     return whole
 
 
-def make_frame(name: str, columns: dict[str, list[Any]]) -> pd.DataFrame:
-    """A DataFrame with the columns and types of the named schema (time columns given in float seconds)."""
+def make_frame(name: str, columns: Mapping[str, Sequence[Any] | pa.Array]) -> pd.DataFrame:
+    """A DataFrame with the columns and types of the named schema (time columns given in float seconds; a
+    column given as an Arrow array is taken as it is)."""
     schema = TABLES[name]
     arrays = []
     for fld in schema:
         values = columns.get(fld.name, [])
+        if isinstance(values, pa.Array):
+            arrays.append(values)
+            continue
         if pa.types.is_timestamp(fld.type):
             values = to_micros(values)
         arrays.append(pa.array(values, type=fld.type))
@@ -179,7 +183,8 @@ class _TargetIndex:
         self.lengths = {v: sorted(length for version, length in nets if version == v) for v in (4, 6)}
 
     def infos(self, texts: Iterable[str]) -> dict[str, _PrefixInfo]:
-        """Each prefix's :class:`_PrefixInfo`."""
+        """Each prefix's :class:`_PrefixInfo`: the targets each covers found by one sorted search per
+        address family for all prefixes at once."""
         out: dict[str, _PrefixInfo] = {}
         parsed: list[tuple[str, tuple[int, int, int], str]] = []
         for text in texts:
@@ -193,20 +198,37 @@ class _TargetIndex:
             else:
                 parsed.append((text, key, canonical))
         inside = self._inside([key for _, key, _ in parsed])
-        for (text, key, canonical), within in zip(parsed, inside, strict=True):
-            version, net, length = key
-            addresses = self.addresses[version]
-            lo = bisect.bisect_left(addresses, net)
-            hi = bisect.bisect_left(addresses, net + (1 << (_BITS[version] - length)), lo)
-            covers = self.order[version][lo:hi]
-            if hi - lo > 1:
-                covers.sort()
+        covered = self._covered([key for _, key, _ in parsed])
+        for (text, key, canonical), within, covers in zip(parsed, inside, covered, strict=True):
             if not within or within == covers:  # a target prefix itself: its own address, inside itself
                 relevant = covers
             else:
                 relevant = covers if set(within) <= set(covers) else sorted(set(covers).union(within))
             out[text] = _PrefixInfo(key, canonical, covers, relevant)
         return out
+
+    def _covered(self, keys: list[tuple[int, int, int]]) -> list[list[int]]:
+        """Per prefix key, the targets whose address lies in its range, in target order: per address family
+        the range's ends searched among the sorted addresses for all prefixes at once (IPv6 addresses as
+        Python ints, compared as such)."""
+        found: list[list[int]] = [[] for _ in keys]
+        for version, bits in _BITS.items():
+            at = [k for k, key in enumerate(keys) if key[0] == version]
+            if not at or not self.addresses[version]:
+                continue
+            kind = np.int64 if version == 4 else object
+            addresses = np.array(self.addresses[version], dtype=kind)
+            nets = np.array([keys[k][1] for k in at], dtype=kind)
+            ends = nets + np.array([1 << (bits - keys[k][2]) for k in at], dtype=kind)
+            lows = np.searchsorted(addresses, nets, side="left").tolist()
+            highs = np.searchsorted(addresses, ends, side="left").tolist()
+            order = self.order[version]
+            for k, lo, hi in zip(at, lows, highs, strict=True):
+                if hi > lo:
+                    covers = found[k] = order[lo:hi]
+                    if hi - lo > 1:
+                        covers.sort()
+        return found
 
     def _inside(self, keys: list[tuple[int, int, int]]) -> list[list[int]]:
         """Per prefix key, the targets it lies inside (its network masked to a target's length is that
@@ -557,32 +579,143 @@ def build_timeline(
     window: tuple[float, float],
     gaps: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """The TIMELINE table: per (VP, target), maximal intervals of constant route state over the window."""
-    parts: list[tuple[tuple[Any, ...], str, list[Span]]] = []
+    """The TIMELINE table: per (VP, target), maximal intervals of constant route state over the window.
+    The series of the pairs whose collector has no gap become intervals all at once (:class:`_Spans`)."""
     if elements.empty:
-        return timeline_frame(parts)
+        return timeline_frame([])
     ctx = WalkContext(tuple(params.targets), params)
-    ctx.build({p for p in elements["prefix"].dropna().unique()})
+    ctx.build(set(elements["prefix"].dropna().unique().tolist()))
     cols = WalkColumns.of(elements)
     by_collector = collector_gaps(gaps, window)
     groups = group_indices(elements, VP_KEYS, dropna=False)
+    spans = _Spans(window)
     for vp, rows in groups.items():
         obs_start = observation_start(cols, rows, window)
         if obs_start is None:
             continue
-        relevant = sorted(
-            {i for r in rows if cols.prefix[r] is not None for i in ctx.prefixes[cols.prefix[r]].relevant}
-        )
+        prefixes = set(map(cols.prefix.__getitem__, rows.tolist()))  # each distinct prefix once
+        prefixes.discard(None)
+        relevant = sorted({i for p in prefixes for i in ctx.prefixes[p].relevant})
         walk = VpWalk(ctx, obs_start, relevant)
         walk.walk(cols, rows)
+        gaps_here = by_collector.get(str(vp[0]), [])
         dump = rib_time(cols, rows, window)
         for i in relevant:
-            spans = series_intervals(*walk.series[i], window, by_collector.get(str(vp[0]), []))
-            if not any(state[0] != UNOBSERVED for _, _, state in spans):
-                spans = snapshot(*walk.series[i], dump)
-            if spans:
-                parts.append((vp, ctx.targets[i].text, spans))
-    return timeline_frame(parts)
+            spans.add(vp, ctx.targets[i].text, walk.series[i], dump, gaps_here)
+    return spans.frame()
+
+
+class _Spans:
+    """The timeline rows of many (VP, target) series: those without collector gaps clipped to the window
+    and merged (:func:`series_intervals`) all at once, as arrays; the others one at a time."""
+
+    def __init__(self, window: tuple[float, float]) -> None:
+        self.window = window
+        self.vps: list[tuple[Any, ...]] = []
+        self.targets: list[str] = []
+        self.series: list[tuple[list[float], list[State]]] = []
+        self.dumps: list[float | None] = []
+        self.together: list[int] = []  # the pairs whose series are made intervals at once
+        self.alone: dict[int, list[Span]] = {}  # the others' intervals
+
+    def add(
+        self,
+        vp: tuple[Any, ...],
+        target: str,
+        series: tuple[list[float], list[State]],
+        dump: float | None,
+        gaps: list[tuple[float, float]],
+    ) -> None:
+        """A pair's series, its VP's last RIB time in the window (step 7) and its collector's gaps."""
+        k = len(self.vps)
+        self.vps.append(vp)
+        self.targets.append(target)
+        self.series.append(series)
+        self.dumps.append(dump)
+        if gaps:
+            spans = series_intervals(*series, self.window, gaps)
+            observed = any(state[0] != UNOBSERVED for _, _, state in spans)
+            self.alone[k] = spans if observed else snapshot(*series, dump)
+        else:
+            self.together.append(k)
+
+    def frame(self) -> pd.DataFrame:
+        """The TIMELINE table, rows in the order the pairs were added."""
+        pair, start, end, states = self._together()
+        for k, spans in self.alone.items():
+            pair += [k] * len(spans)
+            start += [s for s, _, _ in spans]
+            end += [e for _, e, _ in spans]
+            states += [state for _, _, state in spans]
+        order = np.argsort(np.asarray(pair, dtype=np.int64), kind="stable")  # each pair's rows in order
+        ordered = order.tolist()
+        return _frame_of_rows(
+            self.vps,
+            self.targets,
+            np.asarray(pair, dtype=np.int64)[order],
+            [start[r] for r in ordered],
+            [end[r] for r in ordered],
+            [states[r] for r in ordered],
+        )
+
+    def _together(self) -> tuple[list[int], list[float], list[float], list[State]]:
+        """:func:`series_intervals` without gaps, for every pair of ``together`` at once: each entry of a
+        series lasts until the next (the last forever), is clipped to the window and left out if empty; an
+        entry joins the one kept before it where both are the pair's, of equal state and touching. A pair
+        left with no observed interval gets its snapshot instead (:func:`snapshot`, into ``alone``)."""
+        w0, w1 = self.window
+        times: list[float] = []
+        states: list[State] = []
+        for k in self.together:
+            times += self.series[k][0]
+            states += self.series[k][1]
+        lengths = np.array([len(self.series[k][0]) for k in self.together], dtype=np.int64)
+        pair = np.repeat(np.asarray(self.together, dtype=np.int64), lengths)
+        begin = np.asarray(times, dtype=np.float64)
+        last = np.cumsum(lengths) - 1  # each series' last entry
+        finish = np.append(begin[1:], math.inf)
+        finish[last] = math.inf
+        s = np.where(w0 > begin, w0, begin)
+        e = np.where(w1 < finish, w1, finish)
+        kept = np.flatnonzero(e > s)
+        code = _value_codes(states)[kept]
+        pair, s, e = pair[kept], s[kept], e[kept]
+        joins = np.zeros(len(kept), dtype=bool)
+        joins[1:] = (pair[1:] == pair[:-1]) & (code[1:] == code[:-1]) & (e[:-1] == s[1:])
+        heads = np.flatnonzero(~joins)
+        tails = np.append(heads[1:] - 1, len(kept) - 1) if len(heads) else heads
+        state = [states[r] for r in kept[heads].tolist()]
+        pairs = pair[heads]
+        observed = np.zeros(len(self.vps), dtype=bool)
+        observed[pairs[np.array([st[0] != UNOBSERVED for st in state], dtype=bool)]] = True
+        for k in self.together:
+            if not observed[k]:
+                self.alone[k] = snapshot(*self.series[k], self.dumps[k])
+        keep = observed[pairs]
+        return (
+            pairs[keep].tolist(),
+            s[heads][keep].tolist(),
+            e[tails][keep].tolist(),
+            [st for st, chosen in zip(state, keep.tolist(), strict=True) if chosen],
+        )
+
+
+def _value_codes(states: list[State]) -> np.ndarray:
+    """Each state's number, equal states (not only the same object) numbered alike: each distinct object
+    looked up by value once."""
+    codes, distinct = _object_codes(states)
+    by_value: dict[State, int] = {}
+    numbers = np.array([by_value.setdefault(state, len(by_value)) for state in distinct], dtype=np.int64)
+    value_codes: np.ndarray = numbers[codes]
+    return value_codes
+
+
+def _object_codes(states: list[State]) -> tuple[np.ndarray, list[State]]:
+    """Each state's number among the distinct objects (the walk shares one object per state), and those
+    objects: told apart by their ids, all at once."""
+    ids = np.fromiter(map(id, states), dtype=np.uint64, count=len(states))
+    _, first, codes = np.unique(ids, return_index=True, return_inverse=True)
+    return codes.astype(np.int64, copy=False), [states[k] for k in first.tolist()]
 
 
 def rib_time(cols: WalkColumns, rows: np.ndarray, window: tuple[float, float]) -> float | None:
@@ -606,20 +739,46 @@ def snapshot(times: list[float], states: list[State], at: float | None) -> list[
 
 
 def timeline_frame(parts: list[tuple[tuple[Any, ...], str, list[Span]]]) -> pd.DataFrame:
-    """The TIMELINE table of each (VP, target text, intervals) in ``parts``, rows in that order: every
-    column made in one pass over all the rows."""
-    rows = [(vp, target, span) for vp, target, spans in parts for span in spans]
-    columns: dict[str, list[Any]] = {
-        "collector": [vp[0] for vp, _, _ in rows],
-        "peer_asn": [vp[1] for vp, _, _ in rows],
-        "peer_ip": [vp[2] for vp, _, _ in rows],
-        "target": [target for _, target, _ in rows],
-        "start": [span[0] for _, _, span in rows],
-        "end": [span[1] for _, _, span in rows],
+    """The TIMELINE table of each (VP, target text, intervals) in ``parts``, rows in that order."""
+    spans = [span for _, _, pair_spans in parts for span in pair_spans]
+    pair = np.repeat(np.arange(len(parts)), [len(pair_spans) for _, _, pair_spans in parts])
+    return _frame_of_rows(
+        [vp for vp, _, _ in parts],
+        [target for _, target, _ in parts],
+        pair,
+        [s[0] for s in spans],
+        [s[1] for s in spans],
+        [s[2] for s in spans],
+    )
+
+
+def _frame_of_rows(
+    vps: list[tuple[Any, ...]],
+    targets: list[str],
+    pair: np.ndarray,
+    start: list[float],
+    end: list[float],
+    states: list[State],
+) -> pd.DataFrame:
+    """The TIMELINE table of rows given as each row's pair (an index into ``vps`` and ``targets``), start, end
+    and state: a pair's columns made once per pair and a state's once per distinct state object, then
+    taken for every row."""
+    codes, distinct = _object_codes(states)
+    state = pa.array(codes, pa.int64())
+    at = pa.array(pair, pa.int64())
+    schema = TABLES["timeline"]
+    columns: dict[str, list[Any] | pa.Array] = {
+        "start": start,
+        "end": end,
+        "communities": pa.array(
+            [list(st[-1]) if st[0] == ROUTED else None for st in distinct], schema.field("communities").type
+        ).take(state),
     }
+    for k, name in enumerate(VP_KEYS):
+        columns[name] = pa.array([vp[k] for vp in vps], schema.field(name).type).take(at)
+    columns["target"] = pa.array(targets, schema.field("target").type).take(at)
     for k, name in enumerate(_TIMELINE_FIELDS[:-1]):
-        columns[name] = [span[2][k] for _, _, span in rows]
-    columns["communities"] = [list(span[2][-1]) if span[2][0] == ROUTED else None for _, _, span in rows]
+        columns[name] = pa.array([st[k] for st in distinct], schema.field(name).type).take(state)
     return make_frame("timeline", columns)
 
 

@@ -18,7 +18,9 @@ Steps:
    two processes can gain on this machine at all), anystab extraction (``read_files``, one job;
    on the day also two jobs; ``anystab-numpy``: one job without the compiled scanner, as with
    ``ANYSTAB_PURE_PYTHON=1``; ``anystab-zlib``: one job inflating with Python's zlib, as with
-   ``ANYSTAB_STDLIB_ZLIB=1``), anystab full analysis (the day only), ``bgpdump -m | grep`` for the
+   ``ANYSTAB_STDLIB_ZLIB=1``; ``anystab-1thread``: one job on one thread, as with
+   ``ANYSTAB_ONE_THREAD=1``, so a large gzip file is not inflated on a thread ahead of the scan), anystab
+   full analysis (the day only), ``bgpdump -m | grep`` for the
    targets, pybgpkit-parser with its own one-prefix filter and unfiltered, mrtparse (every record),
    pybgpstream when importable.
 3. Each measurement is the median of ``--runs`` runs, taken round robin (the first run of every tool,
@@ -30,7 +32,8 @@ Steps:
    processes taken round robin, ``anystab analyze`` of it (``--collector rrc99 --resync 0``, the
    targets as ``--prefix``, ``--json``, ``--jobs 1``), ``anystab --help`` (the start-up that any command
    pays) and a Python process inflating the file with zlib-ng (1 MiB reads): the ratio is the analysis
-   less ``--help`` to the inflating process, what a user of the command line feels.
+   less ``--help`` to the inflating process, what a user of the command line feels; the analysis also
+   with ``ANYSTAB_ONE_THREAD=1``.
 5. Print a table per input (wall time, elements/s and MB/s of decompressed data, peak RSS, ratio to
    decompression and of each peer to anystab's extraction) and write everything as JSON under
    ``benchmarks/results/``, with the load average before and after the runs (the machine may be shared)
@@ -86,6 +89,7 @@ READ_BYTES = 1 << 20
 SLOW_TOOLS = ("mrtparse", "bgpkit-all")
 PURE_PYTHON_ENV = "ANYSTAB_PURE_PYTHON"
 STDLIB_ZLIB_ENV = "ANYSTAB_STDLIB_ZLIB"
+ONE_THREAD_ENV = "ANYSTAB_ONE_THREAD"
 MB = 1e6
 ET_HEADER = REAL_FILES / "ris.updates.et-header.2015.gz"
 COPIES = 20
@@ -286,6 +290,7 @@ def child(tool: str, files: list[str], targets: tuple[str, ...] = TARGETS) -> No
         "anystab": lambda: _extract(files, 1, targets),
         "anystab-numpy": lambda: _extract(files, 1, targets),
         "anystab-zlib": lambda: _extract(files, 1, targets),
+        "anystab-1thread": lambda: _extract(files, 1, targets),
         "anystab-2jobs": lambda: _extract(files, 2, targets),
         "anystab-analysis": lambda: _analyze(files, 1, targets),
         "bgpkit-prefix": lambda: _bgpkit(files, True),
@@ -346,6 +351,9 @@ def measure(tool: str, files: list[str], targets: tuple[str, ...] = TARGETS) -> 
     env = dict(os.environ)
     env.pop(PURE_PYTHON_ENV, None)
     env.pop(STDLIB_ZLIB_ENV, None)
+    env.pop(ONE_THREAD_ENV, None)
+    if tool == "anystab-1thread":
+        env[ONE_THREAD_ENV] = "1"
     if tool == "anystab-numpy":
         env[PURE_PYTHON_ENV] = "1"
     if tool == "anystab-zlib":
@@ -423,10 +431,12 @@ def bench_whole(workdir: Path, copies: int, runs: int) -> dict[str, object]:
         "anystab analyze": [exe, "analyze", str(path), "--collector", "rrc99", "--resync", "0", *targets]
         + ["--json", "--jobs", "1"],
         "anystab --help": [exe, "--help"],
+        "anystab analyze, one thread": [],
         "inflate-zlibng": [sys.executable, "-c", _INFLATE, str(path)],
         "python -c pass": [sys.executable, "-c", "pass"],
     }
-    envs = {}
+    argv["anystab analyze, one thread"] = argv["anystab analyze"]
+    envs = {"anystab analyze, one thread": dict(os.environ, **{ONE_THREAD_ENV: "1"})}
     if BEFORE is not None:
         for name in ("anystab analyze", "anystab --help"):
             argv[name + BEFORE_SUFFIX] = argv[name]
@@ -443,12 +453,14 @@ def bench_whole(workdir: Path, copies: int, runs: int) -> dict[str, object]:
         seconds_before = {"analysis_less_help_x_inflate_before": less / seconds["inflate-zlibng"]}
     else:
         seconds_before = {}
+    one_thread = seconds["anystab analyze, one thread"] - seconds["anystab --help"]
     return {
         "input": f"{ET_HEADER.name} x{copies} (one file, whole processes)",
         "decompressed_bytes": decompressed_size([str(path)]),
         "seconds": seconds,
         "all_seconds": samples,
         "analysis_less_help_x_inflate": ratio,
+        "analysis_less_help_x_inflate_one_thread": one_thread / seconds["inflate-zlibng"],
         **seconds_before,
     }
 
@@ -461,6 +473,9 @@ def whole_table(bench: dict[str, object]) -> str:
     less = seconds["anystab analyze"] - seconds["anystab --help"]
     ratio = bench["analysis_less_help_x_inflate"]
     lines.append(f"analysis less --help: {less:.3f} s = {ratio:.2f}x the inflating process")
+    lines.append(
+        f"on one thread (ANYSTAB_ONE_THREAD=1): {bench['analysis_less_help_x_inflate_one_thread']:.2f}x"
+    )
     if "analysis_less_help_x_inflate_before" in bench:
         lines.append(f"before: {bench['analysis_less_help_x_inflate_before']:.2f}x")
     return "\n".join(lines)
@@ -624,6 +639,7 @@ def main() -> None:
             "decompress-zlibng",
             "anystab",
             *before,
+            "anystab-1thread",
             "anystab-zlib",
             "anystab-numpy",
             *peers,

@@ -11,7 +11,8 @@ Steps:
 3. Run ``anystab analyze FILE --collector rrc99 --resync 0 --service S --json -q`` in a child process for
    every N, round robin over ``--runs`` runs (so that a slower spell of a shared machine hits every count
    alike); wall time of the whole process, and that less ``anystab --help`` (interpreter start and
-   imports), peak RSS of the child. ``--timeout`` stops a run that takes longer (reported as such).
+   imports), peak RSS and CPU seconds (user + system) of the child. ``--timeout`` stops a run that
+   takes longer (reported as such).
    ``--before DIR`` also runs an earlier source tree of anystab (on PYTHONPATH) for the counts up to
    ``--before-max``, in the same rounds.
 4. Print, per N, the median whole-process time and that less the start-up, their ratios to the smallest
@@ -80,9 +81,11 @@ def measured(argv: list[str], timeout: float, before: Path | None = None, stdout
         "t0 = time.perf_counter()\n"
         "p = subprocess.run(sys.argv[3:], capture_output=True, timeout=float(sys.argv[1]))\n"
         "s = time.perf_counter() - t0\n"
-        "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024\n"
+        "used = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+        "rss, cpu = used.ru_maxrss * 1024, used.ru_utime + used.ru_stime\n"
         "out = p.stdout.decode() if sys.argv[2] == '1' else ''\n"
-        "print(json.dumps({'seconds': s, 'rc': p.returncode, 'rss': rss, 'stdout_bytes': len(p.stdout),"
+        "print(json.dumps({'seconds': s, 'cpu_s': cpu, 'rc': p.returncode, 'rss': rss,"
+        " 'stdout_bytes': len(p.stdout),"
         " 'stdout': out, 'stderr': p.stderr.decode()[-300:]}))\n"
     )
     try:
@@ -139,11 +142,15 @@ def main() -> None:
     for n in counts:
         done = [r["seconds"] for r in runs[n] if r.get("seconds") is not None and r.get("rc") == 0]
         whole = statistics.median(done) if len(done) == len(runs[n]) else None
+        cpu = [r["cpu_s"] for r in runs[n] if r.get("seconds") is not None and r.get("rc") == 0]
+        old_cpu = [r["cpu_s"] for r in before[n] if r.get("seconds") is not None and r.get("rc") == 0]
         rows.append(
             {
                 "targets": n,
                 "whole_s": whole,
                 "seconds": None if whole is None else whole - startup,
+                "cpu_s": statistics.median(cpu) if whole is not None else None,
+                "before_cpu_s": statistics.median(old_cpu) if old_cpu else None,
                 "runs": runs[n],
                 "peak_rss": max((r.get("rss", 0) for r in runs[n]), default=0),
                 "before_whole_s": statistics.median(r["seconds"] for r in before[n]) if before[n] else None,
@@ -153,23 +160,28 @@ def main() -> None:
         )
     first = rows[0]
     for row in rows:
-        for key in ("whole_s", "seconds"):
+        for key in ("whole_s", "seconds", "cpu_s", "before_cpu_s"):
             ratio = row[key] / first[key] if row[key] and first[key] else None
             row["ratio_" + key] = ratio
     print(f"start-up (anystab --help): {startup:.2f} s")
     print(
         f"{'targets':>8} {'whole s':>8} {'ratio':>6} {'less start-up s':>16} {'ratio':>6} {'peak RSS MB':>12}"
+        f" {'CPU s':>6} {'ratio':>6}"
     )
     for row in rows:
-        cells = [f"{row[k]:.2f}" if row[k] is not None else "-" for k in ("whole_s", "ratio_whole_s")]
-        cells += [f"{row[k]:.2f}" if row[k] is not None else "-" for k in ("seconds", "ratio_seconds")]
+        keys = ("whole_s", "ratio_whole_s", "seconds", "ratio_seconds", "cpu_s", "ratio_cpu_s")
+        cells = [f"{row[k]:.2f}" if row[k] is not None else "-" for k in keys]
         print(
             f"{row['targets']:>8} {cells[0]:>8} {cells[1]:>6} {cells[2]:>16} {cells[3]:>6}"
-            f" {row['peak_rss'] / 1e6:>12.0f}"
+            f" {row['peak_rss'] / 1e6:>12.0f} {cells[4]:>6} {cells[5]:>6}"
         )
         if row["before_whole_s"] is not None:
             old_rss = row["before_peak_rss"] / 1e6
-            print(f"{'before':>8} {row['before_whole_s']:>8.2f} {'':>30} {old_rss:>12.0f}")
+            old = [
+                f"{row[k]:.2f}" if row[k] is not None else "-" for k in ("before_cpu_s", "ratio_before_cpu_s")
+            ]
+            print(f"{'before':>8} {row['before_whole_s']:>8.2f} {'':>30} {old_rss:>12.0f}", end="")
+            print(f" {old[0]:>6} {old[1]:>6}")
     report = {
         **report_head(load_before),
         "input": args.mrt.name,

@@ -214,3 +214,57 @@ def test_cover_keys_are_every_supernet_down_to_the_shortest_cover(min_v4: int, m
             expected.add((sup.version, int(sup.network_address), length))
     assert ts.cover_keys == expected
     assert ts.exact_keys == {prefix_key(p) for p in given}
+
+
+def test_cover_keys_of_random_targets_are_every_supernet_down_to_the_shortest_cover() -> None:
+    """Covers of many targets of both families and every length are made per length for all at once;
+    they are each target's supernets, as ``ipaddress`` makes them one by one."""
+    import ipaddress
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from anystab.targets import TargetSet
+
+    v4 = st.builds(
+        lambda a, n: ipaddress.ip_network((a, n), strict=False), st.integers(0, 2**32 - 1), st.integers(0, 32)
+    )
+    v6 = st.builds(
+        lambda a, n: ipaddress.ip_network((a, n), strict=False),
+        st.integers(0, 2**128 - 1),
+        st.integers(0, 128),
+    )
+
+    @settings(max_examples=100, deadline=None)
+    @given(st.lists(v4 | v6, min_size=1, max_size=30), st.integers(0, 32), st.integers(0, 128))
+    def check(nets: list, min_v4: int, min_v6: int) -> None:
+        ts = TargetSet(tuple(make_target(str(n)) for n in nets), "any", min_v4, min_v6)
+        expected = {
+            (sup.version, int(sup.network_address), sup.prefixlen)
+            for net in nets
+            for length in range(min_v4 if net.version == 4 else min_v6, net.prefixlen + 1)
+            for sup in [net.supernet(new_prefix=length)]
+        }
+        assert ts.cover_keys == expected
+
+    check()
+
+
+def test_target_and_address_text_are_ipaddress_text() -> None:
+    """A target's text and an address's (IPv4 by ``inet_ntoa``) are what ``str`` of ``ipaddress`` gives."""
+    import ipaddress
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from anystab.targets import address_text
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.integers(0, 2**32 - 1) | st.integers(0, 2**128 - 1), st.booleans(), st.integers(0, 128))
+    def check(value: int, v4: bool, length: int) -> None:
+        address = ipaddress.IPv4Address(value % 2**32) if v4 else ipaddress.IPv6Address(value)
+        assert address_text(address) == str(address)
+        net = ipaddress.ip_network((address, min(length, address.max_prefixlen)), strict=False)
+        assert make_target(str(net)).text == str(net)
+
+    check()

@@ -24,7 +24,7 @@ from anystab.errors import ConfigError, SourceUnavailableError
 from anystab.sources.registry import check_collector_name
 
 if TYPE_CHECKING:
-    from anystab.pipeline import AnalysisRequest, AnalysisResult
+    from anystab.pipeline import AnalysisRequest, AnalysisResult, ProgressCallback
     from anystab.sources.base import Source
 
 
@@ -53,10 +53,9 @@ def resolve_sources(
 
 
 def _run(request: AnalysisRequest, quiet: bool, source: Source, dask: str | None = None) -> AnalysisResult:
+    if quiet:  # no progress bar to show: rich is not even imported (--json, -q, stderr not a terminal)
+        return _analysis(request, source, dask, None)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from anystab.executors.choose import make_executor
-    from anystab.pipeline import analyze as run_analysis
 
     console = stderr_console()
     with Progress(
@@ -66,17 +65,25 @@ def _run(request: AnalysisRequest, quiet: bool, source: Source, dask: str | None
         TimeElapsedColumn(),
         console=console,
         transient=True,
-        disable=quiet,
     ) as bar:
         task = bar.add_task("read", total=None)
 
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        if dask is None:
-            return run_analysis(request, source, None, progress)
-        with make_executor(dask) as executor:
-            return run_analysis(request, source, executor, progress)
+        return _analysis(request, source, dask, progress)
+
+
+def _analysis(
+    request: AnalysisRequest, source: Source, dask: str | None, progress: ProgressCallback | None
+) -> AnalysisResult:
+    from anystab.executors.choose import make_executor
+    from anystab.pipeline import analyze as run_analysis
+
+    if dask is None:
+        return run_analysis(request, source, None, progress)
+    with make_executor(dask) as executor:
+        return run_analysis(request, source, executor, progress)
 
 
 @click.command()
@@ -174,9 +181,11 @@ def analyze(sources: tuple[str, ...], **opts: Any) -> None:
 
         write_html(opts["html"], result.tables, summary)
     if opts["as_json"]:
-        from anystab.output import dumps_indented  # pyarrow, through the schemas: not at start-up
+        from anystab.output import write_indented  # pyarrow, through the schemas: not at start-up
 
-        click.echo(dumps_indented(summary))
+        write_indented(summary, sys.stdout)  # ASCII text: no colour codes to strip, as click.echo would
+        sys.stdout.write("\n")
+        sys.stdout.flush()
     else:
         from anystab.report.terminal import render_summary
 

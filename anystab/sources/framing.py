@@ -23,6 +23,11 @@ HEADER_LEN = 12
 BGP4MP, BGP4MP_ET = 16, 17
 MESSAGE_SUBTYPES = (1, 4, 6, 7, 8, 9, 10, 11)
 AS4_MESSAGE_SUBTYPES = (4, 7, 9, 11)
+ADDPATH_SUBTYPES = frozenset({8, 9, 10, 11})  # BGP4MP messages and TABLE_DUMP_V2 RIB entries with path ids
+TD2_RIB_SUBTYPES = frozenset({2, 3, 4, 5, 8, 9, 10, 11})  # TABLE_DUMP_V2 records of one prefix's RIB entries
+BGP_HEADER_LEN = 19
+BGP_UPDATE = 2
+FLAG_EXTENDED = 0x10  # a path attribute's length takes two bytes
 
 
 def message_record(record: bytes) -> bool:

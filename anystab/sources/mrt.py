@@ -55,6 +55,7 @@ import pyarrow as pa
 from anystab.schemas import ELEMENTS
 from anystab.sources import bgp4mp, framing, prefilter
 from anystab.sources.decompress import open_stream
+from anystab.sources.framing import ADDPATH_SUBTYPES, BGP_UPDATE, TD2_RIB_SUBTYPES
 from anystab.sources.slim import Slimmer
 from anystab.targets import TargetSet
 from anystab.units import US_PER_S
@@ -62,11 +63,7 @@ from anystab.units import US_PER_S
 AS_TRANS = "23456"
 AS_SET, AS_SEQUENCE, AS_CONFED_SEQUENCE, AS_CONFED_SET = 1, 2, 3, 4
 AS4_SUBTYPES = frozenset({4, 5, 7, 9, 11})
-ADDPATH_BGP4MP_SUBTYPES = frozenset({8, 9, 10, 11})
-ADDPATH_TD2_SUBTYPES = frozenset({8, 9, 10, 11})
-TD2_RIB_SUBTYPES = frozenset({2, 3, 4, 5, 8, 9, 10, 11})
 TD2_V6_SUBTYPES = frozenset({4, 5, 10, 11})
-BGP_UPDATE = 2
 ATTR_ORIGIN, ATTR_AS_PATH, ATTR_NEXT_HOP, ATTR_MED, ATTR_LOCAL_PREF = 1, 2, 3, 4, 5
 ATTR_ATOMIC, ATTR_AGGREGATOR, ATTR_COMMUNITY = 6, 7, 8
 ATTR_MP_REACH, ATTR_MP_UNREACH, ATTR_AS4_PATH, ATTR_AS4_AGGREGATOR = 14, 15, 17, 18
@@ -331,6 +328,18 @@ class _Columns:
             append(get(name))
         self.count += 1
 
+    def extend_each(self, prefixes: list[str], values: dict[str, Any]) -> None:
+        """Append a row per prefix, every other column holding its value in ``values``."""
+        self._flush()
+        if len(prefixes) == 1:
+            values = {**values, "prefix": prefixes[0]}
+            for name, append in self._appends:
+                append(values.get(name))
+        else:
+            for name, column in self.data.items():
+                column.extend(prefixes if name == "prefix" else [values.get(name)] * len(prefixes))
+        self.count += len(prefixes)
+
     def extend_timed(self, rows: list[list[Any]], time_us: int) -> None:
         """Append rows given as values in column order, with their time column set to ``time_us``. The
         same rows at many times in a row are written at once, column by column."""
@@ -430,6 +439,15 @@ class _Ctx:
         values.update(prefix=prefix, collector=self.collector, source=self.source)
         self.rows.append(values)
 
+    def add_each(self, prefixes: list[str], values: dict[str, Any]) -> None:
+        """``add(prefix, **values)`` for each prefix, ``values`` holding no path id (nor prefix): the kept
+        rows are written a column at a time, and ``values`` is recorded once for all of them."""
+        if self.recording is not None:
+            self.recording.extend(zip(prefixes, itertools.repeat(values)))
+        kept = prefixes if self.checked else [p for p in prefixes if self.wanted(p)]
+        if kept:
+            self.rows.extend_each(kept, {**values, "collector": self.collector, "source": self.source})
+
     def _path_fits(self, prefix: str, values: dict[str, Any]) -> bool:
         """Step 6: whether the VP still holds fewer than the bound of live path ids for the prefix."""
         live = self.paths.setdefault((values.get("peer_asn"), values.get("peer_ip"), prefix), set())
@@ -482,17 +500,29 @@ def _bgp4mp(ctx: _Ctx, data: dict[str, Any], time_us: int, subtype: int) -> None
     msg = data.get("bgp_message") or {}
     if _key(msg.get("type", {0: ""})) != BGP_UPDATE:
         return
-    add_path = subtype in ADDPATH_BGP4MP_SUBTYPES
     attrs = _parse_attrs(msg.get("path_attributes") or [], subtype not in AS4_SUBTYPES)
-    for nlri in _whole(ctx, list(msg.get("withdrawn_routes") or []) + attrs.withdrawn):
-        ctx.add(_prefix(nlri), elem_type="W", path_id=nlri.get("path_id") if add_path else None, **peer)
-    announced = [(n, attrs.next_hop) for n in msg.get("nlri") or []]
-    for nlri, hop in announced + [(n, attrs.mp_next_hop) for n in attrs.announced]:
-        if nlri["prefix"] is None:
-            ctx.notes.append(TRUNCATED_NLRI)
+    withdrawn = _whole(ctx, list(msg.get("withdrawn_routes") or []) + attrs.withdrawn)
+    add_path = subtype in ADDPATH_SUBTYPES  # then each path id goes through the bound of step 6
+    if add_path:
+        for nlri in withdrawn:
+            ctx.add(_prefix(nlri), elem_type="W", path_id=nlri.get("path_id"), **peer)
+    elif withdrawn:
+        ctx.add_each([_prefix(n) for n in withdrawn], {"elem_type": "W", "path_id": None, **peer})
+    for hop, nlris in ((attrs.next_hop, msg.get("nlri") or []), (attrs.mp_next_hop, attrs.announced)):
+        whole = []
+        for nlri in nlris:
+            if nlri["prefix"] is None:
+                ctx.notes.append(TRUNCATED_NLRI)
+            else:
+                whole.append(nlri)
+        if not whole:
             continue
-        path_id = nlri.get("path_id") if add_path else None
-        ctx.add(_prefix(nlri), elem_type="A", path_id=path_id, **peer, **_route_values(attrs, hop))
+        route = _route_values(attrs, hop)
+        if add_path:
+            for nlri in whole:
+                ctx.add(_prefix(nlri), elem_type="A", path_id=nlri.get("path_id"), **peer, **route)
+        else:
+            ctx.add_each([_prefix(n) for n in whole], {"elem_type": "A", "path_id": None, **peer, **route})
 
 
 def _table_dump_v2(ctx: _Ctx, data: dict[str, Any], time_us: int, subtype: int) -> None:
@@ -513,7 +543,7 @@ def _table_dump_v2(ctx: _Ctx, data: dict[str, Any], time_us: int, subtype: int) 
         attrs = _parse_attrs(entry["path_attributes"], two_byte=False)
         hop = attrs.mp_next_hop if v6 else attrs.next_hop
         values = _route_values(attrs, hop)
-        path_id = entry.get("path_id") if subtype in ADDPATH_TD2_SUBTYPES else None
+        path_id = entry.get("path_id") if subtype in ADDPATH_SUBTYPES else None
         ctx.add(
             prefix, elem_type="R", time=time_us, peer_asn=peer_asn, peer_ip=peer_ip, path_id=path_id, **values
         )
@@ -574,7 +604,7 @@ def cap_rib_entries(record: bytes, limit: int = MAX_RIB_ENTRIES) -> tuple[bytes,
     count = int.from_bytes(record[pos : pos + 2], "big")
     if count <= limit:
         return record, 0
-    fixed = 10 if int.from_bytes(record[6:8], "big") in ADDPATH_TD2_SUBTYPES else 6
+    fixed = 10 if int.from_bytes(record[6:8], "big") in ADDPATH_SUBTYPES else 6
     entry = pos + 2
     for _ in range(limit):
         entry += fixed + 2 + int.from_bytes(record[entry + fixed : entry + fixed + 2], "big")

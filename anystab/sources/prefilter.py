@@ -60,9 +60,13 @@ from anystab.sources.framing import (
     AS4_MESSAGE_SUBTYPES,
     BGP4MP,
     BGP4MP_ET,
+    BGP_HEADER_LEN,
+    BGP_UPDATE,
+    FLAG_EXTENDED,
     HEADER,
     HEADER_LEN,
     MESSAGE_SUBTYPES,
+    TD2_RIB_SUBTYPES,
     message_record,
 )
 from anystab.targets import TargetSet
@@ -82,15 +86,11 @@ READ_TYPES = frozenset({TABLE_DUMP, TABLE_DUMP_V2, BGP4MP, BGP4MP_ET})
 ET_TYPES = frozenset({BGP4MP_ET, 33, 49})
 KNOWN_TYPES = frozenset(range(0, 14)) | frozenset({16, 17, 32, 33, 48, 49})
 PEER_INDEX_TABLE = 1
-TD2_PREFIX_SUBTYPES = frozenset({2, 3, 4, 5, 8, 9, 10, 11})
 TD2_PREFIX_OFFSET = HEADER_LEN + 4
 STATE_CHANGE_SUBTYPES = frozenset({0, 5})
 TD1_AFI_V4, TD1_AFI_V6 = 1, 2
 TD1_ADDR_OFFSET = HEADER_LEN + 4
-BGP_HEADER_LEN = 19
-BGP_UPDATE = 2
 MP_ATTRIBUTES = (14, 15)
-EXTENDED_LENGTH = 0x10
 MAX_ATTRIBUTES = 64
 _BITS = {4: 32, 6: 128}
 _U64 = np.dtype(">u8")
@@ -293,7 +293,7 @@ def _keep_mask(recs: _Records, arr: np.ndarray, end: int, scanner: Scanner) -> t
     keep = (types == TABLE_DUMP_V2) & (subtypes == PEER_INDEX_TABLE)
     bgp4mp = (types == BGP4MP) | (types == BGP4MP_ET)
     keep |= bgp4mp & np.isin(subtypes, list(STATE_CHANGE_SUBTYPES))
-    td2 = (types == TABLE_DUMP_V2) & np.isin(subtypes, list(TD2_PREFIX_SUBTYPES))
+    td2 = (types == TABLE_DUMP_V2) & np.isin(subtypes, list(TD2_RIB_SUBTYPES))
     fixed = td2 | (types == TABLE_DUMP)
     keep |= _fixed_prefix_hits(recs, td2, arr, scanner)
     scanned = ~fixed & ~keep
@@ -366,7 +366,7 @@ def _mp_values(
         if not active.any():
             break
         flags, code = arr.take(pos, mode="clip"), arr.take(pos + 1, mode="clip")
-        wide = (flags & EXTENDED_LENGTH) != 0
+        wide = (flags & FLAG_EXTENDED) != 0
         size = np.where(wide, _u16(arr, pos + 2), arr.take(pos + 2, mode="clip"))
         body = pos + 3 + wide
         stop = body + size

@@ -193,3 +193,17 @@ def test_site_share_and_counts_of_all_scopes_equal_one_scope_at_a_time(spans) ->
         runs = moas_intervals(sweep([(a, b, str(o)) for a, b, o in spans_of if pd.notna(o)]))
         assert (row["moas_intervals"], row["moas_s"]) == (len(runs), float(sum(b - a for a, b, _ in runs)))
     assert len(moas) == stats["moas_intervals"].sum()
+
+
+@pytest.mark.parametrize(
+    "values", [["b", None, "a", "b", None, "a"], [None, None], ["x"], ["b", "a", "c", "a", "\u00e9", "B"]]
+)
+def test_rows_of_each_key_of_one_column_are_pandas_groups(values) -> None:
+    """One key column's groups (factorized) are pandas' groups: keys sorted, rows in order, none missing."""
+    from anystab.collectors import _groups
+
+    frame = pd.DataFrame({"target": pd.array(values, dtype="str")})
+    found = frame.groupby("target", sort=False).indices
+    groups = _groups(frame, "target")
+    assert list(groups) == sorted(found)
+    assert all(groups[k].tolist() == found[k].tolist() for k in found)

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from support.analysis import VP, bgpdump_elements, elem, elements, gaps_frame, intervals, kinds, params, run
 
 from anystab.params import SiteMap
-from anystab.timeline import WalkContext, build_timeline
+from anystab.timeline import (
+    UNOBSERVED_STATE,
+    UNROUTED_STATE,
+    WalkContext,
+    _Spans,
+    build_timeline,
+    series_intervals,
+    snapshot,
+    timeline_frame,
+)
 
 T = "192.0.2.0/24"
 W = (0.0, 100.0)
@@ -293,3 +303,51 @@ def test_targets_a_prefix_covers_or_concerns_are_found_as_one_pass_over_the_targ
         ]
         info = ctx.prefixes[text]
         assert (info.covers, info.relevant) == (covers, sorted(set(covers) | set(inside)))
+
+
+def _routed(site: str) -> tuple:
+    return ("routed", site, site, T, "1 2", "2", None, ("1:2",))
+
+
+_STATES = st.sampled_from(
+    [
+        lambda: UNOBSERVED_STATE,
+        lambda: UNROUTED_STATE,
+        lambda: _SHARED,
+        lambda: _routed("ams"),  # equal to the shared one, another object
+        lambda: _routed("sin"),
+    ]
+)
+_SHARED = _routed("ams")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    pairs=st.lists(
+        st.tuples(
+            st.lists(st.tuples(st.integers(-20, 120), _STATES), max_size=6),
+            _STATES,
+            st.sampled_from([None, -5.0, 0.0, 40.0, 100.0]),
+            st.sampled_from([[], [(10.0, 30.0)], [(0.0, 100.0)]]),
+        ),
+        max_size=8,
+    ),
+    window=st.sampled_from([(0.0, 100.0), (25.0, 60.0), (-30.0, 130.0)]),
+)
+def test_series_made_intervals_all_at_once_are_those_made_one_pair_at_a_time(pairs, window) -> None:
+    """The timeline rows of many pairs' series at once (clipped to the window, equal touching states joined
+    even when they are other objects, a pair observed nowhere given its snapshot, pairs with collector gaps
+    one at a time) are the rows :func:`series_intervals` and :func:`snapshot` make pair by pair."""
+    spans = _Spans(window)
+    parts = []
+    for k, (entries, first, dump, gaps) in enumerate(pairs):
+        times = [-math.inf, *sorted({t for t, _ in entries})]
+        states = [first(), *(make() for _, make in sorted(dict(entries).items()))]
+        vp = ("rrc00", 64500 + k % 3, f"192.0.2.{k}")
+        target = f"10.{k}.0.0/16"
+        spans.add(vp, target, (times, states), dump, gaps)
+        one = series_intervals(times, states, window, gaps)
+        if not any(state[0] != "unobserved" for _, _, state in one):
+            one = snapshot(times, states, dump)
+        parts.append((vp, target, one))
+    assert spans.frame().equals(timeline_frame(parts))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import shutil
 import subprocess
@@ -32,8 +33,8 @@ def run(*args: str) -> tuple[int, str, str]:
 
 @pytest.fixture(scope="module")
 def sample_json() -> dict:
-    code, out, _ = run("analyze", str(DATA), "--service", SERVICE, "--json", "--jobs", "1")
-    assert code == 0
+    code, out, err = run("analyze", str(DATA), "--service", SERVICE, "--json", "--jobs", "1")
+    assert code == 0, err
     return json.loads(out)
 
 
@@ -248,6 +249,9 @@ def test_records_written_in_parts_are_pythons(monkeypatch) -> None:
     monkeypatch.setattr(output, "RECORDS_AT_ONCE", 2)
     rows = [{"a": k / 3, "b": None if k % 2 else f"t{k}"} for k in range(7)]
     assert output.dumps_indented({"rows": rows}) == json.dumps({"rows": rows}, indent=2)
+    written = io.StringIO()
+    output.write_indented({"rows": rows, "more": [rows, {}]}, written)
+    assert written.getvalue() == json.dumps({"rows": rows, "more": [rows, {}]}, indent=2)
     rows[5] = {"a": [1.0], "b": "x"}
     assert output.dumps_indented({"rows": rows}) == json.dumps({"rows": rows}, indent=2)
 
@@ -293,6 +297,9 @@ def test_record_frames_are_written_as_their_records(rows, indent: int, at_once: 
     listed = {"n": 1, "rows": records(frame), "after": [{"a": 1}]}
     assert output.dumps_indented(value, indent) == json.dumps(listed, indent=indent)
     assert output.dumps_indented(RecordFrame(frame.iloc[:0]), indent) == "[]"
+    written = io.StringIO()  # what --json writes, a part at a time
+    output.write_indented({"rows": [listed], "frames": [value, value]}, written, indent)
+    assert written.getvalue() == json.dumps({"rows": [listed], "frames": [listed, listed]}, indent=indent)
 
 
 def test_summary_with_record_frames_is_the_summarys_json() -> None:

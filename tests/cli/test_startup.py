@@ -45,3 +45,21 @@ def test_analyze_options_are_checked_without_heavy_modules(tmp_path: Path) -> No
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.splitlines()[-1] == "[]"
+
+
+def test_a_quiet_analysis_does_without_rich(tmp_path: Path) -> None:
+    """``analyze --json`` with stderr not a terminal shows no progress bar: rich is never imported (the
+    analysis itself needs pandas and pyarrow)."""
+    args = [str(MRT), "--collector", "rrc99", "--resync", "0", "--prefix", "193.0.14.0/24", "--json"]
+    code = (
+        "import sys\n"
+        "from anystab.cli.main import cli\n"
+        "try:\n"
+        f"    cli.main({['analyze', *args]!r}, prog_name='anystab')\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "print(sorted(m for m in ('rich', 'pandas') if m in sys.modules), file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert '"estimates"' in done.stdout
+    assert done.stderr.splitlines()[-1] == "['pandas']"

@@ -10,12 +10,14 @@ import hashlib
 import random
 import subprocess
 import sys
+import threading
 import zlib
 from pathlib import Path
 
 import pytest
 from support.mrt_samples import MRT_DIR
 
+from anystab.errors import BadInputError
 from anystab.sources import decompress
 
 GZIP_FILES = sorted(p.name for p in MRT_DIR.glob("*.gz"))
@@ -183,12 +185,12 @@ _THREADS_CASES = """
 import multiprocessing, os, sys, threading
 from anystab.sources import decompress as d
 def child(queue, done):
-    queue.put(d.inflate_threads())
+    queue.put(FN())
     done.wait(60)
 if __name__ == "__main__":
-    seen = {"main": d.inflate_threads()}
+    seen = {"main": FN()}
     box = []
-    thread = threading.Thread(target=lambda: box.append(d.inflate_threads()))
+    thread = threading.Thread(target=lambda: box.append(FN()))
     thread.start(); thread.join()
     seen["thread"] = box[0]
     ctx = multiprocessing.get_context("fork")
@@ -196,7 +198,7 @@ if __name__ == "__main__":
     worker = ctx.Process(target=child, args=(queue, done))
     worker.start()
     seen["worker"] = queue.get(timeout=60)
-    seen["beside a worker"] = d.inflate_threads()
+    seen["beside a worker"] = FN()
     done.set()
     worker.join()
     seen["cores"] = len(os.sched_getaffinity(0))
@@ -204,10 +206,10 @@ if __name__ == "__main__":
 """
 
 
-def _threads_in_child(env: dict[str, str], code: str = "") -> dict[str, int]:
+def _threads_in_child(env: dict[str, str], code: str = "", fn: str = "inflate_threads") -> dict[str, int]:
     path = Path(__file__).resolve().parents[2]
     out = subprocess.run(
-        [sys.executable, "-c", code + _THREADS_CASES],
+        [sys.executable, "-c", code + _THREADS_CASES.replace("FN()", f"d.{fn}()")],
         env=env,
         capture_output=True,
         text=True,
@@ -234,6 +236,23 @@ def test_inflate_threads_follow_the_other_readers() -> None:
     ones = {"main": 1, "thread": 1, "worker": 1, "beside a worker": 1, "cores": cores}
     assert _threads_in_child({**base, decompress.STDLIB_BZ2_ENV: "1"}) == ones
     assert _threads_in_child(base, "import sys; sys.modules['indexed_bzip2'] = None\n") == ones
+
+
+def test_reading_threads_follow_the_other_readers() -> None:
+    """The threads a gzip file's read may use (step 9): as for bzip2, whatever indexed-bzip2 and
+    ANYSTAB_STDLIB_BZ2 say; one for both with ANYSTAB_ONE_THREAD=1."""
+    base = {"PATH": "/usr/bin:/bin", decompress.STDLIB_BZ2_ENV: "1"}
+    seen = _threads_in_child(base, "import sys; sys.modules['indexed_bzip2'] = None\n", "reading_threads")
+    cores = seen.pop("cores")
+    assert seen == {
+        "main": min(2, cores),
+        "thread": 1,
+        "worker": 1,
+        "beside a worker": max(1, min(2, cores // 2)),
+    }
+    ones = {"main": 1, "thread": 1, "worker": 1, "beside a worker": 1, "cores": cores}
+    assert _threads_in_child({**base, decompress.ONE_THREAD_ENV: "1"}, fn="reading_threads") == ones
+    assert _threads_in_child({"PATH": "/usr/bin:/bin", decompress.ONE_THREAD_ENV: "1"}) == ones
 
 
 def test_end_markers_are_found_piece_by_piece_as_in_the_whole_file() -> None:
@@ -342,3 +361,83 @@ def test_gzip_within_bounds_is_fed_whole(monkeypatch: pytest.MonkeyPatch) -> Non
     stream = decompress.open_stream(MRT_DIR / "ris.updates.et-header.2015.gz")
     assert sum(map(len, stream)) == stream.decompressed_bytes > 10 << 20
     assert stream.problem is None
+
+
+def _ahead(path: Path, ahead: bool) -> tuple[object, ...]:
+    """The stream's chunk sizes, bytes, count and problem, inflated on a thread ahead or in line."""
+    stream = decompress.Stream(path, ahead=ahead)
+    digest, sizes = hashlib.sha256(), []
+    for chunk in stream:
+        digest.update(chunk)
+        sizes.append(len(chunk))
+    return digest.hexdigest(), sizes, stream.decompressed_bytes, stream.problem, stream.problem_offset
+
+
+@pytest.mark.parametrize("name", [*GZIP_FILES, "members"])
+def test_gzip_inflated_ahead_reads_as_in_line(name: str, tmp_path: Path) -> None:
+    """Step 9: every real gzip file, and members with trailing bytes, whole, cut and overwritten at random:
+    the same chunks, count, problem and offset inflated on a thread ahead of the reader or in line."""
+    rng = random.Random(name)
+    raw = _members(rng) if name == "members" else (MRT_DIR / name).read_bytes()
+    problems = set()
+    for i, data in enumerate(_damaged(raw, rng)):
+        path = tmp_path / f"{i}.gz"
+        path.write_bytes(data)
+        ours = _ahead(path, True)
+        assert ours == _ahead(path, False), f"variant {i} of {name}"
+        problems.add(str(ours[3]).split(" (")[0])
+    assert "truncated gzip stream" in problems
+
+
+def _inflating_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "anystab-inflate"]
+
+
+def test_a_reader_that_stops_early_stops_the_thread(tmp_path: Path) -> None:
+    """The reader takes two chunks of a file many chunks long and stops: the thread ends and lets the file
+    go, whether the reader closes the stream or drops it after an error."""
+    path = tmp_path / "big.gz"
+    path.write_bytes(gzip.compress(random.Random(1).randbytes(1000) * 20_000, compresslevel=1))
+    chunks = iter(decompress.Stream(path, ahead=True))
+    assert len(next(chunks)) + len(next(chunks)) == 2 * decompress.READ_SIZE  # of 20 MB
+    assert _inflating_threads()
+    chunks.close()  # type: ignore[attr-defined]  # a generator
+    assert not _inflating_threads()
+    with pytest.raises(ZeroDivisionError):
+        for _ in decompress.Stream(path, ahead=True):
+            1 / 0  # noqa: B018  # the reader fails while the thread is ahead
+    assert not _inflating_threads()
+
+
+def test_an_error_in_the_thread_is_raised_in_the_reader(tmp_path: Path) -> None:
+    """A file gone between finding it and reading it: the thread's error reaches the reader as it would
+    have in line, and the thread is gone."""
+    path = tmp_path / "gone.gz"
+    path.write_bytes(gzip.compress(b"x"))
+    stream = decompress.open_stream(path)
+    path.unlink()
+    stream.ahead = True
+    with pytest.raises(BadInputError, match="cannot read .*gone.gz"):
+        list(stream)
+    assert not _inflating_threads()
+
+
+def test_large_gzip_files_are_inflated_ahead_when_a_core_is_free(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Step 9's choice: gzip of at least AHEAD_MIN_BYTES, and two threads allowed; never bzip2 (indexed-bzip2
+    or bz2), plain files, small files or a missing one."""
+    big = (MRT_DIR / "ris.updates.et-header.2015.gz").stat().st_size
+    assert big >= decompress.AHEAD_MIN_BYTES
+    small = tmp_path / "small.gz"
+    small.write_bytes(gzip.compress(b"x" * 100))
+    plain = tmp_path / "plain.mrt"
+    plain.write_bytes(bytes(decompress.AHEAD_MIN_BYTES))
+    bzip2 = tmp_path / "big.bz2"
+    bzip2.write_bytes(bz2.compress(random.Random(2).randbytes(decompress.AHEAD_MIN_BYTES)))
+    monkeypatch.setattr(decompress, "reading_threads", lambda: 2)
+    worth = decompress._ahead_worth_it
+    assert worth(MRT_DIR / "ris.updates.et-header.2015.gz")
+    assert not any(worth(p) for p in (small, plain, bzip2, tmp_path / "missing.gz"))
+    monkeypatch.setattr(decompress, "reading_threads", lambda: 1)
+    assert not worth(MRT_DIR / "ris.updates.et-header.2015.gz")
