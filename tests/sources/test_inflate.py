@@ -428,7 +428,9 @@ def test_large_gzip_files_are_inflated_ahead_when_a_core_is_free(
     """Step 9's choice: gzip of at least AHEAD_MIN_BYTES, and two threads allowed; never bzip2 (indexed-bzip2
     or bz2), plain files, small files or a missing one."""
     big = (MRT_DIR / "ris.updates.et-header.2015.gz").stat().st_size
-    assert big >= decompress.AHEAD_MIN_BYTES
+    assert big < decompress.AHEAD_MIN_BYTES  # read in line by default
+    assert not decompress._ahead_worth_it(MRT_DIR / "ris.updates.et-header.2015.gz")
+    monkeypatch.setattr(decompress, "AHEAD_MIN_BYTES", big)  # (rather than a real RIB dump of 8 MiB)
     small = tmp_path / "small.gz"
     small.write_bytes(gzip.compress(b"x" * 100))
     plain = tmp_path / "plain.mrt"
@@ -441,3 +443,28 @@ def test_large_gzip_files_are_inflated_ahead_when_a_core_is_free(
     assert not any(worth(p) for p in (small, plain, bzip2, tmp_path / "missing.gz"))
     monkeypatch.setattr(decompress, "reading_threads", lambda: 1)
     assert not worth(MRT_DIR / "ris.updates.et-header.2015.gz")
+
+
+@pytest.mark.parametrize("name", ["ris.updates.et-header.2015.gz", "ris.bview.20020722.2337.gz"])
+def test_a_file_read_with_a_thread_ahead_gives_the_same_elements(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole read (scan, decoding, elements, problems) of real files, whole and cut short, with step 9
+    and without it."""
+    from anystab.sources.mrt import read_mrt_file
+    from anystab.targets import make_target, target_set
+
+    targets = target_set([make_target(p) for p in ("193.0.14.0/24", "2001:7fd::/48", "8.0.0.0/8")], "any")
+    raw = (MRT_DIR / name).read_bytes()
+    cut = tmp_path / name
+    cut.write_bytes(raw[: len(raw) * 2 // 3])
+    for path in (MRT_DIR / name, cut):
+        results = []
+        for ahead in (True, False):
+            monkeypatch.setattr(decompress, "_ahead_worth_it", lambda _path, ahead=ahead: ahead)
+            results.append(read_mrt_file(path, targets, "rrc00"))
+        assert results[0].elements.num_rows > 0
+        assert results[0].elements.equals(results[1].elements)
+        assert results[0].problems == results[1].problems
+        assert results[0].records == results[1].records
+    assert "truncated gzip stream" in str(results[0].problems)
