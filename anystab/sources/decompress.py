@@ -99,7 +99,7 @@ STDLIB_ZLIB_ENV = "ANYSTAB_STDLIB_ZLIB"
 STDLIB_BZ2_ENV = "ANYSTAB_STDLIB_BZ2"
 ONE_THREAD_ENV = "ANYSTAB_ONE_THREAD"  # "1": every file read on one thread (no steps 7 and 9)
 PARALLEL_BZIP2_MIN_BYTES = 4 << 20  # below this, starting indexed-bzip2's threads costs more than it gains
-AHEAD_MIN_BYTES = 8 << 20  # step 9: below this a thread ahead gained nothing measurable (RIB dumps are larger)
+AHEAD_MIN_BYTES = 8 << 20  # step 9: below this a thread ahead gained nothing measured (RIB dumps are larger)
 AHEAD_CHUNKS = 16  # chunks (of at most READ_SIZE, about 0.5 MiB for MRT) the thread may hold ahead
 AHEAD_POLL_SECONDS = (
     0.05  # how often a thread waiting to hand a chunk over checks that the reader still wants it
