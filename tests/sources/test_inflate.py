@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -219,13 +220,9 @@ def _threads_in_child(env: dict[str, str], code: str = "", fn: str = "inflate_th
     return ast.literal_eval(out.stdout.strip())  # type: ignore[no-any-return]
 
 
-@pytest.mark.skipif(decompress.indexed_bzip2 is None, reason="indexed-bzip2 has no wheel here")
-def test_inflate_threads_follow_the_other_readers() -> None:
-    """2 threads in the main thread of a process reading alone (on 2 cores or more); 1 (bz2) in a worker
-    process, in another thread, beside a worker on 2 cores, with ANYSTAB_STDLIB_BZ2=1, or without
-    indexed-bzip2."""
-    base = {"PATH": "/usr/bin:/bin"}
-    seen = _threads_in_child(base)
+def _follow_the_readers(seen: dict[str, int]) -> int:
+    """Check the threads seen: 2 (at most the cores) in the main thread of a process reading alone, half
+    the cores beside a worker, 1 in a worker or another thread; return the cores."""
     cores = seen.pop("cores")
     assert seen == {
         "main": min(2, cores),
@@ -233,7 +230,20 @@ def test_inflate_threads_follow_the_other_readers() -> None:
         "worker": 1,
         "beside a worker": max(1, min(2, cores // 2)),
     }
-    ones = {"main": 1, "thread": 1, "worker": 1, "beside a worker": 1, "cores": cores}
+    return cores
+
+
+def _ones(cores: int) -> dict[str, int]:
+    return {"main": 1, "thread": 1, "worker": 1, "beside a worker": 1, "cores": cores}
+
+
+@pytest.mark.skipif(decompress.indexed_bzip2 is None, reason="indexed-bzip2 has no wheel here")
+def test_inflate_threads_follow_the_other_readers() -> None:
+    """2 threads in the main thread of a process reading alone (on 2 cores or more); 1 (bz2) in a worker
+    process, in another thread, beside a worker on 2 cores, with ANYSTAB_STDLIB_BZ2=1, or without
+    indexed-bzip2."""
+    base = {"PATH": "/usr/bin:/bin"}
+    ones = _ones(_follow_the_readers(_threads_in_child(base)))
     assert _threads_in_child({**base, decompress.STDLIB_BZ2_ENV: "1"}) == ones
     assert _threads_in_child(base, "import sys; sys.modules['indexed_bzip2'] = None\n") == ones
 
@@ -243,14 +253,7 @@ def test_reading_threads_follow_the_other_readers() -> None:
     ANYSTAB_STDLIB_BZ2 say; one for both with ANYSTAB_ONE_THREAD=1."""
     base = {"PATH": "/usr/bin:/bin", decompress.STDLIB_BZ2_ENV: "1"}
     seen = _threads_in_child(base, "import sys; sys.modules['indexed_bzip2'] = None\n", "reading_threads")
-    cores = seen.pop("cores")
-    assert seen == {
-        "main": min(2, cores),
-        "thread": 1,
-        "worker": 1,
-        "beside a worker": max(1, min(2, cores // 2)),
-    }
-    ones = {"main": 1, "thread": 1, "worker": 1, "beside a worker": 1, "cores": cores}
+    ones = _ones(_follow_the_readers(seen))
     assert _threads_in_child({**base, decompress.ONE_THREAD_ENV: "1"}, fn="reading_threads") == ones
     assert _threads_in_child({"PATH": "/usr/bin:/bin", decompress.ONE_THREAD_ENV: "1"}) == ones
 
@@ -296,18 +299,24 @@ def _members(rng: random.Random) -> bytes:
     return first + second + rng.choice((b"", bytes(100), rng.randbytes(50)))
 
 
+def _gzip_variants(name: str, tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    """A real gzip file (or ``members``), whole, cut and overwritten at random, each written to a file."""
+    rng = random.Random(name)
+    raw = _members(rng) if name == "members" else (MRT_DIR / name).read_bytes()
+    for i, data in enumerate(_damaged(raw, rng)):
+        path = tmp_path / f"{i}.gz"
+        path.write_bytes(data)
+        yield i, path
+
+
 @pytest.mark.parametrize("name", [*GZIP_FILES, "members"])
 def test_gzip_fed_whole_reads_as_fed_in_pieces(
     name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every real gzip file, and members with trailing bytes, whole, cut and overwritten at random: the
     same bytes, count, problem and offset whether fed whole or FEED_SIZE bytes at a time."""
-    rng = random.Random(name)
-    raw = _members(rng) if name == "members" else (MRT_DIR / name).read_bytes()
     problems = set()
-    for i, data in enumerate(_damaged(raw, rng)):
-        path = tmp_path / f"{i}.gz"
-        path.write_bytes(data)
+    for i, path in _gzip_variants(name, tmp_path):
         ours = _fed(path, monkeypatch, whole=True)
         assert ours == _fed(path, monkeypatch, whole=False), f"variant {i} of {name}"
         problems.add(str(ours[2]).split(" (")[0])
@@ -377,12 +386,8 @@ def _ahead(path: Path, ahead: bool) -> tuple[object, ...]:
 def test_gzip_inflated_ahead_reads_as_in_line(name: str, tmp_path: Path) -> None:
     """Step 9: every real gzip file, and members with trailing bytes, whole, cut and overwritten at random:
     the same chunks, count, problem and offset inflated on a thread ahead of the reader or in line."""
-    rng = random.Random(name)
-    raw = _members(rng) if name == "members" else (MRT_DIR / name).read_bytes()
     problems = set()
-    for i, data in enumerate(_damaged(raw, rng)):
-        path = tmp_path / f"{i}.gz"
-        path.write_bytes(data)
+    for i, path in _gzip_variants(name, tmp_path):
         ours = _ahead(path, True)
         assert ours == _ahead(path, False), f"variant {i} of {name}"
         problems.add(str(ours[3]).split(" (")[0])
