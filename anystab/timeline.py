@@ -368,7 +368,8 @@ class WalkColumns:
         for c in elements["communities"].tolist():  # alive all along: an id is one object's
             t = of_object.get(id(c))
             if t is None:
-                t = of_object[id(c)] = seen.setdefault(_tuple(c), _tuple(c))
+                key = _tuple(c)
+                t = of_object[id(c)] = seen.setdefault(key, key)
             comms.append(t)
         return cls(
             to_seconds(elements["time"]),
