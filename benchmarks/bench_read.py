@@ -322,7 +322,8 @@ def _preload(tool: str) -> None:
         import pandas  # noqa: F401
 
         import anystab.pipeline
-        import anystab.sources  # noqa: F401
+        import anystab.sources
+        import anystab.sources.parallel  # noqa: F401  # read_files, behind the package's lazy exports
     elif tool.startswith("bgpkit"):
         import pybgpkit_parser  # noqa: F401
     elif tool == "mrtparse":
