@@ -70,12 +70,14 @@ class FilesSource:
     ) -> list[FileResult]:
         """With no executor or the local one, :func:`~anystab.sources.parallel.read_files` in ``jobs`` (the
         executor's) processes; with another executor, batches of files on it."""
+        from anystab.sources.parallel import read_files
+
+        if executor is None:  # (the executors' modules, with concurrent.futures, are not needed then)
+            return read_files(files, targets, jobs, progress)
         from anystab.executors.local import LocalExecutor
 
-        if executor is None or isinstance(executor, LocalExecutor):
-            from anystab.sources.parallel import read_files
-
-            return read_files(files, targets, executor.jobs if executor is not None else jobs, progress)
+        if isinstance(executor, LocalExecutor):
+            return read_files(files, targets, executor.jobs, progress)
         from anystab.executors.plan import read_on
 
         return read_on(executor, files, targets, progress)
