@@ -101,9 +101,7 @@ ONE_THREAD_ENV = "ANYSTAB_ONE_THREAD"  # "1": every file read on one thread (no 
 PARALLEL_BZIP2_MIN_BYTES = 4 << 20  # below this, starting indexed-bzip2's threads costs more than it gains
 AHEAD_MIN_BYTES = 8 << 20  # step 9: below this a thread ahead gained nothing measured (RIB dumps are larger)
 AHEAD_CHUNKS = 16  # chunks (of at most READ_SIZE, about 0.5 MiB for MRT) the thread may hold ahead
-AHEAD_POLL_SECONDS = (
-    0.05  # how often a thread waiting to hand a chunk over checks that the reader still wants it
-)
+AHEAD_POLL_SECONDS = 0.05  # how often the thread, waiting on a full queue, checks the reader still reads
 MAX_INFLATE_THREADS = 2  # indexed-bzip2 keeps a few blocks (up to 45 MB each) per thread in memory
 PARALLEL_SLACK_BYTES = 8 << 20  # the first blocks of a file, before the ratio to their start means much
 BZIP2_END_MAGIC = 0x177245385090  # the 48 bits that start a bzip2 stream's end, before its 32-bit CRC
@@ -506,18 +504,23 @@ def _inflated_ahead(chunks: Generator[bytes, None, None]) -> Iterator[bytes]:
     ready: queue.Queue[object] = queue.Queue(AHEAD_CHUNKS)
     stop = threading.Event()
 
+    def hand(item: object) -> bool:
+        """Put ``item`` in the queue, unless the reader stops first (it then takes nothing more, and a
+        full queue would never make room); whether it was put."""
+        while not stop.is_set():
+            with contextlib.suppress(queue.Full):
+                ready.put(item, timeout=AHEAD_POLL_SECONDS)
+                return True
+        return False
+
     def inflate() -> None:
         try:
             for chunk in chunks:
-                while not stop.is_set():
-                    with contextlib.suppress(queue.Full):
-                        ready.put(chunk, timeout=AHEAD_POLL_SECONDS)
-                        break
-                if stop.is_set():
+                if not hand(chunk):
                     return
-            ready.put(_END)
+            hand(_END)
         except BaseException as exc:  # handed to the reader, which raises it
-            ready.put(_Raised(exc))
+            hand(_Raised(exc))
         finally:
             chunks.close()  # the file, whatever stopped the thread
 

@@ -11,6 +11,7 @@ import random
 import subprocess
 import sys
 import threading
+import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -411,6 +412,29 @@ def test_a_reader_that_stops_early_stops_the_thread(tmp_path: Path) -> None:
     with pytest.raises(ZeroDivisionError):
         for _ in decompress.Stream(path, ahead=True):
             1 / 0  # noqa: B018  # the reader fails while the thread is ahead
+    assert not _inflating_threads()
+
+
+def test_a_reader_that_stops_once_the_thread_is_done_stops_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The thread has inflated the whole file and waits for room in a full queue to say so; the reader
+    stops there: the thread ends too, and the reader does not wait for it forever."""
+    monkeypatch.setattr(decompress, "AHEAD_CHUNKS", 2)
+    size = 3 * decompress.READ_SIZE
+    path = tmp_path / "three.gz"
+    path.write_bytes(gzip.compress(random.Random(3).randbytes(1000) * (size // 1000) + bytes(size % 1000)))
+    stream = decompress.Stream(path, ahead=True)
+    chunks = iter(stream)
+    next(chunks)  # the thread then fills the queue with the two others, and waits to add its end
+    deadline = time.monotonic() + 30
+    while stream.decompressed_bytes < size and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)  # (the end is handed over just after the last chunk is counted)
+    closing = threading.Thread(target=chunks.close)  # type: ignore[attr-defined]  # a generator
+    closing.start()
+    closing.join(10)
+    assert not closing.is_alive(), "the reader waits for a thread stuck on a full queue"
     assert not _inflating_threads()
 
 
