@@ -330,14 +330,12 @@ class _Columns:
 
     def extend_each(self, prefixes: list[str], values: dict[str, Any]) -> None:
         """Append a row per prefix, every other column holding its value in ``values``."""
-        self._flush()
         if len(prefixes) == 1:
-            values = {**values, "prefix": prefixes[0]}
-            for name, append in self._appends:
-                append(values.get(name))
-        else:
-            for name, column in self.data.items():
-                column.extend(prefixes if name == "prefix" else [values.get(name)] * len(prefixes))
+            self.append({**values, "prefix": prefixes[0]})
+            return
+        self._flush()
+        for name, column in self.data.items():
+            column.extend(prefixes if name == "prefix" else [values.get(name)] * len(prefixes))
         self.count += len(prefixes)
 
     def extend_timed(self, rows: list[list[Any]], time_us: int) -> None:
