@@ -62,10 +62,6 @@ SERIAL_FILES = 16  # files read in one process by one read_sources call (progres
 POLL_SECONDS = 0.05  # waiting for the workers' results: how often to check that they are still alive
 
 
-def _read_batch(sources: list[SourceFile], targets: TargetSet | None) -> list[FileResult]:
-    return read_sources(sources, targets)
-
-
 @dataclass
 class _Packed:
     """A worker's batch of results as it crosses to this process: the files' elements in one table, as
@@ -79,7 +75,7 @@ class _Packed:
 
 
 def _read_packed(sources: list[SourceFile], targets: TargetSet | None) -> _Packed:
-    results = _read_batch(sources, targets)
+    results = read_sources(sources, targets)
     table = joined_if_few_rows(pa.concat_tables([r.elements for r in results]), len(results))
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, ELEMENTS) as writer:
@@ -158,7 +154,7 @@ def read_files(
     if workers == 1:
         for start in range(0, len(files), SERIAL_FILES):
             group = list(range(start, min(start + SERIAL_FILES, len(files))))
-            store(group, _read_batch([files[i] for i in group], targets))
+            store(group, read_sources([files[i] for i in group], targets))
     else:
         _read_shared(files, targets, workers, store)
     return [r for r in slots if r is not None]
@@ -263,7 +259,7 @@ def _read_shared(
     try:
         number = len(order) - 1
         while number >= 0 and claims.take(number):
-            store(order[number], _read_batch(job.sources(number), targets))
+            store(order[number], read_sources(job.sources(number), targets))
             number -= 1
             collect.ready()
         collect.rest()

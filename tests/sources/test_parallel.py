@@ -22,7 +22,6 @@ from anystab.sources.parallel import (
     _Claims,
     _Done,
     _Job,
-    _read_batch,
     _read_packed,
     _sendable,
     _serve,
@@ -30,6 +29,7 @@ from anystab.sources.parallel import (
     batches,
     worker_count,
 )
+from anystab.sources.remote import read_sources
 
 NAMES = (
     "ris.rrc06.updates.1401488100.gz",
@@ -80,7 +80,7 @@ def test_batches_cross_processes_whole(tmp_path, few: bool) -> None:
     files = [SourceFile(str(MRT_DIR / n), "c") for n in NAMES[:3]]
     files += [SourceFile(str(damaged), "c"), SourceFile(str(empty), "c")]
     targets = sampled_targets(NAMES[0]) if few else None
-    read = _read_batch(files, targets)
+    read = read_sources(files, targets)
     crossed = _unpack(pickle.loads(pickle.dumps(_read_packed(files, targets))))
     assert sum(r.elements.num_rows for r in read) < mrt.FEW_ROWS_PER_FILE * len(files) or not few
     assert [r.problems for r in read][3] and [r.kind for r in read][4] == "empty"
@@ -149,7 +149,7 @@ def test_a_batch_is_read_by_whoever_claims_it_first() -> None:
     _serve(job, 5)  # in this process, as a worker would
     messages = [job.results.get_nowait() for _ in range(job.results.qsize())]
     assert [m[0] for m in messages[:2]] == [0, 1] and messages[2] == _Done(5, None)
-    assert _unpack(messages[1][1])[0].elements.equals(_read_batch(files[1:2], None)[0].elements)
+    assert _unpack(messages[1][1])[0].elements.equals(read_sources(files[1:2], None)[0].elements)
     assert list(claims.flags) == [1, 1, 1]
     other = _claims(4)
     other.take_all()
