@@ -74,6 +74,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from anystab.errors import BadInputError
+from anystab.sources.heap import keep_heap_top
 
 zlib_ng: Any
 try:
@@ -99,7 +100,7 @@ STDLIB_ZLIB_ENV = "ANYSTAB_STDLIB_ZLIB"
 STDLIB_BZ2_ENV = "ANYSTAB_STDLIB_BZ2"
 ONE_THREAD_ENV = "ANYSTAB_ONE_THREAD"  # "1": every file read on one thread (no steps 7 and 9)
 PARALLEL_BZIP2_MIN_BYTES = 4 << 20  # below this, starting indexed-bzip2's threads costs more than it gains
-AHEAD_MIN_BYTES = 8 << 20  # step 9: below this a thread ahead gained nothing measured (RIB dumps are larger)
+AHEAD_MIN_BYTES = 1 << 20  # step 9: below this a thread ahead gained nothing measured (0.4 MB update files)
 AHEAD_CHUNKS = 16  # chunks (of at most READ_SIZE, about 0.5 MiB for MRT) the thread may hold ahead
 AHEAD_POLL_SECONDS = 0.05  # how often the thread, waiting on a full queue, checks the reader still reads
 MAX_INFLATE_THREADS = 2  # indexed-bzip2 keeps a few blocks (up to 45 MB each) per thread in memory
@@ -142,6 +143,7 @@ class Stream:
         if self._started:
             raise RuntimeError("a Stream can be iterated once")
         self._started = True
+        keep_heap_top()
         ahead = _ahead_worth_it(self.path) if self.ahead is None else self.ahead
         yield from _inflated_ahead(self._chunks()) if ahead else self._chunks()
 

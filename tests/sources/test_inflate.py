@@ -456,10 +456,9 @@ def test_large_gzip_files_are_inflated_ahead_when_a_core_is_free(
 ) -> None:
     """Step 9's choice: gzip of at least AHEAD_MIN_BYTES, and two threads allowed; never bzip2 (indexed-bzip2
     or bz2), plain files, small files or a missing one."""
-    big = (MRT_DIR / "ris.updates.et-header.2015.gz").stat().st_size
-    assert big < decompress.AHEAD_MIN_BYTES  # read in line by default
-    assert not decompress._ahead_worth_it(MRT_DIR / "ris.updates.et-header.2015.gz")
-    monkeypatch.setattr(decompress, "AHEAD_MIN_BYTES", big)  # (rather than a real RIB dump of 8 MiB)
+    big = MRT_DIR / "ris.updates.et-header.2015.gz"  # 3.1 MB
+    below = MRT_DIR / "ris.updates.20070211.0141.gz"  # 0.4 MB: read in line
+    assert below.stat().st_size < decompress.AHEAD_MIN_BYTES <= big.stat().st_size
     small = tmp_path / "small.gz"
     small.write_bytes(gzip.compress(b"x" * 100))
     plain = tmp_path / "plain.mrt"
@@ -468,10 +467,10 @@ def test_large_gzip_files_are_inflated_ahead_when_a_core_is_free(
     bzip2.write_bytes(bz2.compress(random.Random(2).randbytes(decompress.AHEAD_MIN_BYTES)))
     monkeypatch.setattr(decompress, "reading_threads", lambda: 2)
     worth = decompress._ahead_worth_it
-    assert worth(MRT_DIR / "ris.updates.et-header.2015.gz")
-    assert not any(worth(p) for p in (small, plain, bzip2, tmp_path / "missing.gz"))
+    assert worth(big)
+    assert not any(worth(p) for p in (below, small, plain, bzip2, tmp_path / "missing.gz"))
     monkeypatch.setattr(decompress, "reading_threads", lambda: 1)
-    assert not worth(MRT_DIR / "ris.updates.et-header.2015.gz")
+    assert not worth(big)
 
 
 @pytest.mark.parametrize("name", ["ris.updates.et-header.2015.gz", "ris.bview.20020722.2337.gz"])
