@@ -498,47 +498,64 @@ def _kept_compiled(
         raise RuntimeError("the compiled scanner is not built (reinstall anystab with a C compiler)")
     tables = None if scanner is None else scanner.compiled_tables()
     buf, base = bytearray(), 0  # the unfinished record carried over, then the next piece: as pieces() joins
-    for _ in _filled(chunks, buf):
-        if stats.records == 0 and len(buf) >= HEADER_LEN and not _mrt_start(buf):
+    for piece in _filled(chunks, buf, COMPILED_SCAN_BYTES):
+        if stats.records == 0 and len(piece) >= HEADER_LEN and not _mrt_start(piece):
             stats.not_mrt = True
             return
-        end, bad, records, rib, updates, first, last, kept, skipped = framing.scan.scan_piece(buf, tables)
+        end, bad, records, rib, updates, first, last, kept, skipped = framing.scan.scan_piece(piece, tables)
         if records:
             stats.records += records
             stats.rib_records += rib
             stats.update_records += updates
             stats.kept += len(kept)
             if stats.first_time is None:
-                stats.first_time = _record_time(buf, first, HEADER.unpack_from(buf, first)[1])
-            stats.last_time = _record_time(buf, last, HEADER.unpack_from(buf, last)[1])
+                stats.first_time = _record_time(piece, first, HEADER.unpack_from(piece, first)[1])
+            stats.last_time = _record_time(piece, last, HEADER.unpack_from(piece, last)[1])
             for mtype, (offset, count) in skipped.items():
                 seen, before = stats.skipped_types.get(mtype, (base + offset, 0))
                 stats.skipped_types[mtype] = (seen, before + count)
-        with memoryview(buf) as view:  # (no view may outlive the piece: buf is resized)
+        with memoryview(piece) as view:  # (no view may outlive the piece: buf is resized)
             records = [(base + start, bytes(view[start:stop]), hits) for start, stop, hits in kept]
+            if bad < 0 and piece is not buf:
+                buf += view[end:]  # what a piece alone leaves over is carried as a gathered one's
         yield from records
         if bad >= 0:
             stats.bad_length_offset = base + bad
             return
-        del buf[:end]  # moves the start of the buffer, not its bytes
+        if piece is buf:
+            del buf[:end]  # moves the start of the buffer, not its bytes
         base += end
     _finish(bytes(buf), base, stats)
 
 
-def _filled(chunks: Iterable[bytes], buf: bytearray, size: int = COMPILED_SCAN_BYTES) -> Iterator[None]:
-    """Append the chunks to ``buf`` and pause each time they form a piece, as :func:`pieces` cuts them:
-    the caller scans the buffer and deletes its head. One buffer, filled in place, instead of a piece
-    joined and joined again with the carried bytes (two new megabytes a piece, and their page faults)."""
-    total, pending = 0, False
+def _filled(chunks: Iterable[bytes], buf: bytearray, size: int) -> Iterator[bytes | bytearray]:
+    """The pieces to scan, as :func:`pieces` cuts them: ``buf`` with the chunks appended to it, paused
+    each time they form a piece (the caller scans the buffer and deletes its head; one buffer, filled in
+    place, instead of a piece joined and joined again with the carried bytes: two new megabytes a piece,
+    and their page faults); or, when nothing is carried over and one chunk is the whole piece (the
+    first piece of a file, and a small file's only one), the chunk itself, not copied (the caller
+    carries over what is left of it in ``buf``)."""
+    total = 0
+    alone: bytes | None = None  # the piece's first chunk, while it might be the piece alone
     for data in chunks:
+        if total == 0 and not buf:
+            if len(data) >= size:
+                yield data
+                continue
+            alone, total = data, len(data)
+            continue
+        if alone is not None:
+            buf += alone
+            alone = None
         buf += data
         total += len(data)
-        pending = True
         if total >= size:
-            yield
-            total, pending = 0, False
-    if pending:
-        yield
+            yield buf
+            total = 0
+    if alone is not None:
+        yield alone
+    elif total:
+        yield buf
 
 
 def _mrt_start(buf: bytes | bytearray) -> bool:

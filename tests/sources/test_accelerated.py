@@ -105,6 +105,21 @@ def test_random_files_same_on_both_paths(case, cuts, scan) -> None:  # type: ign
 
 
 @RANDOM
+@given(mrt_file(), st.lists(st.integers(1, 4000), max_size=6), st.integers(16, 4096))
+def test_pieces_alone_or_gathered_same_on_both_paths(case, cuts, size) -> None:  # type: ignore[no-untyped-def]
+    """A chunk that is a whole piece, with nothing carried over, is scanned where it lies, and what it
+    leaves is carried as a gathered piece's is: with pieces this small, every case (a piece alone, one
+    gathered from several chunks, one after carried bytes, a last one alone) gives what the numpy path
+    gives."""
+    prefixes, mode, data = case
+    bounds = sorted({0, len(data), *(c for c in cuts if c < len(data))})
+    chunks = [data[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(prefilter, "COMPILED_SCAN_BYTES", size)
+        assert_same_paths(chunks, _targets(prefixes, mode))
+
+
+@RANDOM
 @given(mrt_file(), st.lists(st.tuples(st.integers(0, 1 << 16), st.integers(0, 255)), min_size=1, max_size=8))
 def test_damaged_files_same_on_both_paths(case, flips) -> None:  # type: ignore[no-untyped-def]
     prefixes, mode, data = case
