@@ -52,6 +52,14 @@ Steps:
    while it walks a piece, so the two overlap. The thread runs steps 1-8 unchanged and hands over the
    same chunks in the same order; the reader sees the problem and the counts once the thread is done,
    and stopping early stops the thread. An error in the thread is raised in the reader.
+10. Files of less than :data:`AHEAD_MIN_BYTES` read one after another (:class:`StreamsAhead`: a group of
+   files of one read, such as a day of five-minute update files), by a process that may use two cores,
+   are inflated by one thread for them all, ahead of the reader, at most :data:`AHEAD_CHUNKS` chunks
+   ahead. The thread reads each file whole in one call and runs steps 1-8 over its bytes in memory, so
+   that it lets go of the interpreter lock for little more than the inflate itself (every system call
+   lets go of it, and taking it back waits for the reader's Python work: a thread that opened, read and
+   peeked at each file itself gained half as much). The same chunks, counts and problems, in the same
+   order; an error is raised in the reader as it reaches that file.
 
 Problems are recorded on the :class:`Stream` object, never raised: the caller decides what to report.
 """
@@ -61,14 +69,17 @@ from __future__ import annotations
 import bz2
 import contextlib
 import importlib
+import io
+import itertools
 import os
 import queue
 import re
+import stat
 import sys
 import threading
 import zlib
 from collections import deque
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -102,6 +113,9 @@ ONE_THREAD_ENV = "ANYSTAB_ONE_THREAD"  # "1": every file read on one thread (no 
 PARALLEL_BZIP2_MIN_BYTES = 4 << 20  # below this, starting indexed-bzip2's threads costs more than it gains
 AHEAD_MIN_BYTES = 1 << 20  # step 9: below this a thread ahead gained nothing measured (0.4 MB update files)
 AHEAD_CHUNKS = 16  # chunks (of at most READ_SIZE, about 0.5 MiB for MRT) the thread may hold ahead
+AHEAD_FILES = 8  # step 10: small files read whole for the thread before their turn
+AHEAD_SWITCH_SECONDS = 50e-6  # step 10: how long the thread waits for the lock before the reader must let go
+THREAD_NAME = "anystab-inflate"
 AHEAD_POLL_SECONDS = 0.05  # how often the thread, waiting on a full queue, checks the reader still reads
 MAX_INFLATE_THREADS = 2  # indexed-bzip2 keeps a few blocks (up to 45 MB each) per thread in memory
 PARALLEL_SLACK_BYTES = 8 << 20  # the first blocks of a file, before the ratio to their start means much
@@ -138,27 +152,32 @@ class Stream:
     parallel_bytes: int = 0
     ahead: bool | None = None  # step 9: inflate on a thread ahead of the reader (None: when worth it)
     _started: bool = field(default=False, repr=False)
+    _handed: Iterator[bytes] | None = field(default=None, repr=False)  # step 10: from a group's thread
 
     def __iter__(self) -> Iterator[bytes]:
         if self._started:
             raise RuntimeError("a Stream can be iterated once")
         self._started = True
         keep_heap_top()
+        if self._handed is not None:
+            yield from self._handed
+            return
         ahead = _ahead_worth_it(self.path) if self.ahead is None else self.ahead
         yield from _inflated_ahead(self._chunks()) if ahead else self._chunks()
 
-    def _chunks(self) -> Generator[bytes, None, None]:
-        with _open(self.path) as fh:
+    def _chunks(self, whole: bytes | None = None) -> Generator[bytes, None, None]:
+        """Steps 1-8 over the file, or over ``whole``, its bytes already read (step 10)."""
+        with _open(self.path) if whole is None else io.BytesIO(whole) as fh:
             self.format = detect_format(fh.read(4))
             fh.seek(0)
-            chunks = _plain(fh) if self.format == "plain" else self._decompress(fh)
+            chunks = _plain(fh) if self.format == "plain" else self._decompress(fh, whole is None)
             for chunk in chunks:
                 if chunk:
                     self.decompressed_bytes += len(chunk)
                     yield chunk
 
-    def _decompress(self, fh: BinaryIO) -> Iterator[bytes]:
-        threads = inflate_threads() if self.format == "bzip2" else 1
+    def _decompress(self, fh: BinaryIO, on_disk: bool = True) -> Iterator[bytes]:
+        threads = inflate_threads() if self.format == "bzip2" and on_disk else 1  # (in memory: small)
         worth_it = threads > 1 and _parallel_worth_it(fh)
         fh.seek(0)
         if worth_it:
@@ -501,41 +520,177 @@ class _Raised:
 _END = object()
 
 
-def _inflated_ahead(chunks: Generator[bytes, None, None]) -> Iterator[bytes]:
-    """``chunks``, produced on a thread at most :data:`AHEAD_CHUNKS` ahead of the caller (step 9)."""
-    ready: queue.Queue[object] = queue.Queue(AHEAD_CHUNKS)
-    stop = threading.Event()
+class _Ahead:
+    """A thread that produces chunks, at most :data:`AHEAD_CHUNKS` ahead of the reader (steps 9 and 10):
+    ``produce`` is called on it with ``hand``, which puts a chunk or :data:`_END` in the queue and
+    returns whether the reader still reads."""
 
-    def hand(item: object) -> bool:
+    def __init__(self, produce: Callable[[Callable[[object], bool]], None]) -> None:
+        self._ready: queue.Queue[object] = queue.Queue(AHEAD_CHUNKS)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(produce,), name=THREAD_NAME, daemon=True)
+        self._thread.start()
+
+    def _hand(self, item: object) -> bool:
         """Put ``item`` in the queue, unless the reader stops first (it then takes nothing more, and a
         full queue would never make room); whether it was put."""
-        while not stop.is_set():
+        while not self._stop.is_set():
             with contextlib.suppress(queue.Full):
-                ready.put(item, timeout=AHEAD_POLL_SECONDS)
+                self._ready.put(item, timeout=AHEAD_POLL_SECONDS)
                 return True
         return False
 
-    def inflate() -> None:
+    def _run(self, produce: Callable[[Callable[[object], bool]], None]) -> None:
+        try:
+            produce(self._hand)
+        except BaseException as exc:  # handed to the reader, which raises it
+            self._hand(_Raised(exc))
+
+    def chunks(self) -> Iterator[bytes]:
+        """The chunks up to the next end (one file's); an error of the thread is raised here."""
+        while (item := self._next_item()) is not _END:
+            if isinstance(item, _Raised):
+                raise item.error
+            yield item  # type: ignore[misc]  # a chunk: the queue holds chunks, _END and _Raised
+
+    def _next_item(self) -> object:
+        """The next item of the queue; once the thread is gone and the queue empty, an error (never a wait
+        for ever)."""
+        while True:
+            with contextlib.suppress(queue.Empty):
+                return self._ready.get(timeout=AHEAD_POLL_SECONDS)
+            if not self._thread.is_alive() and self._ready.empty():
+                raise RuntimeError("the inflating thread stopped before the end of its files")
+
+    def close(self) -> None:
+        """Stop the thread, wherever it is, and wait for it."""
+        self._stop.set()
+        self._thread.join()
+
+
+def _inflated_ahead(chunks: Generator[bytes, None, None]) -> Iterator[bytes]:
+    """``chunks``, produced on a thread at most :data:`AHEAD_CHUNKS` ahead of the caller (step 9)."""
+
+    def produce(hand: Callable[[object], bool]) -> None:
         try:
             for chunk in chunks:
                 if not hand(chunk):
                     return
             hand(_END)
-        except BaseException as exc:  # handed to the reader, which raises it
-            hand(_Raised(exc))
         finally:
             chunks.close()  # the file, whatever stopped the thread
 
-    thread = threading.Thread(target=inflate, name="anystab-inflate", daemon=True)
-    thread.start()
+    ahead = _Ahead(produce)
     try:
-        while (item := ready.get()) is not _END:
-            if isinstance(item, _Raised):
-                raise item.error
-            yield item  # type: ignore[misc]  # a chunk: the queue holds chunks, _END and _Raised
+        yield from ahead.chunks()
     finally:
-        stop.set()
-        thread.join()
+        ahead.close()
+
+
+class StreamsAhead:
+    """Step 10: the streams of ``paths``, opened in that order by :meth:`open`; a context manager, and
+    leaving it stops the thread. Files that step 10 does not take are opened as by :func:`open_stream`."""
+
+    def __init__(self, paths: Sequence[str | os.PathLike[str]]) -> None:
+        self._names = [os.fspath(p) for p in paths]
+        keep_heap_top()
+        small = [i for i, p in enumerate(self._names) if _small(p)] if reading_threads() > 1 else []
+        self._taken = {i: Stream(Path(self._names[i])) for i in small} if len(small) > 1 else {}
+        self._next = 0  # the paths before it were opened or passed over
+        self._current: Iterator[bytes] | None = None  # the chunks of the last file opened
+        self._wholes: queue.SimpleQueue[object] = queue.SimpleQueue()  # the files' bytes, for the thread
+        self._unread = iter(list(self._taken.values()))  # taken files not yet read for the thread
+        self._ahead = None
+        self._interval = sys.getswitchinterval()
+        if self._taken:
+            self._read_for_thread(AHEAD_FILES)
+            sys.setswitchinterval(min(self._interval, AHEAD_SWITCH_SECONDS))
+            self._ahead = _Ahead(self._produce)
+
+    def __enter__(self) -> StreamsAhead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._ahead is not None:
+            self._wholes.put(_END)  # the thread may be waiting for a file's bytes
+            self._ahead.close()
+            sys.setswitchinterval(self._interval)
+
+    def _read_for_thread(self, files: int) -> None:
+        """Read the next ``files`` taken files whole, for the thread (the reader's system calls let go of
+        the interpreter lock, and the thread, which would wait to take it back after each, makes none).
+        A file that cannot be read is checked as :func:`open_stream` checks it, for the same error."""
+        for stream in itertools.islice(self._unread, files):
+            try:
+                with open(stream.path, "rb") as fh:
+                    self._wholes.put(fh.read())
+            except OSError:
+                try:
+                    open_stream(stream.path)
+                    with _open(stream.path) as fh:  # raises, unless the file came back meanwhile
+                        self._wholes.put(fh.read())
+                except Exception as exc:  # raised as the file is read, as it would have been
+                    self._wholes.put(_Raised(exc))
+
+    def _produce(self, hand: Callable[[object], bool]) -> None:
+        """Each taken file's chunks, then its end or its error (the thread goes on to the next file)."""
+        for stream in self._taken.values():
+            whole = self._wholes.get()
+            if whole is _END:
+                return
+            try:
+                if isinstance(whole, _Raised):
+                    raise whole.error
+                assert isinstance(whole, bytes)
+                for chunk in stream._chunks(whole):
+                    if not hand(chunk):
+                        return
+            except Exception as exc:  # raised in the reader as it reads this file, as it would have been
+                if not hand(_Raised(exc)):
+                    return
+                continue
+            if not hand(_END):
+                return
+
+    def open(self, path: str | os.PathLike[str]) -> Stream:
+        """:func:`open_stream` of ``path``, the next file of the paths with that path: its chunks from the
+        thread when step 10 took it (its checks made as it was read for the thread, see
+        :meth:`_read_for_thread`). Taken files passed over, or not read to their end, are skipped."""
+        name = os.fspath(path)
+        at = next((i for i in range(self._next, len(self._names)) if self._names[i] == name), None)
+        if at is None or self._ahead is None:
+            return open_stream(path)
+        if self._current is not None:
+            self._pass_over(self._current)  # the rest of the last file's chunks
+            self._current = None
+        for passed in range(self._next, at):
+            if passed in self._taken:
+                self._read_for_thread(1)
+                self._pass_over(self._ahead.chunks())  # a taken file that was not opened
+        self._next = at + 1
+        if at not in self._taken:
+            return open_stream(path)
+        self._read_for_thread(1)
+        taken = self._taken[at]
+        taken._handed = self._current = self._ahead.chunks()
+        return taken
+
+    @staticmethod
+    def _pass_over(chunks: Iterator[bytes]) -> None:
+        """Take a file's chunks up to its end; an error there is the error of a file no one reads."""
+        with contextlib.suppress(Exception):
+            for _ in chunks:
+                pass
+
+
+def _small(path: str) -> bool:
+    """Whether step 10 takes the file: a regular file of less than :data:`AHEAD_MIN_BYTES` (anything else,
+    such as a pipe or a file that cannot be looked at, is left to the reader, which reports it)."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(found.st_mode) and found.st_size < AHEAD_MIN_BYTES
 
 
 def _more(fh: BinaryIO | _Reread) -> bool:

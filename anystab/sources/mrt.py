@@ -54,7 +54,7 @@ import pyarrow as pa
 
 from anystab.schemas import ELEMENTS
 from anystab.sources import bgp4mp, framing, prefilter
-from anystab.sources.decompress import open_stream
+from anystab.sources.decompress import Stream, StreamsAhead, open_stream
 from anystab.sources.framing import ADDPATH_SUBTYPES, BGP_UPDATE, TD2_RIB_SUBTYPES
 from anystab.sources.slim import Slimmer
 from anystab.targets import TargetSet
@@ -790,29 +790,33 @@ def joined_if_few_rows(table: pa.Table, files: int) -> pa.Table:
 def read_mrt_file(path: str | os.PathLike[str], targets: TargetSet | None, collector: str) -> FileResult:
     """Read one MRT file (gzip, bzip2 or plain) into elements kept by ``targets`` (``None``: all)."""
     rows = _Columns()
-    return replace(_read_into(rows, path, targets, collector), elements=rows.table())
+    return replace(_read_into(rows, path, open_stream(path), targets, collector), elements=rows.table())
 
 
 def read_mrt_files(
-    files: Sequence[tuple[str | os.PathLike[str], str]], targets: TargetSet | None
+    files: Sequence[tuple[str | os.PathLike[str], str]],
+    targets: TargetSet | None,
+    streams: StreamsAhead | None = None,
 ) -> list[FileResult]:
     """:func:`read_mrt_file` of each ``(path, collector)``, the files' rows made one Arrow table and each
     file's elements a slice of it: a filtered read keeps a few rows from most files, and a table per file
-    cost about 50 us whatever its rows."""
+    cost about 50 us whatever its rows. The files are opened by ``streams`` (made for a longer read that
+    these files are part of), else by streams of their own."""
     rows = _Columns()
     read = []
-    for path, collector in files:
-        start = len(rows)
-        read.append((_read_into(rows, path, targets, collector), start, len(rows) - start))
+    with contextlib.nullcontext(streams) if streams else StreamsAhead([path for path, _ in files]) as opener:
+        for path, collector in files:
+            start = len(rows)
+            result = _read_into(rows, path, opener.open(path), targets, collector)
+            read.append((result, start, len(rows) - start))
     table = rows.table()
     return [replace(r, elements=table.slice(start, n) if n else _NO_ELEMENTS) for r, start, n in read]
 
 
 def _read_into(
-    rows: _Columns, path: str | os.PathLike[str], targets: TargetSet | None, collector: str
+    rows: _Columns, path: str | os.PathLike[str], stream: Stream, targets: TargetSet | None, collector: str
 ) -> FileResult:
-    """Read a file, its elements added to ``rows`` (the result's own table left empty)."""
-    stream = open_stream(path)
+    """Read a file through ``stream``, its elements added to ``rows`` (the result's own table left empty)."""
     name = str(path)
     stats = prefilter.WalkStats()
     scanner = _scanner(targets) if targets is not None else None

@@ -51,7 +51,8 @@ import pyarrow as pa
 
 from anystab.errors import AnystabError
 from anystab.schemas import ELEMENTS
-from anystab.sources.archive import SourceFile
+from anystab.sources.archive import SourceFile, is_url
+from anystab.sources.decompress import StreamsAhead
 from anystab.sources.mrt import FileResult, joined_if_few_rows
 from anystab.sources.remote import read_sources
 from anystab.targets import TargetSet
@@ -152,9 +153,10 @@ def read_files(
                 progress(1)
 
     if workers == 1:
-        for start in range(0, len(files), SERIAL_FILES):
-            group = list(range(start, min(start + SERIAL_FILES, len(files))))
-            store(group, read_sources([files[i] for i in group], targets))
+        with StreamsAhead([f.path for f in files if not is_url(f.path)]) as streams:
+            for start in range(0, len(files), SERIAL_FILES):
+                group = list(range(start, min(start + SERIAL_FILES, len(files))))
+                store(group, read_sources([files[i] for i in group], targets, streams))
     else:
         _read_shared(files, targets, workers, store)
     return [r for r in slots if r is not None]

@@ -34,6 +34,7 @@ import pyarrow as pa
 
 from anystab.errors import BadInputError, SourceUnavailableError
 from anystab.sources.archive import SourceFile, describe, discover, is_candidate, is_url
+from anystab.sources.decompress import StreamsAhead
 from anystab.sources.mrt import FileResult, Problem, read_mrt_file, read_mrt_files
 from anystab.targets import TargetSet
 from anystab.text import pip_install
@@ -116,9 +117,12 @@ def relabel(result: FileResult, name: str) -> FileResult:
     return replace(result, path=name, elements=elements, problems=problems)
 
 
-def read_sources(files: Sequence[SourceFile], targets: TargetSet | None) -> list[FileResult]:
+def read_sources(
+    files: Sequence[SourceFile], targets: TargetSet | None, streams: StreamsAhead | None = None
+) -> list[FileResult]:
     """:func:`read_source` of each file, in order; runs of local paths read by
-    :func:`anystab.sources.mrt.read_mrt_files` (their elements one table, sliced per file)."""
+    :func:`anystab.sources.mrt.read_mrt_files` (their elements one table, sliced per file; opened by
+    ``streams`` when given)."""
     results: list[FileResult] = []
     local: list[tuple[str, str]] = []
     for file in [*files, None]:
@@ -126,7 +130,7 @@ def read_sources(files: Sequence[SourceFile], targets: TargetSet | None) -> list
             local.append((file.path, file.collector))
             continue
         if local:
-            results += read_mrt_files(local, targets)
+            results += read_mrt_files(local, targets, streams)
             local = []
         if file is not None:
             results.append(read_source(file, targets))

@@ -396,7 +396,7 @@ def test_gzip_inflated_ahead_reads_as_in_line(name: str, tmp_path: Path) -> None
 
 
 def _inflating_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == "anystab-inflate"]
+    return [t for t in threading.enumerate() if t.name == decompress.THREAD_NAME]
 
 
 def test_a_reader_that_stops_early_stops_the_thread(tmp_path: Path) -> None:
@@ -496,3 +496,139 @@ def test_a_file_read_with_a_thread_ahead_gives_the_same_elements(
         assert results[0].problems == results[1].problems
         assert results[0].records == results[1].records
     assert "truncated gzip stream" in str(results[0].problems)
+
+
+# --- step 10: small files, one thread ahead for them all -----------------------------------------------
+
+
+def _small_file_variants(tmp_path: Path) -> list[Path]:
+    """Every real file under AHEAD_MIN_BYTES, and a cut, a damaged, a plain, a bzip2, an empty and a
+    not-MRT one, with one large file (left to the reader) among them."""
+    real = sorted(
+        p for p in MRT_DIR.iterdir() if p.is_file() and p.stat().st_size < decompress.AHEAD_MIN_BYTES
+    )
+    raw = (MRT_DIR / "ris.updates.20160811.1600.gz").read_bytes()
+    made = {
+        "cut.gz": raw[: len(raw) // 2],
+        "damaged.gz": raw[:5000] + bytes(100) + raw[5100:],
+        "plain.mrt": gzip.decompress(raw)[:300_000],
+        "small.bz2": bz2.compress(gzip.decompress(raw)[:200_000]),
+        "empty.gz": gzip.compress(b""),
+        "text.gz": gzip.compress(b"not an MRT file at all\n" * 100),
+    }
+    for name, data in made.items():
+        (tmp_path / name).write_bytes(data)
+    paths = real + [tmp_path / name for name in made]
+    return paths[:3] + [MRT_DIR / "ris.updates.et-header.2015.gz"] + paths[3:]
+
+
+def _read_all(paths: list[Path], threads: int, monkeypatch: pytest.MonkeyPatch) -> list[tuple[object, ...]]:
+    from anystab.sources.mrt import read_mrt_files
+    from anystab.targets import make_target, target_set
+
+    monkeypatch.setattr(decompress, "reading_threads", lambda: threads)
+    targets = target_set([make_target(p) for p in ("193.0.14.0/24", "2001:7fd::/48", "8.0.0.0/8")], "any")
+    results = read_mrt_files([(str(p), "rrc00") for p in paths], targets)
+    return [
+        (r.path, r.kind, r.records, r.problems, r.decompressed_bytes, r.first_time, r.last_time, r.elements)
+        for r in results
+    ]
+
+
+def test_small_files_read_by_one_thread_ahead_give_what_they_give_in_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole read (elements, problems, counts, times) of real files and damaged ones, with step 10 and
+    on one thread; the thread takes the small files only, is gone afterwards, and the switch interval is
+    as before."""
+    paths = _small_file_variants(tmp_path)
+    interval = sys.getswitchinterval()
+    monkeypatch.setattr(decompress, "reading_threads", lambda: 2)
+    with decompress.StreamsAhead(paths) as streams:
+        assert len(streams._taken) == len(paths) - 1  # all but the et-header file
+        assert _inflating_threads()
+    ahead = _read_all(paths, 2, monkeypatch)
+    assert not _inflating_threads()
+    assert sys.getswitchinterval() == interval
+    in_line = _read_all(paths, 1, monkeypatch)
+    assert [row[:-1] for row in ahead] == [row[:-1] for row in in_line]
+    assert all(a[-1].equals(b[-1]) for a, b in zip(ahead, in_line, strict=True))  # type: ignore[attr-defined]
+    reasons = " ".join(str(row[3]) for row in ahead)
+    for reason in ("truncated gzip stream", "corrupt gzip data", "not an MRT file", "empty file"):
+        assert reason in reasons
+    assert sum(row[-1].num_rows for row in ahead) > 0  # type: ignore[attr-defined]
+
+
+def _chunks_in_line(path: Path) -> list[bytes]:
+    return list(decompress.Stream(path, ahead=False))
+
+
+def test_files_opened_out_of_turn_are_passed_over(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A taken file opened and left unread, or never opened, is passed over: the next file opened gets
+    its own chunks; a path that is not in the list is opened as by open_stream."""
+    monkeypatch.setattr(decompress, "reading_threads", lambda: 2)
+    paths = [MRT_DIR / name for name in ("ris.updates.20070211.0141.gz", "ris.rrc06.updates.1401488100.gz")]
+    paths += [MRT_DIR / "ris.updates.20160811.1600.gz", MRT_DIR / "ris.updates.long_withdrawal.gz"]
+    with decompress.StreamsAhead(paths) as streams:
+        first = iter(streams.open(paths[0]))
+        next(first)  # one chunk read of it, then the reader moves on
+        assert list(streams.open(paths[2])) == _chunks_in_line(paths[2])  # the second never opened
+        other = MRT_DIR / "ris.bview.ipv4_unicast_add_path.gz"
+        assert list(streams.open(other)) == _chunks_in_line(other)
+        assert list(streams.open(paths[3])) == _chunks_in_line(paths[3])
+    assert not _inflating_threads()
+
+
+def test_a_file_gone_before_its_turn_fails_as_in_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file removed after it was taken but before it was read for the thread: the files before it are
+    read, and reading it raises what open_stream raises; the thread is gone afterwards."""
+    monkeypatch.setattr(decompress, "reading_threads", lambda: 2)
+    monkeypatch.setattr(decompress, "AHEAD_FILES", 1)
+    paths = []
+    for i in range(3):
+        paths.append(tmp_path / f"{i}.gz")
+        paths[-1].write_bytes((MRT_DIR / "ris.rrc06.updates.1401488100.gz").read_bytes())
+    with decompress.StreamsAhead(paths) as streams:
+        paths[2].unlink()
+        assert list(streams.open(paths[0])) == _chunks_in_line(paths[1])
+        assert list(streams.open(paths[1])) == _chunks_in_line(paths[1])
+        with pytest.raises(BadInputError) as raised:
+            list(streams.open(paths[2]))
+    with pytest.raises(BadInputError) as in_line:
+        decompress.open_stream(paths[2])
+    assert str(raised.value) == str(in_line.value)
+    assert not _inflating_threads()
+
+
+def test_a_reader_that_fails_stops_the_files_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reader fails in the middle of the files, with the thread ahead and waiting on a full queue:
+    leaving the block stops the thread, and the switch interval is as before."""
+    monkeypatch.setattr(decompress, "reading_threads", lambda: 2)
+    monkeypatch.setattr(decompress, "AHEAD_CHUNKS", 1)
+    interval = sys.getswitchinterval()
+    paths = [MRT_DIR / "ris.updates.20070211.0141.gz", MRT_DIR / "ris.updates.20160811.1600.gz"] * 3
+    with pytest.raises(ZeroDivisionError), decompress.StreamsAhead(paths) as streams:
+        for chunk in streams.open(paths[0]):
+            1 / 0  # noqa: B018  # the reader fails while the thread is ahead
+            assert chunk
+    assert not _inflating_threads()
+    assert sys.getswitchinterval() == interval
+
+
+def test_read_files_in_groups_share_one_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A read of many files in this process, in groups: the same results as on one thread."""
+    from anystab.sources import SourceFile, parallel
+    from anystab.targets import make_target, target_set
+
+    monkeypatch.setattr(parallel, "SERIAL_FILES", 2)
+    paths = _small_file_variants(tmp_path)
+    targets = target_set([make_target("193.0.14.0/24")], "any")
+    runs = []
+    for threads in (2, 1):
+        monkeypatch.setattr(decompress, "reading_threads", lambda threads=threads: threads)
+        results = parallel.read_files([SourceFile(str(p), "rrc00") for p in paths], targets, jobs=1)
+        runs.append([(r.path, r.records, r.problems, r.elements.to_pylist()) for r in results])
+    assert runs[0] == runs[1]
+    assert not _inflating_threads()
