@@ -9,7 +9,9 @@ Steps:
 1. ``jobs=0`` means one worker per core; ``jobs=1`` (or a single file) reads in this process, in groups
    of :data:`SERIAL_FILES` files. A group, like a batch below, is read by
    :func:`anystab.sources.remote.read_sources`: the elements of its local files are one Arrow table,
-   sliced per file.
+   sliced per file. The local files of all groups are opened through one
+   :class:`~anystab.sources.decompress.StreamsAhead` (its step 10: small files inflated by one thread
+   ahead of the reader, over the whole read).
 2. Otherwise split the files into batches, larger files first, each about a ``4 x workers``-th of the
    bytes not yet batched (guided scheduling: a file takes milliseconds, so one task per file would spend
    more on passing tasks and results between processes than on reading, while big batches at the end
