@@ -55,11 +55,13 @@ Steps:
 10. Files of less than :data:`AHEAD_MIN_BYTES` read one after another (:class:`StreamsAhead`: a group of
    files of one read, such as a day of five-minute update files), by a process that may use two cores,
    are inflated by one thread for them all, ahead of the reader, at most :data:`AHEAD_CHUNKS` chunks
-   ahead. The thread reads each file whole in one call and runs steps 1-8 over its bytes in memory, so
-   that it lets go of the interpreter lock for little more than the inflate itself (every system call
-   lets go of it, and taking it back waits for the reader's Python work: a thread that opened, read and
-   peeked at each file itself gained half as much). The same chunks, counts and problems, in the same
-   order; an error is raised in the reader as it reaches that file.
+   ahead. The reader reads the files whole for the thread, :data:`AHEAD_FILES` ahead, and the thread runs
+   steps 1-8 over their bytes in memory, so that it lets go of the interpreter lock for little more than
+   the inflate itself (every system call lets go of it, and taking it back waits for the reader's Python
+   work: a thread that opened, read and peeked at each file itself gained half as much); while it runs,
+   the switch interval is :data:`AHEAD_SWITCH_SECONDS` (the thread would otherwise wait up to 5 ms for
+   the lock after each inflate). The same chunks, counts and problems, in the same order; an error is
+   raised in the reader as it reaches that file.
 
 Problems are recorded on the :class:`Stream` object, never raised: the caller decides what to report.
 """
@@ -522,12 +524,14 @@ _END = object()
 
 class _Ahead:
     """A thread that produces chunks, at most :data:`AHEAD_CHUNKS` ahead of the reader (steps 9 and 10):
-    ``produce`` is called on it with ``hand``, which puts a chunk or :data:`_END` in the queue and
-    returns whether the reader still reads."""
+    ``produce`` is called on it with ``hand``, which puts a chunk, :data:`_END` (a file's end) or a
+    :class:`_Raised` (a file's error, also its end) in the queue and returns whether the reader still
+    reads. ``ends``: how many files the reader has taken to their end."""
 
     def __init__(self, produce: Callable[[Callable[[object], bool]], None]) -> None:
         self._ready: queue.Queue[object] = queue.Queue(AHEAD_CHUNKS)
         self._stop = threading.Event()
+        self.ends = 0
         self._thread = threading.Thread(target=self._run, args=(produce,), name=THREAD_NAME, daemon=True)
         self._thread.start()
 
@@ -553,12 +557,20 @@ class _Ahead:
                 raise item.error
             yield item  # type: ignore[misc]  # a chunk: the queue holds chunks, _END and _Raised
 
+    def skip_to(self, ends: int) -> None:
+        """Take and drop what is left of the files before the ``ends``-th (their errors with them)."""
+        while self.ends < ends:
+            self._next_item()
+
     def _next_item(self) -> object:
-        """The next item of the queue; once the thread is gone and the queue empty, an error (never a wait
-        for ever)."""
+        """The next item of the queue (counting the ends); once the thread is gone and the queue empty, an
+        error (never a wait for ever)."""
         while True:
             with contextlib.suppress(queue.Empty):
-                return self._ready.get(timeout=AHEAD_POLL_SECONDS)
+                item = self._ready.get(timeout=AHEAD_POLL_SECONDS)
+                if item is _END or isinstance(item, _Raised):
+                    self.ends += 1
+                return item
             if not self._thread.is_alive() and self._ready.empty():
                 raise RuntimeError("the inflating thread stopped before the end of its files")
 
@@ -596,10 +608,11 @@ class StreamsAhead:
         keep_heap_top()
         small = [i for i, p in enumerate(self._names) if _small(p)] if reading_threads() > 1 else []
         self._taken = {i: Stream(Path(self._names[i])) for i in small} if len(small) > 1 else {}
+        self._turn = {index: turn for turn, index in enumerate(self._taken)}  # the thread's order
         self._next = 0  # the paths before it were opened or passed over
-        self._current: Iterator[bytes] | None = None  # the chunks of the last file opened
         self._wholes: queue.SimpleQueue[object] = queue.SimpleQueue()  # the files' bytes, for the thread
         self._unread = iter(list(self._taken.values()))  # taken files not yet read for the thread
+        self._read = 0  # taken files read for the thread
         self._ahead = None
         self._interval = sys.getswitchinterval()
         if self._taken:
@@ -616,11 +629,13 @@ class StreamsAhead:
             self._ahead.close()
             sys.setswitchinterval(self._interval)
 
-    def _read_for_thread(self, files: int) -> None:
-        """Read the next ``files`` taken files whole, for the thread (the reader's system calls let go of
-        the interpreter lock, and the thread, which would wait to take it back after each, makes none).
-        A file that cannot be read is checked as :func:`open_stream` checks it, for the same error."""
-        for stream in itertools.islice(self._unread, files):
+    def _read_for_thread(self, upto: int) -> None:
+        """Read the taken files before the ``upto``-th whole, for the thread, those not read yet (the
+        reader's system calls let go of the interpreter lock, and the thread, which would wait to take it
+        back after each, makes none). A file that cannot be read is checked as :func:`open_stream` checks
+        it, for the same error."""
+        for stream in itertools.islice(self._unread, max(0, upto - self._read)):
+            self._read += 1
             try:
                 with open(stream.path, "rb") as fh:
                     self._wholes.put(fh.read())
@@ -655,32 +670,21 @@ class StreamsAhead:
     def open(self, path: str | os.PathLike[str]) -> Stream:
         """:func:`open_stream` of ``path``, the next file of the paths with that path: its chunks from the
         thread when step 10 took it (its checks made as it was read for the thread, see
-        :meth:`_read_for_thread`). Taken files passed over, or not read to their end, are skipped."""
+        :meth:`_read_for_thread`). What is left of the taken files before it, opened or passed over, is
+        dropped."""
         name = os.fspath(path)
         at = next((i for i in range(self._next, len(self._names)) if self._names[i] == name), None)
         if at is None or self._ahead is None:
             return open_stream(path)
-        if self._current is not None:
-            self._pass_over(self._current)  # the rest of the last file's chunks
-            self._current = None
-        for passed in range(self._next, at):
-            if passed in self._taken:
-                self._read_for_thread(1)
-                self._pass_over(self._ahead.chunks())  # a taken file that was not opened
         self._next = at + 1
         if at not in self._taken:
             return open_stream(path)
-        self._read_for_thread(1)
+        turn = self._turn[at]
+        self._read_for_thread(turn + 1 + AHEAD_FILES)
+        self._ahead.skip_to(turn)
         taken = self._taken[at]
-        taken._handed = self._current = self._ahead.chunks()
+        taken._handed = self._ahead.chunks()
         return taken
-
-    @staticmethod
-    def _pass_over(chunks: Iterator[bytes]) -> None:
-        """Take a file's chunks up to its end; an error there is the error of a file no one reads."""
-        with contextlib.suppress(Exception):
-            for _ in chunks:
-                pass
 
 
 def _small(path: str) -> bool:

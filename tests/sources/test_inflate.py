@@ -564,18 +564,27 @@ def _chunks_in_line(path: Path) -> list[bytes]:
 
 
 def test_files_opened_out_of_turn_are_passed_over(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A taken file opened and left unread, or never opened, is passed over: the next file opened gets
-    its own chunks; a path that is not in the list is opened as by open_stream."""
+    """A taken file opened and left unread (its iterator kept, or closed), or never opened, is passed
+    over: the next file opened gets its own chunks; a path that is not in the list is opened as by
+    open_stream."""
     monkeypatch.setattr(decompress, "reading_threads", lambda: 2)
+    monkeypatch.setattr(decompress, "READ_SIZE", 1 << 16)  # files of several chunks
     paths = [MRT_DIR / name for name in ("ris.updates.20070211.0141.gz", "ris.rrc06.updates.1401488100.gz")]
-    paths += [MRT_DIR / "ris.updates.20160811.1600.gz", MRT_DIR / "ris.updates.long_withdrawal.gz"]
+    paths += [MRT_DIR / "ris.updates.long_withdrawal.gz", MRT_DIR / "ris.updates.20160811.1600.gz"]
+    paths += [MRT_DIR / "ris.updates.20070211.0141.gz", MRT_DIR / "ris.rrc06.updates.1401488100.gz"]
     with decompress.StreamsAhead(paths) as streams:
         first = iter(streams.open(paths[0]))
         next(first)  # one chunk read of it, then the reader moves on
         assert list(streams.open(paths[2])) == _chunks_in_line(paths[2])  # the second never opened
         other = MRT_DIR / "ris.bview.ipv4_unicast_add_path.gz"
         assert list(streams.open(other)) == _chunks_in_line(other)
-        assert list(streams.open(paths[3])) == _chunks_in_line(paths[3])
+        fourth = iter(streams.open(paths[3]))
+        next(fourth)
+        fourth.close()  # type: ignore[attr-defined]  # a generator, closed after one chunk
+        fifth = iter(streams.open(paths[4]))
+        next(fifth)
+        del fifth  # dropped after one chunk
+        assert list(streams.open(paths[5])) == _chunks_in_line(paths[5])
     assert not _inflating_threads()
 
 
