@@ -463,7 +463,7 @@ def kept_records_with_hits(
         return
     carry, base = b"", 0
     unpack = LENGTH.unpack_from
-    for data in pieces(chunks):
+    for data in pieces(chunks, SCAN_BYTES):
         buf = carry + data if carry else data
         kept, hit_pos, end = _piece_records(buf, scanner, stats, base)
         bounds = np.searchsorted(hit_pos, kept).tolist() + [len(hit_pos)]
