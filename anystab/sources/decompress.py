@@ -51,16 +51,17 @@ Steps:
    chunks ahead: zlib-ng lets go of the interpreter lock while it inflates, as the compiled scan does
    while it walks a piece, so the two overlap. The thread runs steps 1-8 unchanged and hands over the
    same chunks in the same order; the reader sees the problem and the counts once the thread is done,
-   and stopping early stops the thread. An error in the thread is raised in the reader.
+   and stopping early stops the thread. An error in the thread is raised in the reader. While the thread
+   runs, the switch interval is :data:`AHEAD_SWITCH_SECONDS`, then as it was: after each inflate the
+   thread waits for the interpreter lock, by default until the reader lets go of it or for 5 ms.
 10. Files of less than :data:`AHEAD_MIN_BYTES` read one after another (:class:`StreamsAhead`: a group of
    files of one read, such as a day of five-minute update files), by a process that may use two cores,
    are inflated by one thread for them all, ahead of the reader, at most :data:`AHEAD_CHUNKS` chunks
    ahead. The reader reads the files whole for the thread, :data:`AHEAD_FILES` ahead, and the thread runs
    steps 1-8 over their bytes in memory, so that it lets go of the interpreter lock for little more than
    the inflate itself (every system call lets go of it, and taking it back waits for the reader's Python
-   work: a thread that opened, read and peeked at each file itself gained half as much); while it runs,
-   the switch interval is :data:`AHEAD_SWITCH_SECONDS` (the thread would otherwise wait up to 5 ms for
-   the lock after each inflate). The same chunks, counts and problems, in the same order; an error is
+   work: a thread that opened, read and peeked at each file itself gained half as much); the switch
+   interval as in step 9. The same chunks, counts and problems, in the same order; an error is
    raised in the reader as it reaches that file.
 
 Problems are recorded on the :class:`Stream` object, never raised: the caller decides what to report.
@@ -116,7 +117,7 @@ PARALLEL_BZIP2_MIN_BYTES = 4 << 20  # below this, starting indexed-bzip2's threa
 AHEAD_MIN_BYTES = 1 << 20  # step 9: below this a thread ahead gained nothing measured (0.4 MB update files)
 AHEAD_CHUNKS = 16  # chunks (of at most READ_SIZE, about 0.5 MiB for MRT) the thread may hold ahead
 AHEAD_FILES = 8  # step 10: small files read whole for the thread before their turn
-AHEAD_SWITCH_SECONDS = 50e-6  # step 10: how long the thread waits for the lock before the reader must let go
+AHEAD_SWITCH_SECONDS = 50e-6  # steps 9, 10: how long a thread waits for the lock before the other must let go
 THREAD_NAME = "anystab-inflate"
 AHEAD_POLL_SECONDS = 0.05  # how often the thread, waiting on a full queue, checks the reader still reads
 MAX_INFLATE_THREADS = 2  # indexed-bzip2 keeps a few blocks (up to 45 MB each) per thread in memory
@@ -532,6 +533,8 @@ class _Ahead:
         self._ready: queue.Queue[object] = queue.Queue(AHEAD_CHUNKS)
         self._stop = threading.Event()
         self.ends = 0
+        self._interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(self._interval, AHEAD_SWITCH_SECONDS))
         self._thread = threading.Thread(target=self._run, args=(produce,), name=THREAD_NAME, daemon=True)
         self._thread.start()
 
@@ -575,9 +578,10 @@ class _Ahead:
                 raise RuntimeError("the inflating thread stopped before the end of its files")
 
     def close(self) -> None:
-        """Stop the thread, wherever it is, and wait for it."""
+        """Stop the thread, wherever it is, and wait for it; the switch interval as it was."""
         self._stop.set()
         self._thread.join()
+        sys.setswitchinterval(self._interval)
 
 
 def _inflated_ahead(chunks: Generator[bytes, None, None]) -> Iterator[bytes]:
@@ -614,10 +618,8 @@ class StreamsAhead:
         self._unread = iter(list(self._taken.values()))  # taken files not yet read for the thread
         self._read = 0  # taken files read for the thread
         self._ahead = None
-        self._interval = sys.getswitchinterval()
         if self._taken:
             self._read_for_thread(AHEAD_FILES)
-            sys.setswitchinterval(min(self._interval, AHEAD_SWITCH_SECONDS))
             self._ahead = _Ahead(self._produce)
 
     def __enter__(self) -> StreamsAhead:
@@ -627,7 +629,6 @@ class StreamsAhead:
         if self._ahead is not None:
             self._wholes.put(_END)  # the thread may be waiting for a file's bytes
             self._ahead.close()
-            sys.setswitchinterval(self._interval)
 
     def _read_for_thread(self, upto: int) -> None:
         """Read the taken files before the ``upto``-th whole, for the thread, those not read yet (the

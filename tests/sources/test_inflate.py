@@ -404,15 +404,19 @@ def test_a_reader_that_stops_early_stops_the_thread(tmp_path: Path) -> None:
     go, whether the reader closes the stream or drops it after an error."""
     path = tmp_path / "big.gz"
     path.write_bytes(gzip.compress(random.Random(1).randbytes(1000) * 20_000, compresslevel=1))
+    interval = sys.getswitchinterval()
     chunks = iter(decompress.Stream(path, ahead=True))
     assert len(next(chunks)) + len(next(chunks)) == 2 * decompress.READ_SIZE  # of 20 MB
     assert _inflating_threads()
+    assert sys.getswitchinterval() == pytest.approx(min(interval, decompress.AHEAD_SWITCH_SECONDS))
     chunks.close()  # type: ignore[attr-defined]  # a generator
     assert not _inflating_threads()
+    assert sys.getswitchinterval() == interval
     with pytest.raises(ZeroDivisionError):
         for _ in decompress.Stream(path, ahead=True):
             1 / 0  # noqa: B018  # the reader fails while the thread is ahead
     assert not _inflating_threads()
+    assert sys.getswitchinterval() == interval
 
 
 def test_a_reader_that_stops_once_the_thread_is_done_stops_it(
