@@ -216,15 +216,21 @@ def test_cover_keys_are_every_supernet_down_to_the_shortest_cover(min_v4: int, m
     assert ts.exact_keys == {prefix_key(p) for p in given}
 
 
-def test_cover_keys_of_random_targets_are_every_supernet_down_to_the_shortest_cover() -> None:
-    """Covers of many targets of both families and every length are made per length for all at once;
-    they are each target's supernets, as ``ipaddress`` makes them one by one."""
+@pytest.mark.parametrize("few_keys", [0, 1 << 20])
+def test_cover_keys_of_random_targets_are_every_supernet_down_to_the_shortest_cover(
+    few_keys: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Covers of many targets of both families and every length, made per length for all at once and
+    key by key (FEW_KEYS chooses), are each target's supernets, as ``ipaddress`` makes them one by one."""
     import ipaddress
 
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
+    from anystab import targets
     from anystab.targets import TargetSet
+
+    monkeypatch.setattr(targets, "FEW_KEYS", few_keys)
 
     v4 = st.builds(
         lambda a, n: ipaddress.ip_network((a, n), strict=False), st.integers(0, 2**32 - 1), st.integers(0, 32)
