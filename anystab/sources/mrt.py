@@ -804,7 +804,8 @@ def read_mrt_files(
     these files are part of), else by streams of their own."""
     rows = _Columns()
     read = []
-    with contextlib.nullcontext(streams) if streams else StreamsAhead([path for path, _ in files]) as opener:
+    paths = [path for path, _ in files]
+    with StreamsAhead(paths) if streams is None else contextlib.nullcontext(streams) as opener:
         for path, collector in files:
             start = len(rows)
             result = _read_into(rows, path, opener.open(path), targets, collector)
