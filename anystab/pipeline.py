@@ -40,7 +40,8 @@ from anystab.params import AnalysisParams
 from anystab.per_vp import VpTables, vp_tables
 from anystab.sources.archive import SourceFile
 from anystab.sources.base import FilesSource
-from anystab.sources.mrt import FileResult, give_back_freed_memory
+from anystab.sources.heap import give_back_freed_memory
+from anystab.sources.mrt import FileResult
 
 if TYPE_CHECKING:
     from anystab.executors.protocol import Executor

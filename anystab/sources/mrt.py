@@ -33,14 +33,12 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import ctypes
 import functools
 import io
 import itertools
 import os
 import signal
 import socket
-import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -123,17 +121,6 @@ def use_system_allocator() -> None:
 
 
 use_system_allocator()
-
-
-def give_back_freed_memory() -> None:
-    """Return the C library's freed memory to the system where it can (glibc's ``malloc_trim``). glibc
-    keeps freed blocks in its heap: the files' tables, let go once the analysis has them as a DataFrame,
-    stayed in the RSS, and the later stages' Python objects (in their own arenas) do not reuse them."""
-    if not sys.platform.startswith("linux"):
-        return
-    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)  # None: a C library without it (musl)
-    if trim is not None:
-        trim(0)
 
 
 @dataclass(frozen=True)
