@@ -44,7 +44,8 @@ Run: ``python benchmarks/bench_read.py`` (about half an hour on two cores); ``--
 the ``--data`` files only; ``--analysis``: the generated day and week, decompression, extraction and the
 full analysis alone (does the analysis stay within 1.2x the extraction?; with ``--before DIR`` the code
 before's extraction and analysis too, in the same rounds); ``--whole-only``: step 4 alone. Each run's CPU
-seconds are kept beside its wall seconds (``cpu_seconds``: less sensitive to a busy machine)."""
+seconds are kept beside its wall seconds (``cpu_seconds``: less sensitive to a busy machine), and its minor
+page faults (``minor_faults``: its own and its worker processes')."""
 
 from __future__ import annotations
 
@@ -57,6 +58,7 @@ import multiprocessing
 import os
 import platform
 import random
+import resource
 import shutil
 import statistics
 import struct
@@ -300,16 +302,26 @@ def child(tool: str, files: list[str], targets: tuple[str, ...] = TARGETS) -> No
         "bgpstream": lambda: _bgpstream(files),
     }[tool.removesuffix(BEFORE_SUFFIX)]
     _preload(tool)
+    faults = _minor_faults(resource.RUSAGE_SELF)
     start, cpu = time.perf_counter(), time.process_time()
     count = work()
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "count": count, "rss_mb": _peak_rss_mb()}))
+    faults = _minor_faults(resource.RUSAGE_SELF) - faults
+    for process in multiprocessing.active_children():  # the workers, done: their faults count once reaped
+        process.join()
+    faults += _minor_faults(resource.RUSAGE_CHILDREN)
+    result = {"seconds": seconds, "cpu_seconds": cpu, "count": count, "rss_mb": _peak_rss_mb()}
+    print(json.dumps({**result, "minor_faults": faults}))
+
+
+def _minor_faults(who: int) -> int:
+    """Minor page faults so far (``who``: this process, or its reaped children): a page first written
+    since it was mapped, or since a fork shared it (copy-on-write), each a few microseconds."""
+    return resource.getrusage(who).ru_minflt
 
 
 def _peak_rss_mb() -> float:
     """This process's peak RSS (VmHWM, fresh since exec) or its worker processes', whichever is larger."""
-    import resource
-
     own = 0.0
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -349,7 +361,8 @@ def measure(tool: str, files: list[str], targets: tuple[str, ...] = TARGETS) -> 
     list_file.write_text("\n".join(files))
     if tool == "bgpdump":
         seconds, count = _bgpdump(files)
-        return {"seconds": seconds, "cpu_seconds": float("nan"), "count": count, "rss_mb": float("nan")}
+        nothing = {"cpu_seconds": math.nan, "rss_mb": math.nan, "minor_faults": math.nan}
+        return {"seconds": seconds, "count": count, **nothing}
     env = dict(os.environ)
     env.pop(PURE_PYTHON_ENV, None)
     env.pop(STDLIB_ZLIB_ENV, None)
@@ -380,7 +393,7 @@ def measure(tool: str, files: list[str], targets: tuple[str, ...] = TARGETS) -> 
     if proc.returncode != 0:
         raise RuntimeError(f"{tool} failed with status {proc.returncode}")
     data = json.loads(out)
-    return {k: data[k] for k in ("seconds", "cpu_seconds", "count", "rss_mb")}
+    return {k: data[k] for k in ("seconds", "cpu_seconds", "count", "rss_mb", "minor_faults")}
 
 
 def compiled_scanner() -> bool:
@@ -494,6 +507,7 @@ def summary(samples: list[dict[str, float]]) -> dict[str, float]:
         "all_cpu_seconds": [s["cpu_seconds"] for s in samples],  # type: ignore[dict-item]
         "count": samples[0]["count"],
         "rss_mb": max(s["rss_mb"] for s in samples),
+        "minor_faults": statistics.median(s["minor_faults"] for s in samples),
     }
 
 
@@ -579,11 +593,15 @@ def analysis_ratio(bench: dict[str, object]) -> str:
     return f"full analysis against extraction: {'; '.join(parts)}\n" if parts else ""
 
 
+SPLIT_TOOLS = ("decompress", "decompress-2jobs", "anystab", "anystab-2jobs")
+
+
 def two_jobs(bench: dict[str, object]) -> str:
     """How much faster two processes were than one, for anystab and for plain decompression (a line, or
     nothing when the input was not read both ways). One job reads with a second thread where it may
     (decompress steps 9 and 10), so the two processes are also set against one job on one thread: what
-    splitting the files over processes gains on its own."""
+    splitting the files over processes gains on its own. Then each way's minor page faults: after a fork,
+    every page either process writes first is copied (copy-on-write), which one process never pays."""
     tools: dict[str, dict[str, float]] = bench["tools"]  # type: ignore[assignment]
     if "anystab-2jobs" not in tools or "decompress-2jobs" not in tools:
         return ""
@@ -593,7 +611,10 @@ def two_jobs(bench: dict[str, object]) -> str:
     if "anystab-1thread" in tools:
         alone = tools["anystab-1thread"]["seconds"] / tools["anystab-2jobs"]["seconds"]
         line += f", {alone:.2f}x faster than one job on one thread"
-    return f"{line}; plain decompression {plain:.2f}x\n"
+    line += f"; plain decompression {plain:.2f}x\n"
+    faults = [f"{t} {tools[t]['minor_faults']:,.0f}" for t in (*SPLIT_TOOLS, "anystab-1thread") if t in tools]
+    line += "minor page faults (median; two processes: both): " + ", ".join(faults)
+    return line + "\n"
 
 
 def main() -> None:
