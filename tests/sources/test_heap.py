@@ -73,3 +73,40 @@ def test_the_users_own_settings_are_left_alone(env: dict[str, str]) -> None:
             [sys.executable, "-c", code], env=_clean_env() | extra, capture_output=True, text=True, check=True
         )
         assert proc.stdout.strip() == expected
+
+
+# In a new process: fill the heap with blocks of a MiB (under the mmap threshold kept_heap_top sets), let
+# all go but the last (the top stays in use: nothing is trimmed as they go), and give the memory back.
+_GIVE_BACK = """
+import json, sys
+from anystab.sources import heap
+def rss() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096
+heap.keep_heap_top()
+little = heap.give_back_freed_memory()
+blocks = [bytes(1 << 20) for _ in range(int(sys.argv[1]))]
+before = rss()
+del blocks[:-1]
+freed = rss()
+again = heap.give_back_freed_memory()
+print(json.dumps({"little": little, "again": again, "before": before, "freed": freed, "after": rss()}))
+"""
+
+
+def test_freed_memory_is_given_back_when_there_is_much_of_it() -> None:
+    """A trim walks the whole heap: not after a small read; after 150 MiB let go, the RSS falls by it."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _GIVE_BACK, "150"],
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    got = json.loads(proc.stdout)
+    assert got["little"] is False
+    if not GLIBC:  # the blocks are the C library's to keep or give back as it goes
+        return
+    assert got["freed"] > got["before"] - (16 << 20)  # still mapped once let go
+    assert got["again"] is True
+    assert got["after"] < got["freed"] - (100 << 20)
