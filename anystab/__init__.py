@@ -19,7 +19,10 @@ from anystab.errors import AnystabError, BadInputError, ConfigError, SourceUnava
 from anystab.lazy import lazy_exports
 from anystab.params import AnalysisParams, SiteMap
 from anystab.service import Service, load_service, load_site_map
+from anystab.sources import heap as _heap
 from anystab.targets import Target, TargetSet, make_target, target_set
+
+_heap.arrow_allocates_with_malloc()  # before anything imports pyarrow (anystab.sources.heap, step 4)
 
 if TYPE_CHECKING:
     from anystab.pipeline import AnalysisRequest, AnalysisResult, analyze, run_stages

@@ -332,6 +332,10 @@ def _peak_rss_mb() -> float:
 def _preload(tool: str) -> None:
     """Import what the tool needs before the clock starts."""
     if tool.startswith("anystab"):
+        # anystab first, as the command line imports it: it chooses Arrow's allocator before pyarrow loads
+        import anystab  # noqa: F401
+
+        # isort: split
         import pandas  # noqa: F401
 
         import anystab.pipeline

@@ -1,5 +1,6 @@
-"""Keep the top of the C heap for the next chunk while files are read (glibc's malloc only); give the
-heap's freed memory back once the files' tables are let go (:func:`give_back_freed_memory`).
+"""Keep the top of the C heap for the next chunk while files are read (glibc's malloc only); let Arrow
+allocate there too (:func:`arrow_allocates_with_malloc`); give the heap's freed memory back once the files'
+tables are let go (:func:`give_back_freed_memory`).
 
 Steps:
 
@@ -19,7 +20,17 @@ Steps:
 3. Memory only stays mapped while it would be reused: at most :data:`TOP_PAD_BYTES` per heap (the main
    one and one per reading thread), which a later allocation takes first; blocks above
    :data:`MMAP_THRESHOLD_BYTES` (large arrays) are still mapped on their own and given back when freed.
-4. Once the files' tables are let go (the analysis has them as a DataFrame), their blocks are free in the
+4. Arrow allocates with the C library's malloc too (:func:`arrow_allocates_with_malloc`, as ``anystab`` is
+   imported): Arrow's own allocator (mimalloc) keeps freed memory for reuse, so the elements' tables, let
+   go once the analysis has them as a DataFrame, stayed in the peak. Arrow has two defaults: pyarrow's
+   (building arrays, converting to pandas) and its C++ library's (compute functions, IPC streams), which
+   it reads from ``ARROW_DEFAULT_MEMORY_POOL`` once, as pyarrow is imported. So the variable is set to
+   ``system`` before that (for this process and those it starts), and pyarrow's default is set as well
+   where pyarrow came first. A user's own ``ARROW_DEFAULT_MEMORY_POOL`` stands. Left to mimalloc, the C++
+   library's first allocation mapped a segment whose huge page took 5 ms to clear on a virtual machine
+   that hands its memory over as it is first touched (once per process: in the analysis's first compute
+   call, in a ``--jobs`` worker's first IPC stream).
+5. Once the files' tables are let go (the analysis has them as a DataFrame), their blocks are free in the
    heap but still mapped: :func:`give_back_freed_memory` hands them back (``malloc_trim``) when more than
    :data:`GIVE_BACK_MIN_BYTES` are free (``mallinfo2``, glibc 2.33 and later; without it, always). A trim
    walks the whole heap (0.3-0.6 ms after a day of small files, where it gave back only the top kept in
@@ -40,7 +51,8 @@ from typing import Any
 
 TOP_PAD_BYTES = 4 << 20  # a few chunks of at most a MiB each (16 MiB kept no more faults away, measured)
 MMAP_THRESHOLD_BYTES = 4 << 20  # above a chunk (READ_SIZE) and the buffer it is scanned in
-GIVE_BACK_MIN_BYTES = 64 << 20  # free heap memory worth a trim (step 4)
+GIVE_BACK_MIN_BYTES = 64 << 20  # free heap memory worth a trim (step 5)
+ARROW_POOL_ENV = "ARROW_DEFAULT_MEMORY_POOL"  # Arrow's allocator: system (malloc), mimalloc or jemalloc
 DEFAULTS_ENV = "ANYSTAB_MALLOC_DEFAULTS"  # "1": leave malloc's settings as they are
 USER_ENV = ("MALLOC_TOP_PAD_", "MALLOC_MMAP_THRESHOLD_")  # the user's own, never overridden (nor tunables)
 M_TOP_PAD, M_MMAP_THRESHOLD = -2, -3  # mallopt's parameter numbers (malloc.h)
@@ -70,8 +82,20 @@ def keep_heap_top() -> bool:
         return False
 
 
+def arrow_allocates_with_malloc() -> bool:
+    """Step 4: make malloc Arrow's allocator unless the user chose one; whether it was made so here."""
+    if ARROW_POOL_ENV in os.environ:  # the user's (or made so already)
+        return False
+    os.environ[ARROW_POOL_ENV] = "system"
+    if "pyarrow" in sys.modules:  # imported first: its C++ default is chosen already, pyarrow's can be set
+        import pyarrow as pa
+
+        pa.set_memory_pool(pa.system_memory_pool())
+    return True
+
+
 def give_back_freed_memory() -> bool:
-    """Step 4: return the C library's freed memory to the system (glibc's ``malloc_trim``) when more than
+    """Step 5: return the C library's freed memory to the system (glibc's ``malloc_trim``) when more than
     :data:`GIVE_BACK_MIN_BYTES` of it are free; whether it was tried. glibc keeps freed blocks in its
     heap: the files' tables, let go once the analysis has them as a DataFrame, stayed in the RSS, and the
     later stages' Python objects (in their own arenas) do not reuse them."""

@@ -109,19 +109,6 @@ def restore_sigpipe() -> None:
 
 restore_sigpipe()
 
-ARROW_POOL_ENV = "ARROW_DEFAULT_MEMORY_POOL"
-
-
-def use_system_allocator() -> None:
-    """Let Arrow allocate with the C library's malloc, unless the user chose an allocator
-    (``ARROW_DEFAULT_MEMORY_POOL``). Arrow's own (mimalloc) keeps freed memory for reuse: the
-    elements' tables, let go once the analysis has them as a DataFrame, stayed in the peak."""
-    if ARROW_POOL_ENV not in os.environ:
-        pa.set_memory_pool(pa.system_memory_pool())
-
-
-use_system_allocator()
-
 
 @dataclass(frozen=True)
 class Problem:

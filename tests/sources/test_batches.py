@@ -19,7 +19,7 @@ import pytest
 from support.mrt_samples import MRT_DIR, MRT_FILES, assert_same_results, sampled_targets
 from test_decode_cache import TARGETS, _repeated_records, _write
 
-from anystab.sources import SourceFile, mrt
+from anystab.sources import SourceFile, heap, mrt
 from anystab.sources.mrt import read_mrt_file
 from anystab.sources.remote import read_source, read_sources
 
@@ -78,16 +78,36 @@ def test_every_kind_of_value_same_built_by_rows_or_columns(tmp_path: Path, targe
     assert by_rows.elements.column("path_id").null_count < by_rows.elements.num_rows
 
 
-def _pool(env: dict[str, str]) -> str:
-    code = "import anystab.sources.mrt, pyarrow as pa; print(pa.default_memory_pool().backend_name)"
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
-    return run.stdout.strip()
+# In a new process (pyarrow imported first or not): pyarrow's default pool, then what a compute function
+# and an IPC stream (Arrow's C++ default pool) allocated through mimalloc, and the variable the process's
+# children inherit.
+_POOL = """
+import os, sys
+if sys.argv[1] == "pyarrow first":
+    import pyarrow
+import anystab.sources.mrt, pyarrow as pa, pyarrow.compute as pc
+values = pa.array(list(range(100_000)))
+pc.unique(values)
+sink = pa.BufferOutputStream()
+with pa.ipc.new_stream(sink, pa.schema([("a", pa.int64())])) as writer:
+    writer.write_table(pa.table({"a": values}))
+mimalloc = pa.mimalloc_memory_pool().max_memory() if "mimalloc" in pa.supported_memory_backends() else 0
+print(pa.default_memory_pool().backend_name, mimalloc, os.environ.get("ARROW_DEFAULT_MEMORY_POOL"))
+"""
+
+
+def _pool(env: dict[str, str], order: str = "anystab first") -> list[str]:
+    argv = [sys.executable, "-c", _POOL, order]
+    return subprocess.run(argv, capture_output=True, text=True, env=env, check=True).stdout.split()
 
 
 def test_arrow_allocates_with_malloc_unless_the_user_chose() -> None:
-    env = {k: v for k, v in os.environ.items() if k != mrt.ARROW_POOL_ENV}
-    assert _pool(env) == "system"
-    assert _pool({**env, mrt.ARROW_POOL_ENV: "jemalloc"}) == "jemalloc"
+    """pyarrow's default and the C++ library's (compute functions, IPC streams) alike: mimalloc, Arrow's
+    own, is not used at all; where pyarrow was imported first, pyarrow's default still is malloc."""
+    env = {k: v for k, v in os.environ.items() if k != heap.ARROW_POOL_ENV}
+    assert _pool(env) == ["system", "0", "system"]
+    assert _pool(env, "pyarrow first")[::2] == ["system", "system"]
+    assert _pool({**env, heap.ARROW_POOL_ENV: "jemalloc"})[::2] == ["jemalloc", "jemalloc"]
 
 
 def test_files_read_together_equal_files_read_alone(tmp_path: Path) -> None:
