@@ -73,10 +73,8 @@ def keep_heap_top() -> bool:
         return False
     if not _glibc():
         return False
-    import ctypes
-
     try:
-        mallopt = ctypes.CDLL(None).mallopt
+        mallopt = _libc().mallopt
         return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) and mallopt(M_TOP_PAD, TOP_PAD_BYTES))
     except (OSError, AttributeError):  # no symbols of the process itself to look up, no mallopt
         return False
