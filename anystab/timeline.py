@@ -594,9 +594,7 @@ def build_timeline(
         obs_start = observation_start(cols, rows, window)
         if obs_start is None:
             continue
-        prefixes = set(map(cols.prefix.__getitem__, rows.tolist()))  # each distinct prefix once
-        prefixes.discard(None)
-        relevant = sorted({i for p in prefixes for i in ctx.prefixes[p].relevant})
+        relevant = sorted(_relevant_targets(ctx, cols, rows))
         walk = VpWalk(ctx, obs_start, relevant)
         walk.walk(cols, rows)
         gaps_here = by_collector.get(str(vp[0]), [])
@@ -604,6 +602,13 @@ def build_timeline(
         for i in relevant:
             spans.add(vp, ctx.targets[i].text, walk.series[i], dump, gaps_here)
     return spans.frame()
+
+
+def _relevant_targets(ctx: WalkContext, cols: WalkColumns, rows: np.ndarray) -> set[int]:
+    """The targets a VP's element rows concern: the relevant targets of each distinct prefix, taken once."""
+    prefixes = set(map(cols.prefix.__getitem__, rows.tolist()))
+    prefixes.discard(None)
+    return {i for p in prefixes for i in ctx.prefixes[p].relevant}
 
 
 class _Spans:
@@ -951,9 +956,7 @@ def walk_timeline(
     for vp in sorted({*groups, *saved}, key=str):
         rows = groups.get(vp, np.array([], dtype=np.int64))
         old = saved.get(vp)
-        relevant = {
-            i for r in rows if cols.prefix[r] is not None for i in ctx.prefixes[cols.prefix[r]].relevant
-        }
+        relevant = _relevant_targets(ctx, cols, rows)
         heads: dict[int, Sequence[Span]] = {}
         rib: tuple[float | None, dict[int, State]] = (None, {})
         if old is None:
