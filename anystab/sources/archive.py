@@ -26,6 +26,7 @@ Missing intervals (per collector, update files only; RIB files do not count):
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import re
@@ -80,31 +81,39 @@ def is_url(source: str) -> bool:
 def is_candidate(path: PurePath) -> bool:
     """Whether a file of this name may be an MRT dump: not hidden, not a known non-MRT suffix (a local
     path or the path part of a URL)."""
-    if path.name.startswith("."):
+    return _candidate_name(path.name)
+
+
+def _candidate_name(name: str) -> bool:
+    """:func:`is_candidate` of a file name (its suffixes as ``PurePath.suffixes`` tells them)."""
+    if name.startswith("."):
         return False
-    suffixes = [s.lower() for s in path.suffixes]
+    suffixes = [] if name.endswith(".") else ["." + s.lower() for s in name.split(".")[1:]]
     while suffixes and suffixes[-1] in COMPRESSION_SUFFIXES:
         suffixes.pop()
     return not (suffixes and suffixes[-1] in NOT_MRT_SUFFIXES)
 
 
-def _expand(path: Path) -> Iterator[Path]:
+def _expand(path: Path) -> Iterator[str]:
+    """The files of ``path`` (step 1), each as ``str()`` of its ``Path`` would write it."""
     if os.path.isfile(path):  # a fifth of Path.is_file's time; what it cannot stat, is_dir below tells
-        yield path
+        yield str(path)
         return
     if not path.is_dir():
         raise BadInputError(f"no such file or folder: {path}")
     for root, dirs, files in os.walk(path):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        base = str(Path(root))  # one Path per folder, not per file: "." is left out, as Path leaves it
+        head = "" if base == "." else base if base.endswith(os.sep) else base + os.sep
         for name in sorted(files):
-            candidate = Path(root) / name
-            if is_candidate(candidate):
-                yield candidate
+            if _candidate_name(name):
+                yield head + name
 
 
-def _from_layout(path: Path) -> tuple[str, str] | None:
-    """(collector, project) from a RIS or RouteViews archive layout, if the path follows one."""
-    parts = path.parts
+def _from_layout(parts: Sequence[str]) -> tuple[str, str] | None:
+    """(collector, project) from a RIS or RouteViews archive layout, if the path's parts follow one (the
+    path split at its separators: an absolute path's first part is empty, where ``Path.parts`` has the
+    root; no layout reads it as a name)."""
     if len(parts) >= 3 and _MONTH_DIR.match(parts[-2]) and _RIS_DIR.match(parts[-3]):
         return parts[-3], "ris"
     routeviews = len(parts) >= 4 and parts[-2] in ("UPDATES", "RIBS") and parts[-4] == "bgpdata"
@@ -121,40 +130,48 @@ def _name_hints(name: str) -> tuple[str | None, float | None]:
         return None, None
     word, day, hhmm, ss = match.groups()
     kind = "rib" if word in _RIB_WORDS else "updates"
+    midnight = _midnight(day)
+    hour, minute, second = int(hhmm[:2]), int(hhmm[2:]), int(ss or 0)
+    if midnight is None or hour > 23 or minute > 59 or second > 59:
+        return kind, None  # digits that are no time (month 13, hour 24): the name gives none, the records do
+    return kind, midnight + 3600 * hour + 60 * minute + second
+
+
+@functools.lru_cache(maxsize=1024)
+def _midnight(day: str) -> float | None:
+    """The UTC start of ``YYYYMMDD`` in seconds, or None for digits that are no date (the files of a day
+    share it: a datetime made per file was a fifth of discovering it)."""
     try:
-        when = datetime(
-            int(day[:4]),
-            int(day[4:6]),
-            int(day[6:]),
-            int(hhmm[:2]),
-            int(hhmm[2:]),
-            int(ss or 0),
-            tzinfo=timezone.utc,  # noqa: UP017
-        )
-    except ValueError:  # digits that are no time (month 13, hour 24): the name gives none, the records do
-        return kind, None
-    return kind, when.timestamp()
+        return datetime(int(day[:4]), int(day[4:6]), int(day[6:]), tzinfo=timezone.utc).timestamp()  # noqa: UP017
+    except ValueError:
+        return None
 
 
 def describe(path: str | os.PathLike[str], collector: str | None = None) -> SourceFile:
     """A :class:`SourceFile` for one file path (see the module docstring for the naming rules)."""
-    p = path if isinstance(path, Path) else Path(path)  # a Path made again parses its parts again
-    kind, when = _name_hints(p.name)
-    layout = _from_layout(p)
+    return _described(str(path if isinstance(path, Path) else Path(path)), collector)
+
+
+def _described(text: str, collector: str | None) -> SourceFile:
+    """:func:`describe` of a path written as ``str()`` of its ``Path`` writes it."""
+    parts = text.split(os.sep)
+    name = parts[-1]
+    kind, when = _name_hints(name)
+    layout = _from_layout(parts)
     if layout is not None:
-        return SourceFile(str(p), layout[0], layout[1], kind, when)
-    stream = _BGPSTREAM_NAME.match(p.name)
+        return SourceFile(text, layout[0], layout[1], kind, when)
+    stream = _BGPSTREAM_NAME.match(name)
     if stream:
-        project, name, word, stamp = stream.groups()
-        return SourceFile(str(p), name, project, "rib" if word in _RIB_WORDS else "updates", float(stamp))
+        project, label, word, stamp = stream.groups()
+        return SourceFile(text, label, project, "rib" if word in _RIB_WORDS else "updates", float(stamp))
     if collector:
-        return SourceFile(str(p), collector, None, kind, when)
-    raise ConfigError(f"cannot tell the collector of {p} from its path or name; pass --collector")
+        return SourceFile(text, collector, None, kind, when)
+    raise ConfigError(f"cannot tell the collector of {text} from its path or name; pass --collector")
 
 
 def discover(paths: Sequence[str | os.PathLike[str]], collector: str | None = None) -> list[SourceFile]:
     """Every MRT file under ``paths`` (files and folders, recursively, sorted), with its collector."""
-    return [describe(found, collector) for path in paths for found in _expand(Path(path))]
+    return [_described(found, collector) for path in paths for found in _expand(Path(path))]
 
 
 WARM_UP_MISSING = "warm_up_missing"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath
 
 import pytest
 from support.mrt_data import MRT_DIR
@@ -10,6 +11,7 @@ from support.mrt_data import MRT_DIR
 from anystab.errors import BadInputError, ConfigError
 from anystab.schemas import ELEMENTS
 from anystab.sources import FileResult, SourceFile, describe, discover, expected_cadence, missing_intervals
+from anystab.sources.archive import NOT_MRT_SUFFIXES, is_candidate
 
 T0 = 1401487200.0  # 2014-05-30 22:00 UTC
 
@@ -46,7 +48,15 @@ def test_collector_named_from_layout_or_name(
 
 
 @pytest.mark.parametrize(
-    "name", ["updates.20161340.1600.gz", "updates.20160230.1600.gz", "bview.20160811.2400.gz"]
+    "name",
+    [
+        "updates.20161340.1600.gz",
+        "updates.20160230.1600.gz",
+        "bview.20160811.2400.gz",
+        "updates.20160811.1660.gz",
+        "updates.20160811.160060.gz",
+        "updates.00000101.0000.gz",
+    ],
 )
 def test_archive_name_of_no_real_time_gives_no_time(tmp_path: Path, name: str) -> None:
     """Digits in an archive name's place that are no time (month 13, 30 February, hour 24) give no time
@@ -91,6 +101,64 @@ def test_discover_walks_folders_sorted_and_skips_non_mrt(tmp_path: Path) -> None
     assert [f.collector for f in found] == ["rrc00", "rrc00", "rrc01"]
     single = tmp_path / "rrc00/2020.01/updates.20200101.0005.gz"
     assert discover([single, tmp_path / "rrc01"]) == [describe(single), found[2]]
+
+
+def test_name_times_are_the_datetimes_they_write() -> None:
+    """The time a name gives is ``datetime(...).timestamp()`` of its digits, and none where datetime
+    refuses them (every month and day edge, hours, minutes and seconds on both sides of their range)."""
+    days = [f"{y}{m:02d}{d:02d}" for y in ("0000", "0001", "1999", "2000", "2024", "2100", "9999")
+            for m in (0, 1, 2, 12, 13) for d in (0, 1, 28, 29, 30, 31, 32)]  # fmt: skip
+    times = [
+        f"{h:02d}{mi:02d}" + s for h in (0, 23, 24, 99) for mi in (0, 59, 60) for s in ("", "00", "59", "60")
+    ]
+    for day in days:
+        for hhmmss in times:
+            name = f"updates.{day}.{hhmmss}.gz"
+            hh, mm, ss = int(hhmmss[:2]), int(hhmmss[2:4]), int(hhmmss[4:] or 0)
+            try:
+                when: float | None = datetime(
+                    int(day[:4]),
+                    int(day[4:6]),
+                    int(day[6:]),
+                    hh,
+                    mm,
+                    ss,
+                    tzinfo=timezone.utc,  # noqa: UP017
+                ).timestamp()
+            except ValueError:
+                when = None
+            assert describe(name, "rrc00").name_time == when, name
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["a.gz", "a.txt", "a.TXT.GZ", "a.txt.bz2.gz", "a.json", "a.", "a.txt.", "a..txt", "a", ".a", "..a", "",
+     "updates.20200101.0000.gz", "x.parquet.gz", "x.md5", "a.b.c", "a.gz.gz", "a.csv.gz.bz2", "a .txt"],
+)  # fmt: skip
+def test_candidate_names_as_purepath_suffixes_tell(name: str) -> None:
+    """A name is left out by its suffixes as ``PurePath.suffixes`` gives them, compressions peeled off."""
+    path = PurePosixPath(name)
+    suffixes = [s.lower() for s in path.suffixes]
+    while suffixes and suffixes[-1] in (".gz", ".bz2"):
+        suffixes.pop()
+    expected = not path.name.startswith(".") and not (suffixes and suffixes[-1] in NOT_MRT_SUFFIXES)
+    assert is_candidate(path) == expected
+
+
+def test_discover_writes_paths_as_path_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A folder given as ".", with "./" or a trailing separator, relative or absolute, gives the paths
+    that ``str(Path(...))`` writes (the FILES table and problems name them)."""
+    _touch(tmp_path, "rrc00/2020.01/updates.20200101.0005.gz")
+    _touch(tmp_path, "x/updates.20200101.0010.gz")
+    monkeypatch.chdir(tmp_path)
+    expected = ["rrc00/2020.01/updates.20200101.0005.gz", "x/updates.20200101.0010.gz"]
+    assert [f.path for f in discover(["."], "rrc01")] == expected
+    assert [f.path for f in discover(["./", "x/"], "rrc01")] == [*expected, expected[1]]
+    assert [
+        f.path for f in discover(["./rrc00//2020.01/", "./x/updates.20200101.0010.gz"], "rrc01")
+    ] == expected
+    assert [f.path for f in discover([tmp_path / "x"], "rrc01")] == [str(tmp_path / expected[1])]
+    assert [f.collector for f in discover(["."], "rrc01")] == ["rrc00", "rrc01"]
 
 
 def test_discover_missing_path(tmp_path: Path) -> None:
