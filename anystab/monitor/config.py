@@ -20,12 +20,13 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-import tomllib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+import tomli
 
 from anystab.errors import ConfigError
 from anystab.params import DEFAULT_RESYNC_S, DEFAULT_SESSIONS_S, AnalysisParams
@@ -360,10 +361,10 @@ def load_config(path: str | Path) -> MonitorConfig:
     """Read and validate a monitoring config file (see the module docstring)."""
     path = Path(path)
     try:
-        doc = tomllib.loads(path.read_text())
+        doc = tomli.loads(path.read_text())
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except (tomli.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     _check_keys(doc, _TOP_KEYS | _TOP_TABLES, str(path))
     base = path.resolve().parent

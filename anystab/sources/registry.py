@@ -33,11 +33,12 @@ import math
 import os
 import re
 import time
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
+
+import tomli
 
 from anystab.errors import ConfigError
 
@@ -377,8 +378,8 @@ def load_config(path: Path | None = None) -> Settings:
     if not path.is_file():
         return Settings()
     try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        data = tomli.loads(path.read_text())
+    except (OSError, tomli.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read the config file {path}: {exc}") from None
     mirrors = data.get("mirrors", {})
     if not isinstance(mirrors, dict) or set(mirrors) - set(PROJECTS):
