@@ -446,12 +446,12 @@ def _wall(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, fl
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def write_bytecode() -> None:
-    """Write the bytecode of the anystab package under test (and of ``--before``'s), as ``pip install``
-    does for an installed package: an editable install writes it on its first run, unless
-    ``PYTHONDONTWRITEBYTECODE`` is set, and then every new process would compile anystab's modules again
-    (about 30 ms of CPU time, which no user of an installed package pays)."""
-    for tree in (REPO, BEFORE):
+def write_bytecode(*trees: Path | None) -> None:
+    """Write the bytecode of the anystab package of each source tree, as ``pip install`` does for an
+    installed package: an editable install writes it on its first run, unless ``PYTHONDONTWRITEBYTECODE``
+    is set, and then every new process would compile anystab's modules again (about 30 ms of CPU time,
+    which no user of an installed package pays)."""
+    for tree in trees:
         if tree is not None:
             compileall.compile_dir(tree / "anystab", quiet=1)
 
@@ -459,7 +459,7 @@ def write_bytecode() -> None:
 def bench_whole(workdir: Path, copies: int, runs: int) -> dict[str, object]:
     """Step 4: new processes, round robin, medians (the bytecode written first: :func:`write_bytecode`)."""
     path = copies_file(workdir, copies)
-    write_bytecode()
+    write_bytecode(REPO, BEFORE)
     exe = str(Path(sys.executable).parent / "anystab")
     targets = [a for t in TARGETS for a in ("--prefix", t)]
     argv = {

@@ -14,7 +14,8 @@ Steps:
    imports), peak RSS and CPU seconds (user + system) of the child. ``--timeout`` stops a run that
    takes longer (reported as such).
    ``--before DIR`` also runs an earlier source tree of anystab (on PYTHONPATH) for the counts up to
-   ``--before-max``, in the same rounds.
+   ``--before-max``, in the same rounds. anystab's bytecode (and the earlier tree's) is written first, as
+   ``pip install`` writes it.
 4. Print, per N, the median whole-process time and that less the start-up, their ratios to the smallest
    N's, and the peak RSS, and write everything as JSON under ``benchmarks/results/`` with the load
    average before and after.
@@ -36,6 +37,8 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+
+from bench_read import write_bytecode
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_FILE = REPO / "tests" / "data" / "mrt" / "ris.updates.et-header.2015.gz"
@@ -115,6 +118,7 @@ def main() -> None:
     args = ap.parse_args()
     counts = sorted(int(c) for c in args.counts.split(","))
     load_before = os.getloadavg()
+    write_bytecode(REPO, args.before)  # as pip install writes it (bench_read.write_bytecode)
     ranked = ranked_prefixes(args.mrt)
     anystab = [str(Path(sys.executable).parent / "anystab")]
     runs: dict[int, list[dict]] = {n: [] for n in counts}
