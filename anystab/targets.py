@@ -230,12 +230,14 @@ def _covers_per_length(
     keys: list[tuple[int, int, int]], min_cover: dict[int, int]
 ) -> set[tuple[int, int, int]]:
     """:func:`_covering_keys`, per address family and cover length: the networks masked at once, each
-    distinct cover made once (10,000 targets of one region share most of their covers)."""
+    distinct cover made once (10,000 targets of one region share most of their covers). The networks are
+    sorted once: masking keeps them in order, so each length's distinct covers are where a masked network
+    differs from the one before it."""
     import numpy as np  # not at start-up
 
     covers: set[tuple[int, int, int]] = set()
     for version, bits in _BITS.items():
-        family = [(net, length) for v, net, length in keys if v == version]
+        family = sorted((net, length) for v, net, length in keys if v == version)
         if not family:
             continue
         kind = np.int64 if version == 4 else object  # an IPv6 network as a Python int
@@ -243,8 +245,11 @@ def _covers_per_length(
         lengths = np.array([length for _, length in family], dtype=np.int64)
         for length in range(min_cover[version], int(lengths.max()) + 1):
             shift = bits - length
-            masked = np.unique(nets[lengths >= length] >> shift << shift).tolist()
-            covers.update(zip([version] * len(masked), masked, [length] * len(masked), strict=True))
+            masked = nets[lengths >= length] >> shift << shift
+            first = np.ones(len(masked), dtype=bool)
+            first[1:] = masked[1:] != masked[:-1]
+            distinct = masked[first].tolist()
+            covers.update(zip([version] * len(distinct), distinct, [length] * len(distinct), strict=True))
     return covers
 
 
