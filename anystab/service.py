@@ -185,8 +185,10 @@ def resolve_params(
     names = service.site_map if service else SiteMap()
     if site_map is not None:
         names = SiteMap({**names.names, **site_map.names}, {**names.communities, **site_map.communities})
+    with fewer_collections():  # a census's target set: its covers are tens of thousands of small tuples
+        targets = target_set(_resolve_targets(service.targets if service else (), prefixes, addresses))
     params = AnalysisParams(
-        targets=target_set(_resolve_targets(service.targets if service else (), prefixes, addresses)),
+        targets=targets,
         site_by=site_by or (service.site_by if service and service.site_by else "upstream"),
         site_map=names,
         min_dwell_s=_first(min_dwell_s, service.min_dwell_s if service else None, default_min_dwell_s),
