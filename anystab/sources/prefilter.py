@@ -118,11 +118,23 @@ def _window_mask(bits: int) -> int:
     return ((1 << bits) - 1) << (WINDOW_BITS - bits) if bits else 0
 
 
+_WINDOW_MASKS = np.array([_window_mask(n) for n in range(256)], np.uint64)
+
+
 def _prefix_window(version: int, network: int, length: int) -> int:
     """The first :data:`WINDOW_BITS` bits of a prefix as they follow its NLRI length byte."""
     total = _BITS[version]
     value = network << WINDOW_BITS >> total if total < WINDOW_BITS else network >> (total - WINDOW_BITS)
     return value & _window_mask(length)
+
+
+def _prefix_windows(keys: list[tuple[int, int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """The keys' lengths and :func:`_prefix_window` of each, as arrays: the networks shifted in one pass,
+    masked as one array (10,000 targets have tens of thousands of covers)."""
+    lengths = np.array([length for _, _, length in keys], dtype=np.int64)
+    v4_shift, v6_shift = WINDOW_BITS - _BITS[4], _BITS[6] - WINDOW_BITS
+    first = [net << v4_shift if version == 4 else net >> v6_shift for version, net, _ in keys]
+    return lengths, np.array(first, dtype=np.uint64) & _WINDOW_MASKS[lengths]
 
 
 class Scanner:
@@ -133,18 +145,21 @@ class Scanner:
         covers = targets.exact_keys if targets.mode in ("exact", "more") else targets.cover_keys
         more: dict[tuple[int, int], set[int]] = {}
         if targets.mode in ("more", "any"):
-            for version, net, length in targets.exact_keys:
-                more.setdefault((version, length), set()).add(_prefix_window(version, net, length))
+            exact = list(targets.exact_keys)
+            exact_windows = _prefix_windows(exact)[1].tolist()
+            for (version, _net, length), window in zip(exact, exact_windows, strict=True):
+                more.setdefault((version, length), set()).add(window)
         self.len_mask = np.array([(0xFF << WINDOW_BITS) | _window_mask(n) for n in range(256)], np.uint64)
-        windows = [(cl, _prefix_window(v, n, cl)) for v, n, cl in covers]
-        self.cover_keys = np.array(sorted({(cl << WINDOW_BITS) | w for cl, w in windows}), dtype=np.uint64)
+        cover_lengths, windows = _prefix_windows(list(covers))
+        self.cover_keys = np.unique((cover_lengths.astype(np.uint64) << np.uint64(WINDOW_BITS)) | windows)
         self.more = [
             (length, _BITS[v], np.uint64(_window_mask(length)), np.array(sorted(vals), np.uint64))
             for (v, length), vals in sorted(more.items())
         ]
         self.pairs = np.zeros(1 << 16, dtype=bool)
         # marking is idempotent: each (length, first byte) once, not once per prefix
-        for cl, first_byte in sorted({(cl, w >> (WINDOW_BITS - 8)) for cl, w in windows}):
+        first_bytes = (windows >> np.uint64(WINDOW_BITS - 8)).tolist()
+        for cl, first_byte in sorted(set(zip(cover_lengths.tolist(), first_bytes, strict=True))):
             self._mark_pairs(cl, cl, first_byte, cl)
         for length, top, _mask, vals in self.more:
             for first_byte in sorted(set((vals >> np.uint64(WINDOW_BITS - 8)).tolist())):

@@ -31,7 +31,7 @@ from support.mrt_samples import (
 from support.random_mrt import mrt_file
 
 from anystab.sources import bgpdump_line, read_mrt_file
-from anystab.sources.prefilter import Scanner, WalkStats, kept_records
+from anystab.sources.prefilter import Scanner, WalkStats, _prefix_window, _prefix_windows, kept_records
 from anystab.targets import make_target, target_set
 
 MODES = ("exact", "more", "less", "any")
@@ -136,3 +136,22 @@ def test_one_scanner_per_target_set() -> None:
     first = _scanner(one)
     assert _scanner(one) is first and _scanner(again) is first
     assert _scanner(other) is not first and _scanner(one) is first
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.tuples(st.just(4), st.integers(0, (1 << 32) - 1), st.integers(0, 32)),
+            st.tuples(st.just(6), st.integers(0, (1 << 128) - 1), st.integers(0, 128)),
+        ),
+        max_size=50,
+    )
+)
+def test_prefix_windows_of_many_keys_are_each_keys_window(keys: list[tuple[int, int, int]]) -> None:
+    """The windows of many keys made as arrays are the windows made one key at a time (both families,
+    every length, networks with their host bits)."""
+    lengths, windows = _prefix_windows(keys)
+    assert lengths.tolist() == [length for _, _, length in keys]
+    assert windows.dtype == np.uint64
+    assert windows.tolist() == [_prefix_window(*key) for key in keys]
