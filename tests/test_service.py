@@ -61,6 +61,23 @@ def test_bad_service_files(tmp_path, text, message):
         load_service(write(tmp_path, text))
 
 
+def test_service_file_in_toml_1_1(tmp_path):
+    """TOML 1.1, as docs/cli.md says: targets as inline tables over several lines, a trailing comma."""
+    p = write(
+        tmp_path,
+        """
+name = "dns"
+targets = [
+  {
+    prefix = "198.51.100.0/24",
+    address = "198.51.100.53",
+  },
+]
+""",
+    )
+    assert [str(t.address) for t in load_service(p).targets] == ["198.51.100.53"]
+
+
 def test_site_map(tmp_path):
     m = load_site_map(write(tmp_path, "[sites]\n'1 2' = 'x'\n[communities]\n'2:1' = 'x'\n"))
     assert m.names == {"1 2": "x"} and m.communities == {"2:1": "x"}
