@@ -149,7 +149,7 @@ class Scanner:
             exact_windows = _prefix_windows(exact)[1].tolist()
             for (version, _net, length), window in zip(exact, exact_windows, strict=True):
                 more.setdefault((version, length), set()).add(window)
-        self.len_mask = np.array([(0xFF << WINDOW_BITS) | _window_mask(n) for n in range(256)], np.uint64)
+        self.len_mask = np.uint64(0xFF << WINDOW_BITS) | _WINDOW_MASKS  # the length byte, its prefix bits
         cover_lengths, windows = _prefix_windows(list(covers))
         self.cover_keys = np.unique((cover_lengths.astype(np.uint64) << np.uint64(WINDOW_BITS)) | windows)
         self.more = [
