@@ -121,16 +121,10 @@ def _window_mask(bits: int) -> int:
 _WINDOW_MASKS = np.array([_window_mask(n) for n in range(256)], np.uint64)
 
 
-def _prefix_window(version: int, network: int, length: int) -> int:
-    """The first :data:`WINDOW_BITS` bits of a prefix as they follow its NLRI length byte."""
-    total = _BITS[version]
-    value = network << WINDOW_BITS >> total if total < WINDOW_BITS else network >> (total - WINDOW_BITS)
-    return value & _window_mask(length)
-
-
 def _prefix_windows(keys: list[tuple[int, int, int]]) -> tuple[np.ndarray, np.ndarray]:
-    """The keys' lengths and :func:`_prefix_window` of each, as arrays: the networks shifted in one pass,
-    masked as one array (10,000 targets have tens of thousands of covers)."""
+    """The keys' lengths and each key's window, as arrays: the first :data:`WINDOW_BITS` bits of its prefix
+    as they follow its NLRI length byte (the networks shifted in one pass, masked as one array: 10,000
+    targets have tens of thousands of covers)."""
     lengths = np.array([length for _, _, length in keys], dtype=np.int64)
     v4_shift, v6_shift = WINDOW_BITS - _BITS[4], _BITS[6] - WINDOW_BITS
     first = [net << v4_shift if version == 4 else net >> v6_shift for version, net, _ in keys]

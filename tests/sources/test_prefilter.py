@@ -31,7 +31,7 @@ from support.mrt_samples import (
 from support.random_mrt import mrt_file
 
 from anystab.sources import bgpdump_line, read_mrt_file
-from anystab.sources.prefilter import Scanner, WalkStats, _prefix_window, _prefix_windows, kept_records
+from anystab.sources.prefilter import WINDOW_BYTES, Scanner, WalkStats, _prefix_windows, kept_records
 from anystab.targets import make_target, target_set
 
 MODES = ("exact", "more", "less", "any")
@@ -149,9 +149,15 @@ def test_one_scanner_per_target_set() -> None:
     )
 )
 def test_prefix_windows_of_many_keys_are_each_keys_window(keys: list[tuple[int, int, int]]) -> None:
-    """The windows of many keys made as arrays are the windows made one key at a time (both families,
-    every length, networks with their host bits)."""
+    """Each key's window is what an NLRI of its prefix holds after its length byte: the network's first
+    bytes, its bits past the length cleared (both families, every length, networks with host bits)."""
     lengths, windows = _prefix_windows(keys)
     assert lengths.tolist() == [length for _, _, length in keys]
     assert windows.dtype == np.uint64
-    assert windows.tolist() == [_prefix_window(*key) for key in keys]
+    bits = 8 * WINDOW_BYTES
+    expected = []
+    for version, net, length in keys:
+        head = (net.to_bytes(4 if version == 4 else 16, "big") + bytes(WINDOW_BYTES))[:WINDOW_BYTES]
+        keep = min(length, bits)
+        expected.append(int.from_bytes(head, "big") >> (bits - keep) << (bits - keep) if keep else 0)
+    assert windows.tolist() == expected
