@@ -22,6 +22,7 @@ such scopes at once; and only a (collector, target) whose rows name two origins 
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -135,7 +136,8 @@ def _groups(df: pd.DataFrame, keys: str | list[str]) -> dict[Any, np.ndarray]:
         order = np.argsort(codes, kind="stable")
         order = order[codes[order] >= 0]  # a missing key: no group, as groupby leaves it out
         heads = np.flatnonzero(np.diff(codes[order], prepend=-1))
-        parts = np.split(order, heads[1:]) if len(order) else []
+        bounds = [*heads.tolist(), len(order)]
+        parts = [order[a:b] for a, b in itertools.pairwise(bounds)]  # (np.split: 2-3x the time)
         found = dict(zip(uniques[codes[order[heads]]].tolist(), parts, strict=True))
     else:
         found = group_indices(df, keys)

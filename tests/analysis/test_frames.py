@@ -1,7 +1,8 @@
 """Small tables without pandas' per-call cost (anystab.frames): the order of a stable sort and the groups
 of rows must be pandas' own (missing values, categoricals with categories out of order or unobserved,
 times with NaT, ties, one key or several, sorted or not, missing keys kept or dropped), and the per-VP
-tables' canonical order the same frame as pandas' sort gives."""
+tables' canonical order the same frame as pandas' sort gives; the collector view's groups pandas' groups
+in key order."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from pandas.testing import assert_frame_equal
 
 from anystab import frames
+from anystab.collectors import _groups as collector_groups
 from anystab.frames import group_indices, group_numbers, shared_group_numbers, sorted_order
 from anystab.per_vp import _ordered
 from anystab.timeline import nullable
@@ -142,3 +144,12 @@ def test_nullable_lists_are_the_object_columns_with_none(data, categorical):
         got = nullable(column)
         assert repr(got) == repr(expected), name
         assert [type(v) for v in got] == [type(v) for v in expected], name
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows, st.booleans(), st.sampled_from(["collector", "target", ["collector", "target"]]))
+def test_the_collector_views_groups_are_pandas_groups_in_key_order(data, categorical, keys):
+    df = _frame(data, categorical)
+    indices = df.groupby(keys, dropna=True, observed=True).indices if len(df) else {}
+    expected = {k: indices[k] for k in sorted(indices)}
+    _same_groups(collector_groups(df, keys), expected)
