@@ -20,6 +20,7 @@ from anystab.cli.options import (
 from anystab.cli.params import build_params
 from anystab.cli.paths import OutputDir, OutputFile, OutputPathError
 from anystab.cli.render import stderr_console, stdout_console
+from anystab.collect import import_for_good
 from anystab.errors import ConfigError, SourceUnavailableError
 from anystab.sources.registry import check_collector_name
 
@@ -157,6 +158,7 @@ def analyze(sources: tuple[str, ...], **opts: Any) -> None:
         load_plots()  # a missing optional extra fails before the long part, not after it
     quiet = opts["quiet"] or not sys.stderr.isatty()
     check_source_choice(sources, opts["dask"], opts["source_name"])
+    import_for_good("anystab.pipeline")
     from anystab.pipeline import AnalysisRequest
     from anystab.sources.base import make_source
 

@@ -183,6 +183,9 @@ def live(ctx: click.Context, /, **opts: Any) -> None:
     """
     import asyncio
 
+    from anystab.collect import import_for_good
+
+    import_for_good("anystab.live")
     from anystab.live import LiveConfig, LiveStats, run_live
 
     params = build_params({**opts, "sessions": None})

@@ -135,6 +135,9 @@ def monitor(ctx: click.Context, config_path: Path, wait: float, as_json: bool) -
     """
     from dataclasses import asdict
 
+    from anystab.collect import import_for_good
+
+    import_for_good("anystab.monitor")
     from anystab.monitor import RunLock, load_config, run_monitor
 
     try:
