@@ -53,6 +53,7 @@ import argparse
 import bz2
 import compileall
 import gzip
+import importlib
 import json
 import math
 import multiprocessing
@@ -334,14 +335,15 @@ def _preload(tool: str) -> None:
     """Import what the tool needs before the clock starts."""
     if tool.startswith("anystab"):
         # anystab first, as the command line imports it: it chooses Arrow's allocator before pyarrow loads
-        import anystab  # noqa: F401
+        import anystab.collect  # anystab first: it chooses Arrow's allocator before pyarrow loads
 
-        # isort: split
-        import pandas  # noqa: F401
-
-        import anystab.pipeline
-        import anystab.sources
-        import anystab.sources.parallel  # noqa: F401  # read_files, behind the package's lazy exports
+        modules = ("pandas", "anystab.pipeline", "anystab.sources", "anystab.sources.parallel")  # read_files
+        load = getattr(anystab.collect, "import_for_good", None)  # (an earlier tree may not have it)
+        if load is not None:  # as the command line imports them: frozen, out of the collector's way
+            load(*modules)
+        else:
+            for name in modules:
+                importlib.import_module(name)
     elif tool.startswith("bgpkit"):
         import pybgpkit_parser  # noqa: F401
     elif tool == "mrtparse":
