@@ -126,6 +126,23 @@ def prefix_key(text: str) -> tuple[int, int, int]:
     return addr.version, value, length
 
 
+def prefix_key_and_text(text: str) -> tuple[tuple[int, int, int], str]:
+    """:func:`prefix_key` of a prefix and its canonical text (its network's address, trailing bits cleared,
+    and its length). Plain IPv4 text that is canonical already, as readers write prefixes, is given back
+    as it is instead of being written again."""
+    addr_text, _, len_text = text.partition("/")
+    plain = _plain_ipv4(addr_text, len_text)
+    if plain is not None:
+        value, length = plain
+        net = value >> (32 - length) << (32 - length) if length else 0
+        if net == value and len_text == str(length):
+            return (4, net, length), text
+        return (4, net, length), f"{socket.inet_ntoa(net.to_bytes(4, 'big'))}/{length}"
+    version, net, length = prefix_key(text)
+    address = ipaddress.IPv4Address(net) if version == 4 else ipaddress.IPv6Address(net)
+    return (version, net, length), f"{address}/{length}"
+
+
 @dataclass(frozen=True)
 class TargetSet:
     """A set of targets with a prefix filter mode; :meth:`matches` decides whether a prefix is kept."""

@@ -43,9 +43,7 @@ inside the target prefix). Rows cover the whole window with state routed, unrout
 from __future__ import annotations
 
 import bisect
-import ipaddress
 import math
-import socket
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -58,7 +56,7 @@ from anystab.frames import group_indices, to_frame
 from anystab.params import AnalysisParams
 from anystab.schemas import TABLES
 from anystab.sites import origin_of, site_name, site_signature
-from anystab.targets import Target, prefix_key
+from anystab.targets import Target, prefix_key_and_text
 from anystab.units import US_PER_S
 
 ESTABLISHED = 6
@@ -189,7 +187,7 @@ class _TargetIndex:
         parsed: list[tuple[str, tuple[int, int, int], str]] = []
         for text in texts:
             try:
-                key, canonical = _parsed(text)
+                key, canonical = prefix_key_and_text(text)
             except ValueError:
                 out[text] = _PrefixInfo(None, None, [], [])
                 continue
@@ -202,6 +200,8 @@ class _TargetIndex:
         for (text, key, canonical), within, covers in zip(parsed, inside, covered, strict=True):
             if not within or within == covers:  # a target prefix itself: its own address, inside itself
                 relevant = covers
+            elif not covers:  # inside targets, covering none (the most usual more-specific)
+                relevant = within if len(within) == 1 else sorted(set(within))
             else:
                 relevant = covers if set(within) <= set(covers) else sorted(set(covers).union(within))
             out[text] = _PrefixInfo(key, canonical, covers, relevant)
@@ -269,18 +269,6 @@ _WORD = (1 << 64) - 1
 def _top_bits(n: int) -> np.uint64:
     """A 64-bit word with its top ``n`` bits set."""
     return np.uint64(_WORD ^ ((1 << (64 - n)) - 1))
-
-
-def _parsed(text: str) -> tuple[tuple[int, int, int], str]:
-    """:func:`prefix_key` of a prefix and its canonical text."""
-    version, net, length = prefix_key(text)
-    if version == 4:
-        return (4, net, length), f"{socket.inet_ntoa(net.to_bytes(4, 'big'))}/{length}"
-    return (version, net, length), f"{_net_text(version, net)}/{length}"
-
-
-def _net_text(version: int, net: int) -> str:
-    return str(ipaddress.IPv4Address(net) if version == 4 else ipaddress.IPv6Address(net))
 
 
 Route = tuple[str | None, str | None, tuple[str, ...]]

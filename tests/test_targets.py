@@ -1,7 +1,7 @@
 import pytest
 
 from anystab.errors import ConfigError
-from anystab.targets import make_target, parse_prefix, prefix_key, target_set
+from anystab.targets import make_target, parse_prefix, prefix_key, prefix_key_and_text, target_set
 
 
 @pytest.fixture
@@ -117,6 +117,54 @@ def test_prefix_key_reads_every_text_as_ipaddress_does(text: str) -> None:
     except ValueError:
         got = None
     assert got == _key_by_ipaddress(text)
+
+
+def _key_and_text_by_ipaddress(text: str) -> tuple[tuple[int, int, int], str] | None:
+    """What ``prefix_key_and_text`` gives: ``_key_by_ipaddress`` and ``ipaddress``'s text of the network."""
+    import ipaddress
+
+    key = _key_by_ipaddress(text)
+    if key is None:
+        return None
+    version, net, length = key
+    return key, f"{ipaddress.IPv4Address(net) if version == 4 else ipaddress.IPv6Address(net)}/{length}"
+
+
+def test_prefix_key_and_text_of_random_text_is_ipaddress_reading() -> None:
+    """Text given back as it is (canonical IPv4) or written again is the network's text as ``ipaddress``
+    writes it: host bits, leading zeros and signs in the length, IPv6 in upper case."""
+    from hypothesis import example, given, settings
+    from hypothesis import strategies as st
+
+    part = st.one_of(st.integers(0, 300).map(str), st.sampled_from(["00", "01", "", " 1", "\u0661"]))
+    v4 = st.builds(
+        lambda parts, length: ".".join(parts) + length,
+        st.lists(part, min_size=4, max_size=4),
+        st.one_of(
+            st.integers(-1, 34).map(lambda n: f"/{n}"), st.sampled_from(["", "/00", "/024", "/+8", "/ 8"])
+        ),
+    )
+    v6 = st.builds(
+        lambda net, length, upper: f"{net.upper() if upper else net}/{length}",
+        st.ip_addresses(v=6).map(str),
+        st.integers(0, 129),
+        st.booleans(),
+    )
+
+    @settings(max_examples=500, deadline=None)
+    @given(st.one_of(v4, v6, st.sampled_from(PREFIX_TEXTS)))
+    @example("1.2.3.0/24")
+    @example("1.2.3.4/24")
+    @example("1.2.3.0/024")
+    @example("0.0.0.0/0")
+    def check(t: str) -> None:
+        try:
+            got = prefix_key_and_text(t)
+        except ValueError:
+            got = None
+        assert got == _key_and_text_by_ipaddress(t)
+
+    check()
 
 
 def _network_by_ipaddress(text: str) -> object:
