@@ -169,8 +169,8 @@ def site_share(timeline: pd.DataFrame, routed: _Routed | None = None) -> pd.Data
     columns["target"] = [scopes[k][1] for k in columns["group"]]
     for name in columns:
         columns[name] += [r[name] for r in records]
-    order = np.argsort(np.asarray(columns["group"], dtype=np.int64), kind="stable").tolist()
-    return make_frame("site_share", {name: [values[i] for i in order] for name, values in columns.items()})
+    order = np.argsort(np.asarray(columns["group"], dtype=np.int64), kind="stable")
+    return make_frame("site_share", columns, order)
 
 
 def _unshared_pieces(routed: _Routed, groups: list[np.ndarray]) -> tuple[dict[str, list[Any]], np.ndarray]:

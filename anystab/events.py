@@ -399,7 +399,8 @@ def _column_stats(rows: _Rows, found: dict[str, np.ndarray], keys: dict[str, np.
     distinct = np.unique(np.stack([rows.pair[routed], site[routed]]), axis=1)[0]
     columns["sites"] = np.bincount(distinct, minlength=pairs)[counted]
     columns["mean_dwell_s"] = _mean_dwell(rows, pairs)[counted]
-    return make_frame("vp_stats", {c: v.tolist() for c, v in columns.items()})
+    lists = {c: v.tolist() for c, v in columns.items() if v.dtype.kind not in "iufb"}  # the keys' objects
+    return make_frame("vp_stats", {**columns, **lists})  # numpy arrays of numbers as they are
 
 
 _STAT_KINDS = (

@@ -93,9 +93,13 @@ def to_micros(seconds: Sequence[float] | np.ndarray) -> list[int]:
     return whole
 
 
-def make_frame(name: str, columns: Mapping[str, Sequence[Any] | pa.Array]) -> pd.DataFrame:
+def make_frame(
+    name: str, columns: Mapping[str, Sequence[Any] | np.ndarray | pa.Array], order: np.ndarray | None = None
+) -> pd.DataFrame:
     """A DataFrame with the columns and types of the named schema (time columns given in float seconds; a
-    column given as an Arrow array is taken as it is)."""
+    column given as an Arrow array is taken as it is; a numpy array of numbers is read as a list of them
+    would be). ``order``: the rows' positions in the columns, each column taken in that order once made
+    (as Arrow arrays: a Python list reordered value by value costs far more)."""
     schema = TABLES[name]
     arrays = []
     for fld in schema:
@@ -106,6 +110,9 @@ def make_frame(name: str, columns: Mapping[str, Sequence[Any] | pa.Array]) -> pd
         if pa.types.is_timestamp(fld.type):
             values = to_micros(values)
         arrays.append(pa.array(values, type=fld.type))
+    if order is not None:
+        at = pa.array(order, pa.int64())
+        arrays = [array.take(at) for array in arrays]
     return to_frame(pa.Table.from_arrays(arrays, schema=schema))
 
 

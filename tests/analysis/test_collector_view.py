@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -207,3 +208,34 @@ def test_rows_of_each_key_of_one_column_are_pandas_groups(values) -> None:
     groups = _groups(frame, "target")
     assert list(groups) == sorted(found)
     assert all(groups[k].tolist() == found[k].tolist() for k in found)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["all", "rrc00", "route-views2"]),
+            st.sampled_from(["192.0.2.0/24", "2001:db8::/32"]),
+            st.integers(0, 10**6).map(lambda s: s / 8),
+            st.one_of(st.none(), st.sampled_from(["site-a", "é"])),
+            st.integers(0, 5),
+            st.floats(allow_nan=True, allow_infinity=False),
+        ),
+        max_size=30,
+    ),
+    st.randoms(),
+)
+def test_a_frame_made_in_an_order_is_the_frame_of_its_rows_in_that_order(rows, random):
+    """make_frame's ``order`` takes the made columns in that order, and numpy arrays of numbers are read as
+    the lists of them: the same frame as lists reordered value by value."""
+    order = list(range(len(rows)))
+    random.shuffle(order)
+    names = ["scope", "target", "start", "site", "vps", "share"]
+    columns = {n: [r[k] for r in rows] for k, n in enumerate(names)}
+    columns["end"] = columns["start"]
+    arrays = {"vps": np.array(columns["vps"], dtype=np.int64), "share": np.array(columns["share"])}
+    given_as = {**columns, **arrays}
+    got = make_frame("site_share", given_as, np.array(order, dtype=np.int64))
+    expected = make_frame("site_share", {n: [v[i] for i in order] for n, v in columns.items()})
+    pd.testing.assert_frame_equal(got, expected)
+    assert got["share"].isna().tolist() == expected["share"].isna().tolist()
