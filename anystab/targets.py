@@ -116,14 +116,8 @@ def prefix_key(text: str) -> tuple[int, int, int]:
     plain = _plain_ipv4(addr_text, len_text)
     if plain is not None:
         value, length = plain
-        return 4, value >> (32 - length) << (32 - length) if length else 0, length
-    addr = ipaddress.ip_address(addr_text)
-    bits = _BITS[addr.version]
-    length = int(len_text) if len_text else bits
-    if not 0 <= length <= bits:
-        raise ValueError(f"prefix length out of range: {text!r}")
-    value = int(addr) >> (bits - length) << (bits - length) if length else 0
-    return addr.version, value, length
+        return 4, _masked_ipv4(value, length), length
+    return _key_by_ipaddress(text, addr_text, len_text)
 
 
 def prefix_key_and_text(text: str) -> tuple[tuple[int, int, int], str]:
@@ -134,13 +128,29 @@ def prefix_key_and_text(text: str) -> tuple[tuple[int, int, int], str]:
     plain = _plain_ipv4(addr_text, len_text)
     if plain is not None:
         value, length = plain
-        net = value >> (32 - length) << (32 - length) if length else 0
+        net = _masked_ipv4(value, length)
         if net == value and len_text == str(length):
             return (4, net, length), text
         return (4, net, length), f"{socket.inet_ntoa(net.to_bytes(4, 'big'))}/{length}"
-    version, net, length = prefix_key(text)
+    version, net, length = _key_by_ipaddress(text, addr_text, len_text)
     address = ipaddress.IPv4Address(net) if version == 4 else ipaddress.IPv6Address(net)
     return (version, net, length), f"{address}/{length}"
+
+
+def _masked_ipv4(value: int, length: int) -> int:
+    """An IPv4 address with the bits past ``length`` cleared."""
+    return value >> (32 - length) << (32 - length) if length else 0
+
+
+def _key_by_ipaddress(text: str, addr_text: str, len_text: str) -> tuple[int, int, int]:
+    """:func:`prefix_key` of ``text`` (split at its slash) read by ``ipaddress``."""
+    addr = ipaddress.ip_address(addr_text)
+    bits = _BITS[addr.version]
+    length = int(len_text) if len_text else bits
+    if not 0 <= length <= bits:
+        raise ValueError(f"prefix length out of range: {text!r}")
+    value = int(addr) >> (bits - length) << (bits - length) if length else 0
+    return addr.version, value, length
 
 
 @dataclass(frozen=True)
