@@ -15,6 +15,7 @@ from anystab.cli.options import DURATION, quiet_option, resync_option, target_op
 from anystab.cli.params import build_params
 from anystab.cli.paths import OutputDir
 from anystab.cli.render import stderr_console, stdout_console
+from anystab.collect import import_for_good
 from anystab.params import DEFAULT_BATCH_S, DEFAULT_RETENTION_S, DEFAULT_SETTLE_S
 from anystab.sources.rislive import DEFAULT_URL, LiveItem, ReplaySource, RisLiveSource, check_url
 from anystab.text import plural
@@ -182,8 +183,6 @@ def live(ctx: click.Context, /, **opts: Any) -> None:
     the same analysis runs on a recorded stream, as fast as it can be read.
     """
     import asyncio
-
-    from anystab.collect import import_for_good
 
     import_for_good("anystab.live")
     from anystab.live import LiveConfig, LiveStats, run_live

@@ -15,6 +15,7 @@ import click
 
 from anystab.cli.options import DURATION, TIME
 from anystab.cli.paths import OutputFile, dir_problem
+from anystab.collect import import_for_good
 from anystab.errors import AnystabError, ConfigError
 from anystab.text import plural
 
@@ -134,8 +135,6 @@ def monitor(ctx: click.Context, config_path: Path, wait: float, as_json: bool) -
     report it (an alert that could not be delivered makes the run at least a warning).
     """
     from dataclasses import asdict
-
-    from anystab.collect import import_for_good
 
     import_for_good("anystab.monitor")
     from anystab.monitor import RunLock, load_config, run_monitor
