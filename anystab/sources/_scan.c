@@ -85,15 +85,26 @@ static int vec_push(Vec *a, int64_t x) {
 /* ---- the scanner's tables ------------------------------------------------------------------------- */
 
 /* A set of 64-bit keys: open addressing in a table at most half full. No stored key is all ones (cover
- * keys have a length byte of at most 128, "more" values a zero top byte), so all ones marks a free slot. */
+ * keys have a length byte of at most 128, "more" values a zero top byte), so all ones marks a free slot.
+ * A bit per value of a key's bits 40-55 (an address's first 16 bits, in a cover key and in a "more"
+ * value alike) answers most misses without a probe: with thousands of targets the tables outgrow the
+ * caches, and a candidate is looked up in one per target length. */
 typedef struct {
     uint64_t *slots;
     uint64_t mask;
     int shift;
+    uint64_t *first16; /* FIRST16_WORDS words */
 } KeySet;
+
+#define FIRST16_WORDS (65536 / 64)
 
 #define FREE_SLOT UINT64_MAX
 #define HASH_MULTIPLIER 0x9E3779B97F4A7C15ULL
+
+static void keyset_release(KeySet *k) {
+    free(k->slots);
+    free(k->first16);
+}
 
 static int keyset_init(KeySet *k, const uint64_t *keys, Py_ssize_t n) {
     uint64_t size = 16;
@@ -103,7 +114,12 @@ static int keyset_init(KeySet *k, const uint64_t *keys, Py_ssize_t n) {
         bits++;
     }
     k->slots = malloc(size * sizeof(uint64_t));
-    if (!k->slots) return -1;
+    k->first16 = calloc(FIRST16_WORDS, sizeof(uint64_t));
+    if (!k->slots || !k->first16) {
+        keyset_release(k);
+        k->slots = k->first16 = NULL;
+        return -1;
+    }
     memset(k->slots, 0xff, size * sizeof(uint64_t));
     k->mask = size - 1;
     k->shift = 64 - bits;
@@ -111,11 +127,15 @@ static int keyset_init(KeySet *k, const uint64_t *keys, Py_ssize_t n) {
         uint64_t at = (keys[i] * HASH_MULTIPLIER) >> k->shift;
         while (k->slots[at] != FREE_SLOT && k->slots[at] != keys[i]) at = (at + 1) & k->mask;
         k->slots[at] = keys[i];
+        unsigned first = (unsigned)(keys[i] >> 40) & 0xFFFF;
+        k->first16[first >> 6] |= 1ULL << (first & 63);
     }
     return 0;
 }
 
 static inline int keyset_has(const KeySet *k, uint64_t x) {
+    unsigned first = (unsigned)(x >> 40) & 0xFFFF;
+    if (!(k->first16[first >> 6] >> (first & 63) & 1)) return 0;
     uint64_t at = (x * HASH_MULTIPLIER) >> k->shift;
     for (;;) {
         uint64_t slot = k->slots[at];
@@ -145,8 +165,8 @@ typedef struct {
 
 static void tables_release(Tables *t) {
     if (!t) return;
-    free(t->covers.slots);
-    for (Py_ssize_t i = 0; i < t->ngroups; i++) free(t->groups[i].values.slots);
+    keyset_release(&t->covers);
+    for (Py_ssize_t i = 0; i < t->ngroups; i++) keyset_release(&t->groups[i].values);
     free(t->groups);
     free(t);
 }
