@@ -11,7 +11,9 @@
  *    by their one prefix at its fixed place (a record too short for it is kept).
  * 4. In every other record, a position is a candidate when its (length byte, first address byte) pair is
  *    set in the 65,536-entry table, and a hit when the length byte and the next 7 bytes, masked to the
- *    length, are a wanted cover key or start with a target's first L bits (more-specifics).
+ *    length, are a wanted cover key or start with a target's first L bits (more-specifics). Bytes past
+ *    the record's end read as zero, here and for the fixed-place prefixes of step 3: what a record's
+ *    hits are never depends on the record after it, nor so on where a piece ends.
  * 5. In BGP4MP message records, a hit counts only inside the withdrawn routes, the NLRI after the
  *    attributes or the NLRI part of an MP_REACH / MP_UNREACH attribute (at most MAX_ATTRIBUTES walked);
  *    a record whose framing does not add up keeps every hit, a well-framed non-UPDATE none. So the
@@ -355,20 +357,23 @@ static int scan_range(const Bytes *b, const Tables *t, int64_t from, int64_t to,
 static Py_ssize_t scan_record(const Bytes *b, const Tables *t, int64_t s, int64_t e, unsigned type, unsigned sub,
                               Vec *hits) {
     Py_ssize_t first = hits->n;
+    const Bytes rec = {b->buf, e}; /* the record's bytes alone: past its end, zeros (step 4) */
     Regions r; /* not zero-filled: 1 KB of ranges per record; only the first nranges are read */
     r.bad = 1;
     if ((type == BGP4MP || type == BGP4MP_ET) && is_message_subtype(sub)) message_regions(b, s, e, type, sub, &r);
-    if (r.bad) return scan_range(b, t, s, e, hits) < 0 ? -1 : hits->n - first;
+    if (r.bad) return scan_range(&rec, t, s, e, hits) < 0 ? -1 : hits->n - first;
     if (!r.update) return 0;
-    if (scan_range(b, t, r.wstart, r.wend, hits) < 0) return -1;
+    if (scan_range(&rec, t, r.wstart, r.wend, hits) < 0) return -1;
     for (int k = 0; k < r.nranges; k++)
-        if (r.lo[k] < r.hi[k] && scan_range(b, t, r.lo[k], r.hi[k], hits) < 0) return -1;
-    if (scan_range(b, t, r.aend, e, hits) < 0) return -1;
+        if (r.lo[k] < r.hi[k] && scan_range(&rec, t, r.lo[k], r.hi[k], hits) < 0) return -1;
+    if (scan_range(&rec, t, r.aend, e, hits) < 0) return -1;
     return hits->n - first;
 }
 
 /* Step 3: a RIB record's one prefix, read where it is written. */
-static int fixed_prefix_kept(const Bytes *b, const Tables *t, int64_t s, int64_t e, unsigned type, unsigned sub) {
+static int fixed_prefix_kept(const Bytes *piece, const Tables *t, int64_t s, int64_t e, unsigned type,
+                             unsigned sub) {
+    const Bytes rec = {piece->buf, e}, *b = &rec; /* the record's bytes alone (step 4) */
     if (type == TABLE_DUMP_V2) {
         int64_t at = s + TD2_PREFIX_OFFSET;
         return at >= e || match_window(t, byte_at(b, at), window_at(b, at));

@@ -25,6 +25,9 @@ scanner), plus the unfinished record carried over:
       covers down to ``min_cover``);
    c. more-specifics: for each target length L, a candidate whose length byte is in [L, max] and whose
       first L bits (at most 56) equal a target's is a hit.
+   Bytes past the end of a candidate's record read as zero, in a and b and in step 4: what a record's
+   hits are never depends on the record after it, nor so on where a piece ends (only an NLRI entry that
+   runs past its record could read them).
    d. a hit in a BGP4MP message counts only inside one of its NLRI lists: the withdrawn routes, the
       NLRI after the attributes, or the NLRI part of an MP_REACH_NLRI / MP_UNREACH_NLRI attribute. The
       framing of all such records of the piece is read at once with numpy (the attributes walked one
@@ -119,6 +122,13 @@ def _window_mask(bits: int) -> int:
 
 
 _WINDOW_MASKS = np.array([_window_mask(n) for n in range(256)], np.uint64)
+_FIRST_BYTES = np.array([(1 << 64) - (1 << 8 * (8 - n)) for n in range(9)], np.uint64)  # a window's first n
+
+
+def _within_record(windows: np.ndarray, room: np.ndarray) -> np.ndarray:
+    """The windows with their bytes past ``room`` (the bytes left in each one's record) read as zero."""
+    masked: np.ndarray = windows & _FIRST_BYTES[np.clip(room, 0, WINDOW_BYTES + 1)]
+    return masked
 
 
 def _prefix_windows(keys: list[tuple[int, int, int]]) -> tuple[np.ndarray, np.ndarray]:
@@ -201,12 +211,26 @@ class Scanner:
         pos.sort()
         return pos
 
-    def hits(self, arr: np.ndarray, end: int) -> np.ndarray:
-        """Positions before ``end`` in ``arr`` (zero-padded by 8 bytes) where a wanted NLRI may start."""
+    def hits(self, arr: np.ndarray, end: int, starts: np.ndarray | None = None) -> np.ndarray:
+        """Positions before ``end`` in ``arr`` (zero-padded by 8 bytes) where a wanted NLRI may start.
+        ``starts``: where the records there start (one after another up to ``end``): a candidate's bytes
+        past its record read as zero, as past ``end`` (step 5)."""
         pos = self.candidates(arr, end)
+        if starts is not None and len(starts):
+            ends = np.append(starts[1:], end)
+            last = ends - 1  # a record's last byte as a length byte: the byte after it reads as zero
+            last = last[self.pairs[arr[last].astype(np.int64) << 8]]
+            if len(last):
+                pos = np.union1d(pos, last)
         if not len(pos):
             return pos
-        found: np.ndarray = pos[self.match_windows(arr[pos], windows_at(arr, pos))]
+        lens, windows = arr[pos], windows_at(arr, pos)
+        if starts is not None and len(starts):
+            windows = _within_record(windows, ends[np.searchsorted(starts, pos, side="right") - 1] - pos)
+            pair = (windows >> np.uint64(WINDOW_BITS - 8)).astype(np.int64)  # length byte, first byte
+            wanted = self.pairs[pair]
+            pos, lens, windows = pos[wanted], lens[wanted], windows[wanted]
+        found: np.ndarray = pos[self.match_windows(lens, windows)]
         return found
 
 
@@ -308,7 +332,7 @@ def _keep_mask(recs: _Records, arr: np.ndarray, end: int, scanner: Scanner) -> t
     scanned = ~fixed & ~keep
     hit_pos = np.zeros(0, dtype=np.int64)
     if scanned.any():
-        hit_pos = scanner.hits(arr, end)
+        hit_pos = scanner.hits(arr, end, starts)
         owner = np.searchsorted(starts, hit_pos, side="right") - 1
         inside = scanned[owner]
         message = np.flatnonzero(bgp4mp & np.isin(subtypes, MESSAGE_SUBTYPES) & scanned)
@@ -400,9 +424,11 @@ def _fixed_prefix_hits(recs: _Records, td2: np.ndarray, arr: np.ndarray, scanner
     last = len(arr) - WINDOW_BYTES - 1
     if len(idx):
         at = recs.starts[idx] + TD2_PREFIX_OFFSET
-        short = at >= _record_ends(arr, recs.starts[idx])
+        ends = _record_ends(arr, recs.starts[idx])
+        short = at >= ends
         at = np.minimum(at, last)
-        keep[idx] = scanner.match_windows(arr[at], windows_at(arr, at)) | short
+        windows = _within_record(windows_at(arr, at), ends - at)  # a short record's: kept whatever they read
+        keep[idx] = scanner.match_windows(arr[at], windows) | short
     for afi, addr_len in ((TD1_AFI_V4, 4), (TD1_AFI_V6, 16)):
         idx = np.flatnonzero((recs.types == TABLE_DUMP) & (recs.subtypes == afi))
         if not len(idx):
