@@ -196,9 +196,10 @@ class Scanner:
         ok = _isin_sorted(keys, self.cover_keys)
         payload = windows & np.uint64((1 << WINDOW_BITS) - 1)
         lens64 = lens.astype(np.int64)
-        for length, top, mask, vals in self.more:
-            sel = (lens64 >= length) & (lens64 <= top)
-            ok |= sel & _isin_sorted(payload & mask, vals)
+        for length, top, mask, vals in self.more:  # each target length: the candidates still undecided
+            at = np.flatnonzero((lens64 >= length) & (lens64 <= top) & ~ok)
+            if len(at):
+                ok[at] = _isin_sorted(payload[at] & mask, vals)
         return ok
 
     def candidates(self, arr: np.ndarray, end: int) -> np.ndarray:
@@ -220,8 +221,10 @@ class Scanner:
             ends = np.append(starts[1:], end)
             last = ends - 1  # a record's last byte as a length byte: the byte after it reads as zero
             last = last[self.pairs[arr[last].astype(np.int64) << 8]]
-            if len(last):
-                pos = np.union1d(pos, last)
+            if len(last):  # merged into the sorted candidates, each position once
+                at = np.searchsorted(pos, last)
+                known = pos[np.minimum(at, len(pos) - 1)] == last if len(pos) else np.zeros(len(last), bool)
+                pos = np.sort(np.concatenate((pos, last[~known])), kind="stable")
         if not len(pos):
             return pos
         lens, windows = arr[pos], windows_at(arr, pos)
