@@ -218,23 +218,30 @@ class Scanner:
         past its record read as zero, as past ``end`` (step 5)."""
         pos = self.candidates(arr, end)
         if starts is not None and len(starts):
-            ends = np.append(starts[1:], end)
-            last = ends - 1  # a record's last byte as a length byte: the byte after it reads as zero
-            last = last[self.pairs[arr[last].astype(np.int64) << 8]]
-            if len(last):  # merged into the sorted candidates, each position once
-                at = np.searchsorted(pos, last)
-                known = pos[np.minimum(at, len(pos) - 1)] == last if len(pos) else np.zeros(len(last), bool)
-                pos = np.sort(np.concatenate((pos, last[~known])), kind="stable")
-        if not len(pos):
+            pos, lens, windows = self._within_records(arr, pos, starts, np.append(starts[1:], end))
+        elif len(pos):
+            lens, windows = arr[pos], windows_at(arr, pos)
+        else:
             return pos
-        lens, windows = arr[pos], windows_at(arr, pos)
-        if starts is not None and len(starts):
-            windows = _within_record(windows, ends[np.searchsorted(starts, pos, side="right") - 1] - pos)
-            pair = (windows >> np.uint64(WINDOW_BITS - 8)).astype(np.int64)  # length byte, first byte
-            wanted = self.pairs[pair]
-            pos, lens, windows = pos[wanted], lens[wanted], windows[wanted]
         found: np.ndarray = pos[self.match_windows(lens, windows)]
         return found
+
+    def _within_records(
+        self, arr: np.ndarray, pos: np.ndarray, starts: np.ndarray, ends: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The candidates with their records' last bytes that a zero after them makes candidates, each
+        one's length byte and window read within its record, those whose pair is still wanted."""
+        last = ends - 1  # a record's last byte as a length byte: the byte after it reads as zero
+        last = last[self.pairs[arr[last].astype(np.int64) << 8]]
+        if len(last):  # merged into the sorted candidates, each position once
+            at = np.searchsorted(pos, last)
+            known = pos[np.minimum(at, len(pos) - 1)] == last if len(pos) else np.zeros(len(last), bool)
+            pos = np.sort(np.concatenate((pos, last[~known])), kind="stable")
+        windows = _within_record(
+            windows_at(arr, pos), ends[np.searchsorted(starts, pos, side="right") - 1] - pos
+        )
+        wanted = self.pairs[(windows >> np.uint64(WINDOW_BITS - 8)).astype(np.int64)]  # length, first byte
+        return pos[wanted], arr[pos][wanted], windows[wanted]
 
 
 def windows_at(arr: np.ndarray, pos: np.ndarray) -> np.ndarray:
