@@ -335,7 +335,7 @@ def _preload(tool: str) -> None:
     """Import what the tool needs before the clock starts."""
     if tool.startswith("anystab"):
         # anystab first, as the command line imports it: it chooses Arrow's allocator before pyarrow loads
-        import anystab.collect  # anystab first: it chooses Arrow's allocator before pyarrow loads
+        import anystab.collect
 
         modules = ("pandas", "anystab.pipeline", "anystab.sources", "anystab.sources.parallel")  # read_files
         load = getattr(anystab.collect, "import_for_good", None)  # (an earlier tree may not have it)
